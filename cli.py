@@ -1,0 +1,250 @@
+"""The ``knowforge`` command line: parses options, builds library objects, runs them.
+
+Commands are thin: every one calls into ``corpus``, ``instruct`` or ``kg2instruction``.
+Heavy libraries are imported inside the commands so that ``knowforge --help`` stays fast.
+``knowforge corpus`` is a chained group: each stage can run alone with ``-i/-o`` or feed the
+next stage through a work directory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from corpus import __version__
+
+DEFAULT_WORKERS = os.cpu_count() or 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="knowforge")
+def main() -> None:
+    """knowforge: pretraining corpora and instruction data for Chinese-English knowledge LLMs.
+
+    \b
+    Start here:
+      knowforge demo -o out/demo            run the whole pipeline on data_samples/
+      knowforge corpus --help               pretraining-corpus stages (chainable)
+      knowforge instruct --help             IE instructions, translation, SFT data
+      knowforge run configs/pretrain_zh.yaml   run a pipeline written in YAML
+    """
+
+
+# ----------------------------------------------------------------------------------------------
+# corpus: chained stages
+# ----------------------------------------------------------------------------------------------
+
+
+def io_options(func):
+    """Add the ``-i/--input`` and ``-o/--output`` options every corpus stage takes."""
+    func = click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Output directory. Default: WORK_DIR/NN-STAGE when chained.",
+    )(func)
+    func = click.option(
+        "-i",
+        "--input",
+        "inputs",
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help="Input directory of shards (or raw files for `read`); repeatable. "
+        "Default: the previous stage's output.",
+    )(func)
+    return func
+
+
+@main.group(chain=True)
+@click.option(
+    "-w",
+    "--work-dir",
+    type=click.Path(path_type=Path),
+    default=Path("knowforge-work"),
+    show_default=True,
+    help="Where chained stages write their outputs (WORK_DIR/01-read, 02-clean, ...).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Worker processes; output is byte-identical for any count.",
+)
+@click.option("--force", is_flag=True, help="Redo shards already marked done in _done/.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def corpus(work_dir: Path, workers: int, force: bool, quiet: bool) -> None:
+    """Pretraining-corpus stages. Chain them in one command, e.g.
+
+    \b
+      knowforge corpus -w work read --source jsonl -i raw/ clean dedup-exact stats
+
+    Each stage reads a directory of shards and writes one with the same shard names, plus
+    rejected/ (every dropped document and why), _stats/, _done/ and _manifest.json.
+    A rerun skips shards already done, so a killed run resumes where it stopped.
+    """
+
+
+@corpus.result_callback()
+def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: bool) -> None:
+    from corpus.pipeline import run_pipeline, summary_table
+
+    reports = run_pipeline(
+        list(calls), work_dir=work_dir, workers=workers, force=force, progress=not quiet
+    )
+    click.echo(summary_table(reports))
+
+
+# --- corpus stage commands (foundation) ---
+
+
+@corpus.command("read")
+@io_options
+@click.option(
+    "--source",
+    required=True,
+    type=click.Choice(sorted(__import__("corpus.steps", fromlist=["READERS"]).READERS)),
+    help="Input format of the raw files.",
+)
+@click.option("--text-field", default=None, help="jsonl/parquet: field holding the text (default: text).")
+@click.option("--id-field", default=None, help="jsonl/parquet: field holding a stable id (default: id).")
+@click.option("--lang", default=None, help="wiki: dump language (zh or en); default from the file name.")
+@click.option("--name", "source_name", default=None, help="Value of the `source` field (default: --source).")
+def read_cmd(inputs, output, source, text_field, id_field, lang, source_name):
+    """Read raw files into document shards (one output shard per input file)."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_reader
+
+    options = {"text_field": text_field, "id_field": id_field, "lang": lang, "source_name": source_name}
+    reader = build_reader(source, {k: v for k, v in options.items() if v is not None})
+    return StageCall(stage=reader, inputs=list(inputs), output=output)
+
+
+@corpus.command("clean")
+@io_options
+@click.option("--opencc", default=None, help="OpenCC conversion for every document, e.g. t2s.")
+@click.option("--no-nfkc", is_flag=True, help="Keep full-width forms (no Unicode NFKC).")
+def clean_cmd(inputs, output, opencc, no_nfkc):
+    """Normalise text: NFKC, control characters, whitespace and blank lines (code is never reflowed)."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    return StageCall(build_step("clean", {"opencc": opencc, "nfkc": not no_nfkc}), list(inputs), output)
+
+
+@corpus.command("dedup-exact")
+@io_options
+def dedup_exact_cmd(inputs, output):
+    """Drop documents whose normalised text was seen before (keeps the first in shard/line order)."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    return StageCall(build_step("dedup-exact", {}), list(inputs), output)
+
+
+@corpus.command("stats")
+@io_options
+def stats_cmd(inputs, output):
+    """Count documents, characters and bytes per source; passes documents through unchanged."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    return StageCall(build_step("stats", {}), list(inputs), output)
+
+
+# --- corpus stage commands (sources) ---
+
+# --- corpus stage commands (filters) ---
+
+# --- corpus stage commands (dedup) ---
+
+# --- corpus stage commands (pack) ---
+
+
+# ----------------------------------------------------------------------------------------------
+# tokenizer
+# ----------------------------------------------------------------------------------------------
+
+
+@main.group()
+def tokenizer() -> None:
+    """Train or extend SentencePiece tokenizers for Chinese-English corpora."""
+
+
+# --- tokenizer commands ---
+
+
+# ----------------------------------------------------------------------------------------------
+# instruct
+# ----------------------------------------------------------------------------------------------
+
+
+@main.group()
+def instruct() -> None:
+    """Instruction data: IE datasets to instructions, translation with an LLM, SFT files."""
+
+
+# --- instruct commands (IE) ---
+
+# --- instruct commands (LLM, translation) ---
+
+# --- instruct commands (SFT) ---
+
+
+# ----------------------------------------------------------------------------------------------
+# kg2instruction
+# ----------------------------------------------------------------------------------------------
+
+
+@main.group()
+def kg2instruction() -> None:
+    """KG2Instruction: Wikidata triples matched onto Chinese Wikipedia as IE instruction data."""
+
+
+# --- kg2instruction commands ---
+
+
+# ----------------------------------------------------------------------------------------------
+# pipelines
+# ----------------------------------------------------------------------------------------------
+
+
+@main.command("run")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-w", "--work-dir", type=click.Path(path_type=Path), default=None, help="Override work_dir.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Override workers.")
+@click.option("--force", is_flag=True, help="Redo shards already marked done.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def run_cmd(config: Path, work_dir, workers, force, quiet) -> None:
+    """Run a pipeline written in YAML (see configs/ for one per real job)."""
+    from corpus.pipeline import ConfigError, load_config, run_config, summary_table
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
+    reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet)
+    click.echo(summary_table(reports))
+
+
+@main.command("demo")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), default=Path("out/demo"), show_default=True,
+    help="Directory for every stage's output.",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True)
+@click.option("--force", is_flag=True, help="Redo everything instead of resuming.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def demo_cmd(output: Path, workers: int, force: bool, quiet: bool) -> None:
+    """Run configs/demo.yaml on data_samples/ (offline, no API key) and print what each stage did."""
+    from corpus.demo import run_demo
+
+    run_demo(output, workers=workers, force=force, progress=not quiet, echo=click.echo)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

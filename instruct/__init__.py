@@ -1,0 +1,2 @@
+"""Instruction data: IE records and converters, instruction builders, the LLM client,
+translation, SFT formats and tokenization, evaluation."""
