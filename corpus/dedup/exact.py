@@ -1,0 +1,126 @@
+"""The ``dedup-exact`` stage: drop documents whose normalised text occurred earlier in the corpus.
+
+A global stage in three steps, the pattern every dedup stage follows:
+(1) ``prepare`` hashes each shard's normalised texts in parallel into ``OUTPUT/_dedup-exact/<shard>.npz``
+(reused on rerun, so a killed run resumes); (2) it sorts all hashes once and keeps the first document of
+each hash in (shard order, position) order, writing per shard the positions to remove and the id kept;
+(3) the per-shard pass (``for_shard`` + ``__call__``) rejects those documents with reason
+``exact_duplicate`` and the kept id. Hashes are 64-bit BLAKE2b: at 10^9 documents the chance of any
+collision is ~3%, and a collision only costs one document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from corpus.records import reject, rejection
+from corpus.runner import parallel_map
+from corpus.shards import atomic_path, read_docs, shard_name
+
+EXACT_DUPLICATE = "exact_duplicate"
+STATE_DIR = "_dedup-exact"
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, and all whitespace runs folded to one space: what 'the same text' means here."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def text_hash(text: str) -> int:
+    """64-bit hash of the normalised text."""
+    return int.from_bytes(hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def hash_shard(shard: Path, state_dir: Path, force: bool) -> Path:
+    """Write ``positions``, ``hashes`` and ``ids`` of the valid documents of ``shard``; reuse if present."""
+    out = state_dir / f"{shard_name(shard)}.npz"
+    if out.exists() and not force:
+        return out
+    # Positions count valid documents only: the per-shard pass never sees the malformed ones.
+    positions, hashes, ids = [], [], []
+    valid = (doc for doc in read_docs(shard) if rejection(doc) is None)
+    for position, doc in enumerate(valid):
+        positions.append(position)
+        hashes.append(text_hash(doc["text"]))
+        ids.append(doc["id"])
+    _save_npz(
+        out,
+        positions=np.asarray(positions, dtype=np.int64),
+        hashes=np.asarray(hashes, dtype=np.uint64),
+        ids=np.asarray(ids, dtype=str),
+    )
+    return out
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExactDedupStep:
+    """Keep the first document of each normalised text (first by shard name, then position)."""
+
+    name: ClassVar[str] = "dedup-exact"
+    state_dir: str | None = None  # set by prepare(); not a user option
+    shard: str | None = None  # set by for_shard(); not a user option
+
+    def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
+        state = output / STATE_DIR
+        state.mkdir(parents=True, exist_ok=True)
+        files = parallel_map(
+            partial(hash_shard, state_dir=state, force=force), shards, workers=workers,
+            desc="exact hashes", progress=progress,
+        )
+        loaded = [np.load(f) for f in files]
+        hashes = np.concatenate([z["hashes"] for z in loaded]) if loaded else np.empty(0, np.uint64)
+        shard_index = np.concatenate([np.full(len(z["hashes"]), i, np.int64) for i, z in enumerate(loaded)])
+        position = np.concatenate([z["positions"] for z in loaded])
+        # Sort by hash, then shard, then position: the first row of each hash run is the keeper.
+        order = np.lexsort((position, shard_index, hashes))
+        sorted_hashes = hashes[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
+        keeper_row = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
+        removed_rows = order[~first]
+        removed_keepers = keeper_row[~first]
+        offsets = np.cumsum([0] + [len(z["hashes"]) for z in loaded])
+        all_ids = np.concatenate([z["ids"] for z in loaded]) if loaded else np.empty(0, str)
+        for i, shard in enumerate(shards):
+            mine = (removed_rows >= offsets[i]) & (removed_rows < offsets[i + 1])
+            _save_npz(
+                state / f"{shard_name(shard)}.removed.npz",
+                positions=position[removed_rows[mine]],
+                kept=all_ids[removed_keepers[mine]],
+            )
+        return dataclasses.replace(self, state_dir=str(state))
+
+    def for_shard(self, name: str):
+        return dataclasses.replace(self, shard=name)
+
+    def _removed(self) -> dict[int, str]:
+        if self.state_dir is None or self.shard is None:
+            raise RuntimeError("dedup-exact runs through the runner, which calls prepare() and for_shard()")
+        z = np.load(Path(self.state_dir) / f"{self.shard}.removed.npz")
+        return dict(zip(z["positions"].tolist(), z["kept"].tolist(), strict=True))
+
+    def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
+        removed = self._removed()
+        for position, doc in enumerate(docs):
+            if position in removed:
+                yield reject(doc, stage=self.name, reason=EXACT_DUPLICATE, kept_id=removed[position])
+            else:
+                yield doc

@@ -1,0 +1,187 @@
+"""Chain stages: from the CLI's chained ``corpus`` group or from a YAML pipeline file.
+
+A pipeline file is a thin, checked layer over Python::
+
+    work_dir: out/pretrain_zh      # each step writes WORK_DIR/NN-STEP unless it names an output
+    workers: 2                     # optional; default: CPU count
+    steps:
+      - read: {source: wiki, input: [dumps/zhwiki.xml.bz2], lang: zh}
+      - clean: {}
+      - dedup-exact: {}
+
+Every step is looked up in ``corpus.steps``; its options are checked against the step's
+constructor, so an unknown step or key fails before anything runs, with one line naming it.
+``input``/``output`` are per-step paths; relative paths resolve against the current directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from corpus.runner import StageReport, run_stage
+from corpus.steps import ConfigError, build_reader, build_step
+
+TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description"}
+STEP_IO_KEYS = {"input", "output"}
+
+__all__ = ["ConfigError", "PipelineConfig", "StageCall", "load_config", "run_config", "run_pipeline"]
+
+
+@dataclasses.dataclass(frozen=True)
+class StageCall:
+    """One stage to run, with explicit inputs/output or none (then the chain decides)."""
+
+    stage: Any
+    inputs: list[Path] = dataclasses.field(default_factory=list)
+    output: Path | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """A loaded, validated pipeline: the stages to run in order and where they write."""
+
+    work_dir: Path
+    workers: int | None
+    calls: list[StageCall]
+
+
+def _paths(value: Any, where: str) -> list[Path]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) for v in items):
+        raise ConfigError(f"{where}: input must be a path or a list of paths")
+    return [Path(v) for v in items]
+
+
+def _build_call(index: int, entry: Any) -> StageCall:
+    where = f"step {index + 1}"
+    if not isinstance(entry, dict) or len(entry) != 1:
+        raise ConfigError(f"{where}: each step is a mapping with one key, the step name, e.g. `- clean: {{}}`")
+    ((name, options),) = entry.items()
+    if not isinstance(options, dict | None):
+        raise ConfigError(f"{where} ({name}): options must be a mapping, e.g. `- {name}: {{}}`")
+    options = dict(options or {})
+    inputs = _paths(options.pop("input", None), f"{where} ({name})")
+    output = options.pop("output", None)
+    if name == "read":
+        source = options.pop("source", None)
+        if source is None:
+            raise ConfigError(f"{where} (read): needs `source:` (e.g. jsonl, wiki, wudao)")
+        stage = build_reader(source, options)
+        if not inputs:
+            raise ConfigError(f"{where} (read): needs `input:` (the raw files or directories)")
+    else:
+        stage = build_step(name, options)
+    return StageCall(stage=stage, inputs=inputs, output=Path(output) if output else None)
+
+
+def parse_config(data: Any, origin: str = "config") -> PipelineConfig:
+    """Validate a pipeline mapping (as loaded from YAML) and build its stages."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping with `work_dir` and `steps`")
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key {unknown[0]!r}; known: {', '.join(sorted(TOP_LEVEL_KEYS))}")
+    steps = data.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ConfigError(f"{origin}: `steps` must be a non-empty list")
+    workers = data.get("workers")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"{origin}: `workers` must be a positive integer")
+    calls = []
+    for i, entry in enumerate(steps):
+        try:
+            calls.append(_build_call(i, entry))
+        except ConfigError as err:
+            raise ConfigError(f"{origin}: {err}") from None
+    return PipelineConfig(work_dir=Path(data.get("work_dir", "knowforge-work")), workers=workers, calls=calls)
+
+
+def load_config(path: Path) -> PipelineConfig:
+    """Load and validate a YAML pipeline file (safe load)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    return parse_config(data, origin=str(path))
+
+
+def run_pipeline(
+    calls: Sequence[StageCall | None],
+    *,
+    work_dir: Path,
+    workers: int,
+    force: bool = False,
+    progress: bool = True,
+) -> list[StageReport]:
+    """Run stages in order; a stage without inputs reads the previous stage's output."""
+    reports: list[StageReport] = []
+    previous: Path | None = None
+    position = 0
+    for call in calls:
+        if call is None:  # standalone commands in a chain (report, inspect) did their work already
+            continue
+        position += 1
+        inputs = call.inputs or ([previous] if previous else [])
+        if not inputs:
+            raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
+        output = call.output or work_dir / f"{position:02d}-{call.stage.name}"
+        reports.append(
+            run_stage(call.stage, inputs=inputs, output=output, workers=workers, force=force, progress=progress)
+        )
+        previous = output
+    return reports
+
+
+def run_config(
+    config: PipelineConfig,
+    *,
+    work_dir: Path | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[StageReport]:
+    """Run a loaded pipeline; arguments override the file's ``work_dir`` and ``workers``."""
+    return run_pipeline(
+        config.calls,
+        work_dir=work_dir or config.work_dir,
+        workers=workers or config.workers or os.cpu_count() or 1,
+        force=force,
+        progress=progress,
+    )
+
+
+def _format_reasons(reasons: dict[str, int], limit: int = 4) -> str:
+    top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{name} {count}" for name, count in top[:limit])
+    if len(top) > limit:
+        text += f", +{len(top) - limit} more"
+    return text or "-"
+
+
+def summary_table(reports: Sequence[StageReport]) -> str:
+    """A plain-text table of what each stage did: documents in/out/rejected, top reasons, time."""
+    header = ("stage", "shards", "in", "out", "rejected", "time", "rejected by reason")
+    rows = [
+        (
+            r.stage,
+            f"{r.shards}" + (f" ({r.shards_skipped} done)" if r.shards_skipped else ""),
+            f"{r.docs_in:,}",
+            f"{r.docs_out:,}",
+            f"{r.rejected:,}",
+            f"{r.seconds:.1f}s",
+            _format_reasons(r.reasons),
+        )
+        for r in reports
+    ]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

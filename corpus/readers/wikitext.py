@@ -1,0 +1,282 @@
+"""Wikitext to plain text with mwparserfromhell, keeping internal links as char offsets in the output.
+
+Templates, ``<ref>``, tables, files/images, categories, interlanguage links, magic words and comments
+are removed; links become their anchor text; headings and list items become lines; boilerplate
+sections (References, 参考文献, ...) are dropped. Templates are not expanded (no Lua, no network), except
+a few inline ones whose visible text is an argument ({{lang}}, {{link-en}}, {{nowrap}}, {{convert}}).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import mwparserfromhell
+from mwparserfromhell.nodes import (
+    Argument,
+    Comment,
+    ExternalLink,
+    Heading,
+    HTMLEntity,
+    Tag,
+    Template,
+    Text,
+    Wikilink,
+)
+from mwparserfromhell.wikicode import Wikicode
+
+# Private-use code points that bracket a link anchor while the text is post-processed and converted
+# with OpenCC; they survive both untouched and are removed (and turned into offsets) at the very end.
+LINK_OPEN = "\ue000"
+LINK_CLOSE = "\ue001"
+
+# Link prefixes that name media or categories in en and zh wikis (local names and common aliases);
+# such links are dropped with their caption. Namespace names from the dump's <siteinfo> are added.
+MEDIA_PREFIXES = frozenset(
+    {"file", "image", "media", "category", "文件", "檔案", "档案", "图像", "圖像", "图片", "圖片",
+     "分类", "分類", "媒体", "媒體"}
+)
+# Interwiki prefixes whose links are visible in the text (anchor kept, no link recorded); any other
+# prefix shaped like a language code is an interlanguage link, which MediaWiki shows only in the sidebar.
+INTERWIKI_PREFIXES = frozenset(
+    {"wikt", "wiktionary", "s", "wikisource", "q", "wikiquote", "b", "wikibooks", "n", "wikinews",
+     "v", "wikiversity", "voy", "commons", "meta", "m", "species", "d", "wikidata", "mw", "w",
+     "wikipedia", "c", "foundation", "wmf", "phab", "doi", "special", "help", "portal", "talk", "user",
+     "template", "wp", "project", "draft", "module"}
+)
+LANG_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,8})*$")
+
+# Sections dropped with everything under them (until a heading of the same or a higher level).
+BOILERPLATE_SECTIONS = frozenset(
+    {"参考文献", "參考文獻", "参考资料", "參考資料", "参考", "參考", "外部链接", "外部連結", "外部鏈接",
+     "参见", "參見", "参看", "參看", "注释", "註釋", "注解", "註解", "脚注", "腳註", "延伸阅读", "延伸閱讀",
+     "相关条目", "相關條目", "扩展阅读", "擴展閱讀", "references", "external links", "see also", "notes",
+     "further reading", "bibliography", "sources", "footnotes", "citations", "notes and references",
+     "references and notes"}
+)
+
+# HTML/extension tags whose content is not running prose.
+DROP_TAGS = frozenset(
+    {"ref", "references", "table", "math", "chem", "ce", "gallery", "timeline", "score", "imagemap",
+     "graph", "templatestyles", "noinclude", "includeonly", "mapframe", "maplink", "hiero", "inputbox",
+     "categorytree", "section", "indicator", "syntaxhighlight-none", "style", "script"}
+)
+BREAK_TAGS = frozenset({"br", "hr"})
+
+MAGIC_WORD = re.compile(r"__[A-Z]+(?:_[A-Z]+)*__")
+# zhwiki language-variant markup: -{text}- or -{zh-hans:简;zh-hant:繁;}- (not parsed by mwparserfromhell).
+VARIANT = re.compile(r"-\{(?:[A-Za-z]\|)?(.*?)\}-", re.S)
+VARIANT_PART = re.compile(r"(zh(?:-[a-z]+)?)\s*:\s*([^;]*)")
+VARIANT_PREFERENCE = ("zh-hans", "zh-cn", "zh", "zh-sg", "zh-my", "zh-hant", "zh-tw", "zh-hk", "zh-mo")
+
+EMPTY_PARENS = re.compile(r"[ \t]*(?:\([\s,;:、，；：]*\)|（[\s,;:、，；：]*）)")
+# MediaWiki's English link trail: [[apple]]s renders as one link over "apples".
+LINK_TRAIL = re.compile(r"[a-z]+")
+SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+(?=[,.;:!?，。；：！？、）)])")
+SPACES = re.compile(r"[ \t\u00a0]{2,}")
+BLANK_LINES = re.compile(r"\n{3,}")
+# Safety net for markup the parser could not pair (a broken table or an unclosed template):
+# a table's rows, and any leftover bracket pair; counted so a rise shows up in _stats.
+RESIDUAL_TABLE_LINE = re.compile(r"^[ \t]*(?:\{\||\|\}|\|-|\|\+|!).*$", re.M)
+RESIDUAL_MARKUP = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<ref\b[^>]*/?>|</ref>|__[A-Z]+__")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WikiText:
+    """The plain text of one page and its internal links as ``[target title, start, end]`` offsets."""
+
+    text: str
+    links: list[list] = field(default_factory=list)
+    residual_markup: int = 0
+
+
+def _variant(match: re.Match) -> str:
+    body = match.group(1)
+    parts = dict(VARIANT_PART.findall(body))
+    if not parts:
+        return body
+    for code in VARIANT_PREFERENCE:
+        if code in parts:
+            return parts[code].strip()
+    return next(iter(parts.values())).strip()
+
+
+def _template_text(template: Template, render: Callable[[Wikicode], str]) -> str:
+    """Visible text of the few inline templates worth keeping; empty for every other template."""
+    name = str(template.name).strip().lower().replace("_", " ")
+
+    def arg(key: str | int) -> str:
+        key = str(key)
+        return render(template.get(key).value).strip() if template.has(key) else ""
+
+    if name in {"lang", "lang-x", "transl", "transliteration"}:
+        return arg(2)
+    if name.startswith("lang-") or name in {"nowrap", "nobr", "nobreak", "noitalic", "small", "big"}:
+        return arg(1)
+    if name in {"link-en", "link-ja", "link-de", "link-fr", "le", "ill", "interlanguage link", "link"}:
+        return arg(1)
+    if name in {"tsl", "translink"}:
+        return arg(3) or arg(2)
+    if name in {"convert", "cvt"}:
+        return " ".join(part for part in (arg(1), arg(2)) if part)
+    return ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WikitextConverter:
+    """Render wikitext to text; ``media_prefixes`` extends the built-in file/category namespace names."""
+
+    media_prefixes: frozenset[str] = MEDIA_PREFIXES
+    first_letter_case: bool = True
+
+    def target_title(self, title: str) -> str:
+        """Normalise a link target the way MediaWiki does: no fragment, spaces, first letter upper."""
+        title = title.split("#", 1)[0].replace("_", " ").strip()
+        title = " ".join(title.split())
+        if self.first_letter_case and title:
+            title = title[0].upper() + title[1:]
+        return title
+
+    def _link_kind(self, title: str) -> str:
+        """``drop`` (media/category/interlanguage), ``text`` (other namespace) or ``link``."""
+        if title.startswith(":"):
+            return "text"
+        if ":" in title:
+            prefix = title.split(":", 1)[0].strip().lower()
+            if prefix in self.media_prefixes:
+                return "drop"
+            if prefix in INTERWIKI_PREFIXES:
+                return "text"
+            if LANG_CODE.match(prefix):
+                return "drop"
+        return "link"
+
+    def render(self, code: Wikicode | str) -> str:
+        """Render without section logic (template arguments, link anchors, headings)."""
+        out: list[str] = []
+        self._walk(code.nodes if isinstance(code, Wikicode) else mwparserfromhell.parse(code).nodes, out)
+        return "".join(out)
+
+    def _walk(self, nodes: Iterable, out: list[str]) -> None:
+        for node in nodes:
+            if isinstance(node, Text):
+                out.append(MAGIC_WORD.sub("", node.value))
+            elif isinstance(node, Wikilink):
+                self._wikilink(node, out)
+            elif isinstance(node, Tag):
+                self._tag(node, out)
+            elif isinstance(node, Template):
+                out.append(_template_text(node, self.render))
+            elif isinstance(node, HTMLEntity):
+                out.append(node.normalize().replace("\u00a0", " "))
+            elif isinstance(node, ExternalLink):
+                if node.brackets and node.title is not None:
+                    self._walk(node.title.nodes, out)
+            elif isinstance(node, Heading):
+                out.append("\n" + self.render(node.title).strip() + "\n")
+            elif isinstance(node, (Comment, Argument)):
+                continue
+
+    def _wikilink(self, node: Wikilink, out: list[str]) -> None:
+        title = str(node.title)
+        kind = self._link_kind(title)
+        if kind == "drop":
+            return
+        anchor = (self.render(node.text) if node.text is not None else title.lstrip(":")).strip()
+        if not anchor:
+            return
+        target = self.target_title(title.lstrip(":"))
+        if kind == "link" and target:
+            # Sentinels bracket the anchor; the target rides along after a NUL-free separator.
+            out.append(f"{LINK_OPEN}{target}\x1f{anchor}{LINK_CLOSE}")
+        else:
+            out.append(anchor)
+
+    def _tag(self, node: Tag, out: list[str]) -> None:
+        tag = str(node.tag).strip().lower()
+        if tag in DROP_TAGS:
+            return
+        if tag in BREAK_TAGS:
+            out.append("\n")
+        elif tag == "nowiki":
+            out.append(str(node.contents) if node.contents is not None else "")
+        elif tag in {"li", "dt", "dd"} and node.wiki_markup:
+            # List bullets/indents: the item already starts a line; a `;term:def` colon gets a space.
+            if tag == "dd" and out and not out[-1].endswith("\n"):
+                out.append(" ")
+        elif node.contents is not None and not node.self_closing:
+            self._walk(node.contents.nodes, out)
+
+    def convert(self, wikitext: str, *, transform: Callable[[str], str] | None = None) -> WikiText:
+        """Plain text and links of ``wikitext``; ``transform`` (e.g. OpenCC t2s) is applied to text
+        and link targets before offsets are computed, so the offsets hold for the converted text."""
+        wikitext = wikitext.replace(LINK_OPEN, "").replace(LINK_CLOSE, "").replace("\x1f", "")
+        if "-{" in wikitext:
+            wikitext = VARIANT.sub(_variant, wikitext)
+        code = mwparserfromhell.parse(wikitext)
+        out: list[str] = []
+        skip_level = 0
+        for node in code.nodes:
+            if isinstance(node, Heading):
+                title = self.render(node.title).strip().lower().rstrip(":：")
+                if skip_level and node.level > skip_level:
+                    continue
+                skip_level = node.level if title in BOILERPLATE_SECTIONS else 0
+                if skip_level:
+                    continue
+            if skip_level:
+                continue
+            self._walk((node,), out)
+        raw = "".join(out)
+        if transform is not None:
+            raw = transform(raw)
+        return self._finish(raw)
+
+    def _finish(self, raw: str) -> WikiText:
+        residual = len(RESIDUAL_MARKUP.findall(raw))
+        if residual:
+            raw = RESIDUAL_TABLE_LINE.sub("", raw)
+            raw = RESIDUAL_MARKUP.sub("", raw)
+        lines = []
+        for line in raw.split("\n"):
+            line = EMPTY_PARENS.sub("", line)
+            line = SPACE_BEFORE_PUNCT.sub("", SPACES.sub(" ", line)).strip()
+            lines.append(line)
+        text = BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+        return _extract_links(text, residual)
+
+
+def _extract_links(marked: str, residual: int) -> WikiText:
+    """Strip the link sentinels from ``marked`` and return the text with ``[target, start, end]``."""
+    pieces: list[str] = []
+    links: list[list] = []
+    length = 0
+    pos = 0
+    while True:
+        open_at = marked.find(LINK_OPEN, pos)
+        if open_at < 0:
+            break
+        close_at = marked.find(LINK_CLOSE, open_at)
+        sep_at = marked.find("\x1f", open_at, close_at)
+        if close_at < 0 or sep_at < 0:  # a sentinel cut by cleanup: keep the text, drop the link
+            break
+        before = marked[pos:open_at]
+        pieces.append(before)
+        length += len(before)
+        target = marked[open_at + 1 : sep_at]
+        anchor = marked[sep_at + 1 : close_at]
+        if LINK_OPEN in anchor:  # a link inside a link caption cannot happen in MediaWiki; flatten
+            anchor = anchor.replace(LINK_OPEN, "")
+        pos = close_at + 1
+        trail = LINK_TRAIL.match(marked, pos)
+        if trail:
+            anchor += trail.group()
+            pos = trail.end()
+        pieces.append(anchor)
+        if anchor.strip():
+            links.append([target, length, length + len(anchor)])
+        length += len(anchor)
+    pieces.append(marked[pos:])
+    text = "".join(pieces).replace(LINK_OPEN, "").replace(LINK_CLOSE, "").replace("\x1f", "")
+    return WikiText(text=text, links=links, residual_markup=residual)

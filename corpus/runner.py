@@ -1,0 +1,342 @@
+"""Run one stage over every shard of its input with N worker processes, resumably.
+
+Three kinds of stage share one runner (see docs/architecture.md for the contract):
+a document stage maps documents to documents (``__call__(docs, counters)``); a reader turns raw
+input units into documents (``discover`` + ``__call__(path, counters)``); a sink writes its own
+files per shard (``write_shard``) and may ``finalize`` once. Any stage may ``prepare`` a global step
+(dedup) before the per-shard pass, and ``for_shard(name)`` to get a copy bound to the shard it is
+about to process (dedup looks up that shard's removal list). Each shard is processed independently, so the output is
+byte-identical for any worker count; ``_done/<shard>`` is written last, so a killed run redoes only
+unfinished shards. Rejected documents go to ``rejected/`` with their reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import orjson
+from tqdm import tqdm
+
+from corpus import __version__
+from corpus.records import rejection
+from corpus.shards import (
+    DEFAULT_SUFFIX,
+    ShardWriter,
+    list_shards,
+    read_docs,
+    shard_name,
+    write_bytes_atomic,
+)
+
+PROGRESS_EVERY = 2_000  # documents between progress updates from a worker (keeps queue traffic tiny)
+
+
+@runtime_checkable
+class DocStage(Protocol):
+    """Maps a shard's documents to documents; rejects by marking ``meta.reject`` (see corpus.records)."""
+
+    name: ClassVar[str]
+
+    def __call__(self, docs: Iterator[dict], counters: Counter) -> Iterator[dict]: ...
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """Turns raw input units (files or directories) into documents, one output shard per unit."""
+
+    name: ClassVar[str]
+
+    def discover(self, paths: Sequence[Path]) -> list[Path]: ...
+
+    def __call__(self, path: Path, counters: Counter) -> Iterator[dict]: ...
+
+
+class StageError(RuntimeError):
+    """A stage failed on a shard; the message names both."""
+
+
+@dataclasses.dataclass
+class StageReport:
+    """What a stage did, summed over all its shards (including those done by an earlier run)."""
+
+    stage: str
+    output: Path
+    shards: int = 0
+    shards_skipped: int = 0
+    docs_in: int = 0
+    docs_out: int = 0
+    rejected: int = 0
+    reasons: Counter = dataclasses.field(default_factory=Counter)
+    counters: Counter = dataclasses.field(default_factory=Counter)
+    bytes_out: int = 0
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Unit:
+    source: Path  # input shard, raw file or directory
+    name: str  # output shard name, e.g. part-00003
+
+
+def _stage_kind(stage: Any) -> str:
+    if hasattr(stage, "discover"):
+        return "reader"
+    if hasattr(stage, "write_shard"):
+        return "sink"
+    return "docs"
+
+
+def _units(stage: Any, inputs: Sequence[Path]) -> list[_Unit]:
+    if _stage_kind(stage) == "reader":
+        sources = stage.discover(list(inputs))
+        return [_Unit(p, f"part-{i:05d}") for i, p in enumerate(sources)]
+    units: list[_Unit] = []
+    for path in inputs:
+        files = list_shards(path) if path.is_dir() else [path]
+        units.extend(_Unit(p, shard_name(p)) for p in files)
+    names = [u.name for u in units]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise StageError(f"stage {stage.name}: shard names occur in more than one input: {duplicated[:5]}")
+    return units
+
+
+def _counted(docs: Iterable[dict], tick: Callable[[int], None] | None) -> Iterator[dict]:
+    pending = 0
+    for doc in docs:
+        yield doc
+        pending += 1
+        if tick is not None and pending >= PROGRESS_EVERY:
+            tick(pending)
+            pending = 0
+    if tick is not None and pending:
+        tick(pending)
+
+
+def _process_unit(
+    stage: Any, unit: _Unit, output: Path, suffix: str, tick: Callable[[int], None] | None
+) -> dict[str, Any]:
+    """Process one unit and write its output, rejected shard, stats and done marker (in that order)."""
+    started = time.perf_counter()
+    counters: Counter = Counter()
+    reasons: Counter = Counter()
+    stats = {"in": 0, "out": 0, "rejected": 0}
+    kind = _stage_kind(stage)
+    rejected_path = output / "rejected" / f"{unit.name}{DEFAULT_SUFFIX}"
+
+    if hasattr(stage, "for_shard"):
+        stage = stage.for_shard(unit.name)
+    if kind == "reader":
+        source: Iterable[dict] = stage(unit.source, counters)
+    else:
+        source = read_docs(unit.source)
+
+    def split(docs: Iterable[dict], rejected: ShardWriter, count_in: bool) -> Iterator[dict]:
+        for doc in docs:
+            if count_in:
+                stats["in"] += 1
+            why = rejection(doc)
+            if why is None:
+                yield doc
+                continue
+            stats["rejected"] += 1
+            reasons[why.get("reason", "unknown")] += 1
+            rejected.write(doc)
+
+    try:
+        with ShardWriter(rejected_path) as rejected:
+            if kind == "reader":
+                # A reader's documents are its input: count them as they come out.
+                kept = split(_counted(source, tick), rejected, count_in=True)
+                out = output / f"{unit.name}{suffix}"
+                with ShardWriter(out) as writer:
+                    for doc in kept:
+                        writer.write(doc)
+                    stats["out"] = writer.count
+                    bytes_out = writer.bytes_written
+            elif kind == "sink":
+                valid = split(_counted(source, tick), rejected, count_in=True)
+                stage.write_shard(_tally(valid, stats), output / unit.name, counters)
+                bytes_out = 0
+            else:
+                valid = split(_counted(source, tick), rejected, count_in=True)
+                # Documents the stage itself rejects are already counted in "in" above.
+                results = split(stage(valid, counters), rejected, count_in=False)
+                out = output / f"{unit.name}{suffix}"
+                with ShardWriter(out) as writer:
+                    for doc in results:
+                        writer.write(doc)
+                    stats["out"] = writer.count
+                    bytes_out = writer.bytes_written
+    except Exception as err:
+        raise StageError(f"stage {stage.name} failed on {unit.source} ({unit.name}): {err!r}") from err
+
+    if kind == "sink":
+        stats["out"] = stats.pop("sink_out", stats["in"] - stats["rejected"])
+    record = {
+        "shard": unit.name,
+        "stage": stage.name,
+        "input": str(unit.source),
+        **stats,
+        "reasons": dict(sorted(reasons.items())),
+        "counters": dict(sorted(counters.items())),
+        "bytes_out": bytes_out,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    write_bytes_atomic(output / "_stats" / f"{unit.name}.json", orjson.dumps(record, option=orjson.OPT_INDENT_2))
+    write_bytes_atomic(output / "_done" / unit.name, b"")
+    return record
+
+
+def _tally(docs: Iterable[dict], stats: dict[str, int]) -> Iterator[dict]:
+    """Count the documents a sink consumes, so its shard's in/out add up."""
+    stats["sink_out"] = 0
+    for doc in docs:
+        stats["sink_out"] += 1
+        yield doc
+
+
+# Worker-process state: set once by the pool initializer (a process-local, not shared, value).
+_worker_queue: Any = None
+
+
+def _init_worker(queue: Any) -> None:
+    global _worker_queue
+    _worker_queue = queue
+
+
+def _worker_task(args: tuple[Any, _Unit, Path, str]) -> dict[str, Any]:
+    stage, unit, output, suffix = args
+    return _process_unit(stage, unit, output, suffix, _worker_queue.put if _worker_queue else None)
+
+
+def _pool(workers: int, initializer=None, initargs=()) -> multiprocessing.pool.Pool:
+    # fork keeps start-up cheap and shares loaded modules; stages hold no unpicklable state either way.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method).Pool(workers, initializer=initializer, initargs=initargs)
+
+
+def parallel_map(
+    fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int, desc: str, progress: bool
+) -> list[Any]:
+    """``[fn(x) for x in items]`` over ``workers`` processes, in order, with a progress bar."""
+    bar = tqdm(total=len(items), desc=desc, unit="shard", disable=not progress, leave=False)
+    try:
+        if workers <= 1 or len(items) <= 1:
+            results = []
+            for item in items:
+                results.append(fn(item))
+                bar.update()
+            return results
+        with _pool(min(workers, len(items))) as pool:
+            results = []
+            for result in pool.imap(fn, items):
+                results.append(result)
+                bar.update()
+            return results
+    finally:
+        bar.close()
+
+
+def _stage_config(stage: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(stage):
+        return {f.name: getattr(stage, f.name) for f in dataclasses.fields(stage) if f.init}
+    return {}
+
+
+def run_stage(
+    stage: Any,
+    *,
+    inputs: Sequence[Path],
+    output: Path,
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    suffix: str = DEFAULT_SUFFIX,
+) -> StageReport:
+    """Run ``stage`` over ``inputs`` into ``output`` and return what it did (see module doc)."""
+    started = time.perf_counter()
+    output.mkdir(parents=True, exist_ok=True)
+    units = _units(stage, [Path(p) for p in inputs])
+    if not units:
+        raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
+    if hasattr(stage, "prepare"):
+        stage = stage.prepare(
+            [u.source for u in units], output, workers=workers, force=force, progress=progress
+        )
+    done = output / "_done"
+    todo = [u for u in units if force or not (done / u.name).exists()]
+
+    bar = tqdm(desc=f"{stage.name:>12}", unit=" docs", disable=not progress, smoothing=0.1)
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            for unit in todo:
+                _process_unit(stage, unit, output, suffix, bar.update)
+        else:
+            queue = multiprocessing.get_context("fork").SimpleQueue() if hasattr(os, "fork") else None
+            stop = threading.Event()
+
+            def drain() -> None:
+                while not stop.is_set() or (queue is not None and not queue.empty()):
+                    if queue is not None and not queue.empty():
+                        bar.update(queue.get())
+                    else:
+                        time.sleep(0.05)
+
+            drainer = threading.Thread(target=drain, daemon=True)
+            drainer.start()
+            try:
+                with _pool(min(workers, len(todo)), _init_worker, (queue,)) as pool:
+                    tasks = [(stage, u, output, suffix) for u in todo]
+                    for _ in pool.imap_unordered(_worker_task, tasks):
+                        pass
+            finally:
+                stop.set()
+                drainer.join()
+    finally:
+        bar.close()
+
+    report = StageReport(stage=stage.name, output=output, shards=len(units), shards_skipped=len(units) - len(todo))
+    for unit in units:
+        record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
+        report.docs_in += record["in"]
+        report.docs_out += record["out"]
+        report.rejected += record["rejected"]
+        report.reasons.update(record["reasons"])
+        report.counters.update(record["counters"])
+        report.bytes_out += record["bytes_out"]
+
+    if hasattr(stage, "finalize"):
+        final_counters: Counter = Counter()
+        stage.finalize(output, [output / u.name for u in units], final_counters)
+        report.counters.update(final_counters)
+    report.seconds = time.perf_counter() - started
+
+    manifest = {
+        "stage": stage.name,
+        "config": _stage_config(stage),
+        "inputs": [str(p) for p in inputs],
+        "shards": {u.name: str(u.source) for u in units},
+        "knowforge_version": __version__,
+        "totals": {
+            "shards": report.shards,
+            "shards_skipped": report.shards_skipped,
+            "docs_in": report.docs_in,
+            "docs_out": report.docs_out,
+            "rejected": report.rejected,
+            "reasons": dict(sorted(report.reasons.items())),
+            "counters": dict(sorted(report.counters.items())),
+            "bytes_out": report.bytes_out,
+        },
+        "seconds": round(report.seconds, 3),
+    }
+    write_bytes_atomic(output / "_manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2, default=str))
+    return report
