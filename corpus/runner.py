@@ -59,6 +59,11 @@ class Reader(Protocol):
     def __call__(self, path: Path, counters: Counter) -> Iterator[dict]: ...
 
 
+def internal(default: Any = None) -> Any:
+    """A stage dataclass field set by the runner (``prepare``/``for_shard``), never by users or YAML."""
+    return dataclasses.field(default=default, metadata={"internal": True})
+
+
 class StageError(RuntimeError):
     """A stage failed on a shard; the message names both."""
 
@@ -248,7 +253,11 @@ def parallel_map(
 
 def _stage_config(stage: Any) -> dict[str, Any]:
     if dataclasses.is_dataclass(stage):
-        return {f.name: getattr(stage, f.name) for f in dataclasses.fields(stage) if f.init}
+        return {
+            f.name: getattr(stage, f.name)
+            for f in dataclasses.fields(stage)
+            if f.init and not f.metadata.get("internal")
+        }
     return {}
 
 

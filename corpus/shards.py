@@ -38,7 +38,8 @@ MISSING_ID = "missing_id"
 TRUNCATED_STREAM = "truncated_stream"
 IO_STAGE = "io"
 
-# Errors raised by the decompressors when a stream ends early or is corrupt.
+# Errors raised by the decompressors when a stream ends early or is corrupt (bz2 and gzip raise
+# OSError subclasses for corrupt data).
 _STREAM_ERRORS = (EOFError, zstandard.ZstdError, OSError, lzma.LZMAError)
 
 
@@ -77,7 +78,8 @@ def open_binary(path: Path) -> IO[bytes]:
         return lzma.open(path, "rb")
     if name.endswith(".zst"):
         raw = open(path, "rb")  # noqa: SIM115 - owned by the returned reader (closefd)
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        return io.BufferedReader(reader)  # zstd's reader has no readline; buffering adds it
     return open(path, "rb")  # noqa: SIM115 - caller closes
 
 
@@ -122,6 +124,8 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
             for lineno, line in enumerate(stream, start=1):  # noqa: B007 - lineno used after the loop
                 if line.strip():
                     yield lineno, line.rstrip(b"\r\n")
+    except io.UnsupportedOperation:
+        raise
     except _STREAM_ERRORS:
         yield lineno + 1, None
 

@@ -41,7 +41,7 @@ def _build(kind: str, table: dict[str, type], name: str, options: dict[str, Any]
     if name not in table:
         raise ConfigError(f"unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
     cls = table[name]
-    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    known = {f.name for f in dataclasses.fields(cls) if f.init and not f.metadata.get("internal")}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from corpus.records import reject, rejection
-from corpus.runner import parallel_map
+from corpus.runner import internal, parallel_map
 from corpus.shards import atomic_path, read_docs, shard_name
 
 EXACT_DUPLICATE = "exact_duplicate"
@@ -75,8 +75,8 @@ class ExactDedupStep:
     """Keep the first document of each normalised text (first by shard name, then position)."""
 
     name: ClassVar[str] = "dedup-exact"
-    state_dir: str | None = None  # set by prepare(); not a user option
-    shard: str | None = None  # set by for_shard(); not a user option
+    state_dir: str | None = internal()  # set by prepare()
+    shard: str | None = internal()  # set by for_shard()
 
     def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
         state = output / STATE_DIR
