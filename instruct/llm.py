@@ -1,0 +1,554 @@
+"""Async client for any OpenAI-compatible chat endpoint (OpenAI, Azure-style gateways, vLLM): bounded
+concurrency, RPM/TPM token buckets, retries with full-jitter exponential backoff that honour
+Retry-After, an SQLite cache keyed by sha256(model, messages, params) so no request is paid twice,
+token/cost accounting, and OpenAI Batch API request files. Streaming and tool calls are left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import re
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+DEFAULT_PRICES = Path(__file__).resolve().parent.parent / "configs" / "llm_prices.yaml"
+CHAT_URL = "/v1/chat/completions"
+
+# Per-request failure reasons (the run goes on; the caller records them).
+REASON_BAD_REQUEST = "llm_bad_request"  # 400/413/422: the request itself is wrong; retrying cannot help
+REASON_RETRIES_EXHAUSTED = "llm_retries_exhausted"  # 429/5xx/timeouts/drops on every attempt
+REASON_EMPTY = "llm_empty_response"  # a 200 with no choices or no message content
+REASON_TRUNCATED = "llm_truncated"  # finish_reason == "length": the answer was cut at max_tokens
+REASON_CONTENT_FILTER = "llm_content_filter"  # finish_reason == "content_filter"
+REASON_DEFERRED = "llm_deferred_to_batch"  # --batch: written to the batch request file, not sent
+
+# Transient error kinds, for retry counting in the summary.
+ERROR_RATE_LIMIT = "http_429"
+ERROR_TIMEOUT = "timeout"
+ERROR_CONNECTION = "connection"
+ERROR_MALFORMED = "malformed_response"
+
+MessageList = Sequence[Mapping[str, Any]]
+
+
+class LLMSetupError(Exception):
+    """A problem no retry can fix (missing key, 401/403, unknown model or URL): stop the run with
+    this one-line message. The message never contains the API key."""
+
+
+def resolve_api_key(env_name: str = DEFAULT_API_KEY_ENV) -> str:
+    """The API key from the environment variable ``env_name``; raises :class:`LLMSetupError`."""
+    key = os.environ.get(env_name, "").strip()
+    if not key:
+        raise LLMSetupError(
+            f"no API key: set the environment variable {env_name} (or choose another with --api-key-env);"
+            " a local server without authentication accepts any value, e.g. EMPTY"
+        )
+    return key
+
+
+def cache_key(model: str, messages: MessageList, params: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of (model, messages, params): equal requests, equal keys."""
+    payload = {"model": model, "messages": [dict(m) for m in messages], "params": dict(params)}
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def estimate_tokens(messages: MessageList) -> int:
+    """A tokenizer-free token estimate for the TPM budget: one token per CJK character, one per four
+    other characters, plus 4 per message of chat framing (OpenAI's cookbook figure)."""
+    total = 0
+    for message in messages:
+        text = str(message.get("content", ""))
+        cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+        total += cjk + (len(text) - cjk) // 4 + 4
+    return total
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` (OpenAI), or ``Retry-After`` as seconds or an HTTP date."""
+    if not headers:
+        return None
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LLMConfig:
+    """How to talk to the endpoint.
+
+    Retry delay before attempt ``n+1`` is ``uniform(0, min(backoff_max, backoff_base * 2**(n-1)))``
+    ("full jitter", AWS architecture blog 2015), or the server's Retry-After plus up to 10% jitter,
+    capped at ``retry_after_max``. ``temperature``/``max_tokens``/``seed`` are sent only when not None
+    and are part of the cache key.
+    """
+
+    model: str
+    base_url: str | None = None  # None: the openai default (api.openai.com) or $OPENAI_BASE_URL
+    concurrency: int = 16
+    rpm: int | None = None  # requests per minute; None: no limit
+    tpm: int | None = None  # tokens per minute (prompt estimate + max_tokens); None: no limit
+    timeout: float = 120.0  # seconds per attempt
+    max_attempts: int = 6
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    retry_after_max: float = 300.0
+    temperature: float | None = 0.0  # deterministic-leaning output suits translation
+    max_tokens: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.max_attempts < 1:
+            raise ValueError("concurrency and max_attempts must be at least 1")
+
+    def params(self) -> dict[str, Any]:
+        """The sampling parameters sent with (and hashed into the key of) every request."""
+        values = {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
+        return {name: value for name, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceTable:
+    """Model prices; a model matches its longest listed prefix (``gpt-4o-2024-08-06`` -> ``gpt-4o``)."""
+
+    models: Mapping[str, Price]
+    batch_discount: float = 0.5
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PRICES) -> PriceTable:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        models = {name: Price(input=float(p["input"]), output=float(p["output"])) for name, p in data["models"].items()}
+        return cls(models=models, batch_discount=float(data.get("batch_discount", 0.5)))
+
+    def lookup(self, model: str) -> Price | None:
+        matches = [name for name in self.models if model == name or model.startswith(name + "-")]
+        return self.models[max(matches, key=len)] if matches else None
+
+
+# --- accounting -------------------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class Accounting:
+    """Counters for one run. ``requests`` counts HTTP attempts sent; tokens count paid responses only."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    failures: int = 0
+    deferred: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    batch_prompt_tokens: int = 0
+    batch_completion_tokens: int = 0
+    retry_kinds: Counter[str] = field(default_factory=Counter)
+    failure_reasons: Counter[str] = field(default_factory=Counter)
+
+    def add_usage(self, usage: Mapping[str, Any] | None, *, batch: bool = False) -> None:
+        usage = usage or {}
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        if batch:
+            self.batch_prompt_tokens += prompt
+            self.batch_completion_tokens += completion
+        else:
+            self.prompt_tokens += prompt
+            self.completion_tokens += completion
+
+    def cost(self, model: str, prices: PriceTable | None) -> float | None:
+        """Estimated USD for this run's paid tokens, or None if the model has no listed price."""
+        price = prices.lookup(model) if prices else None
+        if price is None:
+            return None
+        online = self.prompt_tokens * price.input + self.completion_tokens * price.output
+        batch = self.batch_prompt_tokens * price.input + self.batch_completion_tokens * price.output
+        return (online + batch * (1 - prices.batch_discount)) / 1e6
+
+    def summary(self, model: str, prices: PriceTable | None) -> str:
+        """A short multi-line report for the terminal."""
+        cost = self.cost(model, prices)
+        lines = [
+            f"requests sent      {self.requests}",
+            f"cache hits         {self.cache_hits}",
+            f"retries            {self.retries}"
+            + (f"  ({', '.join(f'{k} {v}' for k, v in sorted(self.retry_kinds.items()))})" if self.retry_kinds else ""),
+            f"failed requests    {self.failures}"
+            + (f"  ({', '.join(f'{k} {v}' for k, v in sorted(self.failure_reasons.items()))})" if self.failures else ""),
+            f"prompt tokens      {self.prompt_tokens + self.batch_prompt_tokens}",
+            f"completion tokens  {self.completion_tokens + self.batch_completion_tokens}",
+            f"estimated cost     {'n/a (model not in the price table)' if cost is None else f'${cost:.4f}'}",
+        ]
+        if self.deferred:
+            lines.append(f"deferred to batch  {self.deferred}")
+        return "\n".join(lines)
+
+
+# --- the cache ----------------------------------------------------------------------------------------
+
+
+class ResponseCache:
+    """Completed chat responses on disk (SQLite, WAL), keyed by :func:`cache_key`.
+
+    Each response is committed as soon as it arrives, so a run killed with ``kill -9`` loses at most
+    the requests in flight. Batch request bodies are kept too, so ``batch-ingest`` accepts only
+    answers to requests this cache wrote.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives process kills
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT,"
+            " source TEXT, created REAL)"
+        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS batch_requests (key TEXT PRIMARY KEY, body TEXT)")
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, model: str, response: Mapping[str, Any], *, source: str = "online") -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
+            (key, model, json.dumps(response, ensure_ascii=False), source, time.time()),
+        )
+
+    def __contains__(self, key: object) -> bool:
+        return self._db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone() is not None
+
+    def keys(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT key FROM responses")}
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    def add_batch_request(self, key: str, body: Mapping[str, Any]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO batch_requests VALUES (?, ?)", (key, json.dumps(body)))
+
+    def batch_request(self, key: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT body FROM batch_requests WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+# --- rate limiting ------------------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """``per_minute`` units refill evenly over a minute; the bucket holds at most a minute's worth.
+
+    Waiters are served first come, first served (one lock), so a large request is not starved by
+    small ones. A request larger than the whole bucket waits for a full bucket and then goes.
+    """
+
+    def __init__(self, per_minute: float) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0  # units per second
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, amount: float = 1.0) -> None:
+        amount = min(float(amount), self.capacity)
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.level >= amount:
+                    self.level -= amount
+                    return
+                await asyncio.sleep((amount - self.level) / self.rate)
+
+
+# --- the client -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatResult:
+    """The outcome of one chat call: ``text`` when it succeeded, else ``reason`` and ``detail``."""
+
+    key: str
+    text: str | None = None
+    finish_reason: str | None = None
+    cached: bool = False
+    attempts: int = 0
+    reason: str | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+def result_from_response(key: str, response: Mapping[str, Any], *, cached: bool, attempts: int) -> ChatResult:
+    """Read the first choice of a ``chat.completion`` dict into a :class:`ChatResult`."""
+    choices = response.get("choices") or []
+    message = (choices[0].get("message") or {}) if choices else {}
+    text = message.get("content")
+    finish = choices[0].get("finish_reason") if choices else None
+    common = {"key": key, "finish_reason": finish, "cached": cached, "attempts": attempts}
+    if finish == "length":
+        return ChatResult(**common, text=text, reason=REASON_TRUNCATED, detail="finish_reason=length")
+    if finish == "content_filter":
+        return ChatResult(**common, reason=REASON_CONTENT_FILTER, detail="finish_reason=content_filter")
+    if not text:
+        return ChatResult(**common, reason=REASON_EMPTY, detail="no message content in the response")
+    return ChatResult(**common, text=text)
+
+
+class LLMClient:
+    """Chat completions with caching, rate limits and retries; use as ``async with LLMClient(...)``.
+
+    ``batch_file``: instead of sending a request missing from the cache, write it as an OpenAI Batch
+    API line (``custom_id`` = cache key) and return a :data:`REASON_DEFERRED` result.
+    """
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        api_key: str,
+        cache: ResponseCache | None = None,
+        batch_file: IO[str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        import openai  # imported here so modules that only read the cache do not pay for it
+
+        self.config = config
+        self.cache = cache
+        self.batch_file = batch_file
+        self.accounting = Accounting()
+        self._rng = rng or random.Random()
+        # max_retries=0: our retry policy (with the shared Retry-After pause) is the only one.
+        self._openai = openai.AsyncOpenAI(
+            api_key=api_key, base_url=config.base_url, timeout=config.timeout, max_retries=0
+        )
+        self._semaphore = asyncio.Semaphore(config.concurrency)
+        self._rpm = TokenBucket(config.rpm) if config.rpm else None
+        self._tpm = TokenBucket(config.tpm) if config.tpm else None
+        self._paused_until = 0.0  # monotonic time before which no request starts (after a 429)
+        self._batch_keys: set[str] = set()
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._openai.close()
+
+    def request_body(self, messages: MessageList) -> dict[str, Any]:
+        """The JSON body sent to ``/v1/chat/completions`` for these messages."""
+        return {"model": self.config.model, "messages": [dict(m) for m in messages], **self.config.params()}
+
+    async def chat(self, messages: MessageList) -> ChatResult:
+        """One chat completion: from the cache, from the endpoint (with retries), or deferred to batch.
+
+        Raises :class:`LLMSetupError` on 401/403/404, which no other request would survive either.
+        """
+        key = cache_key(self.config.model, messages, self.config.params())
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            self.accounting.cache_hits += 1
+            return self._count(result_from_response(key, hit, cached=True, attempts=0))
+        if self.batch_file is not None:
+            return self._defer(key, messages)
+        return self._count(await self._send(key, messages))
+
+    def _count(self, result: ChatResult) -> ChatResult:
+        if not result.ok and result.reason != REASON_DEFERRED:
+            self.accounting.failures += 1
+            self.accounting.failure_reasons[result.reason or ""] += 1
+        return result
+
+    def _defer(self, key: str, messages: MessageList) -> ChatResult:
+        body = self.request_body(messages)
+        if key not in self._batch_keys:  # identical requests share one batch line
+            self._batch_keys.add(key)
+            line = {"custom_id": key, "method": "POST", "url": CHAT_URL, "body": body}
+            assert self.batch_file is not None
+            self.batch_file.write(json.dumps(line, ensure_ascii=False) + "\n")
+            if self.cache is not None:
+                self.cache.add_batch_request(key, body)
+            self.accounting.deferred += 1
+        return ChatResult(key=key, reason=REASON_DEFERRED, detail="written to the batch request file")
+
+    async def _wait_turn(self, tokens: int) -> None:
+        while (delay := self._paused_until - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+        if self._rpm is not None:
+            await self._rpm.acquire(1)
+        if self._tpm is not None:
+            await self._tpm.acquire(tokens)
+
+    def _backoff(self, attempt: int) -> float:
+        return self._rng.uniform(0, min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1)))
+
+    async def _send(self, key: str, messages: MessageList) -> ChatResult:
+        import openai
+
+        config = self.config
+        tokens = estimate_tokens(messages) + (config.max_tokens or 0)
+        last_error = ""
+        for attempt in range(1, config.max_attempts + 1):
+            await self._wait_turn(tokens)
+            delay: float | None = None
+            try:
+                async with self._semaphore:
+                    self.accounting.requests += 1
+                    response = await self._openai.chat.completions.create(
+                        model=config.model, messages=[dict(m) for m in messages], **config.params()
+                    )
+            except openai.RateLimitError as err:
+                last_error = ERROR_RATE_LIMIT
+                retry_after = parse_retry_after(err.response.headers)
+                if retry_after is not None:
+                    delay = min(retry_after, config.retry_after_max) * (1 + 0.1 * self._rng.random())
+                    # Everyone waits: the limit is per key, so other requests would hit it too.
+                    self._paused_until = max(self._paused_until, time.monotonic() + delay)
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+                # The body of a 401 may echo part of the key, so it is not quoted.
+                raise LLMSetupError(
+                    f"HTTP {err.status_code} from {self._openai.base_url}: the API key was refused"
+                    " (check the key's environment variable and the --base-url)"
+                ) from None
+            except openai.NotFoundError as err:
+                raise LLMSetupError(
+                    f"HTTP 404 from {self._openai.base_url}: unknown model {config.model!r} or wrong --base-url"
+                    f" ({_error_message(err)})"
+                ) from None
+            except openai.APITimeoutError:
+                last_error = ERROR_TIMEOUT
+            except openai.APIConnectionError:
+                last_error = ERROR_CONNECTION
+            except openai.APIStatusError as err:
+                if err.status_code < 500 and err.status_code not in (408, 409):
+                    return ChatResult(
+                        key=key, attempts=attempt, reason=REASON_BAD_REQUEST,
+                        detail=f"HTTP {err.status_code}: {_error_message(err)}",
+                    )
+                last_error = f"http_{err.status_code}"
+                retry_after = parse_retry_after(err.response.headers)
+                if retry_after is not None:
+                    delay = min(retry_after, config.retry_after_max)
+            except (ValueError, openai.APIResponseValidationError):
+                last_error = ERROR_MALFORMED  # a 200 whose body is not a chat completion (proxy hiccup)
+            else:
+                body = response.model_dump(mode="json", exclude_unset=True)
+                if not body.get("choices"):
+                    last_error = ERROR_MALFORMED
+                else:
+                    self.accounting.add_usage(body.get("usage"))
+                    if self.cache is not None:
+                        self.cache.put(key, config.model, body)
+                    return result_from_response(key, body, cached=False, attempts=attempt)
+            if attempt < config.max_attempts:
+                self.accounting.retries += 1
+                self.accounting.retry_kinds[last_error] += 1
+                await asyncio.sleep(self._backoff(attempt) if delay is None else delay)
+        return ChatResult(
+            key=key, attempts=config.max_attempts, reason=REASON_RETRIES_EXHAUSTED,
+            detail=f"last error {last_error} after {config.max_attempts} attempts",
+        )
+
+
+def _error_message(err: Exception) -> str:
+    body = getattr(err, "body", None)
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, Mapping) else None
+        if message:
+            return str(message)[:300]
+    return re.sub(r"\s+", " ", str(err))[:300]
+
+
+# --- batch output ingestion ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestReport:
+    """What :func:`ingest_batch_output` did with each line of a batch output file."""
+
+    stored: int
+    errors: int
+    unknown: int
+    malformed: int
+    accounting: Accounting
+
+
+def ingest_batch_output(path: Path, cache: ResponseCache) -> IngestReport:
+    """Store the successful answers of an OpenAI Batch API output file in ``cache``.
+
+    Each line is ``{"custom_id", "response": {"status_code", "body"}, "error"}``; ``custom_id`` is the
+    cache key written by ``--batch``. Lines with an error or a non-200 status are counted and left out,
+    so the next run sends those requests again; ids this cache never wrote are counted as unknown.
+    """
+    stored = errors = unknown = malformed = 0
+    accounting = Accounting()
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                key = item["custom_id"]
+                response = item.get("response") or {}
+            except (ValueError, KeyError, TypeError):
+                malformed += 1
+                continue
+            request = cache.batch_request(key)
+            if request is None:
+                unknown += 1
+                continue
+            body = response.get("body")
+            if item.get("error") or response.get("status_code") != 200 or not isinstance(body, dict):
+                errors += 1
+                continue
+            cache.put(key, request["model"], body, source="batch")
+            accounting.add_usage(body.get("usage"), batch=True)
+            stored += 1
+    return IngestReport(stored=stored, errors=errors, unknown=unknown, malformed=malformed, accounting=accounting)

@@ -1,0 +1,636 @@
+"""Translate instruction data with an LLM (KnowLM's recipe): strategy ``translate`` turns every text
+field into the target language; strategy ``answer`` translates the question fields and has the model
+answer them in the target language. Reads Alpaca (JSON/JSONL), ShareGPT (``conversations``/``messages``)
+and generic JSONL; writes the same format, every input record once, in input order, or into a failures
+file with its reason. Placeholders are protected (``instruct.protect``) and outputs validated.
+Alpaca ``history`` pairs are translated in both strategies (they are context, not re-answered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import copy
+import json
+import os
+import re
+import string
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from instruct.llm import (
+    REASON_DEFERRED,
+    Accounting,
+    LLMClient,
+    LLMConfig,
+    PriceTable,
+    ResponseCache,
+)
+from instruct.protect import MarkerInSourceError, Masked, protect, restore, unmasked_text
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "configs" / "prompts"
+LANG_NAMES = {"en": "English", "zh": "Simplified Chinese"}
+STRATEGIES = ("translate", "answer")
+FORMAT_ALPACA, FORMAT_SHAREGPT, FORMAT_JSONL = "alpaca", "sharegpt", "jsonl"
+FORMATS = ("auto", FORMAT_ALPACA, FORMAT_SHAREGPT, FORMAT_JSONL)
+
+REASON_INPUT_MALFORMED = "input_malformed"  # a line that is not a JSON object, or missing its fields
+REASON_PREAMBLE = "translate_preamble"  # "Here is the translation:" / "以下是翻译" in front of the text
+REASON_WRONG_LANGUAGE = "translate_wrong_language"  # target-language share below the minimum
+REASON_LENGTH_RATIO = "translate_length_ratio"  # output length far from what the direction predicts
+REASON_STRUCTURE = "translate_structure_changed"  # paragraphs or list/heading lines differ in number
+
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
+_PREAMBLE_RES = (
+    re.compile(
+        r"^\W*(?:(?:sure|certainly|of course|okay|ok)\W+)?(?:here(?:'s| is| are)|below is|the following is)"
+        r"[^\n]{0,60}translat", re.I,
+    ),
+    re.compile(r"^\W*(?:translation|translated text)\s*[:：]", re.I),
+    re.compile(r"^\W*(?:(?:好的|当然)\W*)?(?:以下是|下面是|这是)[^\n]{0,30}(?:翻译|译文)"),
+    re.compile(r"^\W*(?:翻译|译文)(?:结果|如下)?\s*[:：]"),
+)
+_BLOCK_LINE_RE = re.compile(r"^\s*(?:[-*+•]|(?:\d+|⟦\d+⟧)[.)、]|#{1,6})\s", re.M)
+_PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checks:
+    """Validation thresholds; None switches a check off.
+
+    ``min_target_share``: target units / all units, where a unit is a CJK character or a Latin word
+    (a word, not a letter, so "使用 Python 的 pandas 库" scores 4/6 for Chinese, not 4/16).
+    ``length_ratio``: (min, max) of output/source non-space characters, markers removed; en->zh
+    prose runs about 0.25-0.5, zh->en about 2-4 (our measurements on parallel Alpaca pairs are
+    within these), so the bounds flag only gross failures (a summary, a cut, an answer instead).
+    Both are skipped for texts shorter than ``min_chars`` (names and one-word fields vary too much).
+    """
+
+    min_target_share: float | None = 0.5
+    length_ratio: tuple[float, float] | None = None
+    min_chars: int = 20
+    check_structure: bool = True
+    check_preamble: bool = True
+
+    @classmethod
+    def for_direction(cls, source_lang: str, target_lang: str) -> Checks:
+        ratio = {("en", "zh"): (0.1, 1.2), ("zh", "en"): (0.8, 8.0)}.get((source_lang, target_lang))
+        return cls(min_target_share=0.5 if target_lang == "zh" else 0.7, length_ratio=ratio)
+
+
+def target_share(text: str, lang: str) -> tuple[float, int]:
+    """(share of ``lang`` units, total units) in ``text``, markers removed; see :class:`Checks`."""
+    prose = unmasked_text(text)
+    cjk = len(_CJK_RE.findall(prose))
+    latin = len(_LATIN_WORD_RE.findall(prose))
+    total = cjk + latin
+    if total == 0:
+        return 1.0, 0
+    return (cjk if lang == "zh" else latin) / total, total
+
+
+def has_preamble(text: str) -> bool:
+    """True if the text opens with a translator's preamble ("Here is the translation", "以下是译文")."""
+    head = text.lstrip()[:120]
+    return any(pattern.search(head) for pattern in _PREAMBLE_RES)
+
+
+def structure(masked_text: str) -> tuple[int, int]:
+    """(paragraphs, list/heading lines) of a masked text; code is one marker, so its lines do not count."""
+    paragraphs = sum(1 for part in _PARAGRAPH_SPLIT_RE.split(masked_text.strip()) if part.strip())
+    return paragraphs, len(_BLOCK_LINE_RE.findall(masked_text))
+
+
+def check_translation(
+    source_masked: str, output_masked: str, *, target_lang: str, checks: Checks
+) -> tuple[str, str] | None:
+    """Validate a translation (both texts still masked); returns ``(reason, detail)`` or None."""
+    if checks.check_preamble and has_preamble(output_masked) and not has_preamble(source_masked):
+        return REASON_PREAMBLE, repr(output_masked.lstrip()[:60])
+    source_chars = len(re.sub(r"\s", "", unmasked_text(source_masked)))
+    long_enough = source_chars >= checks.min_chars
+    if checks.min_target_share is not None and long_enough:
+        share, units = target_share(output_masked, target_lang)
+        if units and share < checks.min_target_share:
+            return REASON_WRONG_LANGUAGE, f"{target_lang} share {share:.2f} < {checks.min_target_share}"
+    if checks.length_ratio is not None and long_enough:
+        ratio = len(re.sub(r"\s", "", unmasked_text(output_masked))) / source_chars
+        low, high = checks.length_ratio
+        if not low <= ratio <= high:
+            return REASON_LENGTH_RATIO, f"ratio {ratio:.2f} outside [{low}, {high}]"
+    if checks.check_structure:
+        before, after = structure(source_masked), structure(output_masked)
+        if before != after:
+            return REASON_STRUCTURE, f"(paragraphs, list/heading lines) {before} -> {after}"
+    return None
+
+
+# --- record formats ---------------------------------------------------------------------------------
+
+Path_ = tuple[str | int, ...]  # where a text sits inside a record, e.g. ("conversations", 3, "value")
+ROLE_QUESTION, ROLE_ANSWER = "question", "answer"
+_SHAREGPT_ANSWER_ROLES = {"gpt", "assistant", "model", "bot"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Slot:
+    """One text field of a record: its path and whether it is part of the question or the answer."""
+
+    path: Path_
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordFormat:
+    """How to find the text fields of a record. ``fields``/``answer_field`` serve generic JSONL."""
+
+    name: str
+    fields: tuple[str, ...] = ()
+    answer_field: str | None = None
+
+    def slots(self, record: dict[str, Any]) -> list[Slot]:
+        """The text slots of ``record``, in reading order; raises KeyError/TypeError if malformed."""
+        if self.name == FORMAT_ALPACA:
+            slots = [Slot(path=(name,), role=ROLE_QUESTION) for name in ("system", "instruction", "input")
+                     if isinstance(record.get(name), str)]
+            if not isinstance(record["instruction"], str):
+                raise TypeError("instruction is not a string")
+            for i, pair in enumerate(record.get("history") or []):
+                slots += [Slot(path=("history", i, 0), role="context"), Slot(path=("history", i, 1), role="context")]
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise TypeError("history items must be [question, answer] pairs")
+            return slots + [Slot(path=("output",), role=ROLE_ANSWER)]
+        if self.name == FORMAT_SHAREGPT:
+            key = "conversations" if "conversations" in record else "messages"
+            role_key, text_key = ("from", "value") if key == "conversations" else ("role", "content")
+            slots = [Slot(path=("system",), role=ROLE_QUESTION)] if isinstance(record.get("system"), str) else []
+            for i, turn in enumerate(record[key]):
+                if not isinstance(turn[text_key], str):
+                    raise TypeError(f"turn {i} has no text")
+                role = ROLE_ANSWER if turn[role_key] in _SHAREGPT_ANSWER_ROLES else ROLE_QUESTION
+                slots.append(Slot(path=(key, i, text_key), role=role))
+            return slots
+        slots = [Slot(path=(name,), role=ROLE_QUESTION) for name in self.fields]
+        if self.answer_field:
+            slots.append(Slot(path=(self.answer_field,), role=ROLE_ANSWER))
+        for slot in slots:
+            if slot.role == ROLE_QUESTION and not isinstance(record[slot.path[0]], str):
+                raise TypeError(f"field {slot.path[0]!r} is not a string")
+        return slots
+
+
+def detect_format(record: dict[str, Any]) -> str:
+    """Alpaca if it has ``instruction``, ShareGPT if ``conversations`` or ``messages``, else JSONL."""
+    if "instruction" in record:
+        return FORMAT_ALPACA
+    if isinstance(record.get("conversations"), list) or isinstance(record.get("messages"), list):
+        return FORMAT_SHAREGPT
+    return FORMAT_JSONL
+
+
+def get_at(record: Any, path: Path_) -> Any:
+    for part in path:
+        record = record[part]
+    return record
+
+
+def set_at(record: Any, path: Path_, value: Any) -> None:
+    for part in path[:-1]:
+        record = record[part]
+    record[path[-1]] = value
+
+
+def read_records(path: Path) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
+    """Yield ``(record, None)`` or ``(None, error)`` per input record: a JSON array (whole file,
+    which is how Alpaca ships; tens of MB at most) or JSON Lines (streamed)."""
+    with open(path, encoding="utf-8") as handle:
+        head = handle.read(4096).lstrip()
+        handle.seek(0)
+        if head.startswith("["):
+            for item in json.load(handle):
+                yield (item, None) if isinstance(item, dict) else (None, "array item is not an object")
+            return
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as err:
+                yield None, f"line {number}: {err}"
+                continue
+            yield (item, None) if isinstance(item, dict) else (None, f"line {number}: not a JSON object")
+
+
+# --- the translator -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranslateConfig:
+    """What to translate and how; ``checks`` defaults to :meth:`Checks.for_direction`."""
+
+    strategy: str = "translate"
+    source_lang: str = "en"
+    target_lang: str = "zh"
+    input_format: str = "auto"
+    fields: tuple[str, ...] = ()
+    answer_field: str | None = None
+    prompts_dir: Path = PROMPTS_DIR
+    checks: Checks | None = None
+    window: int = 256  # records in flight; output order is kept, so this bounds memory and skew
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {self.strategy!r}")
+        for lang in (self.source_lang, self.target_lang):
+            if lang not in LANG_NAMES:
+                raise ValueError(f"language must be one of {sorted(LANG_NAMES)}, not {lang!r}")
+        if self.source_lang == self.target_lang:
+            raise ValueError("source and target language are the same")
+        if self.input_format not in FORMATS:
+            raise ValueError(f"input format must be one of {FORMATS}")
+        if self.strategy == "answer" and self.input_format == FORMAT_JSONL and not self.answer_field:
+            raise ValueError("strategy 'answer' on generic JSONL needs answer_field")
+
+    def prompt(self, name: str) -> str:
+        """The system prompt ``configs/prompts/<name>.txt`` with $source and $target filled in."""
+        text = (self.prompts_dir / f"{name}.txt").read_text(encoding="utf-8")
+        return string.Template(text).substitute(
+            source=LANG_NAMES[self.source_lang], target=LANG_NAMES[self.target_lang]
+        ).strip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    """Why one text of a record could not be produced."""
+
+    reason: str
+    detail: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """The result for one input record: exactly one of ``record``, ``failure`` or ``deferred``."""
+
+    index: int
+    source: dict[str, Any] | None
+    record: dict[str, Any] | None = None
+    failure: Failure | None = None
+    deferred: bool = False
+
+
+@dataclass(kw_only=True)
+class TranslateReport:
+    """Totals of one run; ``accounting`` holds the LLM client's request/token counters."""
+
+    records: int = 0
+    written: int = 0
+    failed: int = 0
+    deferred: int = 0
+    failure_reasons: collections.Counter[str] = field(default_factory=collections.Counter)
+    accounting: Accounting = field(default_factory=Accounting)
+    output_written: bool = False
+
+
+class _Deferred(Exception):
+    """A needed response is waiting in a batch request file."""
+
+
+class _FieldFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+class Translator:
+    """Turns records into target-language records through an :class:`LLMClient`."""
+
+    def __init__(self, config: TranslateConfig, client: LLMClient) -> None:
+        self.config = config
+        self.client = client
+        self.checks = config.checks or Checks.for_direction(config.source_lang, config.target_lang)
+        self.translate_prompt = config.prompt("translate")
+        self.answer_prompt = config.prompt("answer")
+
+    async def translate_text(self, text: str, field_name: str) -> str:
+        """Translate one text with protection and validation; raises _FieldFailed or _Deferred."""
+        if not text.strip():
+            return text
+        try:
+            masked = protect(text)
+        except MarkerInSourceError as err:
+            raise _FieldFailed(Failure(reason=err.reason, detail=str(err), field=field_name)) from None
+        if not any(ch.isalpha() for ch in unmasked_text(masked.text)):
+            return text  # only code, numbers or placeholders: nothing to translate
+        messages = [{"role": "system", "content": self.translate_prompt}, {"role": "user", "content": masked.text}]
+        output = await self._ask(messages, field_name)
+        return self._validated(text, masked, output, field_name)
+
+    def _validated(self, text: str, masked: Masked, output: str, field_name: str) -> str:
+        output = output.strip()
+        problem = check_translation(masked.text, output, target_lang=self.config.target_lang, checks=self.checks)
+        if problem is None:
+            restored, reason, detail = restore(output, masked)
+            if reason is None:
+                lead = text[: len(text) - len(text.lstrip())]
+                trail = text[len(text.rstrip()):]
+                return lead + restored + trail
+            problem = (reason, detail)
+        raise _FieldFailed(Failure(reason=problem[0], detail=problem[1], field=field_name))
+
+    async def answer(self, messages: list[dict[str, str]], field_name: str) -> str:
+        """Ask the model to answer ``messages`` (user/assistant turns) in the target language."""
+        system = {"role": "system", "content": self.answer_prompt}
+        output = (await self._ask([system, *messages], field_name)).strip()
+        share, units = target_share(output, self.config.target_lang)
+        minimum = self.checks.min_target_share
+        if minimum is not None and units >= self.checks.min_chars // 2 and share < minimum:
+            detail = f"{self.config.target_lang} share {share:.2f} < {minimum}"
+            raise _FieldFailed(Failure(reason=REASON_WRONG_LANGUAGE, detail=detail, field=field_name))
+        return output
+
+    async def _ask(self, messages: list[dict[str, str]], field_name: str) -> str:
+        result = await self.client.chat(messages)
+        if result.reason == REASON_DEFERRED:
+            raise _Deferred
+        if not result.ok or result.text is None:
+            raise _FieldFailed(Failure(reason=result.reason or "", detail=result.detail, field=field_name))
+        return result.text
+
+    async def process(self, index: int, record: dict[str, Any], fmt: RecordFormat) -> Outcome:
+        """Translate (or translate and answer) one record."""
+        try:
+            slots = fmt.slots(record)
+        except (KeyError, TypeError, IndexError) as err:
+            failure = Failure(reason=REASON_INPUT_MALFORMED, detail=f"{type(err).__name__}: {err}")
+            return Outcome(index=index, source=record, failure=failure)
+        result = copy.deepcopy(record)
+        try:
+            if self.config.strategy == "translate":
+                await self._translate_slots(result, [s for s in slots if _has_text(record, s)])
+            else:
+                await self._translate_slots(result, [s for s in slots if s.role != ROLE_ANSWER and _has_text(record, s)])
+                await self._answer_slots(result, fmt, slots)
+        except _Deferred:
+            return Outcome(index=index, source=record, deferred=True)
+        except _FieldFailed as err:
+            return Outcome(index=index, source=record, failure=err.failure)
+        return Outcome(index=index, source=record, record=result)
+
+    async def _translate_slots(self, record: dict[str, Any], slots: list[Slot]) -> None:
+        texts = await _gather_all([self.translate_text(get_at(record, s.path), _name(s.path)) for s in slots])
+        for slot, text in zip(slots, texts, strict=True):
+            set_at(record, slot.path, text)
+
+    async def _answer_slots(self, record: dict[str, Any], fmt: RecordFormat, slots: list[Slot]) -> None:
+        if fmt.name != FORMAT_SHAREGPT:
+            question = "\n\n".join(
+                get_at(record, s.path) for s in slots if s.role == ROLE_QUESTION and s.path != ("system",)
+                and get_at(record, s.path).strip()
+            )
+            answer_slot = next(s for s in slots if s.role == ROLE_ANSWER)
+            set_at(record, answer_slot.path, await self.answer([{"role": "user", "content": question}], _name(answer_slot.path)))
+            return
+        # ShareGPT: answer turn by turn, each with the (translated) conversation so far as context.
+        history: list[dict[str, str]] = []
+        for slot in slots:
+            if slot.path == ("system",):
+                continue
+            if slot.role == ROLE_ANSWER:
+                text = await self.answer(history, _name(slot.path))
+                set_at(record, slot.path, text)
+                history.append({"role": "assistant", "content": text})
+            else:
+                history.append({"role": "user", "content": get_at(record, slot.path)})
+
+
+def _has_text(record: dict[str, Any], slot: Slot) -> bool:
+    try:
+        return isinstance(get_at(record, slot.path), str)
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
+def _name(path: Path_) -> str:
+    return ".".join(str(part) for part in path)
+
+
+async def _gather_all(awaitables: list[Awaitable[str]]) -> list[str]:
+    """Like gather, but lets every call finish (so all answers reach the cache) before raising:
+    a deferral wins over a failure, so a record is not failed while part of it is still pending."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for exc_type in (_Deferred, _FieldFailed, BaseException):
+        for item in results:
+            if isinstance(item, exc_type):
+                raise item
+    return results  # type: ignore[return-value]
+
+
+async def ordered(
+    jobs: Iterable[Callable[[], Awaitable[Outcome]]], window: int
+) -> AsyncIterator[Outcome]:
+    """Run jobs with at most ``window`` in flight and yield their outcomes in submission order."""
+    pending: collections.deque[asyncio.Task[Outcome]] = collections.deque()
+    try:
+        for job in jobs:
+            pending.append(asyncio.ensure_future(job()))
+            if len(pending) >= window:
+                yield await pending.popleft()
+        while pending:
+            yield await pending.popleft()
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+# --- files ------------------------------------------------------------------------------------------
+
+
+class _RecordWriter:
+    """Writes records as a JSON array (``.json``) or JSON Lines, to a temp name renamed on commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.array = path.suffix == ".json"
+        self.handle: IO[str] = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+        self.count = 0
+        if self.array:
+            self.handle.write("[")
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False)
+        if self.array:
+            self.handle.write(("\n" if self.count == 0 else ",\n") + "  " + line)
+        else:
+            self.handle.write(line + "\n")
+        self.count += 1
+
+    def commit(self) -> None:
+        if self.array:
+            self.handle.write("\n]\n")
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def default_failures_path(output: Path) -> Path:
+    return output.with_name(output.name.split(".")[0] + ".failures.jsonl")
+
+
+def default_cache_path(output: Path) -> Path:
+    return output.with_name(output.name.split(".")[0] + ".llm-cache.sqlite")
+
+
+def count_records(path: Path) -> int | None:
+    """Number of records for the progress bar (JSONL: non-blank lines; a JSON array: unknown, None)."""
+    with open(path, encoding="utf-8") as handle:
+        if handle.read(4096).lstrip().startswith("["):
+            return None
+        handle.seek(0)
+        return sum(1 for line in handle if line.strip())
+
+
+async def translate_records(
+    input_path: Path,
+    output_path: Path,
+    *,
+    config: TranslateConfig,
+    client: LLMClient,
+    failures_path: Path,
+    progress: bool = True,
+) -> TranslateReport:
+    """Translate every record of ``input_path`` into ``output_path`` (failures to ``failures_path``).
+
+    The output and failures files are replaced only when no response is still pending (``--batch``);
+    each is written to a temp name first, so a killed run leaves the previous files intact.
+    """
+    from tqdm import tqdm
+
+    translator = Translator(config, client)
+    report = TranslateReport(accounting=client.accounting)
+    writer, failures = _RecordWriter(output_path), _RecordWriter(failures_path)
+    fmt_holder: list[RecordFormat] = []
+
+    def record_format(record: dict[str, Any]) -> RecordFormat:
+        if not fmt_holder:  # the first record decides "auto", so one file is read as one format
+            name = config.input_format if config.input_format != "auto" else detect_format(record)
+            if name == FORMAT_JSONL and not config.fields:
+                raise ValueError("generic JSONL input needs the fields to translate (--fields a,b)")
+            fmt_holder.append(RecordFormat(name=name, fields=config.fields, answer_field=config.answer_field))
+        return fmt_holder[0]
+
+    def jobs() -> Iterator[Callable[[], Awaitable[Outcome]]]:
+        for index, (record, error) in enumerate(read_records(input_path)):
+            if record is None:
+                failure = Failure(reason=REASON_INPUT_MALFORMED, detail=error)
+                yield _ready(Outcome(index=index, source=None, failure=failure))
+            else:
+                fmt = record_format(record)
+                yield lambda index=index, record=record, fmt=fmt: translator.process(index, record, fmt)
+
+    bar = tqdm(total=count_records(input_path), unit="rec", desc="translate", disable=not progress)
+    try:
+        async for outcome in ordered(jobs(), config.window):
+            report.records += 1
+            bar.update(1)
+            if outcome.deferred:
+                report.deferred += 1
+            elif outcome.failure is not None:
+                report.failed += 1
+                report.failure_reasons[outcome.failure.reason] += 1
+                failures.write({
+                    "index": outcome.index, "reason": outcome.failure.reason, "field": outcome.failure.field,
+                    "detail": outcome.failure.detail, "record": outcome.source,
+                })
+            else:
+                assert outcome.record is not None
+                writer.write(outcome.record)
+                report.written += 1
+    except BaseException:
+        writer.abort()
+        failures.abort()
+        raise
+    finally:
+        bar.close()
+    if report.deferred:
+        writer.abort()
+        failures.abort()
+    else:
+        writer.commit()
+        failures.commit()
+        report.output_written = True
+    return report
+
+
+def _ready(outcome: Outcome) -> Callable[[], Awaitable[Outcome]]:
+    async def done() -> Outcome:
+        return outcome
+
+    return done
+
+
+def translate_file(
+    input_path: Path,
+    output_path: Path,
+    *,
+    config: TranslateConfig,
+    llm: LLMConfig,
+    api_key: str,
+    cache_path: Path | None = None,
+    failures_path: Path | None = None,
+    batch_path: Path | None = None,
+    progress: bool = True,
+) -> TranslateReport:
+    """Run :func:`translate_records` with a cached client (the entry point of the CLI).
+
+    With ``batch_path``, requests missing from the cache are written there as an OpenAI Batch API
+    file instead of being sent; ingest the batch output with :func:`instruct.llm.ingest_batch_output`
+    and run again (the ``answer`` strategy needs two rounds: translations, then answers).
+    """
+    cache = ResponseCache(cache_path or default_cache_path(output_path))
+    failures_path = failures_path or default_failures_path(output_path)
+
+    async def run(batch_file: IO[str] | None) -> TranslateReport:
+        async with LLMClient(llm, api_key=api_key, cache=cache, batch_file=batch_file) as client:
+            return await translate_records(
+                input_path, output_path, config=config, client=client, failures_path=failures_path,
+                progress=progress,
+            )
+
+    try:
+        if batch_path is None:
+            return asyncio.run(run(None))
+        batch_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(batch_path, "w", encoding="utf-8") as batch_file:
+            report = asyncio.run(run(batch_file))
+        if not report.accounting.deferred:
+            batch_path.unlink()  # nothing left to send: the output was written from the cache
+        return report
+    finally:
+        cache.close()
+
+
+def format_report(report: TranslateReport, model: str, prices: PriceTable | None) -> str:
+    """The end-of-run summary printed by the CLI."""
+    lines = [
+        f"records            {report.records}",
+        f"written            {report.written}",
+        f"failed             {report.failed}"
+        + (f"  ({', '.join(f'{k} {v}' for k, v in sorted(report.failure_reasons.items()))})" if report.failed else ""),
+    ]
+    if report.deferred:
+        lines.append(f"waiting for batch  {report.deferred} records (output not written yet)")
+    return "\n".join(lines) + "\n" + report.accounting.summary(model, prices)
