@@ -134,6 +134,8 @@ class FakeLLMServer:
         self.port = port
         self.bodies: list[dict[str, Any]] = []
         self.answered = 0  # requests that got a normal 200 reply
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most chat requests handled at the same time
         self.faults_served: collections.Counter[str] = collections.Counter()
         self._queue: collections.deque[Fault] = collections.deque()
         self._lock = threading.Lock()
@@ -171,6 +173,16 @@ class FakeLLMServer:
         return web.json_response({"object": "list", "data": data})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._reply(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _reply(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         with self._lock:
             self.bodies.append(body)
