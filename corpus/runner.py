@@ -131,6 +131,7 @@ def _process_unit(
 ) -> dict[str, Any]:
     """Process one unit and write its output, rejected shard, stats and done marker (in that order)."""
     started = time.perf_counter()
+    _remove_stale_temporaries(output, unit.name)
     counters: Counter = Counter()
     reasons: Counter = Counter()
     stats = {"in": 0, "out": 0, "rejected": 0}
@@ -199,6 +200,13 @@ def _process_unit(
     write_bytes_atomic(output / "_stats" / f"{unit.name}.json", orjson.dumps(record, option=orjson.OPT_INDENT_2))
     write_bytes_atomic(output / "_done" / unit.name, b"")
     return record
+
+
+def _remove_stale_temporaries(output: Path, name: str) -> None:
+    """Delete temp files a killed run left for shard ``name``; they never count as output."""
+    for directory in (output, output / "rejected"):
+        for stale in directory.glob(f"{name}.*.tmp-*"):
+            stale.unlink(missing_ok=True)
 
 
 def _tally(docs: Iterable[dict], stats: dict[str, int]) -> Iterator[dict]:

@@ -67,6 +67,50 @@ def list_shards(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if is_shard(p))
 
 
+class _ZstdRaw(io.RawIOBase):
+    """A raw zstd reader that, unlike zstandard's stream_reader, reports a stream cut mid-frame.
+
+    zstandard's reader returns a quiet EOF on truncated input, which would lose the tail silently;
+    here a source that ends inside a frame raises EOFError like gzip, bz2 and lzma do.
+    """
+
+    CHUNK = 1 << 17
+
+    def __init__(self, source: IO[bytes]):
+        self._source = source
+        self._dctx = zstandard.ZstdDecompressor()
+        self._dobj = self._dctx.decompressobj()
+        self._pending = b""
+        self._in_frame = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            chunk = self._source.read(self.CHUNK)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd stream ended in the middle of a frame")
+                return 0
+            while chunk:
+                self._in_frame = True
+                self._pending += self._dobj.decompress(chunk)
+                if not self._dobj.eof:
+                    break
+                chunk = self._dobj.unused_data  # concatenated frames: start the next one
+                self._dobj = self._dctx.decompressobj()
+                self._in_frame = False
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
+
+
 def open_binary(path: Path) -> IO[bytes]:
     """Open ``path`` for streaming binary reads, decompressing .gz, .bz2, .zst or .xz by suffix."""
     name = path.name
@@ -77,9 +121,7 @@ def open_binary(path: Path) -> IO[bytes]:
     if name.endswith(".xz"):
         return lzma.open(path, "rb")
     if name.endswith(".zst"):
-        raw = open(path, "rb")  # noqa: SIM115 - owned by the returned reader (closefd)
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader)  # zstd's reader has no readline; buffering adds it
+        return io.BufferedReader(_ZstdRaw(open(path, "rb")))  # noqa: SIM115 - closed with the reader
     return open(path, "rb")  # noqa: SIM115 - caller closes
 
 
@@ -198,6 +240,7 @@ class ShardWriter:
         self._atomic = atomic_path(path)
         self._tmp: Path | None = None
         self._stream: IO[bytes] | None = None
+        self._raw: IO[bytes] | None = None  # the file under a gzip stream, which does not close it
         self._rows: list[dict[str, Any]] = []
         self._parquet: Any = None
 
@@ -205,7 +248,10 @@ class ShardWriter:
         self._tmp = self._atomic.__enter__()
         name = self.path.name
         if name.endswith(".jsonl.gz"):
-            self._stream = gzip.GzipFile(self._tmp, "wb", mtime=0)
+            # No file name and no mtime in the header: the bytes depend on the content only.
+            raw = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
+            self._raw = raw
+            self._stream = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
         elif name.endswith(".jsonl.zst"):
             raw = open(self._tmp, "wb")  # noqa: SIM115 - closed through the zstd writer
             cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
@@ -251,6 +297,8 @@ class ShardWriter:
         try:
             if self._stream is not None:
                 self._stream.close()
+                if self._raw is not None:
+                    self._raw.close()
             elif exc_type is None:
                 if self._rows or self._parquet is None:
                     self._flush_parquet()

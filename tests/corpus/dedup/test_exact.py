@@ -1,0 +1,33 @@
+from corpus.dedup.exact import EXACT_DUPLICATE, ExactDedupStep, normalise
+from corpus.records import rejection
+from corpus.runner import run_stage
+from corpus.shards import list_shards, read_docs
+
+
+def _doc(i, text):
+    return {"id": f"d{i}", "text": text, "source": "t", "meta": {}}
+
+
+def test_normalise_folds_width_case_and_space():
+    assert normalise("Ｈello\u3000 WORLD\n") == normalise("hello world")
+
+
+def test_keeps_first_in_shard_order_across_shards(tmp_path, write_shard):
+    write_shard(tmp_path / "in" / "part-00001.jsonl", [_doc(3, "same text"), _doc(4, "unique b")])
+    write_shard(tmp_path / "in" / "part-00000.jsonl", [_doc(1, "unique a"), _doc(2, "Same  TEXT")])
+    out = tmp_path / "out"
+    report = run_stage(ExactDedupStep(), inputs=[tmp_path / "in"], output=out, workers=2, progress=False)
+    assert (report.docs_in, report.docs_out, report.reasons[EXACT_DUPLICATE]) == (4, 3, 1)
+    removed = [d for p in list_shards(out / "rejected") for d in read_docs(p)]
+    assert [(d["id"], rejection(d)["kept_id"]) for d in removed] == [("d3", "d2")]
+
+
+def test_same_decisions_for_any_worker_count(tmp_path, write_shard):
+    for s in range(4):
+        write_shard(tmp_path / "in" / f"part-{s:05d}.jsonl.zst", [_doc(f"{s}-{i}", f"text {i % 7}") for i in range(30)])
+    kept = []
+    for workers in (1, 2):
+        out = tmp_path / f"out{workers}"
+        run_stage(ExactDedupStep(), inputs=[tmp_path / "in"], output=out, workers=workers, progress=False)
+        kept.append([d["id"] for p in list_shards(out) for d in read_docs(p)])
+    assert kept[0] == kept[1] == [f"d0-{i}" for i in range(7)]

@@ -1,0 +1,168 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+
+from corpus.clean import CleanStep
+from corpus.readers.jsonl import JsonlReader
+from corpus.records import reject
+from corpus.runner import StageError, run_stage
+from corpus.shards import list_shards, read_docs
+from tests.conftest import make_docs
+
+
+def _tree_bytes(directory: Path) -> dict[str, bytes]:
+    """Every data file under ``directory`` except timing-bearing bookkeeping."""
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.name != "_manifest.json" and "_stats" not in p.parts
+    }
+
+
+@pytest.fixture
+def shards(tmp_path, write_shard):
+    src = tmp_path / "in"
+    for s in range(6):
+        docs = make_docs(40, prefix=f"s{s}-")
+        docs[3]["text"] = "   \n\n "  # cleaned to nothing: rejected by clean
+        write_shard(src / f"part-{s:05d}.jsonl.zst", docs)
+    # a shard with 10% garbage lines
+    good = [orjson.dumps(d) for d in make_docs(90, prefix="g")]
+    garbage = [b'{"id": "a", "text": ', b'{"id": "b", "text": "\xff"}', b'{"id": "c"}'] * 3 + [b"null"]
+    lines = good[:30] + garbage + good[30:]
+    (src / "part-00006.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    return src
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_counts_add_up_and_garbage_is_rejected(shards, tmp_path, workers):
+    out = tmp_path / f"out{workers}"
+    report = run_stage(CleanStep(), inputs=[shards], output=out, workers=workers, progress=False)
+    assert report.docs_in == 6 * 40 + 100
+    assert report.docs_in == report.docs_out + report.rejected
+    assert report.reasons == Counter({"clean_empty": 6, "bad_json": 4, "bad_utf8": 3, "missing_text": 3})
+    kept = sum(1 for p in list_shards(out) for _ in read_docs(p))
+    rejected = sum(1 for p in list_shards(out / "rejected") for _ in read_docs(p, require_id=False))
+    assert (kept, rejected) == (report.docs_out, report.rejected)
+    assert sorted(p.name for p in (out / "_done").iterdir()) == [f"part-{i:05d}" for i in range(7)]
+    manifest = orjson.loads((out / "_manifest.json").read_bytes())
+    assert manifest["totals"]["docs_in"] == report.docs_in
+    assert manifest["config"] == {"nfkc": True, "opencc": None}
+
+
+def test_output_identical_for_any_worker_count(shards, tmp_path):
+    run_stage(CleanStep(), inputs=[shards], output=tmp_path / "a", workers=1, progress=False)
+    run_stage(CleanStep(), inputs=[shards], output=tmp_path / "b", workers=2, progress=False)
+    assert _tree_bytes(tmp_path / "a") == _tree_bytes(tmp_path / "b")
+
+
+def test_rerun_skips_done_shards_and_force_redoes(shards, tmp_path):
+    out = tmp_path / "out"
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    again = run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    assert again.shards_skipped == 7
+    forced = run_stage(CleanStep(), inputs=[shards], output=out, workers=1, force=True, progress=False)
+    assert forced.shards_skipped == 0 and forced.docs_in == again.docs_in
+
+
+def test_reader_gets_one_shard_per_input_file(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(3):
+        (raw / f"dump{i}.jsonl").write_text("\n".join(f'{{"content": "text {i}-{j}"}}' for j in range(5)) + "\n")
+    out = tmp_path / "out"
+    report = run_stage(JsonlReader(text_field="content"), inputs=[raw], output=out, progress=False)
+    assert report.docs_out == 15
+    docs = list(read_docs(out / "part-00001.jsonl.zst"))
+    assert docs[0]["id"] == "jsonl:dump1:1" and docs[0]["text"] == "text 1-0"
+
+
+class _Boom:
+    name = "boom"
+
+    def __call__(self, docs, counters):
+        for doc in docs:
+            if doc["id"] == "s2-5":
+                raise ValueError("bad state")
+            yield doc
+
+
+def test_stage_errors_name_stage_and_shard(shards, tmp_path):
+    with pytest.raises(StageError, match=r"boom failed on .*part-00002"):
+        run_stage(_Boom(), inputs=[shards], output=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "_done" / "part-00002").exists()
+
+
+def test_stage_rejections_are_counted(shards, tmp_path):
+    class Odd:
+        name = "odd"
+
+        def __call__(self, docs, counters):
+            for i, doc in enumerate(docs):
+                counters["seen"] += 1
+                yield reject(doc, stage="odd", reason="odd_position", value=i) if i % 2 else doc
+
+    report = run_stage(Odd(), inputs=[shards / "part-00000.jsonl.zst"], output=tmp_path / "o", progress=False)
+    assert report.reasons == Counter({"odd_position": 20})
+    assert report.counters["seen"] == 40
+
+
+SLOW_STAGE = textwrap.dedent(
+    """
+    import dataclasses, sys, time
+    from pathlib import Path
+    from typing import ClassVar
+    from corpus.runner import run_stage
+
+    @dataclasses.dataclass(frozen=True)
+    class Slow:
+        name: ClassVar[str] = "slow"
+        def __call__(self, docs, counters):
+            for doc in docs:
+                time.sleep(0.004)
+                doc["meta"]["seen"] = True
+                yield doc
+
+    if __name__ == "__main__":
+        run_stage(Slow(), inputs=[Path(sys.argv[1])], output=Path(sys.argv[2]), workers=2, progress=False)
+    """
+)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_rerun_is_byte_identical(tmp_path, write_shard):
+    src = tmp_path / "in"
+    for s in range(8):
+        write_shard(src / f"part-{s:05d}.jsonl.zst", make_docs(60, prefix=f"k{s}-"))
+    script = tmp_path / "slow_stage.py"
+    script.write_text(SLOW_STAGE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
+
+    def run(out: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, str(script), str(src), str(out)], env=env, start_new_session=True)
+
+    reference = tmp_path / "reference"
+    assert run(reference).wait(timeout=120) == 0
+
+    killed = tmp_path / "killed"
+    proc = run(killed)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (killed / "_done").is_dir():
+        time.sleep(0.02)
+    while time.time() < deadline and len(list((killed / "_done").iterdir())) < 2:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: driver and workers
+    proc.wait()
+    done_before = len(list((killed / "_done").iterdir()))
+    assert 0 < done_before < 8, "the kill should land mid-run"
+
+    assert run(killed).wait(timeout=120) == 0
+    assert _tree_bytes(killed) == _tree_bytes(reference)
