@@ -30,6 +30,8 @@ from mwparserfromhell.wikicode import Wikicode
 # with OpenCC; they survive both untouched and are removed (and turned into offsets) at the very end.
 LINK_OPEN = "\ue000"
 LINK_CLOSE = "\ue001"
+# Marks a heading line so that headings of sections left empty (all tables/templates) can be dropped.
+HEADING_MARK = "\ue002"
 
 # Link prefixes that name media or categories in en and zh wikis (local names and common aliases);
 # such links are dropped with their caption. Namespace names from the dump's <siteinfo> are added.
@@ -76,11 +78,15 @@ LINK_TRAIL = re.compile(r"[a-z]+")
 SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+(?=[,.;:!?，。；：！？、）)])")
 SPACES = re.compile(r"[ \t\u00a0]{2,}")
 BLANK_LINES = re.compile(r"\n{3,}")
-# Safety net for markup the parser could not pair (a broken table or an unclosed template):
-# a table's rows, and any leftover bracket pair; counted so a rise shows up in _stats.
-RESIDUAL_TABLE_LINE = re.compile(r"^[ \t]*(?:\{\||\|\}|\|-|\|\+|!).*$", re.M)
-RESIDUAL_MARKUP = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<ref\b[^>]*/?>|</ref>|__[A-Z]+__")
-
+LEADING_PAREN_COMMA = re.compile(r"([(（])\s*[,;，；、]\s*")
+# Safety net for markup the parser could not pair (an unclosed <ref>, a table broken by a stray
+# template, ...): innermost spans first, then any leftover token; counted so a rise shows in _stats.
+RESIDUAL_MARKUP = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<ref\b[^>]*>?|</ref>|__[A-Z]+__")
+RESIDUAL_SPANS = (
+    re.compile(r"<ref\b[^>]*/>|<ref\b[^>]*>.*?</ref>", re.S | re.I),
+    re.compile(r"\{\{[^{}]*\}\}"),
+    re.compile(r"^[ \t]*\{\|(?:(?!^[ \t]*\{\|).)*?^[ \t]*\|\}[^\n]*", re.S | re.M),
+)
 
 @dataclass(frozen=True, kw_only=True)
 class WikiText:
@@ -112,7 +118,7 @@ def _template_text(template: Template, render: Callable[[Wikicode], str]) -> str
 
     if name in {"lang", "lang-x", "transl", "transliteration"}:
         return arg(2)
-    if name.startswith("lang-") or name in {"nowrap", "nobr", "nobreak", "noitalic", "small", "big"}:
+    if name.startswith("lang-") or name in {"nowrap", "nobr", "nobreak", "noitalic", "small", "big", "linktext"}:
         return arg(1)
     if name in {"link-en", "link-ja", "link-de", "link-fr", "le", "ill", "interlanguage link", "link"}:
         return arg(1)
@@ -174,7 +180,7 @@ class WikitextConverter:
                 if node.brackets and node.title is not None:
                     self._walk(node.title.nodes, out)
             elif isinstance(node, Heading):
-                out.append("\n" + self.render(node.title).strip() + "\n")
+                out.append(f"\n{HEADING_MARK}{min(node.level, 9)}{self.render(node.title).strip()}\n")
             elif isinstance(node, (Comment, Argument)):
                 continue
 
@@ -211,7 +217,8 @@ class WikitextConverter:
     def convert(self, wikitext: str, *, transform: Callable[[str], str] | None = None) -> WikiText:
         """Plain text and links of ``wikitext``; ``transform`` (e.g. OpenCC t2s) is applied to text
         and link targets before offsets are computed, so the offsets hold for the converted text."""
-        wikitext = wikitext.replace(LINK_OPEN, "").replace(LINK_CLOSE, "").replace("\x1f", "")
+        for mark in (LINK_OPEN, LINK_CLOSE, HEADING_MARK, "\x1f"):
+            wikitext = wikitext.replace(mark, "")
         if "-{" in wikitext:
             wikitext = VARIANT.sub(_variant, wikitext)
         code = mwparserfromhell.parse(wikitext)
@@ -236,15 +243,38 @@ class WikitextConverter:
     def _finish(self, raw: str) -> WikiText:
         residual = len(RESIDUAL_MARKUP.findall(raw))
         if residual:
-            raw = RESIDUAL_TABLE_LINE.sub("", raw)
+            for span in RESIDUAL_SPANS:
+                previous = None
+                while previous != raw:  # innermost first, until nested spans are gone
+                    previous, raw = raw, span.sub("", raw)
             raw = RESIDUAL_MARKUP.sub("", raw)
         lines = []
         for line in raw.split("\n"):
-            line = EMPTY_PARENS.sub("", line)
+            line = EMPTY_PARENS.sub("", LEADING_PAREN_COMMA.sub(r"\1", line))
             line = SPACE_BEFORE_PUNCT.sub("", SPACES.sub(" ", line)).strip()
             lines.append(line)
-        text = BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+        text = BLANK_LINES.sub("\n\n", "\n".join(_drop_empty_sections(lines))).strip()
         return _extract_links(text, residual)
+
+
+def _drop_empty_sections(lines: list[str]) -> list[str]:
+    """Drop headings whose section holds no text (the next heading is of the same or a higher
+    level, or the page ends), and unmark the rest. Heading lines look like ``MARK + level + title``."""
+    kept: list[str] = []
+    pending: list[tuple[int, str]] = []  # open headings, outermost first, still without text
+    for line in lines:
+        if line.startswith(HEADING_MARK):
+            level = int(line[1])
+            pending = [(lvl, title) for lvl, title in pending if lvl < level]
+            pending.append((level, line[2:]))
+        elif line and pending:
+            for _, title in pending:
+                kept.extend(("", title, ""))
+            pending = []
+            kept.append(line)
+        else:
+            kept.append(line)
+    return kept
 
 
 def _extract_links(marked: str, residual: int) -> WikiText:

@@ -1,0 +1,163 @@
+"""WikiReader on the shipped en/zh dump excerpts, a cut dump, a multistream dump and plain XML."""
+
+from __future__ import annotations
+
+import bz2
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from corpus.readers.wiki import (
+    SKIP_DISAMBIGUATION,
+    SKIP_NAMESPACE,
+    SKIP_REDIRECT,
+    TRUNCATED_INPUT,
+    WikiReader,
+)
+from corpus.readers.wikitext import WikitextConverter
+from corpus.records import rejection
+
+SAMPLES = Path(__file__).parents[3] / "data_samples" / "wiki"
+ENWIKI = SAMPLES / "enwiki-sample.xml.bz2"
+ZHWIKI = SAMPLES / "zhwiki-sample.xml.bz2"
+FORBIDDEN = ("{{", "}}", "[[", "]]", "<ref", "{|", "|}", "__TOC__")
+
+
+def read(path: Path, **options) -> tuple[list[dict], Counter]:
+    counters: Counter = Counter()
+    return list(WikiReader(**options)(path, counters)), counters
+
+
+def article_pages(path: Path) -> set[str]:
+    """Ids of namespace-0 pages that are neither redirects nor disambiguation pages, from the raw XML."""
+    xml = bz2.decompress(path.read_bytes()).decode()
+    ids = set()
+    for page in re.findall(r"<page>.*?</page>", xml, re.S):
+        ns = re.search(r"<ns>(\d+)</ns>", page).group(1)
+        if ns != "0" or "<redirect" in page or re.search(r"\{\{\s*(disambig|disambiguation)", page, re.I):
+            continue
+        ids.add(re.search(r"<id>(\d+)</id>", page).group(1))
+    return ids
+
+
+@pytest.mark.parametrize("path,dbname", [(ENWIKI, "enwiki"), (ZHWIKI, "zhwiki")])
+def test_every_article_yields_a_clean_document(path, dbname):
+    docs, counters = read(path)
+    assert {d["id"] for d in docs} == {f"{dbname}:{i}" for i in article_pages(path)}
+    for doc in docs:
+        assert rejection(doc) is None and doc["text"].strip()
+        for token in FORBIDDEN:
+            assert token not in doc["text"], (doc["id"], token)
+        assert doc["meta"]["timestamp"] and doc["meta"]["url"].startswith("https://")
+    assert counters[SKIP_REDIRECT] >= 1 and counters[SKIP_DISAMBIGUATION] >= 1
+
+
+@pytest.mark.parametrize("path", [ENWIKI, ZHWIKI])
+def test_link_offsets_point_at_anchor_text(path):
+    docs, _ = read(path)
+    assert sum(len(d["meta"]["links"]) for d in docs) > 20
+    for doc in docs:
+        for target, start, end in doc["meta"]["links"]:
+            anchor = doc["text"][start:end]
+            assert anchor and anchor == anchor.strip() and target
+
+
+def test_zhwiki_traditional_becomes_simplified_links_included():
+    docs, counters = read(ZHWIKI)
+    adams = next(d for d in docs if d["id"] == "zhwiki:1001")
+    text = adams["text"]
+    assert "道格拉斯·诺尔·亚当斯" in text and "亞當斯" not in text and "劍橋" not in text
+    assert "剑桥大学" in text and "计算机" in text  # -{zh-hans:...;zh-hant:...}- picks the zh-hans variant
+    links = [(target, text[start:end]) for target, start, end in adams["meta"]["links"]]
+    assert ("剑桥大学", "剑桥大学") in links
+    assert ("银河便车指南", "《银河便车指南》") in links  # piped link: anchor text, converted target
+    assert ("42 (数字)", "42") in links
+    assert "生平" in text and "参考文献" not in text and "官方网站" not in text  # boilerplate sections dropped
+    assert "Category" not in text and "Douglas Adams]" not in text and "ダグラス" not in text
+    assert "旧金山" not in text  # image captions go with the image
+    assert "年份" not in text  # the table is dropped
+    assert adams["meta"]["title"] == "道格拉斯·亚当斯" and adams["source"] == "zhwiki"
+    assert counters[SKIP_NAMESPACE] == 2 and counters[SKIP_REDIRECT] == 2 and counters[SKIP_DISAMBIGUATION] == 1
+
+
+def test_keep_redirects_and_other_namespaces():
+    docs, counters = read(ZHWIKI, keep_redirects=True, namespaces=(0, 14))
+    redirects = {d["meta"]["title"]: d["meta"]["redirect"] for d in docs if "redirect" in d["meta"]}
+    assert redirects == {"道格拉斯·亚当斯": "道格拉斯·亚当斯", "银河系漫游指南": "银河便车指南"}
+    assert "zhwiki:1009" in {d["id"] for d in docs} and counters[SKIP_NAMESPACE] == 1
+
+
+def test_opencc_none_keeps_traditional():
+    docs, _ = read(ZHWIKI, opencc="none")
+    assert "亞當斯" in next(d for d in docs if d["id"] == "zhwiki:1001")["text"]
+
+
+def test_truncated_dump_yields_complete_pages_and_warns(tmp_path, caplog):
+    # A multistream dump (one bz2 stream per page here) cut in the middle of the fourth page's stream.
+    streams = [bz2.compress(chunk) for chunk in re.split(rb"(?=  <page>)", bz2.decompress(ZHWIKI.read_bytes()))]
+    path = tmp_path / "zhwiki-cut.xml.bz2"
+    path.write_bytes(b"".join(streams[:4]) + streams[4][: len(streams[4]) // 2])
+    docs, counters = read(path)
+    assert [d["id"] for d in docs] == ["zhwiki:1001", "zhwiki:1002", "zhwiki:1003"]
+    assert counters[TRUNCATED_INPUT] == 1
+    assert "ends before the dump is complete" in caplog.text
+
+
+def test_plain_xml_cut_mid_page(tmp_path):
+    xml = bz2.decompress(ENWIKI.read_bytes())
+    path = tmp_path / "enwiki-cut.xml"
+    path.write_bytes(xml[: len(xml) // 2])
+    docs, counters = read(path)
+    full, _ = read(ENWIKI)
+    assert 0 < len(docs) < len(full) and [d["id"] for d in docs] == [d["id"] for d in full[: len(docs)]]
+    assert counters[TRUNCATED_INPUT] == 1
+
+
+def test_multistream_bz2_reads_every_stream(tmp_path):
+    xml = bz2.decompress(ZHWIKI.read_bytes())
+    # Real multistream dumps compress the header and each block of 100 pages as separate bz2 streams.
+    chunks = re.split(rb"(?=  <page>)", xml)
+    path = tmp_path / "zhwiki-multistream.xml.bz2"
+    path.write_bytes(b"".join(bz2.compress(chunk) for chunk in chunks))
+    assert [d["id"] for d in read(path)[0]] == [d["id"] for d in read(ZHWIKI)[0]]
+
+
+def test_discover_skips_multistream_index(tmp_path):
+    (tmp_path / "zhwiki-20240101-pages-articles-multistream.xml.bz2").write_bytes(b"")
+    (tmp_path / "zhwiki-20240101-pages-articles-multistream-index.txt.bz2").write_bytes(b"")
+    assert [p.name for p in WikiReader().discover([tmp_path])] == [
+        "zhwiki-20240101-pages-articles-multistream.xml.bz2"
+    ]
+
+
+@pytest.mark.parametrize(
+    "wikitext,text",
+    [
+        ("a [[Foo|bar]]s b", "a bars b"),
+        ("x<ref>{{cite web|url=u}}</ref> y", "x y"),
+        ("{{Infobox|a=1}}\n'''Bold''' text (<!-- c -->{{birth date|1952}}).", "Bold text."),
+        ("[[File:X.png|thumb|cap [[Y]]]]Body", "Body"),
+        ("Body\n== See also ==\n* [[Z]]\n== Later ==\nMore", "Body\n\nLater\n\nMore"),
+        ("{| class=x\n|-\n| a || b\n|}\nAfter", "After"),
+        ("Broken <ref>{{cite web|title=t}} text", "Broken text"),  # unclosed ref: residue pass
+    ],
+)
+def test_wikitext_rules(wikitext, text):
+    assert WikitextConverter().convert(wikitext).text == text
+
+
+def test_link_trail_extends_anchor():
+    result = WikitextConverter().convert("Many [[apple]]s grow.")
+    assert result.links == [["Apple", 5, 11]] and result.text[5:11] == "apples"
+
+
+def test_runner_writes_wiki_shard(tmp_path):
+    from corpus.runner import run_stage
+    from corpus.shards import list_shards, read_docs
+
+    out = tmp_path / "out"
+    run_stage(WikiReader(), inputs=[ZHWIKI], output=out, workers=1, force=False, progress=False)
+    docs = [d for shard in list_shards(out) for d in read_docs(shard)]
+    assert {d["id"] for d in docs} == {f"zhwiki:{i}" for i in article_pages(ZHWIKI)}
