@@ -1,0 +1,68 @@
+"""C4's clean-up heuristics (Raffel et al. 2020, sec. 2.2) as document-level, drop-only rules.
+
+C4 deletes offending *lines* (no terminal punctuation, "javascript", cookie/policy notices) and drops
+documents with "lorem ipsum" or a curly brace. A filter here never edits text, so line rules become
+shares of lines with a bound, and the curly-brace rule a bound on the count (0 is C4's original).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from corpus.filters.base import Filter, Scores, Verdict, first_violation
+
+C4_LOREM_IPSUM = "c4_lorem_ipsum"
+C4_CURLY_BRACE = "c4_curly_brace"
+C4_TERMINAL_PUNCT = "c4_few_terminal_punct"
+C4_JAVASCRIPT = "c4_javascript_lines"
+C4_POLICY = "c4_policy_lines"
+C4_FEW_SENTENCES = "c4_few_sentences"
+
+TERMINAL_PUNCT = (".", "!", "?", '"', "'", "。", "！", "？", "”")
+# C4's list of policy phrases (as in the C4 source and datatrove's C4QualityFilter).
+POLICY_SUBSTRINGS = (
+    "terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class C4Filter(Filter):
+    """C4 rules; defaults in configs/filters/en.yaml say which are C4's and which are our line shares."""
+
+    name: ClassVar[str] = "c4"
+    drop_lorem_ipsum: bool = True
+    max_curly_braces: int | None = 0
+    min_terminal_punct_lines_ratio: float | None = 0.4
+    max_javascript_lines_ratio: float | None = 0.1
+    max_policy_lines_ratio: float | None = 0.1
+    min_sentences: int | None = 3
+
+    def score(self, text: str) -> Scores:
+        """Counts and line shares for each C4 rule."""
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        lowered = [line.lower() for line in lines]
+        n = len(lines) or 1
+        lower_text = text.lower()
+        return {
+            "lorem_ipsum": float("lorem ipsum" in lower_text),
+            "curly_braces": text.count("{"),
+            "terminal_punct_lines_ratio": sum(line.endswith(TERMINAL_PUNCT) for line in lines) / n,
+            "javascript_lines_ratio": sum("javascript" in line for line in lowered) / n,
+            "policy_lines_ratio": sum(any(p in line for p in POLICY_SUBSTRINGS) for line in lowered) / n,
+            # Sentence count as C4 estimates it without a tokenizer: terminal marks followed by space/end.
+            "sentences": sum(lower_text.count(p) for p in (". ", "! ", "? ", ".\n", "!\n", "?\n"))
+            + lower_text.rstrip().endswith((".", "!", "?")),
+        }
+
+    def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
+        """Reject on the first C4 rule broken."""
+        if self.drop_lorem_ipsum and scores["lorem_ipsum"]:
+            return Verdict(False, C4_LOREM_IPSUM, 1, 0)
+        return first_violation(scores, [
+            (C4_CURLY_BRACE, "curly_braces", self.max_curly_braces, "max"),
+            (C4_JAVASCRIPT, "javascript_lines_ratio", self.max_javascript_lines_ratio, "max"),
+            (C4_POLICY, "policy_lines_ratio", self.max_policy_lines_ratio, "max"),
+            (C4_FEW_SENTENCES, "sentences", self.min_sentences, "min"),
+            (C4_TERMINAL_PUNCT, "terminal_punct_lines_ratio", self.min_terminal_punct_lines_ratio, "min"),
+        ])

@@ -1,0 +1,179 @@
+"""Harmful-content filter: bilingual per-category word lists matched in one Aho-Corasick pass.
+
+Text is normalised against obfuscation first (NFKC full-width, case, Traditional→Simplified with
+OpenCC, separators between CJK characters, spaced-out Latin letters), then a category is dropped when
+both its distinct-term count and its hits per 1,000 characters reach the bounds; plus a domain blocklist
+for documents with ``meta.url``. The word lists are ours (see their headers); classifiers are left out.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
+
+HARM_PORN = "harm_porn"
+HARM_GAMBLING = "harm_gambling"
+HARM_VIOLENCE = "harm_violence"
+HARM_DRUGS = "harm_drugs"
+HARM_HATE = "harm_hate"
+HARM_FRAUD = "harm_fraud"
+HARM_BLOCKED_DOMAIN = "harm_blocked_domain"
+CATEGORY_REASONS = {
+    "porn": HARM_PORN, "gambling": HARM_GAMBLING, "violence": HARM_VIOLENCE,
+    "drugs": HARM_DRUGS, "hate": HARM_HATE, "fraud": HARM_FRAUD,
+}
+
+# Up to three separators (spaces, punctuation, underscores) between two CJK characters: "赌 . 博" → "赌博".
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])[\s\W_]{1,3}(?=[\u4e00-\u9fff])")
+# Three or more single Latin letters/digits separated by one or two separators: "c a s i n o", "v.i.a.g.r.a".
+_SPACED_LATIN = re.compile(r"(?<![a-z0-9])[a-z0-9](?:(?:[^\S\n]{1,2}|[.\-_*·]{1,2})[a-z0-9](?![a-z0-9])){2,}")
+_SEPARATORS = re.compile(r"[\s\W_]+")
+_LATIN = re.compile(r"[a-z0-9]")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    """Undo common obfuscation: full-width and case, Traditional script, separators inside words."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _t2s().convert(text)
+    text = _CJK_GAP.sub("", text)
+    return _SPACED_LATIN.sub(lambda m: _SEPARATORS.sub("", m.group()), text)
+
+
+def read_lines(path: Path) -> list[str]:
+    """Entries of one list file: one per line, ``#`` starts a comment, blank lines ignored."""
+    entries = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [entry for entry in entries if entry]
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """An Aho-Corasick automaton over all categories' terms; values are ``(category, term, is_latin)``."""
+
+    automaton: Any
+    categories: tuple[str, ...]
+
+    def count(self, normalised: str) -> dict[str, dict[str, int]]:
+        """``{category: {term: hits}}`` in one pass (longest non-overlapping matches, so "online casino"
+        counts once, not also as "casino"); Latin terms must sit on word boundaries."""
+        found: dict[str, dict[str, int]] = {}
+        size = len(normalised)
+        for end, (category, term, latin) in self.automaton.iter_long(normalised):
+            if latin:
+                start = end - len(term) + 1
+                if (start > 0 and normalised[start - 1].isalnum()) or (
+                    end + 1 < size and normalised[end + 1].isalnum()
+                ):
+                    continue  # "class" must not hit "ass"; "sussex" must not hit "sex"
+            terms = found.setdefault(category, {})
+            terms[term] = terms.get(term, 0) + 1
+        return found
+
+
+def build_matcher(lists: dict[str, list[str]]) -> Matcher:
+    """Build the automaton from ``{category: terms}``; a term listed twice keeps its first category."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for category, terms in lists.items():
+        for term in terms:
+            if term not in automaton:
+                automaton.add_word(term, (category, term, bool(_LATIN.search(term))))
+    automaton.make_automaton()
+    return Matcher(automaton=automaton, categories=tuple(lists))
+
+
+@functools.lru_cache(maxsize=8)
+def load_matcher(directory: str) -> Matcher:
+    """Load every ``<category>.<lang>.txt`` under ``directory`` into one matcher, once per process."""
+    root = resolve_path(directory)
+    lists: dict[str, list[str]] = {}
+    for path in sorted(root.glob("*.txt")):
+        lists.setdefault(path.name.split(".", 1)[0], []).extend(map(normalise, read_lines(path)))
+    if not lists:
+        raise FileNotFoundError(f"no word lists (*.txt) in {root}")
+    return build_matcher(lists)
+
+
+@functools.lru_cache(maxsize=8)
+def load_domains(path: str) -> frozenset[str]:
+    """Blocked domains, one per line; a domain blocks its subdomains too."""
+    return frozenset(d.lower().rstrip(".") for d in read_lines(resolve_path(path)))
+
+
+def blocked_domain(url: str, domains: frozenset[str]) -> str | None:
+    """The blocklisted domain that ``url``'s host is or belongs to, else None."""
+    host = (urlsplit(url if "//" in url else f"//{url}").hostname or "").lower().rstrip(".")
+    parts = host.split(".")
+    for i in range(len(parts) - 1):
+        if ".".join(parts[i:]) in domains:
+            return ".".join(parts[i:])
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarmfulFilter(Filter):
+    """Drop documents dense in one category's terms.
+
+    A category is dropped when it has at least ``min_distinct`` different terms *and* at least
+    ``min_per_1k_chars`` hits per 1,000 normalised characters. ``thresholds[category]`` overrides both
+    for one category; ``thresholds[category] = None`` switches the category off.
+    """
+
+    name: ClassVar[str] = "harmful"
+    wordlists: str = "configs/wordlists/harmful"
+    min_distinct: int = 3
+    min_per_1k_chars: float = 2.0
+    thresholds: dict[str, dict[str, float] | None] = field(default_factory=dict)
+    domain_blocklist: str | None = "configs/wordlists/blocked_domains.txt"
+
+    def __post_init__(self) -> None:
+        for category, bounds in self.thresholds.items():
+            if bounds is not None and set(bounds) != {"min_distinct", "min_per_1k_chars"}:
+                raise ValueError(f"harmful: thresholds[{category!r}] needs exactly min_distinct, min_per_1k_chars")
+
+    def score(self, text: str) -> Scores:
+        """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
+        normalised = normalise(text)
+        found = load_matcher(self.wordlists).count(normalised)
+        length = max(len(normalised), 1)
+        scores: Scores = {}
+        for category, terms in found.items():
+            hits = sum(terms.values())
+            scores[f"{category}_hits"] = hits
+            scores[f"{category}_distinct"] = len(terms)
+            scores[f"{category}_per_1k_chars"] = round(1000 * hits / length, 3)
+            scores[f"{category}_terms"] = sorted(terms, key=terms.get, reverse=True)[:10]
+        return scores
+
+    def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
+        """Blocked domain first, then the first category whose distinct and density bounds are both met."""
+        url = (doc.get("meta") or {}).get("url")
+        if self.domain_blocklist and url:
+            domain = blocked_domain(str(url), load_domains(self.domain_blocklist))
+            if domain:
+                return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
+        default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}
+        for category in load_matcher(self.wordlists).categories:
+            bounds = self.thresholds.get(category, default)
+            if bounds is None or f"{category}_hits" not in scores:
+                continue
+            distinct, density = scores[f"{category}_distinct"], scores[f"{category}_per_1k_chars"]
+            if distinct >= bounds["min_distinct"] and density >= bounds["min_per_1k_chars"]:
+                reason = CATEGORY_REASONS.get(category, f"harm_{category}")
+                value = {"distinct": distinct, "per_1k_chars": density, "terms": scores[f"{category}_terms"]}
+                return Verdict(False, reason, value, dict(bounds))
+        return KEEP

@@ -1,0 +1,97 @@
+"""Chinese quality rules in the spirit of ChineseWebText (Chen et al. 2023) and MAP-NEO's Matrix pipeline.
+
+Length, CJK share, line shape, end punctuation, special-symbol and digit shares, boilerplate markers,
+and Gopher's repetition measures over characters (Chinese has no spaces, so characters stand in for
+words). The perplexity/quality-classifier stages of those pipelines are left out: they need models.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from corpus.filters.base import Filter, Scores, Verdict, first_violation
+from corpus.filters.gopher import ngram_violation, repetition_scores
+
+ZH_SHORT_DOC = "zh_short_doc"
+ZH_LOW_CJK = "zh_low_cjk_ratio"
+ZH_SHORT_LINES = "zh_short_lines"
+ZH_FEW_END_PUNCT = "zh_few_end_punct"
+ZH_DUP_LINES = "zh_dup_lines"
+ZH_DUP_PARAGRAPHS = "zh_dup_paragraphs"
+ZH_DUP_LINE_CHARS = "zh_dup_line_chars"
+ZH_TOP_NGRAM = "zh_top_ngram"
+ZH_DUP_NGRAM = "zh_dup_ngram"
+ZH_SPECIAL_CHARS = "zh_special_chars"
+ZH_DIGITS = "zh_digits"
+ZH_BOILERPLATE = "zh_boilerplate"
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_DIGIT = re.compile(r"\d")
+# "Special" = not a letter/CJK/digit, not whitespace, not common Chinese or ASCII punctuation.
+_SPECIAL = re.compile(r"[^\w\s，。！？；：、“”‘’（）《》〈〉【】「」『』—…·,.!?;:'\"()\[\]\-%/]")
+END_PUNCT = tuple("。！？；…”」』）.!?;:：\"')")
+# Markers of navigation, share bars and footers on Chinese web pages (our list; see docs/filters.md).
+BOILERPLATE_MARKERS = (
+    "版权所有", "版权声明", "免责声明", "上一篇", "下一篇", "上一页", "下一页", "返回顶部", "返回首页",
+    "点击这里", "点击查看", "点击进入", "扫一扫", "扫码关注", "关注公众号", "分享到", "收藏本站",
+    "设为首页", "加入收藏", "联系我们", "网站地图", "ICP备", "公网安备", "登录", "注册", "本文来源",
+    "责任编辑", "相关阅读", "热门推荐", "猜你喜欢", "阅读全文", "展开全文", "Copyright", "All Rights Reserved",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZhQualityFilter(Filter):
+    """Rule-based quality for Chinese text; the defaults and their sources are in configs/filters/zh.yaml."""
+
+    name: ClassVar[str] = "quality_zh"
+    min_chars: int | None = 100
+    min_cjk_ratio: float | None = 0.3
+    min_mean_line_chars: float | None = 10
+    min_end_punct_lines_ratio: float | None = 0.3
+    max_dup_line_frac: float | None = 0.3
+    max_dup_para_frac: float | None = 0.3
+    max_dup_line_char_frac: float | None = 0.2
+    max_special_ratio: float | None = 0.1
+    max_digit_ratio: float | None = 0.3
+    max_boilerplate_lines_ratio: float | None = 0.2
+    top_ngram_max: dict[int, float] = field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
+    dup_ngram_max: dict[int, float] = field(default_factory=lambda: {5: 0.25, 10: 0.2})
+
+    def score(self, text: str) -> Scores:
+        """Character counts and shares, line shape, boilerplate lines and character-level repetition."""
+        chars = "".join(text.split())
+        n = len(chars)
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        scores: Scores = {
+            "chars": n,
+            "cjk_ratio": len(_CJK.findall(chars)) / n if n else 0.0,
+            "mean_line_chars": sum(len(line) for line in lines) / len(lines) if lines else 0.0,
+            "end_punct_lines_ratio": sum(line.endswith(END_PUNCT) for line in lines) / len(lines) if lines else 0.0,
+            "special_ratio": len(_SPECIAL.findall(chars)) / n if n else 0.0,
+            "digit_ratio": len(_DIGIT.findall(chars)) / n if n else 0.0,
+            "boilerplate_lines_ratio": (
+                sum(any(m in line for m in BOILERPLATE_MARKERS) for line in lines) / len(lines) if lines else 0.0
+            ),
+        }
+        scores.update(repetition_scores(text, chars, self.top_ngram_max, self.dup_ngram_max, ""))
+        return scores
+
+    def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
+        """Reject on the first bound broken: size and script first, then shape, repetition, noise."""
+        verdict = first_violation(scores, [
+            (ZH_SHORT_DOC, "chars", self.min_chars, "min"),
+            (ZH_LOW_CJK, "cjk_ratio", self.min_cjk_ratio, "min"),
+            (ZH_DUP_LINES, "dup_line_frac", self.max_dup_line_frac, "max"),
+            (ZH_DUP_PARAGRAPHS, "dup_para_frac", self.max_dup_para_frac, "max"),
+            (ZH_DUP_LINE_CHARS, "dup_line_char_frac", self.max_dup_line_char_frac, "max"),
+            (ZH_BOILERPLATE, "boilerplate_lines_ratio", self.max_boilerplate_lines_ratio, "max"),
+            (ZH_SHORT_LINES, "mean_line_chars", self.min_mean_line_chars, "min"),
+            (ZH_FEW_END_PUNCT, "end_punct_lines_ratio", self.min_end_punct_lines_ratio, "min"),
+            (ZH_SPECIAL_CHARS, "special_ratio", self.max_special_ratio, "max"),
+            (ZH_DIGITS, "digit_ratio", self.max_digit_ratio, "max"),
+        ])
+        if not verdict.keep:
+            return verdict
+        return ngram_violation(scores, self.top_ngram_max, self.dup_ngram_max, ZH_TOP_NGRAM, ZH_DUP_NGRAM) or verdict
