@@ -12,6 +12,8 @@ A pipeline file is a thin, checked layer over Python::
 Every step is looked up in ``corpus.steps``; its options are checked against the step's
 constructor, so an unknown step or key fails before anything runs, with one line naming it.
 ``input``/``output`` are per-step paths; relative paths resolve against the current directory.
+A step without ``input`` reads the previous step's output; consecutive ``read`` steps pool their
+outputs, so ``read wiki, read wudao, clean`` cleans both sources.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from corpus.runner import StageReport, run_stage
+from corpus.runner import StageReport, run_stage, stage_label
 from corpus.steps import ConfigError, build_reader, build_step
 
 TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description"}
@@ -123,20 +125,24 @@ def run_pipeline(
 ) -> list[StageReport]:
     """Run stages in order; a stage without inputs reads the previous stage's output."""
     reports: list[StageReport] = []
-    previous: Path | None = None
+    previous: list[Path] = []
+    previous_was_reader = False
     position = 0
     for call in calls:
         if call is None:  # standalone commands in a chain (report, inspect) did their work already
             continue
         position += 1
-        inputs = call.inputs or ([previous] if previous else [])
+        is_reader = hasattr(call.stage, "discover")
+        inputs = call.inputs or previous
         if not inputs:
             raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
-        output = call.output or work_dir / f"{position:02d}-{call.stage.name}"
+        output = call.output or work_dir / f"{position:02d}-{stage_label(call.stage)}"
         reports.append(
             run_stage(call.stage, inputs=inputs, output=output, workers=workers, force=force, progress=progress)
         )
-        previous = output
+        # Consecutive readers pool their outputs: `read A, read B, clean` cleans both.
+        previous = [*previous, output] if is_reader and previous_was_reader else [output]
+        previous_was_reader = is_reader
     return reports
 
 

@@ -99,10 +99,21 @@ def _stage_kind(stage: Any) -> str:
     return "docs"
 
 
+def _source_name(stage: Any) -> str:
+    return getattr(stage, "source_name", None) or stage.name
+
+
+def stage_label(stage: Any) -> str:
+    """How reports and work directories name a stage: ``clean``, or ``read-wiki`` for a reader."""
+    return f"read-{_source_name(stage)}" if _stage_kind(stage) == "reader" else stage.name
+
+
 def _units(stage: Any, inputs: Sequence[Path]) -> list[_Unit]:
     if _stage_kind(stage) == "reader":
-        sources = stage.discover(list(inputs))
-        return [_Unit(p, f"part-{i:05d}") for i, p in enumerate(sources)]
+        # Shards are named for their source (wiki-00000, wudao-00000, ...) so that the outputs of
+        # several readers can feed one stage without name clashes.
+        prefix = _source_name(stage)
+        return [_Unit(p, f"{prefix}-{i:05d}") for i, p in enumerate(stage.discover(list(inputs)))]
     units: list[_Unit] = []
     for path in inputs:
         files = list_shards(path) if path.is_dir() else [path]
@@ -110,7 +121,10 @@ def _units(stage: Any, inputs: Sequence[Path]) -> list[_Unit]:
     names = [u.name for u in units]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise StageError(f"stage {stage.name}: shard names occur in more than one input: {duplicated[:5]}")
+        raise StageError(
+            f"stage {stage.name}: shard names occur in more than one input: {duplicated[:5]}; "
+            "give each reader of the same format its own --name"
+        )
     return units
 
 
@@ -321,7 +335,7 @@ def run_stage(
     finally:
         bar.close()
 
-    report = StageReport(stage=stage.name, output=output, shards=len(units), shards_skipped=len(units) - len(todo))
+    report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=len(units) - len(todo))
     for unit in units:
         record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
         report.docs_in += record["in"]

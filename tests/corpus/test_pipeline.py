@@ -51,7 +51,7 @@ def test_yaml_pipeline_runs_and_chains(tmp_path):
     )
     config = load_config(path)
     reports = run_pipeline(config.calls, work_dir=config.work_dir, workers=1, progress=False)
-    assert [r.stage for r in reports] == ["jsonl", "clean", "dedup-exact", "stats"]
+    assert [r.stage for r in reports] == ["read-jsonl", "clean", "dedup-exact", "stats"]
     assert [(r.docs_in, r.docs_out) for r in reports] == [(3, 3), (3, 3), (3, 2), (2, 2)]
     assert (tmp_path / "work" / "02-clean" / "_done").is_dir()
     assert (tmp_path / "final" / "_manifest.json").exists()
@@ -62,3 +62,23 @@ def test_yaml_pipeline_runs_and_chains(tmp_path):
 def test_chain_without_input_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="has no input"):
         run_pipeline([StageCall(build_step("clean"))], work_dir=tmp_path, workers=1)
+
+
+def test_consecutive_readers_pool_their_outputs(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "from a"}\n')
+    (tmp_path / "b.jsonl").write_text('{"body": "from b"}\n')
+    config = parse_config(
+        {
+            "steps": [
+                {"read": {"source": "jsonl", "input": str(tmp_path / "a.jsonl"), "source_name": "a"}},
+                {"read": {"source": "jsonl", "input": str(tmp_path / "b.jsonl"), "source_name": "b", "text_field": "body"}},
+                {"clean": {}},
+            ]
+        }
+    )
+    reports = run_pipeline(config.calls, work_dir=tmp_path / "w", workers=1, progress=False)
+    assert reports[-1].docs_out == 2
+    assert sorted(p.name for p in (tmp_path / "w" / "03-clean").glob("*.jsonl.zst")) == [
+        "a-00000.jsonl.zst",
+        "b-00000.jsonl.zst",
+    ]

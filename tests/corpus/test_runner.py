@@ -81,7 +81,7 @@ def test_reader_gets_one_shard_per_input_file(tmp_path):
     out = tmp_path / "out"
     report = run_stage(JsonlReader(text_field="content"), inputs=[raw], output=out, progress=False)
     assert report.docs_out == 15
-    docs = list(read_docs(out / "part-00001.jsonl.zst"))
+    docs = list(read_docs(out / "jsonl-00001.jsonl.zst"))
     assert docs[0]["id"] == "jsonl:dump1:1" and docs[0]["text"] == "text 1-0"
 
 
