@@ -165,6 +165,56 @@ def stats_cmd(inputs, output):
 # --- corpus stage commands (pack) ---
 
 
+@corpus.command("pack")
+@io_options
+@click.option("--tokenizer", "tokenizer_path", default=None,
+              help="SentencePiece .model, tokenizer.json or HF directory (default: the embedded demo model).")
+@click.option("--max-tokens", type=click.IntRange(min=3), default=1024, show_default=True,
+              help="Most tokens per sample, BOS/EOS included.")
+@click.option("--pack-docs", is_flag=True, help="Also fill samples with consecutive short documents (EOS between).")
+@click.option("--bos-eos", type=click.Choice(["doc", "sample", "none"]), default="doc", show_default=True,
+              help="doc: BOS on a document's first sample, EOS on its last (KnowLM); sample: on every sample.")
+@click.option("--min-tokens", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Drop samples shorter than this (KnowLM drops <= 20 tokens: use 21).")
+@click.option("--format", "fmt", type=click.Choice(["megatron", "knowlm", "hf"]), default="megatron",
+              show_default=True, help="Megatron .bin/.idx, KnowLM's .bin/.idx, or Parquet input_ids.")
+def pack_cmd(inputs, output, tokenizer_path, max_tokens, pack_docs, bos_eos, min_tokens, fmt):
+    """Tokenize and pack documents into samples of complete sentences; merges shards into OUTPUT/merged."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    options = {"max_tokens": max_tokens, "pack_docs": pack_docs, "bos_eos": bos_eos,
+               "min_tokens": min_tokens, "format": fmt}
+    if tokenizer_path is not None:
+        options["tokenizer"] = tokenizer_path
+    return StageCall(build_step("pack", options), list(inputs), output)
+
+
+@corpus.command("merge")
+@click.argument("prefixes", nargs=-1, required=True)
+@click.option("-o", "--output", "out_prefix", required=True, help="Output prefix (writes OUT.bin/.idx).")
+@click.option("--format", "fmt", type=click.Choice(["megatron", "knowlm", "hf"]), default="megatron",
+              show_default=True)
+def merge_cmd(prefixes, out_prefix, fmt):
+    """Merge packed outputs (PREFIX.bin/.idx or PREFIX.parquet) into one, in the order given."""
+    from corpus.pack.stage import merge_outputs
+
+    merge_outputs(fmt, [Path(p) for p in prefixes], Path(out_prefix))
+    click.echo(f"merged {len(prefixes)} into {out_prefix}")
+
+
+@corpus.command("inspect")
+@click.argument("prefix")
+@click.option("--tokenizer", "tokenizer_path", default=None, help="Tokenizer to decode with (default: demo model).")
+@click.option("--decode", type=click.IntRange(min=0), default=0, help="Decode and print the first N samples.")
+def inspect_cmd(prefix, tokenizer_path, decode):
+    """Print sample and token counts, length statistics and decoded samples of a packed output."""
+    from corpus.pack.inspect import inspect_summary
+    from corpus.pack.stage import DEFAULT_TOKENIZER
+
+    click.echo(inspect_summary(prefix, tokenizer_path or DEFAULT_TOKENIZER, decode))
+
+
 # ----------------------------------------------------------------------------------------------
 # tokenizer
 # ----------------------------------------------------------------------------------------------
@@ -176,6 +226,59 @@ def tokenizer() -> None:
 
 
 # --- tokenizer commands ---
+
+
+@tokenizer.command("train")
+@click.option("-i", "--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="Shard files, directories of shards, or .txt files; repeatable.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .model path.")
+@click.option("--vocab-size", type=click.IntRange(min=300), default=32000, show_default=True)
+@click.option("--model-type", type=click.Choice(["bpe", "unigram"]), default="bpe", show_default=True)
+@click.option("--character-coverage", type=float, default=0.9995, show_default=True)
+@click.option("--hf-dir", type=click.Path(path_type=Path), default=None,
+              help="Also write a Hugging Face directory here (default: OUTPUT without suffix + '-hf').")
+def tokenizer_train_cmd(inputs, output, vocab_size, model_type, character_coverage, hf_dir):
+    """Train a SentencePiece model (byte fallback, split digits, identity normalisation, LLaMA ids)."""
+    from corpus.tokenizers import train
+
+    settings = train.TrainSettings(vocab_size=vocab_size, model_type=model_type,
+                                   character_coverage=character_coverage)
+    model = train.train_sentencepiece(train.iter_texts(inputs), output, settings)
+    hf = train.save_hf_directory(model, hf_dir or output.with_name(output.stem + "-hf"))
+    click.echo(f"wrote {model} and {hf}")
+    click.echo(train.compare_report(None, model, train.split_by_language(train.iter_texts(inputs))))
+
+
+@tokenizer.command("extend")
+@click.option("--base", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="SentencePiece .model to extend.")
+@click.option("--add-chars", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="File with one new piece (usually one character) per line.")
+@click.option("--from-corpus", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Add the most frequent CJK characters of this corpus that BASE lacks.")
+@click.option("--count", type=click.IntRange(min=1), default=7000, show_default=True,
+              help="With --from-corpus: how many characters to add.")
+@click.option("--eval", "eval_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Text for the chars/token report (default: --from-corpus).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .model path.")
+@click.option("--hf-dir", type=click.Path(path_type=Path), default=None,
+              help="Hugging Face directory (default: OUTPUT without suffix + '-hf').")
+def tokenizer_extend_cmd(base, add_chars, from_corpus, count, eval_paths, output, hf_dir):
+    """Append pieces to a SentencePiece model (as Chinese-LLaMA did) and report chars/token before/after."""
+    from corpus.tokenizers import train
+
+    if (add_chars is None) == (from_corpus is None):
+        raise click.UsageError("give exactly one of --add-chars FILE or --from-corpus DIR")
+    if add_chars is not None:
+        pieces = [line.strip() for line in add_chars.read_text(encoding="utf-8").splitlines()]
+    else:
+        pieces = train.frequent_new_chars(train.iter_texts([from_corpus]), base, count)
+    added = train.extend_model(base, pieces, output)
+    hf = train.save_hf_directory(output, hf_dir or output.with_name(output.stem + "-hf"))
+    click.echo(f"added {len(added)} pieces; wrote {output} and {hf}")
+    sources = list(eval_paths) or ([from_corpus] if from_corpus is not None else [])
+    if sources:
+        click.echo(train.compare_report(base, output, train.split_by_language(train.iter_texts(sources))))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Packing: greedy complete-sentence samples written as Megatron indexed datasets, KnowLM's layout or Parquet."""

@@ -1,0 +1,1 @@
+"""Tokenizers: loading (SentencePiece or Hugging Face behind one interface), training and extension."""

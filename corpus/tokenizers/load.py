@@ -1,0 +1,219 @@
+"""One small tokenizer interface over a SentencePiece ``.model`` or a Hugging Face tokenizer.
+
+Encoding never adds BOS/EOS: callers add them explicitly (``bos_id``/``eos_id``), so where special
+tokens go is decided in one place (``corpus.pack.greedy``). Besides ids, encoding returns each token's
+end as a UTF-8 byte offset into the text, so sentence ends can be mapped onto token boundaries of the
+*whole-document* encoding. Slow Python tokenizers (``AutoTokenizer`` without tokenizer.json) are left out.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """Token ids of one text and, per token, the UTF-8 byte offset where it ends (both int64, shape (T,)).
+
+    ``ends`` is non-decreasing; a token that covers no input (SentencePiece's dummy-prefix ``▁``)
+    ends where the previous one ended.
+    """
+
+    ids: np.ndarray
+    ends: np.ndarray
+
+
+class Tokenizer(Protocol):
+    """What packing needs from a tokenizer."""
+
+    path: str
+    vocab_size: int
+    bos_id: int | None
+    eos_id: int | None
+
+    def encode_batch(self, texts: list[str]) -> list[Encoding]:
+        """Encode texts without special tokens, with per-token byte ends."""
+
+    def encode_ids(self, texts: list[str]) -> list[list[int]]:
+        """Plain ids without special tokens (the raw speed reference)."""
+
+    def decode(self, ids: list[int] | np.ndarray) -> str:
+        """Text of ``ids``; special tokens are dropped."""
+
+
+def utf8_offsets(text: str) -> np.ndarray:
+    """Byte offset of every character boundary: shape (len(text)+1,), ``[0, ..., len(text.encode())]``.
+
+    Index it with character offsets to get byte offsets. Example: ``"a中b"`` → ``[0, 1, 4, 5]``.
+    """
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    width = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+    out = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(width, out=out[1:])
+    return out
+
+
+@dataclass(frozen=True)
+class SentencePieceTokenizer:
+    """A SentencePiece model (LLaMA-style: ``<s>``/``</s>``, byte fallback, dummy prefix).
+
+    Fast path: with identity normalisation every piece stands for a fixed number of input bytes
+    (``▁`` = one space, ``<0xE4>`` = one byte), so token ends are a cumulative sum over a per-id
+    byte-length table. A document whose table sum disagrees with its real byte length (unknown pieces,
+    other normalisers) is re-encoded through SentencePiece's proto output, which carries exact offsets.
+    """
+
+    path: str
+    processor: object = field(repr=False)
+    piece_bytes: np.ndarray = field(repr=False)  # (vocab,) int64 bytes of input per piece; -2**40 = unknown
+    dummy_prefix: bool = True
+    identity: bool = True
+
+    @property
+    def vocab_size(self) -> int:
+        return self.processor.get_piece_size()
+
+    @property
+    def bos_id(self) -> int | None:
+        return _none_if_negative(self.processor.bos_id())
+
+    @property
+    def eos_id(self) -> int | None:
+        return _none_if_negative(self.processor.eos_id())
+
+    def encode_ids(self, texts: list[str]) -> list[list[int]]:
+        return self.processor.encode(texts, num_threads=1)
+
+    def encode_batch(self, texts: list[str]) -> list[Encoding]:
+        out = []
+        for text, ids in zip(texts, self.encode_ids(texts), strict=True):
+            arr = np.asarray(ids, dtype=np.int64)
+            if self.identity and arr.size:
+                ends = np.cumsum(self.piece_bytes[arr])
+                if self.dummy_prefix:
+                    ends = np.maximum(ends - 1, 0)
+                n_bytes = len(text) if text.isascii() else len(text.encode())
+                if ends[-1] == n_bytes:
+                    out.append(Encoding(arr, ends))
+                    continue
+            out.append(self._encode_exact(text))
+        return out
+
+    def _encode_exact(self, text: str) -> Encoding:
+        proto = self.processor.encode(text, return_type="proto")
+        ids = np.fromiter((p.id for p in proto.pieces), dtype=np.int64)
+        ends = np.maximum.accumulate(np.fromiter((p.end for p in proto.pieces), dtype=np.int64)) \
+            if len(proto.pieces) else np.zeros(0, dtype=np.int64)
+        return Encoding(ids, ends)
+
+    def decode(self, ids: list[int] | np.ndarray) -> str:
+        return self.processor.decode([int(i) for i in ids])
+
+
+@dataclass(frozen=True)
+class HFTokenizer:
+    """A Hugging Face ``tokenizers`` tokenizer (``tokenizer.json``); BOS/EOS from the directory's config."""
+
+    path: str
+    backend: object = field(repr=False)
+    bos_id: int | None = None
+    eos_id: int | None = None
+
+    @property
+    def vocab_size(self) -> int:
+        return self.backend.get_vocab_size(with_added_tokens=True)
+
+    def encode_ids(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+
+    def encode_batch(self, texts: list[str]) -> list[Encoding]:
+        out = []
+        for text, enc in zip(texts, self.backend.encode_batch(texts, add_special_tokens=False), strict=True):
+            ids = np.asarray(enc.ids, dtype=np.int64)
+            char_ends = np.asarray([e for _, e in enc.offsets], dtype=np.int64)
+            if char_ends.size:
+                char_ends = np.maximum.accumulate(char_ends)
+            ends = char_ends if text.isascii() else utf8_offsets(text)[char_ends]
+            out.append(Encoding(ids, ends))
+        return out
+
+    def decode(self, ids: list[int] | np.ndarray) -> str:
+        return self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
+
+
+def _none_if_negative(value: int) -> int | None:
+    return None if value < 0 else value
+
+
+def _load_sentencepiece(path: Path) -> SentencePieceTokenizer:
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+    proto = model_pb2.ModelProto()
+    proto.ParseFromString(path.read_bytes())
+    processor = spm.SentencePieceProcessor(model_file=str(path))
+    unknown = -(2**40)  # any doc containing an unknown/user piece fails the length check → exact path
+    table = np.full(len(proto.pieces), unknown, dtype=np.int64)
+    kind = model_pb2.ModelProto.SentencePiece
+    for i, piece in enumerate(proto.pieces):
+        if piece.type in (kind.NORMAL, kind.USER_DEFINED):
+            table[i] = len(piece.piece.replace("\u2581", " ").encode())
+        elif piece.type == kind.BYTE:
+            table[i] = 1
+        elif piece.type == kind.CONTROL:
+            table[i] = 0
+    norm = proto.normalizer_spec
+    identity = norm.name == "identity" and not norm.remove_extra_whitespaces
+    return SentencePieceTokenizer(
+        path=str(path), processor=processor, piece_bytes=table,
+        dummy_prefix=norm.add_dummy_prefix, identity=identity,
+    )
+
+
+def _special_id(backend, config: dict, key: str) -> int | None:
+    token = config.get(key)
+    if isinstance(token, dict):  # tokenizer_config.json may hold AddedToken dicts
+        token = token.get("content")
+    return backend.token_to_id(token) if isinstance(token, str) else None
+
+
+def _load_hf(tokenizer_json: Path) -> HFTokenizer:
+    from tokenizers import Tokenizer as Backend
+
+    backend = Backend.from_file(str(tokenizer_json))
+    config: dict = {}
+    for name in ("special_tokens_map.json", "tokenizer_config.json"):
+        candidate = tokenizer_json.parent / name
+        if candidate.exists():
+            config.update(json.loads(candidate.read_text(encoding="utf-8")))
+    return HFTokenizer(
+        path=str(tokenizer_json), backend=backend,
+        bos_id=_special_id(backend, config, "bos_token"), eos_id=_special_id(backend, config, "eos_token"),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def load_tokenizer(path: str | Path) -> SentencePieceTokenizer | HFTokenizer:
+    """Load a tokenizer once per process: a ``.model`` file, a ``tokenizer.json``, or a directory.
+
+    A directory is read through its ``tokenizer.json`` if present, else its ``tokenizer.model``.
+    Raises FileNotFoundError with the path when neither is there.
+    """
+    p = Path(path)
+    if p.is_dir():
+        if (p / "tokenizer.json").exists():
+            return _load_hf(p / "tokenizer.json")
+        if (p / "tokenizer.model").exists():
+            return _load_sentencepiece(p / "tokenizer.model")
+        raise FileNotFoundError(f"{p}: no tokenizer.json or tokenizer.model in this directory")
+    if not p.exists():
+        raise FileNotFoundError(f"tokenizer not found: {p}")
+    if p.suffix == ".json":
+        return _load_hf(p)
+    return _load_sentencepiece(p)
