@@ -162,6 +162,34 @@ def stats_cmd(inputs, output):
 
 # --- corpus stage commands (dedup) ---
 
+
+@corpus.command("dedup")
+@io_options
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
+              show_default=True, help="Jaccard similarity of shingle sets at which documents are duplicates.")
+@click.option("--num-perm", type=click.IntRange(min=1), default=128, show_default=True,
+              help="MinHash signature length.")
+@click.option("--ngram", type=click.IntRange(min=1), default=None,
+              help="CJK character n-gram size (default 5, see docs/dedup.md).")
+@click.option("--word-ngram", type=click.IntRange(min=1), default=None, help="Word n-gram size for other scripts (default 5).")
+@click.option("--bands", type=click.IntRange(min=1), default=None, help="LSH bands (with --rows); default derived.")
+@click.option("--rows", type=click.IntRange(min=1), default=None, help="LSH rows per band (with --bands).")
+@click.option("--minhash", type=click.Choice(["fast", "classic"]), default="fast", show_default=True,
+              help="fast: one-permutation hashing; classic: datasketch-identical k permutations.")
+@click.option("--verify", is_flag=True, help="Confirm candidates with exact shingle Jaccard (default: MinHash estimate).")
+@click.option("--annotate", is_flag=True, help="Only mark duplicates in meta.minhash; reject nothing.")
+@click.option("--source-priority", multiple=True, help="Source kept first within a cluster; repeatable, in order.")
+def dedup_cmd(inputs, output, threshold, num_perm, ngram, word_ngram, bands, rows, minhash, verify, annotate,
+              source_priority):
+    """Remove near-duplicate documents with MinHash LSH (Chinese-aware shingles); keeps one per cluster."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    options = {"threshold": threshold, "num_perm": num_perm, "ngram": ngram, "word_ngram": word_ngram,
+               "bands": bands, "rows": rows, "minhash": minhash, "verify": verify, "annotate": annotate,
+               "source_priority": tuple(source_priority)}
+    return StageCall(build_step("dedup", {k: v for k, v in options.items() if v is not None}), list(inputs), output)
+
 # --- corpus stage commands (pack) ---
 
 

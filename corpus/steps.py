@@ -12,6 +12,7 @@ from typing import Any
 
 from corpus.clean import CleanStep
 from corpus.dedup.exact import ExactDedupStep
+from corpus.dedup.near import NearDedupStep
 from corpus.pack.stage import PackStep
 from corpus.readers.jsonl import JsonlReader, ParquetReader
 from corpus.stats import StatsStep
@@ -30,6 +31,7 @@ STEPS: dict[str, type] = {
     "stats": StatsStep,
     # --- steps (filters) ---
     # --- steps (dedup) ---
+    "dedup": NearDedupStep,
     # --- steps (pack) ---
     "pack": PackStep,
 }

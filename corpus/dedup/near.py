@@ -1,0 +1,328 @@
+"""The ``dedup`` stage: near-duplicate removal with MinHash LSH, a global step in the dedup-exact pattern.
+
+(1) ``prepare`` writes per shard signatures (``.sig.npy``, (n, k) uint32), band keys (``.bands.npy``,
+(b, n) uint64) and document facts under ``OUTPUT/_dedup/<params>/``, in parallel, reused on rerun;
+(2) candidates from sorted band keys are verified (signature estimate, or exact shingle Jaccard with
+``verify``), union-find makes clusters, one document per cluster is kept (source priority, then
+length, then id); (3) the per-shard pass rejects the others (``minhash_duplicate``) or only marks them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import orjson
+
+from corpus.dedup.lsh import LSHSettings, band_keys, bucket_pairs
+from corpus.dedup.minhash import MinHasher
+from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shingles
+from corpus.dedup.unionfind import UnionFind
+from corpus.records import reject, rejection
+from corpus.runner import internal, parallel_map
+from corpus.shards import atomic_path, read_docs, shard_name, write_bytes_atomic
+
+MINHASH_DUPLICATE = "minhash_duplicate"
+STATE_DIR = "_dedup"
+BATCH_DOCS = 512  # documents shingled and signed per numpy batch (bounded scratch memory per worker)
+PAIR_CHUNK = 1 << 18  # candidate pairs verified per chunk: 2 x 262,144 x 128 x 4 B = 256 MiB at most
+
+
+def id_hash(doc_id: str) -> int:
+    """64-bit BLAKE2b of a document id: the shard-order-free order of documents inside a bucket."""
+    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SignatureJob:
+    """Everything a worker needs to sign one shard (picklable; the fields fix the state directory)."""
+
+    hasher: MinHasher
+    lsh: LSHSettings
+    ngram: int
+    word_ngram: int
+    source_priority: tuple[str, ...]
+    keep_shingles: bool
+    state: Path
+    force: bool
+
+    def files(self, shard: Path) -> dict[str, Path]:
+        """The files of one shard; ``docs`` is written last and marks the shard complete."""
+        stem = shard_name(shard)
+        names = {"sig": "sig.npy", "bands": "bands.npy", "docs": "docs.npz"}
+        if self.keep_shingles:
+            names["shingles"] = "shingles.npz"
+        return {key: self.state / f"{stem}.{suffix}" for key, suffix in names.items()}
+
+    def __call__(self, shard: Path) -> dict[str, Path]:
+        files = self.files(shard)
+        if not self.force and all(p.exists() for p in files.values()):
+            return files
+        valid = (doc for doc in read_docs(shard) if rejection(doc) is None)
+        sigs, sets, set_lengths = [], [], []
+        ids: list[str] = []
+        lengths: list[int] = []
+        priority: list[int] = []
+        batch: list[str] = []
+        rank = {source: i for i, source in enumerate(self.source_priority)}
+
+        def flush() -> None:
+            shingles = hash_shingles(batch, ngram_cjk=self.ngram, ngram_words=self.word_ngram)
+            sigs.append(self.hasher.signatures(shingles))
+            if self.keep_shingles:
+                for d in range(len(batch)):
+                    unique = np.unique(shingles.doc(d))
+                    sets.append(unique)
+                    set_lengths.append(unique.size)
+            else:
+                set_lengths.extend(shingles.lengths.tolist())
+            batch.clear()
+
+        for doc in valid:
+            text = doc.get("text") or ""
+            batch.append(text)
+            ids.append(str(doc["id"]))
+            lengths.append(len(text))
+            priority.append(rank.get(doc.get("source"), len(rank)))
+            if len(batch) >= BATCH_DOCS:
+                flush()
+        if batch or not sigs:
+            flush()
+        sig = np.concatenate(sigs)
+        _save(files["sig"], sig)
+        _save(files["bands"], band_keys(sig, self.lsh.bands, self.lsh.rows))
+        if self.keep_shingles:
+            offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+            np.cumsum(set_lengths, out=offsets[1:])
+            flat = np.concatenate(sets) if sets else np.empty(0, np.uint32)
+            _save_npz(files["shingles"], hashes=flat, offsets=offsets)
+        _save_npz(
+            files["docs"],
+            ids=np.asarray(ids, dtype=str),
+            id_hash=np.fromiter((id_hash(i) for i in ids), dtype=np.uint64, count=len(ids)),
+            length=np.asarray(lengths, dtype=np.int64),
+            priority=np.asarray(priority, dtype=np.int32),
+            empty=np.asarray(set_lengths, dtype=np.int64) == 0,
+        )
+        return files
+
+
+def _gather_rows(arrays: Sequence[np.ndarray], offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Rows ``index`` (global document numbers) of per-shard arrays that together stack to (D, ...)."""
+    out = np.empty((index.size, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
+    shard = np.searchsorted(offsets, index, side="right") - 1
+    for s in np.unique(shard):
+        mask = shard == s
+        out[mask] = arrays[s][index[mask] - offsets[s]]
+    return out
+
+
+def _exact_jaccard(sets: Sequence[Any], offsets: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """True Jaccard of the shingle sets of each pair (sorted unique uint32 arrays in per-shard CSR)."""
+
+    def shingles(i: int) -> np.ndarray:
+        s = int(np.searchsorted(offsets, i, side="right") - 1)
+        local = i - offsets[s]
+        flat, off = sets[s]
+        return flat[off[local] : off[local + 1]]
+
+    out = np.empty(u.size, dtype=np.float64)
+    for p, (i, j) in enumerate(zip(u.tolist(), v.tolist(), strict=True)):
+        a, b = shingles(i), shingles(j)
+        inter = np.intersect1d(a, b, assume_unique=True).size
+        union = a.size + b.size - inter
+        out[p] = inter / union if union else 1.0
+    return out
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NearDedupStep:
+    """Remove near-duplicates: Jaccard of shingle sets >= ``threshold``, estimated with MinHash LSH.
+
+    ``ngram``: CJK character n-gram size; ``word_ngram``: word n-gram size for other scripts.
+    ``minhash``: ``fast`` (one-permutation hashing, default) or ``classic`` (datasketch-identical).
+    ``bands``/``rows``: override the derived banding (see ``LSHSettings``). ``verify``: confirm
+    candidates with the exact Jaccard of the shingle sets instead of the signature estimate.
+    ``annotate``: mark duplicates in ``meta["minhash"]`` instead of rejecting them.
+    ``source_priority``: sources listed first are kept first within a cluster.
+    """
+
+    name: ClassVar[str] = "dedup"
+    threshold: float = 0.8
+    num_perm: int = 128
+    ngram: int = DEFAULT_CJK_NGRAM
+    word_ngram: int = DEFAULT_WORD_NGRAM
+    bands: int | None = None
+    rows: int | None = None
+    minhash: Literal["fast", "classic"] = "fast"
+    seed: int = 1
+    verify: bool = False
+    annotate: bool = False
+    source_priority: tuple[str, ...] = ()
+    state_dir: str | None = internal()  # set by prepare()
+    shard: str | None = internal()  # set by for_shard()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source_priority", tuple(self.source_priority))
+        self.settings()  # validate early: a bad option is a setup error, not a shard failure
+
+    def settings(self) -> tuple[MinHasher, LSHSettings]:
+        """The MinHash and LSH settings these options describe."""
+        hasher = MinHasher(num_perm=self.num_perm, seed=self.seed, mode=self.minhash)
+        lsh = LSHSettings(threshold=self.threshold, num_perm=self.num_perm, bands=self.bands, rows=self.rows)
+        return hasher, lsh
+
+    def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
+        """Sign every shard (in parallel, resumable), cluster globally, write per-shard removal lists."""
+        hasher, lsh = self.settings()
+        # Signature files depend on these parameters only; a new combination gets its own directory.
+        key = orjson.dumps([hasher.mode, hasher.num_perm, hasher.seed, self.ngram, self.word_ngram,
+                            lsh.bands, lsh.rows, self.verify, list(self.source_priority)])
+        state = output / STATE_DIR / hashlib.blake2b(key, digest_size=6).hexdigest()
+        state.mkdir(parents=True, exist_ok=True)
+        job = SignatureJob(hasher=hasher, lsh=lsh, ngram=self.ngram, word_ngram=self.word_ngram,
+                           source_priority=self.source_priority, keep_shingles=self.verify,
+                           state=state, force=force)
+        files = parallel_map(job, shards, workers=workers, desc="minhash signatures", progress=progress)
+        clusters, n_docs = self._cluster(files, lsh)
+        histogram: Counter = Counter()
+        for i, shard in enumerate(shards):
+            part = clusters[i]
+            _save_npz(state / f"{shard_name(shard)}.clusters.npz", **part)
+            histogram.update(part["size"][part["kept"]].tolist())
+        histogram[1] = n_docs - sum(size * count for size, count in histogram.items())
+        stats = {"threshold": self.threshold, "bands": lsh.bands, "rows": lsh.rows, "documents": n_docs,
+                 "cluster_size_histogram": {str(k): v for k, v in sorted(histogram.items())}}
+        write_bytes_atomic(output / "_stats" / "_dedup-clusters.json",
+                           orjson.dumps(stats, option=orjson.OPT_INDENT_2))
+        return dataclasses.replace(self, state_dir=str(state))
+
+    def _cluster(self, files: list[dict[str, Path]], lsh: LSHSettings) -> tuple[list[dict[str, np.ndarray]], int]:
+        """Per-shard arrays describing every document in a cluster of two or more, and the total count."""
+        docs = [np.load(f["docs"]) for f in files]
+        counts = np.array([d["length"].size for d in docs], dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(counts)))
+        n = int(offsets[-1])
+        order_key = np.concatenate([d["id_hash"] for d in docs]) if n else np.empty(0, np.uint64)
+        empty = np.concatenate([d["empty"] for d in docs]) if n else np.empty(0, bool)
+        bands = [np.load(f["bands"], mmap_mode="r") for f in files]
+        # Candidate pairs band by band (one (D,) key column in memory at a time), de-duplicated as we go.
+        pairs = np.empty((0, 2), dtype=np.int64)
+        live = np.flatnonzero(~empty)  # documents without shingles never match anything
+        for band in range(lsh.bands):
+            column = np.concatenate([b[band] for b in bands])[live]
+            found = live[bucket_pairs(column, order_key[live])]
+            pairs = np.unique(np.concatenate([pairs, found]), axis=0)
+        similarity = self._similarity(files, offsets, pairs)
+        confirmed = pairs[similarity >= self.threshold]
+        uf = UnionFind(n)
+        uf.union(confirmed[:, 0], confirmed[:, 1])
+        root = uf.roots()
+        best = np.zeros(n, dtype=np.float64)  # best confirmed similarity of each document
+        sim_ok = similarity[similarity >= self.threshold]
+        np.maximum.at(best, confirmed[:, 0], sim_ok)
+        np.maximum.at(best, confirmed[:, 1], sim_ok)
+
+        size = np.bincount(root, minlength=n)[root]
+        members = np.flatnonzero(size > 1)
+        ids = _gather_strings([d["ids"] for d in docs], offsets, members)
+        priority = np.concatenate([d["priority"] for d in docs])[members]
+        length = np.concatenate([d["length"] for d in docs])[members]
+        # Keep rule: lowest source-priority rank, then longest text, then smallest id.
+        ranked = np.lexsort((ids, -length, priority, root[members]))
+        sorted_root = root[members][ranked]
+        first = np.concatenate(([True], sorted_root[1:] != sorted_root[:-1]))
+        keeper_of_root = dict(zip(sorted_root[first].tolist(), ids[ranked][first].tolist(), strict=True))
+        kept_ids = np.array([keeper_of_root[r] for r in root[members].tolist()], dtype=str)
+        is_kept = np.zeros(members.size, dtype=bool)
+        is_kept[ranked[first]] = True
+        cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept_ids.tolist()], dtype=str)
+
+        parts = []
+        for s in range(len(files)):
+            mine = (members >= offsets[s]) & (members < offsets[s + 1])
+            parts.append({
+                "positions": members[mine] - offsets[s],
+                "kept": is_kept[mine],
+                "kept_id": kept_ids[mine],
+                "cluster_id": cluster_ids[mine],
+                "size": size[members[mine]],
+                "similarity": best[members[mine]],
+            })
+        return parts, n
+
+    def _similarity(self, files: list[dict[str, Path]], offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        """Jaccard of each candidate pair: exact on shingle sets with ``verify``, else the MinHash estimate."""
+        if self.verify:
+            sets = []
+            for f in files:
+                z = np.load(f["shingles"])
+                sets.append((z["hashes"], z["offsets"]))
+            return _exact_jaccard(sets, offsets, pairs[:, 0], pairs[:, 1])
+        sigs = [np.load(f["sig"], mmap_mode="r") for f in files]
+        out = np.empty(pairs.shape[0], dtype=np.float64)
+        for start in range(0, pairs.shape[0], PAIR_CHUNK):
+            chunk = pairs[start : start + PAIR_CHUNK]
+            a = _gather_rows(sigs, offsets, chunk[:, 0])
+            b = _gather_rows(sigs, offsets, chunk[:, 1])
+            out[start : start + chunk.shape[0]] = np.mean(a == b, axis=1)
+        return out
+
+    def for_shard(self, name: str):
+        """A copy bound to shard ``name`` (the runner calls this before the per-shard pass)."""
+        return dataclasses.replace(self, shard=name)
+
+    def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
+        if self.state_dir is None or self.shard is None:
+            raise RuntimeError("dedup runs through the runner, which calls prepare() and for_shard()")
+        z = np.load(Path(self.state_dir) / f"{self.shard}.clusters.npz")
+        info = {
+            int(p): (bool(k), str(kid), str(cid), int(n), float(s))
+            for p, k, kid, cid, n, s in zip(z["positions"], z["kept"], z["kept_id"], z["cluster_id"],
+                                            z["size"], z["similarity"], strict=True)
+        }
+        for position, doc in enumerate(docs):
+            found = info.get(position)
+            if found is None:
+                yield doc
+                continue
+            kept, kept_id, cluster_id, size, similarity = found
+            counters[f"cluster_size_{size}_docs"] += 1
+            mark = {"cluster_id": cluster_id, "cluster_size": size, "kept_id": kept_id,
+                    "duplicate": not kept, "similarity": round(similarity, 4)}
+            doc.setdefault("meta", {})["minhash"] = mark
+            if kept:
+                yield doc
+            elif self.annotate:
+                counters["minhash_marked"] += 1
+                yield doc
+            else:
+                yield reject(doc, stage=self.name, reason=MINHASH_DUPLICATE, value=round(similarity, 4),
+                             threshold=self.threshold, cluster_id=cluster_id, kept_id=kept_id)
+
+
+def _gather_strings(arrays: Sequence[np.ndarray], offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Entries ``index`` (global numbers) of per-shard string arrays, as one numpy string array."""
+    if index.size == 0:
+        return np.empty(0, dtype=str)
+    parts = []
+    shard = np.searchsorted(offsets, index, side="right") - 1
+    for s in np.unique(shard):
+        parts.append(arrays[s][index[shard == s] - offsets[s]])
+    width = max(p.dtype.itemsize for p in parts) // 4
+    return np.concatenate([p.astype(f"<U{width}") for p in parts])

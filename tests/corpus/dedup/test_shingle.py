@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from corpus.dedup.shingle import hash_shingle, hash_shingles, normalize, shingle_tokens
+
+TEXTS = [
+    "Hello, World! 你好，世界。我用Python写代码 2023年",
+    "",
+    "…！？",
+    "a b c d e f g",
+    "中文",
+    "ＡＢＣ　Ｄ ﬁ and ＴＥＳＴ２０２３",
+    "日本語のテキストと한국어 텍스트 mixed with English words here",
+    "The quick brown fox jumps over the lazy dog, again and again.",
+]
+
+
+@pytest.mark.parametrize("ngram_cjk,ngram_words", [(5, 5), (1, 1), (3, 2), (9, 7)])
+def test_vectorised_hashes_equal_scalar_reference(ngram_cjk, ngram_words):
+    batch = hash_shingles(TEXTS, ngram_cjk=ngram_cjk, ngram_words=ngram_words)
+    assert batch.offsets.shape == (len(TEXTS) + 1,)
+    for d, text in enumerate(TEXTS):
+        expected = [hash_shingle(s) for s in shingle_tokens(text, ngram_cjk=ngram_cjk, ngram_words=ngram_words)]
+        assert batch.doc(d).tolist() == expected
+
+
+def test_normalize_folds_width_case_and_punctuation():
+    assert normalize("  ＨＥＬＬＯ，　Ｗｏｒｌｄ！！ ") == "hello world"
+    assert normalize("你好，世界。") == "你好 世界"
+
+
+def test_cjk_characters_and_latin_words_shingle_per_script_run():
+    tokens = shingle_tokens("我爱北京天安门 the quick brown fox jumps over", ngram_cjk=3, ngram_words=2)
+    assert tokens[:2] == [("我", "爱", "北"), ("爱", "北", "京")]
+    assert ("the", "quick") in tokens and ("fox", "jumps") in tokens
+    # No shingle mixes the two scripts.
+    assert all(len({len(t) == 1 and "\u4e00" <= t <= "\u9fff" for t in s}) == 1 for s in tokens)
+
+
+def test_short_run_gives_one_whole_shingle_and_empty_text_none():
+    assert shingle_tokens("中文", ngram_cjk=5) == [("中", "文")]
+    assert shingle_tokens("!!!") == []
+    assert hash_shingles(["", "!!!"]).hashes.size == 0
+
+
+def test_batching_does_not_change_hashes():
+    many = TEXTS * 3000  # crosses the internal 64k-code-point grouping several times
+    batch = hash_shingles(many)
+    single = [hash_shingles([t]).hashes for t in TEXTS]
+    for d in range(0, len(many), 997):
+        assert np.array_equal(batch.doc(d), single[d % len(TEXTS)])
