@@ -114,12 +114,21 @@ def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: b
 @click.option("--id-field", default=None, help="jsonl/parquet: field holding a stable id (default: id).")
 @click.option("--lang", default=None, help="wiki: dump language (zh or en); default from the file name.")
 @click.option("--name", "source_name", default=None, help="Value of the `source` field (default: --source).")
-def read_cmd(inputs, output, source, text_field, id_field, lang, source_name):
+@click.option("--namespaces", default=None, help="wiki: comma-separated namespace numbers to read (default: 0).")
+@click.option("--keep-redirects", is_flag=True, default=None, help="wiki: emit redirects (text = target title).")
+@click.option("--opencc", default=None, help="wiki: OpenCC config (default auto: t2s for zh; 'none' to keep).")
+@click.option("--doocs-lang", type=click.Choice(["en", "zh"]), default=None, help="leetcode: doocs README language.")
+@click.option("--solution-ext", default=None, help="leetcode: doocs Solution.<ext> to include (default: py).")
+def read_cmd(inputs, output, source, text_field, id_field, lang, source_name, namespaces, keep_redirects, opencc,
+             doocs_lang, solution_ext):
     """Read raw files into document shards (one output shard per input file)."""
     from corpus.pipeline import StageCall
     from corpus.steps import build_reader
 
-    options = {"text_field": text_field, "id_field": id_field, "lang": lang, "source_name": source_name}
+    options = {"text_field": text_field, "id_field": id_field, "lang": lang, "source_name": source_name,
+               "keep_redirects": keep_redirects, "opencc": opencc, "doocs_lang": doocs_lang,
+               "solution_ext": solution_ext,
+               "namespaces": tuple(int(n) for n in namespaces.split(",")) if namespaces else None}
     reader = build_reader(source, {k: v for k, v in options.items() if v is not None})
     return StageCall(stage=reader, inputs=list(inputs), output=output)
 
@@ -191,6 +200,8 @@ def dedup_cmd(inputs, output, threshold, num_perm, ngram, word_ngram, bands, row
     return StageCall(build_step("dedup", {k: v for k, v in options.items() if v is not None}), list(inputs), output)
 
 # --- corpus stage commands (pack) ---
+
+# --- corpus stage commands (scoring) ---
 
 
 @corpus.command("pack")
@@ -323,7 +334,87 @@ def instruct() -> None:
 
 # --- instruct commands (LLM, translation) ---
 
+
+@instruct.command("translate")
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Alpaca JSON/JSONL, ShareGPT JSON/JSONL, or generic JSONL (with --fields).")
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file, same format as the input (.json: a JSON array, else JSON Lines).")
+@click.option("--strategy", type=click.Choice(["translate", "answer"]), default="translate", show_default=True,
+              help="translate: every text field; answer: translate the question, let the model answer it.")
+@click.option("--source-lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--target-lang", type=click.Choice(["en", "zh"]), default="zh", show_default=True)
+@click.option("--model", required=True, help="Model name as the endpoint knows it, e.g. gpt-4o.")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM).")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+              help="Environment variable holding the API key (never printed or stored).")
+@click.option("--format", "input_format", type=click.Choice(["auto", "alpaca", "sharegpt", "jsonl"]),
+              default="auto", show_default=True)
+@click.option("--fields", default="", help="Generic JSONL: comma-separated text fields (the question).")
+@click.option("--answer-field", default=None, help="Generic JSONL: the answer field (filled by --strategy answer).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests-per-minute limit.")
+@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens-per-minute limit (estimated).")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per attempt.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--temperature", type=float, default=0.0, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=None)
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite response cache (default: OUTPUT_STEM.llm-cache.sqlite beside the output).")
+@click.option("--failures", "failures_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Failed records with reasons (default: OUTPUT_STEM.failures.jsonl).")
+@click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write missing requests to this OpenAI Batch API file instead of sending them.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def translate_cmd(input_path, output_path, strategy, source_lang, target_lang, model, base_url, api_key_env,
+                  input_format, fields, answer_field, concurrency, rpm, tpm, timeout, max_attempts, temperature,
+                  max_tokens, cache_path, failures_path, batch_path, quiet) -> None:
+    """Translate instruction data with an OpenAI-compatible LLM; resumable: rerun to finish a killed run."""
+    from instruct.llm import LLMConfig, LLMSetupError, PriceTable, resolve_api_key
+    from instruct.translate import TranslateConfig, format_report, translate_file
+
+    try:
+        config = TranslateConfig(
+            strategy=strategy, source_lang=source_lang, target_lang=target_lang, input_format=input_format,
+            fields=tuple(f.strip() for f in fields.split(",") if f.strip()), answer_field=answer_field,
+        )
+        llm = LLMConfig(model=model, base_url=base_url, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
+                        max_attempts=max_attempts, temperature=temperature, max_tokens=max_tokens)
+        # Batch mode sends nothing, so it needs no key.
+        api_key = resolve_api_key(api_key_env) if batch_path is None else "unused-in-batch-mode"
+        report = translate_file(input_path, output_path, config=config, llm=llm, api_key=api_key,
+                                cache_path=cache_path, failures_path=failures_path, batch_path=batch_path,
+                                progress=not quiet)
+    except (LLMSetupError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(format_report(report, model, PriceTable.load()))
+    if report.deferred:
+        click.echo(f"{report.accounting.deferred} requests written to {batch_path}: submit it to the Batch API, "
+                   "then `knowforge instruct batch-ingest` the output and run this command again.")
+
+
+@instruct.command("batch-ingest")
+@click.argument("batch_output", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--cache", "cache_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The cache the `translate --batch` run used.")
+@click.option("--model", default=None, help="Model name, for the cost estimate.")
+def batch_ingest_cmd(batch_output: Path, cache_path: Path, model: str | None) -> None:
+    """Store an OpenAI Batch API output file in the response cache (then rerun `translate`)."""
+    from instruct.llm import PriceTable, ResponseCache, ingest_batch_output
+
+    cache = ResponseCache(cache_path)
+    try:
+        report = ingest_batch_output(batch_output, cache)
+    finally:
+        cache.close()
+    click.echo(f"stored {report.stored}, errors {report.errors} (sent again on the next run), "
+               f"unknown ids {report.unknown}, malformed lines {report.malformed}")
+    if model:
+        click.echo(report.accounting.summary(model, PriceTable.load()))
+
 # --- instruct commands (SFT) ---
+
+# --- instruct commands (generation) ---
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,7 +14,12 @@ from corpus.clean import CleanStep
 from corpus.dedup.exact import ExactDedupStep
 from corpus.dedup.near import NearDedupStep
 from corpus.pack.stage import PackStep
+from corpus.readers.baike import BaikeReader
+from corpus.readers.code import CodeReader, StackReader
 from corpus.readers.jsonl import JsonlReader, ParquetReader
+from corpus.readers.leetcode import LeetcodeReader
+from corpus.readers.wiki import WikiReader
+from corpus.readers.wudao import WudaoReader
 from corpus.stats import StatsStep
 
 # --- readers: `read --source NAME` ---
@@ -22,6 +27,12 @@ READERS: dict[str, type] = {
     "jsonl": JsonlReader,
     "parquet": ParquetReader,
     # --- readers (sources) ---
+    "wiki": WikiReader,
+    "wudao": WudaoReader,
+    "baike": BaikeReader,
+    "code": CodeReader,
+    "stack": StackReader,
+    "leetcode": LeetcodeReader,
 }
 
 # --- document stages ---
@@ -33,6 +44,7 @@ STEPS: dict[str, type] = {
     # --- steps (dedup) ---
     "dedup": NearDedupStep,
     # --- steps (pack) ---
+    # --- steps (scoring) ---
     "pack": PackStep,
 }
 

@@ -1,0 +1,74 @@
+"""Stream JSON records from a bare array, a ``{"RECORDS": [...]}`` wrapper or JSON lines, by content.
+
+WuDao and Baike files are hundreds of MB of one JSON array, so arrays are parsed incrementally with
+ijson (yajl2 C backend) instead of ``json.load``. A parse error inside an array ends that file (a JSON
+array cannot be resynchronised safely): every earlier record is kept and the error becomes one
+rejected placeholder. JSON lines go through :func:`corpus.shards.iter_json_lines`, line by line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ijson
+import orjson
+
+from corpus.shards import BAD_JSON, TRUNCATED_STREAM, iter_json_lines, malformed_doc, open_binary
+
+RECORDS_WRAPPER = re.compile(rb'^\s*\{\s*"RECORDS"\s*:\s*\[')
+JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".json.bz2", ".jsonl.bz2", ".json.zst",
+                 ".jsonl.zst", ".json.xz", ".jsonl.xz")
+SNIFF_BYTES = 4096
+
+
+def sniff_layout(path: Path) -> str:
+    """``array``, ``records`` (the ``{"RECORDS": [...]}`` wrapper) or ``lines``, from the first bytes."""
+    with open_binary(path) as stream:
+        head = stream.read(SNIFF_BYTES).lstrip(b"\xef\xbb\xbf")
+    if RECORDS_WRAPPER.match(head):
+        return "records"
+    if head.lstrip().startswith(b"["):
+        return "array"
+    return "lines"
+
+
+def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]:
+    """``(record number, record, None)`` for each JSON object, or ``(n, None, rejected doc)`` for a
+    malformed line / a broken array tail (reason ``bad_json`` or ``truncated_stream``)."""
+    layout = sniff_layout(path)
+    if layout == "lines":
+        for lineno, line in iter_json_lines(path):
+            if line is None:
+                yield lineno, None, malformed_doc(path, lineno, TRUNCATED_STREAM, "", error="stream ended early")
+                return
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as err:
+                yield lineno, None, malformed_doc(path, lineno, BAD_JSON, line, error=str(err))
+                continue
+            if isinstance(record, dict):
+                yield lineno, record, None
+            else:
+                yield lineno, None, malformed_doc(path, lineno, BAD_JSON, line, error="not a JSON object")
+        return
+    prefix = "RECORDS.item" if layout == "records" else "item"
+    number = 0
+    with open_binary(path) as stream:
+        try:
+            for record in ijson.items(stream, prefix, use_float=True):
+                number += 1
+                if isinstance(record, dict):
+                    yield number, record, None
+                else:
+                    yield number, None, malformed_doc(path, number, BAD_JSON, orjson.dumps(record),
+                                                      error="not a JSON object")
+        except (ijson.JSONError, EOFError, OSError) as err:
+            # yajl reports a cut file as "Incomplete JSON content"; a cut .gz/.bz2 raises EOFError.
+            cut = isinstance(err, EOFError) or "incomplete" in str(err).lower()
+            yield number + 1, None, malformed_doc(
+                path, number + 1, TRUNCATED_STREAM if cut else BAD_JSON, "",
+                error=f"{type(err).__name__}: {err}; {number} records before it were read",
+            )

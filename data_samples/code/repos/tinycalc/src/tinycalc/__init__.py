@@ -1,0 +1,5 @@
+"""A tiny calculator used as a sample repository."""
+
+from tinycalc.core import evaluate
+
+__all__ = ["evaluate"]

@@ -1,0 +1,5 @@
+module.exports = function leftpad(str, len, ch) {
+  str = String(str);
+  while (str.length < len) str = (ch || ' ') + str;
+  return str;
+};
