@@ -7,6 +7,7 @@ token/cost accounting, and OpenAI Batch API request files. Streaming and tool ca
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -169,7 +170,8 @@ class PriceTable:
 
 @dataclass(kw_only=True)
 class Accounting:
-    """Counters for one run. ``requests`` counts HTTP attempts sent; tokens count paid responses only."""
+    """Counters for one run. ``requests`` counts HTTP attempts sent; ``cache_hits`` calls answered from
+    the cache or by an identical request already in flight; tokens count paid responses only."""
 
     requests: int = 0
     cache_hits: int = 0
@@ -372,6 +374,7 @@ class LLMClient:
         self._tpm = TokenBucket(config.tpm) if config.tpm else None
         self._paused_until = 0.0  # monotonic time before which no request starts (after a 429)
         self._batch_keys: set[str] = set()
+        self._in_flight: dict[str, asyncio.Future[ChatResult]] = {}
 
     async def __aenter__(self) -> LLMClient:
         return self
@@ -397,7 +400,27 @@ class LLMClient:
             return self._count(result_from_response(key, hit, cached=True, attempts=0))
         if self.batch_file is not None:
             return self._defer(key, messages)
-        return self._count(await self._send(key, messages))
+        if (pending := self._in_flight.get(key)) is not None:
+            # The same request is already on the wire (e.g. two records whose masked texts are equal):
+            # share its answer instead of paying twice. Counted as a cache hit.
+            self.accounting.cache_hits += 1
+            return dataclasses.replace(await asyncio.shield(pending), cached=True)
+        future: asyncio.Future[ChatResult] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = self._count(await self._send(key, messages))
+        except BaseException as err:
+            if isinstance(err, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(err)
+                future.exception()  # mark retrieved: with no waiter, asyncio would log it as lost
+            raise
+        else:
+            future.set_result(result)
+        finally:
+            del self._in_flight[key]
+        return result
 
     def _count(self, result: ChatResult) -> ChatResult:
         if not result.ok and result.reason != REASON_DEFERRED:

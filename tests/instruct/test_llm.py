@@ -35,7 +35,15 @@ from instruct.llm import (
     parse_retry_after,
     resolve_api_key,
 )
-from tests.fakellm import FAULT_DROP, FAULT_MALFORMED, FAULT_SLOW, FAULT_STATUS, FakeLLMServer, Fault, echo_handler
+from tests.fakellm import (
+    FAULT_DROP,
+    FAULT_MALFORMED,
+    FAULT_SLOW,
+    FAULT_STATUS,
+    FakeLLMServer,
+    Fault,
+    echo_handler,
+)
 
 SECRET = "sk-test-SECRET-0123456789"
 MESSAGES = [{"role": "user", "content": "Write a function"}]
@@ -148,6 +156,18 @@ def test_concurrency_is_bounded(server: FakeLLMServer) -> None:
     results = asyncio.run(go())
     assert all(r.ok for r in results) and server.request_count == 12
     assert server.max_in_flight == 3
+
+
+def test_identical_requests_in_flight_are_sent_once(server: FakeLLMServer) -> None:
+    server.latency = 0.05
+
+    async def go():
+        async with LLMClient(config(server), api_key=SECRET) as client:
+            return await asyncio.gather(*(client.chat(MESSAGES) for _ in range(5))), client.accounting
+
+    results, acct = asyncio.run(go())
+    assert server.request_count == 1 and acct.requests == 1 and acct.cache_hits == 4
+    assert {r.text for r in results} == {"Write a function"}
 
 
 def test_token_bucket_waits_when_empty() -> None:
