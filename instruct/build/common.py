@@ -85,7 +85,7 @@ def relabel_schema(schema: Schema, labels: Mapping[str, str]) -> Schema:
 
 def fact_label(task: str, fact: Fact) -> str:
     """The schema label a fact belongs to (NER type, relation, event type)."""
-    return fact[1] if task in ("ner", "re") else fact[0]
+    return fact[1] if task in ("ner", "re", "spo") else fact[0]
 
 
 def record_facts(record: IERecord, task: str) -> list[Fact]:
