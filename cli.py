@@ -332,6 +332,88 @@ def instruct() -> None:
 
 # --- instruct commands (IE) ---
 
+IE_FORMATS = ("conll03", "peoples_daily", "duie", "duee", "casie", "ace05", "oneie", "instructie", "iepile")
+IE_TASKS = ("ner", "re", "spo", "ee", "eet", "eea")
+
+
+@instruct.command("convert")
+@click.option("--format", "fmt", required=True, type=click.Choice(IE_FORMATS), help="Dataset layout of the input.")
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Dataset file, or a directory of them (CASIE: a directory of annotation files).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="IE-records JSONL to write.")
+def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
+    """Convert an open IE dataset into IE records (rejected lines go to NAME.rejected.jsonl)."""
+    from instruct.ie.convert import convert
+
+    stats = convert(fmt, input_path, output)
+    click.echo(f"{fmt}: {stats.get('records', 0)} records, {stats.get('entities', 0)} entities, "
+               f"{stats.get('relations', 0)} relations, {stats.get('events', 0)} events, "
+               f"{stats['rejected']} rejected {stats['reasons'] or ''} -> {output}")
+
+
+@instruct.command("build")
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="IE-records JSONL (from `instruct convert`).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Instruction file (.json = JSON array, else JSONL).")
+@click.option("--task", required=True, type=click.Choice(IE_TASKS))
+@click.option("--lang", required=True, type=click.Choice(("zh", "en")))
+@click.option("--style", default="knowlm", show_default=True, type=click.Choice(("knowlm", "iepile")))
+@click.option("--schema", "schema_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="IEPile 3-line schema.json (default: the labels seen in the input).")
+@click.option("--split-num", default=4, show_default=True, type=int, help="Schema items per instruction; -1 = all.")
+@click.option("--neg-schema", default=1.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability of keeping each negative schema slot.")
+@click.option("--random-sort", is_flag=True, help="Shuffle schema items instead of sorting them.")
+@click.option("--hard-negatives", type=click.Path(exists=True, path_type=Path), default=None,
+              help="JSON {label: [similar labels]}: IEPile's hard-negative (cluster) mode.")
+@click.option("--split", default="train", show_default=True, type=click.Choice(("train", "test")))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--open-rate", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+              help="knowlm: share of training records given a schema-less template.")
+@click.option("--max-chars", default=512, show_default=True, type=int,
+              help="Split longer texts at sentence boundaries; 0 = never.")
+@click.option("--label-map", type=click.Path(exists=True, path_type=Path), default=None,
+              help="YAML raw label -> shown label (e.g. configs/ie/labels_en.yaml).")
+@click.option("--templates", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Template file (default configs/ie/templates.yaml).")
+@click.option("--output-format", default="alpaca", show_default=True,
+              type=click.Choice(("alpaca", "iepile", "sharegpt")))
+def instruct_build_cmd(input_path: Path, output: Path, **options) -> None:
+    """Build KnowLM- or IEPile-style instructions from IE records; counts go to NAME.stats.json."""
+    from instruct.build.run import BuildConfig, build_file
+
+    stats = build_file(input_path, output, BuildConfig(**options))
+    click.echo(f"{stats['instructions']} instructions from {stats['records']} records "
+               f"({stats['rejected']} rejected) -> {output}")
+    for key in ("per_source", "per_template", "per_format"):
+        click.echo(f"  {key}: {stats[key]}")
+
+
+@instruct.command("evaluate")
+@click.option("--pred", "pred_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Predictions: rows with id + output (or predict), or gold rows with output replaced.")
+@click.option("--gold", "gold_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Gold instruction file; default: the prediction rows themselves (they carry label).")
+@click.option("--task", required=True, type=click.Choice(IE_TASKS))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write the report as JSON.")
+def instruct_evaluate_cmd(pred_path: Path, gold_path: Path | None, task: str, output: Path | None) -> None:
+    """Micro precision/recall/F1 of IE answers, overall, per type and per category."""
+    import orjson
+
+    from instruct.evaluate import align, evaluate_rows
+    from instruct.formats import read_rows
+
+    preds = read_rows(pred_path)
+    gold = read_rows(gold_path) if gold_path else preds
+    report = evaluate_rows(task, gold, align(gold, preds))
+    for name, s in report["scores"].items():
+        click.echo(f"{name:<9} P={s['p']:.4f} R={s['r']:.4f} F1={s['f1']:.4f} (tp {s['tp']}, pred {s['pred']}, "
+                   f"gold {s['gold']})")
+    click.echo(f"groups {report['groups']}, unparseable answers {report['errors']}, missing {report['missing']}")
+    if output:
+        output.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+
 # --- instruct commands (LLM, translation) ---
 
 
