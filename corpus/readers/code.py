@@ -136,7 +136,8 @@ class CodeReader:
         source = self.source_name or self.name
         for root, dirs, files in os.walk(repo):
             vendored = [d for d in dirs if d in VENDORED_DIRS or d.startswith(".")]
-            counters[SKIP_VENDORED] += sum(1 for d in vendored if not d.startswith("."))
+            for _ in (d for d in vendored if not d.startswith(".")):  # hidden dirs (.git) are not vendored
+                counters[SKIP_VENDORED] += 1
             dirs[:] = sorted(d for d in dirs if d not in vendored)
             for filename in sorted(files):
                 file = Path(root, filename)

@@ -66,8 +66,8 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, dict[
                     yield number, None, malformed_doc(path, number, BAD_JSON, orjson.dumps(record),
                                                       error="not a JSON object")
         except (ijson.JSONError, EOFError, OSError) as err:
-            # yajl reports a cut file as "Incomplete JSON content"; a cut .gz/.bz2 raises EOFError.
-            cut = isinstance(err, EOFError) or "incomplete" in str(err).lower()
+            # yajl reports a cut file as "premature EOF"; a cut .gz/.bz2 raises EOFError.
+            cut = isinstance(err, EOFError) or "premature eof" in str(err).lower()
             yield number + 1, None, malformed_doc(
                 path, number + 1, TRUNCATED_STREAM if cut else BAD_JSON, "",
                 error=f"{type(err).__name__}: {err}; {number} records before it were read",
