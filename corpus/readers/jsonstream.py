@@ -35,6 +35,15 @@ def sniff_layout(path: Path) -> str:
     return "lines"
 
 
+def _ends_closed(path: Path) -> bool:
+    """Whether an uncompressed JSON file's last non-blank byte closes an array or object."""
+    if not path.name.endswith((".json", ".jsonl")):
+        return True  # compressed: truncation shows up as EOFError from the decompressor instead
+    with open(path, "rb") as handle:
+        handle.seek(max(path.stat().st_size - 64, 0))
+        return handle.read().rstrip().endswith((b"]", b"}"))
+
+
 def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]:
     """``(record number, record, None)`` for each JSON object, or ``(n, None, rejected doc)`` for a
     malformed line / a broken array tail (reason ``bad_json`` or ``truncated_stream``)."""
@@ -66,8 +75,9 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, dict[
                     yield number, None, malformed_doc(path, number, BAD_JSON, orjson.dumps(record),
                                                       error="not a JSON object")
         except (ijson.JSONError, EOFError, OSError) as err:
-            # yajl reports a cut file as "premature EOF"; a cut .gz/.bz2 raises EOFError.
-            cut = isinstance(err, EOFError) or "premature eof" in str(err).lower()
+            # yajl reports a cut file as "premature EOF" (or, cut inside a character, invalid UTF-8);
+            # a cut .gz/.bz2 raises EOFError. A file that does not end in ] or } was cut.
+            cut = isinstance(err, EOFError) or "premature eof" in str(err).lower() or not _ends_closed(path)
             yield number + 1, None, malformed_doc(
                 path, number + 1, TRUNCATED_STREAM if cut else BAD_JSON, "",
                 error=f"{type(err).__name__}: {err}; {number} records before it were read",
