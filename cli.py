@@ -204,6 +204,47 @@ def dedup_cmd(inputs, output, threshold, num_perm, ngram, word_ngram, bands, row
 # --- corpus stage commands (scoring) ---
 
 
+@corpus.command("score")
+@io_options
+@click.option("--scorer", type=click.Choice(["ppl"]), default="ppl", show_default=True,
+              help="ppl: per-character perplexity under our n-gram models (no fastText classifier here).")
+@click.option("--model", "model_path", default=None,
+              help="Model file from `corpus score-train` (default: data_samples/score/char-ngram.json.gz).")
+@click.option("--buckets", default=None,
+              help="Comma-separated bucket names, best first (e.g. head,middle,tail): per-language perplexity "
+              "quantiles, written to OUT/<bucket>/.")
+@click.option("--quantiles", default=None, help="Cut points for the buckets, e.g. 0.3,0.6 (default: equal parts).")
+def score_cmd(inputs, output, scorer, model_path, buckets, quantiles):
+    """Score documents into meta.scores.ppl and optionally split them into quality buckets."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    options = {"scorer": scorer, "buckets": tuple(b.strip() for b in buckets.split(",")) if buckets else None,
+               "quantiles": tuple(float(q) for q in quantiles.split(",")) if quantiles else None}
+    if model_path is not None:
+        options["model"] = model_path
+    return StageCall(build_step("score", options), list(inputs), output)
+
+
+@corpus.command("score-train")
+@click.option("-i", "--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="Reference shards (directory or file); repeatable. Language from meta.lang or the script.")
+@click.option("-o", "--output", "model_out", required=True, type=click.Path(path_type=Path),
+              help="Model file to write (.json.gz).")
+@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Drop n-grams (order >= 3) seen fewer times: a smaller model.")
+@click.option("--max-chars", type=click.IntRange(min=1), default=None, help="Training characters per language.")
+def score_train_cmd(inputs, model_out, min_count, max_chars):
+    """Train the character n-gram perplexity models on reference text (e.g. Wikipedia shards)."""
+    from corpus.score.stage import train_from_shards
+
+    models = train_from_shards(list(inputs), model_out, min_count=min_count, max_chars=max_chars)
+    for lang, model in sorted(models.models.items()):
+        click.echo(f"{lang}: order {model.order}, {model.vocab_size} characters, "
+                   f"{sum(len(level) for level in model.counts)} contexts")
+    click.echo(f"wrote {model_out}")
+
+
 @corpus.command("pack")
 @io_options
 @click.option("--tokenizer", "tokenizer_path", default=None,

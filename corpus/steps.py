@@ -20,6 +20,7 @@ from corpus.readers.jsonl import JsonlReader, ParquetReader
 from corpus.readers.leetcode import LeetcodeReader
 from corpus.readers.wiki import WikiReader
 from corpus.readers.wudao import WudaoReader
+from corpus.score.stage import ScoreStep
 from corpus.stats import StatsStep
 
 # --- readers: `read --source NAME` ---
@@ -45,6 +46,7 @@ STEPS: dict[str, type] = {
     "dedup": NearDedupStep,
     # --- steps (pack) ---
     # --- steps (scoring) ---
+    "score": ScoreStep,
     "pack": PackStep,
 }
 
