@@ -28,11 +28,12 @@ STAGE = "filter"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = "configs/filters/mixed.yaml"
 
-# Programming-language names and file extensions that mark a document as code when routing.
+# Programming-language names and file extensions that mark a document as code when routing
+# (the code readers set meta.lang = "code" and meta.language = the programming language).
 CODE_LANGUAGES = frozenset(
     "python java javascript typescript c c++ cpp c# csharp go rust ruby php scala kotlin swift "
     "shell bash sql html css json yaml markdown r lua perl haskell julia dart matlab makefile "
-    "dockerfile jupyter tex".split()
+    "dockerfile jupyter tex code".split()
 )
 CODE_EXTENSIONS = frozenset(
     ".py .java .js .ts .tsx .jsx .c .h .cc .cpp .hpp .cs .go .rs .rb .php .scala .kt .swift .sh "
@@ -154,6 +155,7 @@ class Plan:
             from corpus.filters.langid import detect
 
             lang, _ = detect(doc.get("text") or "")
+            lang = {"wuu": "zh", "yue": "zh"}.get(lang, lang)  # Chinese varieties take the zh chain
         lang = lang.replace("_", "-").split("-")[0]
         return lang if lang in self.chains else "default"
 

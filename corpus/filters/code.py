@@ -37,10 +37,10 @@ _EXTENSION_LANG = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".py": "pyt
 
 
 def code_language(doc: dict[str, Any]) -> str:
-    """The document's programming language, lower-case, from ``meta.lang`` or the file extension."""
+    """The programming language, lower-case: ``meta.language`` (code readers), ``meta.lang``, or the extension."""
     meta = doc.get("meta") or {}
-    lang = str(meta.get("lang") or "").lower()
-    if lang:
+    lang = str(meta.get("language") or meta.get("lang") or "").lower()
+    if lang and lang != "code":
         return lang
     suffix = Path(str(meta.get("path") or meta.get("filename") or "")).suffix.lower()
     return _EXTENSION_LANG.get(suffix, suffix.lstrip("."))

@@ -1,0 +1,87 @@
+"""Harmful filter: obfuscation is undone, word boundaries hold, density and distinct bounds decide."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.filters.harmful import (
+    HARM_GAMBLING,
+    HARM_PORN,
+    HarmfulFilter,
+    blocked_domain,
+    build_matcher,
+    normalise,
+)
+
+SPAM_ZH = "真人荷官在线发牌，百家乐、老虎机、六合彩应有尽有，注册送彩金。"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SPAM_ZH,
+        "真人荷官線上發牌，百家樂、老虎機、六合彩應有盡有，註冊送彩金。",  # Traditional characters
+        "真 人 荷 官 在线发牌，百.家.乐、老*虎*机、六-合-彩，注册送彩金。",  # separators between characters
+        "真人荷官在线发牌，百家乐、老虎机、六合彩应有尽有，注册送彩金！！",  # full-width punctuation
+    ],
+)
+def test_obfuscated_chinese_is_caught(text: str) -> None:
+    assert HarmfulFilter().keep({"text": text, "meta": {}}).reason == HARM_GAMBLING
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Free ｐｏｒｎ, ｘｘｘ videos and ｎｕｄｅ pics.",  # full-width Latin letters
+        "Free p o r n, x.x.x videos and n-u-d-e pics.",  # spaced and dotted letters
+        "Free PORN, XXX videos and NUDE pics.",  # case
+    ],
+)
+def test_obfuscated_english_is_caught(text: str) -> None:
+    assert HarmfulFilter().keep({"text": text, "meta": {}}).reason == HARM_PORN
+
+
+def test_normalise_examples() -> None:
+    assert normalise("線上賭場") == "线上赌场"
+    assert normalise("ＣＡＳＩＮＯ") == "casino"
+    assert normalise("c a s i n o, v.i.a.g.r.a") == "casino, viagra"
+    assert normalise("a cat and a dog") == "a cat and a dog"  # single letters among words stay apart
+
+
+def test_latin_terms_need_word_boundaries() -> None:
+    # "sussex", "essex", "pornography" contain listed terms only as substrings (porn / sex are listed or not).
+    text = "Sussex and Essex classes met in Middlesex; the class assessed pornographic law as a topic."
+    scores = HarmfulFilter().score(text)
+    assert "porn_hits" not in scores
+
+
+def test_one_or_two_terms_are_not_enough() -> None:
+    news = "警方破获一起网络赌博案件，抓获嫌疑人二十名，涉案赌博网站已被关闭。" * 3
+    verdict = HarmfulFilter().keep({"text": news, "meta": {}})
+    assert verdict.keep
+    assert HarmfulFilter(min_distinct=2, min_per_1k_chars=1).keep({"text": news, "meta": {}}).reason == HARM_GAMBLING
+
+
+def test_category_can_be_switched_off() -> None:
+    assert HarmfulFilter(thresholds={"gambling": None}).keep({"text": SPAM_ZH, "meta": {}}).keep
+
+
+def test_reject_value_names_the_terms() -> None:
+    verdict = HarmfulFilter().keep({"text": SPAM_ZH, "meta": {}})
+    assert {"百家乐", "老虎机", "六合彩"} <= set(verdict.value["terms"])
+    assert verdict.threshold == {"min_distinct": 3, "min_per_1k_chars": 2.0}
+
+
+def test_domain_blocklist_covers_subdomains() -> None:
+    domains = frozenset({"spam-casino.example"})
+    assert blocked_domain("https://a.b.spam-casino.example/x?y=1", domains) == "spam-casino.example"
+    assert blocked_domain("spam-casino.example", domains) == "spam-casino.example"
+    assert blocked_domain("https://notspam-casino.example/", domains) is None
+
+
+def test_matcher_with_ten_thousand_terms_counts_each_hit() -> None:
+    terms = [f"term{i:05d}" for i in range(10_000)]
+    matcher = build_matcher({"test": terms})
+    text = " ".join(terms[::1000]) + " term00000 xterm00001 term000010"
+    found = matcher.count(normalise(text))["test"]
+    assert found["term00000"] == 2 and len(found) == 10  # the two glued variants do not count
