@@ -1,7 +1,7 @@
 """KnowLM/DeepKE-style answer formats: render gold facts as text, and parse answers back into facts.
 
 Four formats per task family (after DeepKE ``kg2instruction/convert/converter``, our own wording):
-``tuple`` ``(h,r,t)`` lines, ``colon`` ``r: h,t``, ``sentence`` ``Subject is h, Relation is r, ...``
+``tuple`` ``(h,r,t)`` lines, ``colon`` ``r: h;t``, ``sentence`` ``Subject is h, Relation is r, ...``
 and ``json``. Schema types absent from the text are answered with ``NAN`` lines; all absent → ``NAN``.
 Parsing normalises full-width punctuation (NFKC), spaces and quotes, and uses the schema labels to split
 a line whose mentions contain commas. Facts: NER (mention, type); RE (head, relation, tail);
@@ -76,7 +76,7 @@ def describe(task: str, fmt: str, lang: str) -> str:
     colon = "：" if lang == "zh" else ": "
     return {
         ("re", "tuple"): f"({w['head']},{w['rel']},{w['tail']})",
-        ("re", "colon"): f"{w['rel']}{colon}{w['head']},{w['tail']}",
+        ("re", "colon"): f"{w['rel']}{colon}{w['head']};{w['tail']}",
         ("re", "sentence"): w["sep"].join(f"{w[k]}{w['is']}..." for k in ("head", "rel", "tail")),
         ("ner", "tuple"): f"({w['ent']},{w['etype']})",
         ("ner", "colon"): f"{w['etype']}{colon}{w['ent']}1;{w['ent']}2",
@@ -114,7 +114,7 @@ def _line(fam: str, fmt: str, lang: str, fact: Fact) -> str:
     colon = "：" if lang == "zh" else ": "
     if fam == "re":
         h, r, t = fact
-        return {"tuple": f"({h},{r},{t})", "colon": f"{r}{colon}{h},{t}",
+        return {"tuple": f"({h},{r},{t})", "colon": f"{r}{colon}{h};{t}",
                 "sentence": w["sep"].join([f"{w['head']}{w['is']}{h}", f"{w['rel']}{w['is']}{r}",
                                            f"{w['tail']}{w['is']}{t}"])}[fmt]
     if fam == "ner":
@@ -244,7 +244,8 @@ def _parse_line(fam: str, fmt: str, line: str, labels: set[str]) -> list[Fact] |
         if not sep:
             return None
         if fam == "re":
-            parts = rest.split(",")
+            # ";" separates head and tail: mentions contain commas far more often than semicolons
+            parts = rest.split(";")
             if norm(rest) == NAN:
                 return [(NAN, label, NAN)]
             if len(parts) != 2:
