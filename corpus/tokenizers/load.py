@@ -106,11 +106,17 @@ class SentencePieceTokenizer:
         return out
 
     def _encode_exact(self, text: str) -> Encoding:
-        proto = self.processor.encode(text, return_type="proto")
-        ids = np.fromiter((p.id for p in proto.pieces), dtype=np.int64)
-        ends = np.maximum.accumulate(np.fromiter((p.end for p in proto.pieces), dtype=np.int64)) \
-            if len(proto.pieces) else np.zeros(0, dtype=np.int64)
-        return Encoding(ids, ends)
+        pieces = self.processor.encode(text, return_type="proto").pieces
+        ids = np.fromiter((p.id for p in pieces), dtype=np.int64, count=len(pieces))
+        begins = np.fromiter((p.begin for p in pieces), dtype=np.int64, count=len(pieces))
+        ends = np.fromiter((p.end for p in pieces), dtype=np.int64, count=len(pieces))
+        # Pieces covering no input (the dummy "▁", all but the last byte of a byte-fallback character)
+        # belong with the next piece that does: take its end, so no cut falls inside a character.
+        width = np.flatnonzero(ends > begins)
+        if width.size:
+            nxt = np.minimum(np.searchsorted(width, np.arange(len(pieces))), width.size - 1)
+            ends = np.where(ends > begins, ends, ends[width[nxt]])
+        return Encoding(ids, np.maximum.accumulate(ends) if ends.size else ends)
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         return self.processor.decode([int(i) for i in ids])

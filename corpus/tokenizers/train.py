@@ -141,8 +141,9 @@ def save_hf_directory(model: Path, out_dir: Path) -> Path:
     """Write a Hugging Face tokenizer directory (slow ``tokenizer.model`` and fast ``tokenizer.json``)."""
     from transformers import LlamaTokenizerFast
 
-    # legacy=True keeps SentencePiece's own handling of the "▁" prefix, so ids match the .model
-    fast = LlamaTokenizerFast(vocab_file=str(model), legacy=True, from_slow=True,
+    # legacy=True + add_prefix_space=True reproduce SentencePiece's dummy "▁" prefix, so the fast ids equal
+    # the .model's (transformers 4.57 without add_prefix_space drops the prefix: every first token differs)
+    fast = LlamaTokenizerFast(vocab_file=str(model), legacy=True, add_prefix_space=True, from_slow=True,
                               add_bos_token=True, add_eos_token=False)
     fast.save_pretrained(str(out_dir))
     return out_dir

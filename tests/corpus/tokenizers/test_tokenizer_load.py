@@ -1,0 +1,66 @@
+"""Loading tokenizers: byte ends of the fast path equal SentencePiece's own offsets; HF directories."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus.tokenizers.load import load_tokenizer, utf8_offsets
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "tokenizer"
+LLAMA = FIXTURES / "llama-style.model"
+DEMO_HF = Path(__file__).parents[3] / "data_samples" / "tokenizer" / "knowforge-demo-hf"
+
+TEXTS = ["这是test。\n  A b", "Hello world. The end.", "  leading spaces", "x", "emoji 🙂 and 中文…",
+         "tabs\tand\r\nCRLF", "数字 2023 年"]
+
+
+def test_utf8_offsets():
+    assert utf8_offsets("a中b🙂").tolist() == [0, 1, 4, 5, 9]
+
+
+def test_llama_model_ids_and_specials():
+    tok = load_tokenizer(str(LLAMA))
+    assert (tok.vocab_size, tok.bos_id, tok.eos_id) == (32000, 1, 2)
+    assert tok.identity and tok.dummy_prefix
+
+
+def _tokens_before_each_char(text, ends):
+    """How many tokens end at or before each character boundary 1..len: what packing cuts use."""
+    return np.searchsorted(ends, utf8_offsets(text)[1:], side="right").tolist()
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_fast_byte_ends_agree_with_sentencepiece_offsets(text):
+    tok = load_tokenizer(str(LLAMA))
+    fast = tok.encode_batch([text])[0]
+    exact = tok._encode_exact(text)
+    assert fast.ids.tolist() == exact.ids.tolist() == tok.encode_ids([text])[0]
+    assert _tokens_before_each_char(text, fast.ends) == _tokens_before_each_char(text, exact.ends)
+    assert fast.ends[-1] == len(text.encode())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80))
+def test_fast_byte_ends_agree_with_offsets_on_any_text(text):
+    tok = load_tokenizer(str(LLAMA))
+    fast, exact = tok.encode_batch([text])[0], tok._encode_exact(text)
+    assert _tokens_before_each_char(text, fast.ends) == _tokens_before_each_char(text, exact.ends)
+
+
+def test_hf_directory_loads_through_tokenizer_json_with_specials():
+    tok = load_tokenizer(str(DEMO_HF))
+    assert type(tok).__name__ == "HFTokenizer"
+    assert (tok.bos_id, tok.eos_id) == (1, 2)
+    enc = tok.encode_batch(["知识 graph。"])[0]
+    assert np.all(np.diff(enc.ends) >= 0) and enc.ends[-1] == len("知识 graph。".encode())
+    assert tok.decode(enc.ids) == "知识 graph。"
+
+
+def test_missing_tokenizer_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        load_tokenizer(str(tmp_path / "nope.model"))
+    with pytest.raises(FileNotFoundError, match="no tokenizer.json"):
+        load_tokenizer(str(tmp_path))
