@@ -1,0 +1,70 @@
+"""End-to-end ``dedup`` of N generated documents through the runner: prints time and peak RSS.
+
+Documents are ~600-character zh/en texts (bigram chains, see dedup_accuracy.py) in 20 shards, 10% of
+them near-copies of another. Peak RSS is the maximum over this process and its worker children.
+
+    PYTHONPATH=. python benchmarks/dedup_scale.py --docs 1000000 --workers 2 --dir /tmp/dedup-scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dedup_accuracy import TextGenerator  # noqa: E402
+
+from corpus.dedup.near import NearDedupStep  # noqa: E402
+from corpus.runner import run_stage  # noqa: E402
+from corpus.shards import ShardWriter  # noqa: E402
+
+
+def generate(directory: Path, docs: int, shards: int) -> None:
+    gen = TextGenerator(0)
+    # A pool of texts re-combined per document keeps generation fast at millions of documents.
+    pool = [gen.zh(600) if i % 2 else gen.en(120) for i in range(4000)]
+    directory.mkdir(parents=True, exist_ok=True)
+    per = docs // shards
+    prev = ""
+    for s in range(shards):
+        with ShardWriter(directory / f"part-{s:05d}.jsonl.zst") as w:
+            for i in range(s * per, (s + 1) * per):
+                a, b = gen.rng.randrange(4000), gen.rng.randrange(4000)
+                text = pool[a][: 300] + pool[b][300:] + str(i)
+                if i % 10 == 0 and i:  # near-copy of the previous document's text with a new tail
+                    text = prev[:-20] + "附加的尾部文字" + str(i)
+                prev = text
+                w.write({"id": f"doc{i:08d}", "text": text, "source": "gen", "meta": {}})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=1_000_000)
+    parser.add_argument("--shards", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/dedup-scale"))
+    args = parser.parse_args()
+    inp = args.dir / f"in-{args.docs}"
+    if not inp.exists():
+        t = time.perf_counter()
+        generate(inp, args.docs, args.shards)
+        print(f"generated {args.docs:,} docs in {time.perf_counter() - t:.0f}s")
+    start = time.perf_counter()
+    report = run_stage(NearDedupStep(), inputs=[inp], output=args.dir / f"out-{args.docs}", workers=args.workers,
+                       force=True, progress=False)
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"dedup of {report.docs_in:,} docs, {args.workers} workers (2 shared cores): {seconds:.0f}s "
+          f"({report.docs_in / seconds:,.0f} docs/s), removed {report.rejected:,}")
+    print(f"peak RSS: main process {own:,.0f} MiB, largest worker {children:,.0f} MiB")
+    print(orjson.dumps(dict(report.reasons)).decode())
+
+
+if __name__ == "__main__":
+    main()
