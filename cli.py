@@ -169,6 +169,45 @@ def stats_cmd(inputs, output):
 
 # --- corpus stage commands (filters) ---
 
+
+@corpus.command("filter")
+@io_options
+@click.option("--config", default="configs/filters/mixed.yaml", show_default=True,
+              help="Filter YAML: `filters:` for one chain, or `route:` per zh/en/code (see configs/filters/).")
+@click.option("--annotate", is_flag=True, help="Score with every filter into meta.scores; drop nothing.")
+def filter_cmd(inputs, output, config, annotate):
+    """Quality, language and harmful-content filters; every drop goes to rejected/ with its reason."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    return StageCall(build_step("filter", {"config": config, "annotate": annotate}), list(inputs), output)
+
+
+@corpus.command("pii")
+@io_options
+@click.option("--kinds", default="email,id_cn,bank_card,phone,ip", show_default=True,
+              help="Comma-separated kinds of personal data to mask.")
+def pii_cmd(inputs, output, kinds):
+    """Mask emails, phones, Chinese IDs (checksum), bank cards (Luhn) and IPs with <TYPE> placeholders."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    return StageCall(build_step("pii", {"kinds": [k.strip() for k in kinds.split(",") if k.strip()]}),
+                     list(inputs), output)
+
+
+@corpus.command("report")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the HTML page of score histograms. Default: DIRECTORY/_report.html.")
+def report_cmd(directory: Path, html_path):
+    """Print the drop table of a stage output and write an HTML page of score histograms."""
+    from corpus.report import collect, drop_table, write_html
+
+    report = collect(directory)
+    click.echo(drop_table(report))
+    click.echo(f"histograms: {write_html(report, html_path or directory / '_report.html')}")
+
 # --- corpus stage commands (dedup) ---
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from corpus.clean import CleanStep
 from corpus.dedup.exact import ExactDedupStep
 from corpus.dedup.near import NearDedupStep
+from corpus.filters.base import FilterStep
+from corpus.filters.pii import PiiStep
 from corpus.pack.stage import PackStep
 from corpus.readers.baike import BaikeReader
 from corpus.readers.code import CodeReader, StackReader
@@ -42,6 +44,8 @@ STEPS: dict[str, type] = {
     "dedup-exact": ExactDedupStep,
     "stats": StatsStep,
     # --- steps (filters) ---
+    "filter": FilterStep,
+    "pii": PiiStep,
     # --- steps (dedup) ---
     "dedup": NearDedupStep,
     # --- steps (pack) ---

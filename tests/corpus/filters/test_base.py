@@ -1,0 +1,96 @@
+"""The filter stage: routing, reject records, annotate mode, config checks, and a run through the runner."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from corpus.filters.base import FilterStep, build_filter, load_plan
+from corpus.records import rejection
+from corpus.runner import run_stage
+from corpus.shards import list_shards, read_docs
+
+EN = ("The library opened a new branch on Saturday after two years of work. The building has a reading room "
+      "for children and twelve study rooms. Staff said that four hundred people signed up for a card on the "
+      "first day, and that the branch will stay open late during the exam period for students of the town.")
+ZH = ("长江是中国第一大河，全长约六千三百公里，发源于青藏高原的唐古拉山脉。\n上游水流湍急，三峡河段两岸山势陡峭，"
+      "自古就是交通的险要之处。\n中下游地区地势平坦，湖泊众多，洞庭湖和鄱阳湖都与长江相通。\n"
+      "近年来，沿江各地推进生态保护，实行十年禁渔以恢复鱼类资源。")
+CODE = "def add(a, b):\n    return a + b\n"
+
+
+def docs() -> list[dict]:
+    return [
+        {"id": "en", "text": EN, "source": "web", "meta": {"lang": "en"}},
+        {"id": "zh", "text": ZH, "source": "web", "meta": {}},  # no lang: routed by language ID
+        {"id": "code", "text": CODE, "source": "repo", "meta": {"lang": "code", "language": "Python"}},
+        {"id": "short", "text": "Page not found.", "source": "web", "meta": {"lang": "en"}},
+        {"id": "fr", "text": "La bibliothèque municipale a ouvert une nouvelle annexe samedi dernier.",
+         "source": "web", "meta": {}},
+    ]
+
+
+def test_routes_and_explains_rejections() -> None:
+    counters: Counter = Counter()
+    out = {d["id"]: d for d in FilterStep()(iter(docs()), counters)}
+    assert len(out) == 5
+    assert [i for i, d in out.items() if rejection(d) is None] == ["en", "zh", "code"]
+    assert rejection(out["short"]) == {"stage": "filter", "reason": "gopher_short_doc", "value": 3.0,
+                                       "threshold": 50, "filter": "gopher_quality"}
+    assert rejection(out["fr"])["reason"] == "langid_wrong_language"
+    assert counters["filter_route_en"] == 2 and counters["filter_route_zh"] == 1
+    assert counters["filter_route_code"] == 1 and counters["filter_route_default"] == 1
+    assert set(out["zh"]["meta"]["scores"]) == {"langid", "harmful", "quality_zh"}
+    assert out["code"]["meta"]["scores"]["code"]["max_line_length"] == len("    return a + b")
+
+
+def test_annotate_drops_nothing_and_keeps_every_score() -> None:
+    out = {d["id"]: d for d in FilterStep(annotate=True)(iter(docs()), Counter())}
+    assert all(rejection(d) is None for d in out.values())
+    short = out["short"]["meta"]
+    # Every filter of the en chain ran, and all the failed rules are listed, first one first.
+    assert set(short["scores"]) == {"langid", "harmful", "gopher_quality", "gopher_repetition", "c4"}
+    assert short["would_reject"][0]["reason"] == "gopher_short_doc"
+    assert {f["filter"] for f in short["would_reject"]} >= {"gopher_quality", "c4"}
+
+
+def test_threshold_none_switches_a_rule_off(tmp_path: Path) -> None:
+    config = tmp_path / "en.yaml"
+    config.write_text("filters:\n  - gopher_quality: {min_words: null, min_stop_words: null}\n", encoding="utf-8")
+    out = list(FilterStep(config=str(config))(iter(docs()[3:4]), Counter()))  # "Page not found." (3 words)
+    assert rejection(out[0]) is None
+
+
+@pytest.mark.parametrize(("yaml_text", "message"), [
+    ("filters:\n  - gopher_quality: {min_wrds: 3}\n", "has no option min_wrds"),
+    ("filters:\n  - perplexity: {}\n", "unknown filter 'perplexity'"),
+    ("chains: []\n", "unknown top-level key"),
+])
+def test_bad_config_fails_at_construction(tmp_path: Path, yaml_text: str, message: str) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        FilterStep(config=str(config))
+
+
+@pytest.mark.parametrize("name", ["zh", "en", "code", "mixed"])
+def test_shipped_configs_load(name: str) -> None:
+    assert load_plan(f"configs/filters/{name}.yaml").chains
+
+
+def test_build_filter_checks_options() -> None:
+    assert build_filter("c4", {"min_sentences": None}).min_sentences is None
+
+
+def test_runs_through_the_runner(tmp_path: Path, write_shard) -> None:
+    write_shard(tmp_path / "in" / "part-00000.jsonl", docs())
+    report = run_stage(FilterStep(), inputs=[tmp_path / "in"], output=tmp_path / "out", workers=1, force=False,
+                       progress=False)
+    kept = [d["id"] for s in list_shards(tmp_path / "out") for d in read_docs(s)]
+    rejected = [rejection(d)["reason"] for s in list_shards(tmp_path / "out" / "rejected") for d in read_docs(s)]
+    assert kept == ["en", "zh", "code"]
+    assert sorted(rejected) == ["gopher_short_doc", "langid_wrong_language"]
+    assert report.docs_in == 5 and report.docs_in == report.docs_out + report.rejected
+    assert report.reasons == {"gopher_short_doc": 1, "langid_wrong_language": 1}
