@@ -66,6 +66,7 @@ DROP_TAGS = frozenset(
 )
 BREAK_TAGS = frozenset({"br", "hr"})
 
+STYLE_QUOTES = re.compile(r"'{2,}")  # wikitext italic/bold quote runs
 MAGIC_WORD = re.compile(r"__[A-Z]+(?:_[A-Z]+)*__")
 # zhwiki language-variant markup: -{text}- or -{zh-hans:简;zh-hant:繁;}- (not parsed by mwparserfromhell).
 VARIANT = re.compile(r"-\{(?:[A-Za-z]\|)?(.*?)\}-", re.S)
@@ -167,7 +168,7 @@ class WikitextConverter:
     def _walk(self, nodes: Iterable, out: list[str]) -> None:
         for node in nodes:
             if isinstance(node, Text):
-                out.append(MAGIC_WORD.sub("", node.value))
+                out.append(STYLE_QUOTES.sub("", MAGIC_WORD.sub("", node.value)))
             elif isinstance(node, Wikilink):
                 self._wikilink(node, out)
             elif isinstance(node, Tag):
@@ -221,7 +222,9 @@ class WikitextConverter:
             wikitext = wikitext.replace(mark, "")
         if "-{" in wikitext:
             wikitext = VARIANT.sub(_variant, wikitext)
-        code = mwparserfromhell.parse(wikitext)
+        # Bold/italic quotes stay text (skip_style_tags) and are removed in _walk: parsing them as tags
+        # is most of mwparserfromhell's time on real pages, and they carry no content.
+        code = mwparserfromhell.parse(wikitext, skip_style_tags=True)
         out: list[str] = []
         skip_level = 0
         for node in code.nodes:
