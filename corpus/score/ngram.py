@@ -130,7 +130,7 @@ class PerplexityModels:
         return None if model is None else model.perplexity(text)
 
     def save(self, path: Path) -> None:
-        """Write gzipped JSON (mtime 0, so equal models give equal bytes)."""
+        """Write gzipped JSON (no name, mtime 0 in the header: equal models give equal bytes)."""
         data: dict[str, Any] = {
             "format": "knowforge-char-ngram",
             "version": FORMAT_VERSION,
@@ -142,7 +142,7 @@ class PerplexityModels:
         path.parent.mkdir(parents=True, exist_ok=True)
         raw = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as gz:
+        with open(tmp, "wb") as handle, gzip.GzipFile(filename="", fileobj=handle, mode="wb", mtime=0) as gz:
             gz.write(raw)
         tmp.replace(path)
 
