@@ -366,8 +366,11 @@ class LLMClient:
         self.accounting = Accounting()
         self._rng = rng or random.Random()
         # max_retries=0: our retry policy (with the shared Retry-After pause) is the only one.
+        # The aiohttp transport (openai's DefaultAioHttpClient) costs about half the CPU per request of
+        # the default httpx one: that decides throughput at high concurrency (benchmarks/llm_client.py).
         self._openai = openai.AsyncOpenAI(
-            api_key=api_key, base_url=config.base_url, timeout=config.timeout, max_retries=0
+            api_key=api_key, base_url=config.base_url, timeout=config.timeout, max_retries=0,
+            http_client=openai.DefaultAioHttpClient(timeout=config.timeout),
         )
         self._semaphore = asyncio.Semaphore(config.concurrency)
         self._rpm = TokenBucket(config.rpm) if config.rpm else None
@@ -463,9 +466,11 @@ class LLMClient:
             try:
                 async with self._semaphore:
                     self.accounting.requests += 1
-                    response = await self._openai.chat.completions.create(
+                    # Raw response: we keep the JSON dict anyway, so skip building pydantic models.
+                    raw = await self._openai.chat.completions.with_raw_response.create(
                         model=config.model, messages=[dict(m) for m in messages], **config.params()
                     )
+                    body = json.loads(await raw.http_response.aread())
             except openai.RateLimitError as err:
                 last_error = ERROR_RATE_LIMIT
                 retry_after = parse_retry_after(err.response.headers)
@@ -484,8 +489,8 @@ class LLMClient:
                     f"HTTP 404 from {self._openai.base_url}: unknown model {config.model!r} or wrong --base-url"
                     f" ({_error_message(err)})"
                 ) from None
-            except openai.APITimeoutError:
-                last_error = ERROR_TIMEOUT
+            except openai.APITimeoutError as err:
+                last_error = _timeout_or_drop(err)
             except openai.APIConnectionError:
                 last_error = ERROR_CONNECTION
             except openai.APIStatusError as err:
@@ -501,8 +506,7 @@ class LLMClient:
             except (ValueError, openai.APIResponseValidationError):
                 last_error = ERROR_MALFORMED  # a 200 whose body is not a chat completion (proxy hiccup)
             else:
-                body = response.model_dump(mode="json", exclude_unset=True)
-                if not body.get("choices"):
+                if not isinstance(body, dict) or not body.get("choices"):
                     last_error = ERROR_MALFORMED
                 else:
                     self.accounting.add_usage(body.get("usage"))
@@ -517,6 +521,19 @@ class LLMClient:
             key=key, attempts=config.max_attempts, reason=REASON_RETRIES_EXHAUSTED,
             detail=f"last error {last_error} after {config.max_attempts} attempts",
         )
+
+
+def _timeout_or_drop(err: BaseException) -> str:
+    """The aiohttp transport reports a dropped connection as a connect timeout; tell them apart by the
+    aiohttp exception underneath (a connection error that is not a timeout)."""
+    import aiohttp
+
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
+            return ERROR_CONNECTION
+        cause = cause.__cause__ or cause.__context__
+    return ERROR_TIMEOUT
 
 
 def _error_message(err: Exception) -> str:
