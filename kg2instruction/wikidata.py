@@ -1,0 +1,142 @@
+"""Stream a Wikidata JSON dump (``latest-all.json[.gz|.bz2]``) as compact entities, in flat memory.
+
+The dump is one JSON array written one entity per line: ``[`` first, every entity line ending in
+``,``, ``]`` last. We parse line by line and keep only what KG2Instruction needs: zh/en labels and
+aliases (every zh variant normalised to Simplified with OpenCC), the zhwiki title, entity-valued
+statements, and time/quantity values. A dump cut mid-line (a partial download) yields every complete
+entity, then logs a warning; a damaged line is counted and skipped. Qualifiers and references are ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from corpus.shards import iter_json_lines
+
+logger = logging.getLogger(__name__)
+
+BAD_ENTITY_LINE = "bad_entity_line"
+TRUNCATED_DUMP = "truncated_dump"
+
+# zh label variants in order of preference; Traditional ones are converted to Simplified.
+ZH_VARIANTS = ("zh-cn", "zh-hans", "zh", "zh-sg", "zh-my", "zh-hant", "zh-tw", "zh-hk", "zh-mo")
+EN_VARIANTS = ("en", "en-gb", "en-ca")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Entity:
+    """The parts of a Wikidata item or property that the KB stores."""
+
+    id: str
+    kind: str  # "item" or "property"
+    label_zh: str | None
+    label_en: str | None
+    aliases_zh: tuple[str, ...]
+    aliases_en: tuple[str, ...]
+    zhwiki_title: str | None
+    edges: tuple[tuple[str, str], ...]  # (property, target QID) for entity-valued statements
+    values: tuple[tuple[str, str, str, str], ...]  # (property, "time"|"quantity", value, unit or precision)
+
+
+def _first(mapping: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = mapping.get(key)
+        if value and value.get("value"):
+            return value["value"]
+    return None
+
+
+def _zh(text: str | None) -> str | None:
+    return _t2s()(text) if text else None
+
+
+def _unique(items: list[str], exclude: str | None) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for item in items:
+        if item and item != exclude:
+            seen.setdefault(item, None)
+    return tuple(seen)
+
+
+def compact_entity(raw: dict[str, Any]) -> Entity:
+    """Reduce one dump entity to an :class:`Entity` (preferred statements first, deprecated ones dropped)."""
+    labels = raw.get("labels") or {}
+    aliases = raw.get("aliases") or {}
+    label_zh = _zh(_first(labels, ZH_VARIANTS))
+    label_en = _first(labels, EN_VARIANTS)
+    zh_aliases = [_zh(a["value"]) for v in ZH_VARIANTS for a in aliases.get(v, [])]
+    zh_aliases += [_zh(labels[v]["value"]) for v in ZH_VARIANTS if v in labels]  # other variants' labels
+    en_aliases = [a["value"] for v in EN_VARIANTS for a in aliases.get(v, [])]
+    edges: list[tuple[str, str]] = []
+    values: list[tuple[str, str, str, str]] = []
+    for prop, statements in (raw.get("claims") or {}).items():
+        ranked = sorted(statements, key=lambda s: s.get("rank") != "preferred")
+        for statement in ranked:
+            if statement.get("rank") == "deprecated":
+                continue
+            snak = statement.get("mainsnak") or {}
+            if snak.get("snaktype") != "value":
+                continue
+            datavalue = snak.get("datavalue") or {}
+            value = datavalue.get("value")
+            kind = datavalue.get("type")
+            if kind == "wikibase-entityid" and isinstance(value, dict) and value.get("id"):
+                edges.append((prop, value["id"]))
+            elif kind == "time" and isinstance(value, dict):
+                values.append((prop, "time", value["time"], str(value.get("precision", 11))))
+            elif kind == "quantity" and isinstance(value, dict):
+                unit = value.get("unit", "1").rsplit("/", 1)[-1]
+                values.append((prop, "quantity", value["amount"], unit))
+    sitelink = (raw.get("sitelinks") or {}).get("zhwiki") or {}
+    return Entity(
+        id=raw["id"],
+        kind=raw.get("type", "item"),
+        label_zh=label_zh,
+        label_en=label_en,
+        aliases_zh=_unique(zh_aliases, label_zh),
+        aliases_en=_unique(en_aliases, label_en),
+        zhwiki_title=_zh(sitelink.get("title")),
+        edges=tuple(dict.fromkeys(edges)),
+        values=tuple(dict.fromkeys(values)),
+    )
+
+
+def read_dump(path: Path, counters: Counter | None = None) -> Iterator[Entity]:
+    """Stream the entities of a dump file; bad or cut lines are counted in ``counters``, never raised."""
+    counters = counters if counters is not None else Counter()
+    last_bad: int | None = None
+    for lineno, line in iter_json_lines(path):
+        if line is None:
+            counters[TRUNCATED_DUMP] += 1
+            logger.warning("%s: compressed stream ends early (line %d); kept every complete entity", path, lineno)
+            return
+        body = line.strip().rstrip(b",")
+        if body in (b"[", b"]", b""):
+            continue
+        try:
+            raw = orjson.loads(body)
+            entity = compact_entity(raw)
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            counters[BAD_ENTITY_LINE] += 1
+            last_bad = lineno
+            continue
+        counters["entities"] += 1
+        yield entity
+    if last_bad is not None and counters[BAD_ENTITY_LINE] == 1:
+        # A single unreadable line at the very end is what a cut (uncompressed) download looks like.
+        logger.warning("%s: line %d is not a complete entity (cut dump?); it was skipped", path, last_bad)
