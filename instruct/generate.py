@@ -1,0 +1,519 @@
+"""Knowledge-guided instruction generation from corpus passages (the TCM model's self-QA; EasyInstruct's
+self-instruct, evol-instruct and instruction back-translation, Li et al. 2023) through ``instruct.llm``:
+strict JSON replies, malformed ones re-asked then failed with a reason, answers checked for grounding in
+the passage, exact-dedup/length selection and optional LLM-as-judge (1-5). Left out: seed-task pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import re
+import string
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from corpus.records import rejection
+from corpus.score.ngram import guess_lang
+from corpus.shards import list_shards, read_docs
+from instruct.chunking import Passage, estimate_tokens, passages
+from instruct.llm import REASON_DEFERRED, Accounting, LLMClient, LLMConfig, PriceTable, ResponseCache
+from instruct.translate import default_cache_path, default_failures_path, ordered
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "configs" / "prompts"
+METHODS = ("self-qa", "self-instruct", "evol-instruct", "backtranslate")
+LANGS = ("zh", "en")
+
+# Failure reasons (one failures-file line each, with the passage's doc id and offsets).
+REASON_MALFORMED = "generate_malformed_json"  # not JSON of the required shape after every attempt
+REASON_UNGROUNDED = "generate_ungrounded"  # the answer shares too little with the passage
+REASON_BACKTRANSLATE_LOW = "generate_backtranslate_low_score"  # self-curation score under the threshold
+REASON_DUPLICATE = "select_duplicate"  # same normalised instruction and output as an earlier example
+REASON_TOO_SHORT = "select_too_short"
+REASON_TOO_LONG = "select_too_long"
+REASON_JUDGE_LOW = "judge_low_score"
+REASON_JUDGE_MALFORMED = "judge_malformed_json"
+
+_FENCE_RE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.S)
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_ZH_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z0-9]")
+_EN_WORD_RE = re.compile(r"[a-z0-9]+")
+# Function words carry no evidence of grounding; left out of the English overlap.
+EN_STOPWORDS = frozenset(
+    "a an the of to in on at for from by with and or but is are was were be been being it its this that these "
+    "those as not no do does did has have had which who whom what when where why how can could would should "
+    "will may might than then there their they them he she his her we our you your i me my so if into about".split()
+)
+
+
+# --- grounding ---------------------------------------------------------------------------------------
+
+
+def _zh_bigrams(text: str) -> list[str]:
+    units = _ZH_UNIT_RE.findall(text.lower())
+    return [a + b for a, b in zip(units, units[1:], strict=False)]
+
+
+def _en_words(text: str) -> list[str]:
+    return [w for w in _EN_WORD_RE.findall(text.lower()) if w not in EN_STOPWORDS]
+
+
+def grounding(answer: str, passage: str) -> float:
+    """Share of the answer's units found in the passage: character bigrams (punctuation removed) when the
+    answer is mostly Chinese, content words (stopwords removed) otherwise. 1.0 for an answer copied from
+    the passage, near 0 for one written from outside knowledge; an empty answer scores 0."""
+    if len(_CJK_RE.findall(answer)) * 2 >= len(re.sub(r"\s", "", answer)):
+        units, source = _zh_bigrams(answer), set(_zh_bigrams(passage))
+    else:
+        units, source = _en_words(answer), set(_en_words(passage))
+    if not units:
+        return 0.0
+    return sum(1 for u in units if u in source) / len(units)
+
+
+# --- strict JSON -------------------------------------------------------------------------------------
+
+
+class ReplyError(ValueError):
+    """The model's reply is not JSON of the shape the prompt asked for; the message says what is wrong."""
+
+
+def parse_json_reply(text: str) -> Any:
+    """``json.loads`` of the reply; the only leniency is one surrounding ```json fence (models add it even
+    when told not to). Anything else around the JSON is an error."""
+    body = text.strip()
+    if (fence := _FENCE_RE.match(body)) is not None:
+        body = fence.group(1).strip()
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise ReplyError(f"not JSON: {err}") from None
+
+
+def _strings(item: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise ReplyError(f"list item is {type(item).__name__}, not an object")
+    out: dict[str, str] = {}
+    for key in required:
+        value = item.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ReplyError(f"item has no non-empty string {key!r}")
+        out[key] = value.strip()
+    for key in optional:
+        value = item.get(key, "")
+        if not isinstance(value, str):
+            raise ReplyError(f"item field {key!r} is not a string")
+        out[key] = value.strip()
+    return out
+
+
+def _items(data: Any, key: str) -> list[Any]:
+    if not isinstance(data, dict) or not isinstance(data.get(key), list) or not data[key]:
+        raise ReplyError(f"expected an object with a non-empty list {key!r}")
+    return data[key]
+
+
+def parse_examples(method: str, data: Any) -> list[dict[str, Any]]:
+    """Turn the parsed reply of ``method`` into ``{"instruction", "input", "output", ...}`` examples;
+    raises :class:`ReplyError` when the shape is wrong (the whole reply is then re-asked)."""
+    if method == "self-qa":
+        pairs = [_strings(p, ("question", "answer")) for p in _items(data, "pairs")]
+        return [{"instruction": p["question"], "input": "", "output": p["answer"]} for p in pairs]
+    if method == "self-instruct":
+        tasks = [_strings(t, ("instruction", "output"), ("input",)) for t in _items(data, "tasks")]
+        return [{"instruction": t["instruction"], "input": t["input"], "output": t["output"]} for t in tasks]
+    if method == "evol-instruct":
+        tasks = [_strings(t, ("instruction", "output"), ("seed",)) for t in _items(data, "tasks")]
+        return [{"instruction": t["instruction"], "input": "", "output": t["output"], "seed": t["seed"]}
+                for t in tasks]
+    if method == "backtranslate":
+        item = _strings(data, ("instruction",))
+        score = data.get("score")
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 1 <= score <= 5:
+            raise ReplyError("expected a numeric 'score' from 1 to 5")
+        return [{"instruction": item["instruction"], "input": "", "output": None, "curation": float(score)}]
+    raise ValueError(f"unknown method {method!r}")
+
+
+def parse_judge(data: Any) -> tuple[float, str]:
+    """(score 1-5, reason) from a judge reply."""
+    score = data.get("score") if isinstance(data, dict) else None
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 1 <= score <= 5:
+        raise ReplyError("expected a numeric 'score' from 1 to 5")
+    reason = data.get("reason", "")
+    return float(score), reason if isinstance(reason, str) else ""
+
+
+# --- configuration -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerateConfig:
+    """What to generate and how to check it; None switches a check off.
+
+    ``min_grounding``: least :func:`grounding` of an answer. 0.5 means half the answer's bigrams (zh) or
+    content words (en) occur in the passage; our fake-model tests put copied answers at 1.0 and answers
+    from outside knowledge below 0.2, and a faithful paraphrase of a passage sits around 0.5-0.8.
+    ``parse_attempts``: a reply that is not JSON of the required shape is re-asked with an attempt note
+    (a new request, so a new cache key) this many times in all before the passage is failed.
+    """
+
+    method: str = "self-qa"
+    lang: str = "auto"  # prompt language; auto: per passage from its text (or meta.lang)
+    per_passage: int = 3  # $n in the prompt: questions or tasks asked for per passage
+    max_tokens: int = 512  # passage budget (estimated tokens)
+    min_passage_chars: int = 40
+    max_passages: int | None = None
+    min_grounding: float | None = 0.5
+    backtranslate_threshold: float = 4.0  # Li et al. 2023 keep self-curation scores >= 4 (of 5)
+    parse_attempts: int = 3
+    min_instruction_chars: int | None = 4
+    max_instruction_chars: int | None = 2_000
+    min_output_chars: int | None = 2
+    max_output_chars: int | None = 8_000
+    dedup: bool = True
+    judge_threshold: float | None = None  # e.g. 4: LLM-as-judge keeps scores >= 4; None: no judging
+    prompts_dir: Path = PROMPTS_DIR
+    window: int = 64  # passages in flight; output order follows the input
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.lang not in ("auto", *LANGS):
+            raise ValueError(f"lang must be auto, zh or en, not {self.lang!r}")
+        if self.parse_attempts < 1 or self.per_passage < 1:
+            raise ValueError("parse_attempts and per_passage must be at least 1")
+
+    def prompt(self, name: str, lang: str) -> str:
+        """``configs/prompts/generate_<name>.<lang>.txt`` with ``$n`` filled in."""
+        text = (self.prompts_dir / f"generate_{name}.{lang}.txt").read_text(encoding="utf-8")
+        return string.Template(text).substitute(n=self.per_passage).strip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    """Why a passage or one generated example produced nothing."""
+
+    reason: str
+    detail: str | None = None
+    example: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """The result for one passage: its examples, its failures, or deferred to a batch file."""
+
+    passage: Passage
+    lang: str
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    deferred: bool = False
+
+
+@dataclass(kw_only=True)
+class GenerateReport:
+    """Totals of one run; ``accounting`` holds the client's request/token/cost counters."""
+
+    passages: int = 0
+    passage_tokens: int = 0
+    generated: int = 0
+    written: int = 0
+    failed: int = 0
+    deferred: int = 0
+    failure_reasons: collections.Counter[str] = field(default_factory=collections.Counter)
+    accounting: Accounting = field(default_factory=Accounting)
+    output_written: bool = False
+
+
+class _Deferred(Exception):
+    pass
+
+
+# --- the generator -----------------------------------------------------------------------------------
+
+
+class Generator:
+    """Generates examples for one passage at a time through an :class:`LLMClient`."""
+
+    def __init__(self, config: GenerateConfig, client: LLMClient, *, model: str) -> None:
+        self.config = config
+        self.client = client
+        self.model = model
+
+    async def _ask_json(self, system: str, user: str, parse: Callable[[Any], Any]) -> tuple[Any, str | None]:
+        """(parsed value, None) or (None, failure detail); raises _Deferred for batch mode. LLM client
+        failures come back as (None, "<reason>: <detail>") with the reason prefixed."""
+        problem = ""
+        for attempt in range(1, self.config.parse_attempts + 1):
+            content = user if attempt == 1 else (
+                f"{user}\n\n(attempt {attempt}: the previous reply was rejected ({problem}); reply with the JSON"
+                " object only)"
+            )
+            result = await self.client.chat([{"role": "system", "content": system}, {"role": "user", "content": content}])
+            if result.reason == REASON_DEFERRED:
+                raise _Deferred
+            if not result.ok or result.text is None:
+                return None, f"{result.reason}: {result.detail}"
+            try:
+                return parse(parse_json_reply(result.text)), None
+            except ReplyError as err:
+                problem = f"{err}; reply began {result.text.strip()[:80]!r}"
+        return None, f"{REASON_MALFORMED}: after {self.config.parse_attempts} attempts, last: {problem}"
+
+    def lang_of(self, passage: Passage, meta_lang: str | None) -> str:
+        if self.config.lang != "auto":
+            return self.config.lang
+        if meta_lang and meta_lang[:2] in LANGS:
+            return meta_lang[:2]
+        return guess_lang(passage.text)
+
+    async def process(self, passage: Passage, meta_lang: str | None) -> Outcome:
+        """Generate, parse, ground-check and (optionally) judge the examples of one passage."""
+        cfg = self.config
+        lang = self.lang_of(passage, meta_lang)
+        try:
+            examples, detail = await self._ask_json(
+                cfg.prompt(cfg.method, lang), passage.text, lambda data: parse_examples(cfg.method, data)
+            )
+        except _Deferred:
+            return Outcome(passage=passage, lang=lang, deferred=True)
+        if examples is None:
+            reason, _, rest = (detail or "").partition(": ")
+            return Outcome(passage=passage, lang=lang, failures=[Failure(reason=reason, detail=rest)])
+        kept, failures = [], []
+        for index, example in enumerate(examples):
+            example = self._annotate(example, passage, lang, index)
+            problem = self._check(example, passage)
+            if problem is None:
+                kept.append(example)
+            else:
+                failures.append(Failure(reason=problem[0], detail=problem[1], example=example))
+        if cfg.judge_threshold is not None and kept:
+            try:
+                judged = await asyncio.gather(*(self._judge(e, passage, lang) for e in kept))
+            except _Deferred:
+                return Outcome(passage=passage, lang=lang, deferred=True)
+            kept = [e for e, f in zip(kept, judged, strict=True) if f is None]
+            failures += [f for f in judged if f is not None]
+        return Outcome(passage=passage, lang=lang, examples=kept, failures=failures)
+
+    def _annotate(self, example: dict[str, Any], passage: Passage, lang: str, index: int) -> dict[str, Any]:
+        extra = {k: example.pop(k) for k in ("seed", "curation") if k in example}
+        if example["output"] is None:  # back-translation: the passage is the response
+            example["output"] = passage.text
+        example["meta"] = {
+            "method": self.config.method, "doc_id": passage.doc_id, "passage": [passage.start, passage.end],
+            "lang": lang, "model": self.model, "index": index, **extra, "scores": {},
+        }
+        return example
+
+    def _check(self, example: dict[str, Any], passage: Passage) -> tuple[str, str] | None:
+        cfg = self.config
+        meta = example["meta"]
+        if cfg.method == "backtranslate":
+            meta["scores"]["curation"] = meta.pop("curation")
+            if meta["scores"]["curation"] < cfg.backtranslate_threshold:
+                return REASON_BACKTRANSLATE_LOW, f"score {meta['scores']['curation']:g} < {cfg.backtranslate_threshold:g}"
+            return None
+        score = grounding(example["output"], passage.text)
+        meta["scores"]["grounding"] = round(score, 4)
+        if cfg.min_grounding is not None and score < cfg.min_grounding:
+            return REASON_UNGROUNDED, f"overlap {score:.2f} < {cfg.min_grounding}"
+        return None
+
+    async def _judge(self, example: dict[str, Any], passage: Passage, lang: str) -> Failure | None:
+        labels = ("段落", "指令", "回复") if lang == "zh" else ("Passage", "Instruction", "Response")
+        instruction = example["instruction"] + (f"\n{example['input']}" if example["input"] else "")
+        user = "\n\n".join(f"[{label}]\n{text}" for label, text in zip(labels, (passage.text, instruction,
+                                                                              example["output"]), strict=True))
+        value, detail = await self._ask_json(self.config.prompt("judge", lang), user, parse_judge)
+        if value is None:
+            reason, _, rest = (detail or "").partition(": ")
+            reason = REASON_JUDGE_MALFORMED if reason == REASON_MALFORMED else reason
+            return Failure(reason=reason, detail=rest, example=example)
+        score, why = value
+        example["meta"]["scores"]["judge"] = score
+        example["meta"]["judge_reason"] = why
+        if self.config.judge_threshold is not None and score < self.config.judge_threshold:
+            return Failure(reason=REASON_JUDGE_LOW, detail=f"score {score:g} < {self.config.judge_threshold:g}",
+                           example=example)
+        return None
+
+
+# --- selection -----------------------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+class Selector:
+    """Exact dedup (normalised instruction + input + output) and length bounds. The SFT selectors
+    (ROUGE-L diversity) are not in the repository yet; this is the fallback the issue allows."""
+
+    def __init__(self, config: GenerateConfig) -> None:
+        self.config = config
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def check(self, example: dict[str, Any]) -> tuple[str, str] | None:
+        cfg = self.config
+        for name, low, high in (("instruction", cfg.min_instruction_chars, cfg.max_instruction_chars),
+                                ("output", cfg.min_output_chars, cfg.max_output_chars)):
+            size = len(example[name].strip())
+            if low is not None and size < low:
+                return REASON_TOO_SHORT, f"{name} {size} chars < {low}"
+            if high is not None and size > high:
+                return REASON_TOO_LONG, f"{name} {size} chars > {high}"
+        if cfg.dedup:
+            key = (_normalise(example["instruction"]), _normalise(example["input"]), _normalise(example["output"]))
+            if key in self.seen:
+                return REASON_DUPLICATE, "same instruction, input and output as an earlier example"
+            self.seen.add(key)
+        return None
+
+
+# --- input and output ----------------------------------------------------------------------------------
+
+
+def iter_passages(inputs: list[Path], config: GenerateConfig) -> Iterator[tuple[Passage, str | None]]:
+    """(passage, meta.lang) for every valid document of the input shards (directories or shard files),
+    in order, up to ``config.max_passages``."""
+    count = 0
+    for path in inputs:
+        for shard in list_shards(path) if path.is_dir() else [path]:
+            for doc in read_docs(shard):
+                if rejection(doc) is not None:
+                    continue
+                lang = (doc.get("meta") or {}).get("lang")
+                for passage in passages(str(doc["id"]), doc["text"], max_tokens=config.max_tokens,
+                                        min_chars=config.min_passage_chars):
+                    if config.max_passages is not None and count >= config.max_passages:
+                        return
+                    count += 1
+                    yield passage, lang if isinstance(lang, str) else None
+
+
+class _JsonlWriter:
+    """JSON Lines to a temporary name, renamed into place by :meth:`commit`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle: IO[str] = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def commit(self) -> None:
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+async def generate_records(
+    inputs: list[Path], output: Path, *, config: GenerateConfig, client: LLMClient, model: str,
+    failures_path: Path, progress: bool = True,
+) -> GenerateReport:
+    """Generate examples for every passage of ``inputs`` into ``output`` (JSONL, Alpaca fields + meta),
+    failures into ``failures_path``; both are replaced only when no response is pending in a batch."""
+    from tqdm import tqdm
+
+    generator = Generator(config, client, model=model)
+    selector = Selector(config)
+    report = GenerateReport(accounting=client.accounting)
+    writer, failures = _JsonlWriter(output), _JsonlWriter(failures_path)
+
+    def jobs() -> Iterator[Callable[[], Awaitable[Outcome]]]:
+        for passage, lang in iter_passages(inputs, config):
+            yield lambda passage=passage, lang=lang: generator.process(passage, lang)
+
+    def fail(outcome: Outcome, failure: Failure) -> None:
+        report.failed += 1
+        report.failure_reasons[failure.reason] += 1
+        p = outcome.passage
+        failures.write({"reason": failure.reason, "detail": failure.detail, "doc_id": p.doc_id,
+                        "passage": [p.start, p.end], "example": failure.example})
+
+    bar = tqdm(unit="passage", desc=f"generate {config.method}", disable=not progress)
+    try:
+        async for outcome in ordered(jobs(), config.window):
+            report.passages += 1
+            report.passage_tokens += estimate_tokens(outcome.passage.text)
+            bar.update(1)
+            if outcome.deferred:
+                report.deferred += 1
+                continue
+            for failure in outcome.failures:
+                fail(outcome, failure)
+            for example in outcome.examples:
+                report.generated += 1
+                problem = selector.check(example)
+                if problem is None:
+                    writer.write(example)
+                    report.written += 1
+                else:
+                    fail(outcome, Failure(reason=problem[0], detail=problem[1], example=example))
+    except BaseException:
+        writer.abort()
+        failures.abort()
+        raise
+    finally:
+        bar.close()
+    if report.deferred:
+        writer.abort()
+        failures.abort()
+    else:
+        writer.commit()
+        failures.commit()
+        report.output_written = True
+    return report
+
+
+def generate_file(
+    inputs: list[Path], output: Path, *, config: GenerateConfig, llm: LLMConfig, api_key: str,
+    cache_path: Path | None = None, failures_path: Path | None = None, batch_path: Path | None = None,
+    progress: bool = True,
+) -> GenerateReport:
+    """Run :func:`generate_records` with a cached client (the CLI's entry point); ``batch_path`` writes
+    uncached requests as an OpenAI Batch API file instead of sending them (see ``instruct.translate``)."""
+    cache = ResponseCache(cache_path or default_cache_path(output))
+    failures_path = failures_path or default_failures_path(output)
+
+    async def run(batch_file: IO[str] | None) -> GenerateReport:
+        async with LLMClient(llm, api_key=api_key, cache=cache, batch_file=batch_file) as client:
+            return await generate_records(inputs, output, config=config, client=client, model=llm.model,
+                                          failures_path=failures_path, progress=progress)
+
+    try:
+        if batch_path is None:
+            return asyncio.run(run(None))
+        batch_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(batch_path, "w", encoding="utf-8") as batch_file:
+            report = asyncio.run(run(batch_file))
+        if not report.accounting.deferred:
+            batch_path.unlink()
+        return report
+    finally:
+        cache.close()
+
+
+def format_report(report: GenerateReport, model: str, prices: PriceTable | None) -> str:
+    """The end-of-run summary printed by the CLI."""
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.failure_reasons.items()))
+    lines = [
+        f"passages           {report.passages}",
+        f"examples generated {report.generated}",
+        f"examples written   {report.written}",
+        f"failures           {report.failed}" + (f"  ({reasons})" if reasons else ""),
+    ]
+    if report.deferred:
+        lines.append(f"waiting for batch  {report.deferred} passages (output not written yet)")
+    return "\n".join(lines) + "\n" + report.accounting.summary(model, prices)
