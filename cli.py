@@ -579,6 +579,66 @@ def batch_ingest_cmd(batch_output: Path, cache_path: Path, model: str | None) ->
 # --- instruct commands (generation) ---
 
 
+@instruct.command("generate")
+@click.option("--method", type=click.Choice(["self-qa", "self-instruct", "evol-instruct", "backtranslate"]),
+              default="self-qa", show_default=True, help="Prompts: configs/prompts/generate_<method>.<lang>.txt.")
+@click.option("-i", "--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="Corpus shards: a directory of shards or a shard file (.jsonl[.gz|.zst], .parquet); repeatable.")
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output JSON Lines: instruction/input/output plus meta (doc id, passage offsets, scores).")
+@click.option("--model", required=True, help="Model name as the endpoint knows it.")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM).")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+              help="Environment variable holding the API key (never printed or stored).")
+@click.option("--lang", type=click.Choice(["auto", "zh", "en"]), default="auto", show_default=True,
+              help="Prompt language; auto: per passage.")
+@click.option("--per-passage", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Questions or tasks asked for per passage.")
+@click.option("--passage-tokens", type=click.IntRange(min=16), default=512, show_default=True,
+              help="Passage budget in estimated tokens (whole sentences).")
+@click.option("--max-passages", type=click.IntRange(min=1), default=None)
+@click.option("--min-grounding", type=float, default=0.5, show_default=True,
+              help="Least share of answer bigrams (zh) / content words (en) found in the passage; 0 disables.")
+@click.option("--judge-threshold", type=float, default=None,
+              help="Also score each example 1-5 with the same model and keep those >= this.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests-per-minute limit.")
+@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens-per-minute limit (estimated).")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per attempt.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--temperature", type=float, default=0.0, show_default=True)
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SQLite response cache (default: OUTPUT_STEM.llm-cache.sqlite beside the output).")
+@click.option("--failures", "failures_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Failures with reasons (default: OUTPUT_STEM.failures.jsonl).")
+@click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write missing requests to this OpenAI Batch API file instead of sending them.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def generate_cmd(method, inputs, output_path, model, base_url, api_key_env, lang, per_passage, passage_tokens,
+                 max_passages, min_grounding, judge_threshold, concurrency, rpm, tpm, timeout, max_attempts,
+                 temperature, cache_path, failures_path, batch_path, quiet) -> None:
+    """Generate grounded instruction data from corpus passages with an OpenAI-compatible LLM (resumable)."""
+    from instruct.generate import GenerateConfig, format_report, generate_file
+    from instruct.llm import LLMConfig, LLMSetupError, PriceTable, resolve_api_key
+
+    try:
+        config = GenerateConfig(method=method, lang=lang, per_passage=per_passage, max_tokens=passage_tokens,
+                                max_passages=max_passages, min_grounding=min_grounding or None,
+                                judge_threshold=judge_threshold)
+        llm = LLMConfig(model=model, base_url=base_url, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
+                        max_attempts=max_attempts, temperature=temperature)
+        api_key = resolve_api_key(api_key_env) if batch_path is None else "unused-in-batch-mode"
+        report = generate_file(list(inputs), output_path, config=config, llm=llm, api_key=api_key,
+                               cache_path=cache_path, failures_path=failures_path, batch_path=batch_path,
+                               progress=not quiet)
+    except (LLMSetupError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(format_report(report, model, PriceTable.load()))
+    if report.deferred:
+        click.echo(f"{report.accounting.deferred} requests written to {batch_path}: submit it to the Batch API, "
+                   "then `knowforge instruct batch-ingest` the output and run this command again.")
+
+
 # ----------------------------------------------------------------------------------------------
 # kg2instruction
 # ----------------------------------------------------------------------------------------------
@@ -590,6 +650,44 @@ def kg2instruction() -> None:
 
 
 # --- kg2instruction commands ---
+
+
+@kg2instruction.command("build")
+@click.option("--wikidata", "wikidata", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Wikidata JSON dump (latest-all.json[.gz|.bz2]); repeatable.")
+@click.option("--wiki", "wiki", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="zhwiki pages-articles dump (.xml[.bz2]) or a directory of dumps; repeatable.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Output directory: kb.sqlite, stage directories, instructie/, ie_records/, summary.json.")
+@click.option("--schema", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Schema YAML (default: configs/kg2instruction/schema_zh.yaml).")
+@click.option("--max-chars", type=click.IntRange(min=16), default=512, show_default=True,
+              help="Longest paragraph, in characters.")
+@click.option("--nli-cmd", default=None,
+              help="Command scoring triples against text over JSON lines (see docs/kg2instruction.md).")
+@click.option("--nli-threshold", type=float, default=0.5, show_default=True)
+@click.option("--complete-cmd", default=None, help="Command proposing extra triples over JSON lines.")
+@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True)
+@click.option("--force", is_flag=True, help="Rebuild the KB and redo every shard.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd, nli_threshold, complete_cmd,
+                             workers, force, quiet):
+    """Build InstructIE records from Wikidata triples matched onto zhwiki paragraphs (resumable)."""
+    from corpus.pipeline import summary_table
+    from kg2instruction.build import run_build
+    from kg2instruction.schema import DEFAULT_SCHEMA
+
+    options = {"max_chars": max_chars, "nli_cmd": nli_cmd, "nli_threshold": nli_threshold,
+               "complete_cmd": complete_cmd}
+    reports, summary = run_build(
+        wikidata=list(wikidata), wiki=list(wiki), output=output, schema=schema or DEFAULT_SCHEMA,
+        workers=workers, force=force, progress=not quiet, step_options=options,
+    )
+    click.echo(summary_table(reports))
+    click.echo(f"records per topic: {summary['records_per_topic']}")
+    click.echo(f"records per split: {summary['records_per_split']}  (in {output}/instructie and ie_records)")
+
 
 
 # ----------------------------------------------------------------------------------------------
