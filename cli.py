@@ -137,12 +137,16 @@ def read_cmd(inputs, output, source, text_field, id_field, lang, source_name, na
 @io_options
 @click.option("--opencc", default=None, help="OpenCC conversion for every document, e.g. t2s.")
 @click.option("--no-nfkc", is_flag=True, help="Keep full-width forms (no Unicode NFKC).")
-def clean_cmd(inputs, output, opencc, no_nfkc):
-    """Normalise text: NFKC, control characters, whitespace and blank lines (code is never reflowed)."""
+@click.option("--keep-markup", is_flag=True, help="Keep leftover HTML tags and entities.")
+@click.option("--keep-navigation", is_flag=True, help='Keep navigation lines such as "返回顶部".')
+def clean_cmd(inputs, output, opencc, no_nfkc, keep_markup, keep_navigation):
+    """Normalise text: widths (Chinese punctuation kept), markup, controls, whitespace; code is never reflowed."""
     from corpus.pipeline import StageCall
     from corpus.steps import build_step
 
-    return StageCall(build_step("clean", {"opencc": opencc, "nfkc": not no_nfkc}), list(inputs), output)
+    options = {"opencc": opencc, "nfkc": not no_nfkc, "strip_markup": not keep_markup,
+               "drop_navigation": not keep_navigation}
+    return StageCall(build_step("clean", options), list(inputs), output)
 
 
 @corpus.command("dedup-exact")
