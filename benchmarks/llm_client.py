@@ -1,7 +1,8 @@
 """Throughput of instruct.llm.LLMClient against the local fake OpenAI server with a fixed latency.
 
 Ideal throughput is concurrency / latency (64 / 0.2 s = 320 requests/s). The server runs in its own
-process so it does not share our GIL. Printed beside ours, in the same run: the bare ``openai`` async
+process so it does not share our GIL. Client CPU per request is printed too: on a shared machine it
+is the load-independent figure (1000 / ms-per-request = the rate one free core sustains). Printed beside ours, in the same run: the bare ``openai`` async
 client under an asyncio.Semaphore (no cache, limits or retries), i.e. the ceiling our layer sits on.
 
     python benchmarks/llm_client.py --requests 3000 --concurrency 64 --latency 0.2
@@ -40,19 +41,19 @@ def messages(i: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"Translate request number {i} into Chinese, please."}]
 
 
-async def ours(base_url: str, n: int, concurrency: int, cache_dir: Path | None) -> float:
+async def ours(base_url: str, n: int, concurrency: int, cache_dir: Path | None) -> tuple[float, float]:
     config = LLMConfig(model="fake-model", base_url=base_url, concurrency=concurrency, timeout=30)
     cache = ResponseCache(cache_dir / "bench.sqlite") if cache_dir else None
     async with LLMClient(config, api_key="bench", cache=cache) as client:
         await asyncio.gather(*(client.chat(messages(-i - 1)) for i in range(concurrency)))  # warm connections
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         results = await asyncio.gather(*(client.chat(messages(i)) for i in range(n)))
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert all(r.ok and not r.cached for r in results), "benchmark requests must all be real round trips"
-    return n / elapsed
+    return n / elapsed, cpu / n * 1000
 
 
-async def bare(base_url: str, n: int, concurrency: int) -> float:
+async def bare(base_url: str, n: int, concurrency: int) -> tuple[float, float]:
     import openai
 
     client = openai.AsyncOpenAI(api_key="bench", base_url=base_url, max_retries=0, timeout=30)
@@ -63,11 +64,11 @@ async def bare(base_url: str, n: int, concurrency: int) -> float:
             await client.chat.completions.create(model="fake-model", messages=messages(i), temperature=0.0)
 
     await asyncio.gather(*(one(-i - 1) for i in range(concurrency)))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(i) for i in range(n)))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     await client.close()
-    return n / elapsed
+    return n / elapsed, cpu / n * 1000
 
 
 def main() -> None:
@@ -88,9 +89,12 @@ def main() -> None:
         proc.wait()
     print(f"{args.requests} requests, concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms")
     print(f"ideal                                  {ideal:7.1f} req/s")
-    print(f"bare openai client + semaphore (ref)   {reference:7.1f} req/s  {reference / ideal:6.1%} of ideal")
-    print(f"LLMClient, no cache                    {no_cache:7.1f} req/s  {no_cache / ideal:6.1%} of ideal")
-    print(f"LLMClient, SQLite cache (commit each)  {cached:7.1f} req/s  {cached / ideal:6.1%} of ideal")
+    for name, (rate, cpu_ms) in (
+        ("bare openai client + semaphore (ref)", reference),
+        ("LLMClient, no cache", no_cache),
+        ("LLMClient, SQLite cache (commit each)", cached),
+    ):
+        print(f"{name:38s} {rate:7.1f} req/s  {rate / ideal:6.1%} of ideal  client CPU {cpu_ms:.2f} ms/req")
 
 
 if __name__ == "__main__":
