@@ -59,24 +59,36 @@ def read_lines(path: Path) -> list[str]:
     return [entry for entry in entries if entry]
 
 
+def _as_bytes(text: str) -> str:
+    """UTF-8 bytes of ``text`` as a latin-1 string (one char per byte).
+
+    pyahocorasick scans a node's edges linearly, so a root with thousands of CJK first characters
+    makes matching ~50x slower; over bytes no node has more than 256 edges.
+    """
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _word_char(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
 @dataclass(frozen=True)
 class Matcher:
-    """An Aho-Corasick automaton over all categories' terms; values are ``(category, term, is_latin)``."""
+    """An Aho-Corasick automaton over all categories' terms (as UTF-8 bytes); values ``(category, term, latin, n)``."""
 
     automaton: Any
     categories: tuple[str, ...]
 
     def count(self, normalised: str) -> dict[str, dict[str, int]]:
         """``{category: {term: hits}}`` in one pass (longest non-overlapping matches, so "online casino"
-        counts once, not also as "casino"); Latin terms must sit on word boundaries."""
+        counts once, not also as "casino"); Latin terms must sit on ASCII word boundaries."""
         found: dict[str, dict[str, int]] = {}
-        size = len(normalised)
-        for end, (category, term, latin) in self.automaton.iter_long(normalised):
+        data = _as_bytes(normalised)
+        size = len(data)
+        for end, (category, term, latin, length) in self.automaton.iter_long(data):
             if latin:
-                start = end - len(term) + 1
-                if (start > 0 and normalised[start - 1].isalnum()) or (
-                    end + 1 < size and normalised[end + 1].isalnum()
-                ):
+                start = end - length + 1
+                if (start > 0 and _word_char(data[start - 1])) or (end + 1 < size and _word_char(data[end + 1])):
                     continue  # "class" must not hit "ass"; "sussex" must not hit "sex"
             terms = found.setdefault(category, {})
             terms[term] = terms.get(term, 0) + 1
@@ -90,8 +102,9 @@ def build_matcher(lists: dict[str, list[str]]) -> Matcher:
     automaton = ahocorasick.Automaton()
     for category, terms in lists.items():
         for term in terms:
-            if term not in automaton:
-                automaton.add_word(term, (category, term, bool(_LATIN.search(term))))
+            key = _as_bytes(term)
+            if key not in automaton:
+                automaton.add_word(key, (category, term, bool(_LATIN.search(term)), len(key)))
     automaton.make_automaton()
     return Matcher(automaton=automaton, categories=tuple(lists))
 
