@@ -580,6 +580,104 @@ def batch_ingest_cmd(batch_output: Path, cache_path: Path, model: str | None) ->
 
 # --- instruct commands (SFT) ---
 
+
+@instruct.command("mix")
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Mix YAML (e.g. configs/sft_mix_knowlm.yaml).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Mixed file (.json array or .jsonl); manifest and provenance are written beside it.")
+@click.option("--base-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Directory the config's relative source paths start from (default: current directory).")
+@click.option("--total", type=click.IntRange(min=0), default=None, help="Scale the mix to N records.")
+@click.option("--seed", type=int, default=None, help="Override the config's seed.")
+@click.option("--dataset-name", default=None, help="Also add a LLaMA-Factory dataset_info.json entry of this name.")
+def instruct_mix_cmd(config_path, output, base_dir, total, seed, dataset_name):
+    """Combine instruction sets by counts or weights, seeded, with a provenance file."""
+    import dataclasses
+
+    from instruct.sft.mix import load_mix_config, mix
+
+    config = load_mix_config(config_path, base_dir=base_dir)
+    overrides = {k: v for k, v in (("total", total), ("seed", seed)) if v is not None}
+    manifest = mix(dataclasses.replace(config, **overrides), output, dataset_name=dataset_name)
+    shares = ", ".join(f"{s['name']} {s['taken']} ({s['share']:.2%})" for s in manifest["sources"])
+    click.echo(f"mixed {manifest['total']} records into {output}: {shares}")
+
+
+@instruct.command("select")
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Alpaca / ShareGPT / OpenAI file (.json or .jsonl).")
+@click.option("-o", "--output", "output_dir", required=True, type=click.Path(path_type=Path),
+              help="Directory for kept records, rejected.jsonl, scores.jsonl and _stats.json.")
+@click.option("--min-instruction-tokens", type=int, default=2, show_default=True)
+@click.option("--max-instruction-tokens", type=int, default=2048, show_default=True)
+@click.option("--min-output-tokens", type=int, default=1, show_default=True)
+@click.option("--max-output-tokens", type=int, default=4096, show_default=True)
+@click.option("--languages", default="zh,en", show_default=True, help="Allowed languages; empty turns the check off.")
+@click.option("--min-mtld", type=float, default=10.0, show_default=True)
+@click.option("--max-mtld", type=float, default=None)
+@click.option("--near-threshold", type=float, default=0.8, show_default=True,
+              help="Jaccard for near-duplicate prompts; negative turns it off.")
+@click.option("--rouge-threshold", type=float, default=0.7, show_default=True,
+              help="ROUGE-L F1 against kept prompts; negative turns it off.")
+def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_instruction_tokens, min_output_tokens,
+                        max_output_tokens, languages, min_mtld, max_mtld, near_threshold, rouge_threshold):
+    """Drop empty, truncated, refused, off-length, off-language, repetitive and duplicate instructions."""
+    from instruct.sft.select import SelectSettings, select_file
+
+    settings = SelectSettings(
+        min_instruction_tokens=min_instruction_tokens, max_instruction_tokens=max_instruction_tokens,
+        min_output_tokens=min_output_tokens, max_output_tokens=max_output_tokens,
+        languages=tuple(x.strip() for x in languages.split(",") if x.strip()) or None,
+        min_mtld=min_mtld, max_mtld=max_mtld,
+        near_threshold=near_threshold if near_threshold >= 0 else None,
+        rouge_threshold=rouge_threshold if rouge_threshold >= 0 else None,
+    )
+    stats = select_file(input_path, output_dir, settings)
+    reasons = ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()) or "none"
+    click.echo(f"{stats['records']} records: kept {stats['kept']}, rejected {stats['rejected']} ({reasons})")
+
+
+@instruct.command("tokenize")
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Alpaca / ShareGPT / OpenAI file (.json or .jsonl).")
+@click.option("-o", "--output", "output_dir", required=True, type=click.Path(path_type=Path),
+              help="Output directory (datasets.save_to_disk), plus rejected.jsonl and _manifest.json.")
+@click.option("--tokenizer", "tokenizer_path", required=True, type=click.Path(exists=True, file_okay=False,
+              path_type=Path), help="Local Hugging Face tokenizer directory.")
+@click.option("--template", type=click.Choice(["alpaca", "chatglm", "chat"]), default="alpaca", show_default=True)
+@click.option("--max-source-len", type=click.IntRange(min=1), default=512, show_default=True)
+@click.option("--max-target-len", type=click.IntRange(min=1), default=512, show_default=True)
+def instruct_tokenize_cmd(input_path, output_dir, tokenizer_path, template, max_source_len, max_target_len):
+    """Tokenise for SFT: input_ids, attention_mask, labels with prompt tokens set to -100."""
+    from instruct.sft.tokenize import TokenizeSettings, tokenize_file
+
+    settings = TokenizeSettings(template=template, max_source_len=max_source_len, max_target_len=max_target_len)
+    counts = tokenize_file(input_path, output_dir, tokenizer_path=tokenizer_path, settings=settings)["counts"]
+    click.echo(f"{counts['records']} records: wrote {counts['written']} to {output_dir} "
+               f"({counts.get('truncated', 0)} truncated, {counts['records'] - counts['written']} rejected)")
+
+
+@instruct.command("split")
+@click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Instruction file (.json or .jsonl).")
+@click.option("-o", "--output", "output_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--ratios", default="0.98,0.01,0.01", show_default=True, help="train,dev,test shares.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--by", default="source", show_default=True, help="Record field (dotted path) to stratify by.")
+@click.option("--provenance", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A mix's .provenance.jsonl: stratify by the set each record came from instead.")
+def instruct_split_cmd(input_path, output_dir, ratios, seed, by, provenance):
+    """Split into train/dev/test by seed, stratified by source."""
+    from instruct.sft.split import split_file
+
+    try:
+        parsed = [float(x) for x in ratios.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"expected three numbers like 0.98,0.01,0.01, got {ratios!r}") from None
+    report = split_file(input_path, output_dir, ratios=parsed, seed=seed, by=by, provenance=provenance)
+    click.echo(f"{report['records']} records -> " + ", ".join(f"{k} {v}" for k, v in report["splits"].items()))
+
 # --- instruct commands (generation) ---
 
 
