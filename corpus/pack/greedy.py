@@ -20,7 +20,7 @@ possible at a clause end, else at the last token that fits ("forced" splits, cou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -79,7 +79,7 @@ class Piece:
 def plan_document(
     n: int,
     sentence_cuts: np.ndarray,
-    clause_cuts: np.ndarray,
+    clause_cuts: np.ndarray | Callable[[], np.ndarray],
     *,
     max_tokens: int,
     specials: Specials,
@@ -87,7 +87,8 @@ def plan_document(
     """Split a document of ``n`` tokens into greedy pieces of at most ``max_tokens`` tokens (with specials).
 
     ``sentence_cuts`` and ``clause_cuts`` are sorted token indices where a sentence / clause ends (values
-    outside ``(0, n)`` are ignored). Returns pieces covering ``[0, n)`` in order.
+    outside ``(0, n)`` are ignored); ``clause_cuts`` may be a function, called once, the first time an
+    over-long sentence needs it. Returns pieces covering ``[0, n)`` in order.
     """
     if max_tokens < 3:
         raise ValueError("max_tokens must be at least 3 (room for BOS, one token and EOS)")
@@ -103,6 +104,8 @@ def plan_document(
         limit = min(s + max_tokens - lead - mid_tail, n - 1)  # furthest feasible end < n
         end, cut = _furthest(sentence_cuts, s, limit), CUT_SENTENCE
         if end is None:
+            if callable(clause_cuts):
+                clause_cuts = clause_cuts()
             end, cut = _furthest(clause_cuts, s, limit), CUT_CLAUSE
         if end is None:
             end, cut = limit, CUT_TOKEN

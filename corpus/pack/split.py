@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from corpus.pack.greedy import Piece, Specials, plan_document
+from corpus.pack.greedy import CUT_SENTENCE, Piece, Specials, plan_document
 from corpus.sentences import Kind, clause_ends, sentence_ends
-from corpus.tokenizers.load import Encoding, utf8_offsets
+from corpus.tokenizers.load import Encoding
 
 
-def _to_tokens(text: str, char_offsets: list[int], enc: Encoding, byte_map: np.ndarray | None) -> np.ndarray:
+def _to_tokens(text: str, char_offsets: list[int], enc: Encoding) -> np.ndarray:
     """Token index of each character offset: the number of tokens ending at or before it."""
-    offs = np.asarray(char_offsets, dtype=np.int64)
-    if byte_map is not None:
-        offs = byte_map[offs]
-    return np.searchsorted(enc.ends, offs, side="right")
+    if not text.isascii():  # character → UTF-8 byte offsets, one slice per offset (offsets are few)
+        out, nbytes, prev = [], 0, 0
+        for c in char_offsets:
+            nbytes += len(text[prev:c].encode())
+            out.append(nbytes)
+            prev = c
+        char_offsets = out
+    return np.searchsorted(enc.ends, char_offsets, side="right")
 
 
 def document_pieces(
@@ -30,15 +34,11 @@ def document_pieces(
     n = int(enc.ids.size)
     if n == 0:
         return []
-    byte_map = None if text.isascii() else utf8_offsets(text)
-    cuts = _to_tokens(text, sentence_ends(text, kind), enc, byte_map)
-    # clause ends are only needed when some sentence cannot fit a sample on its own
-    longest = int(np.diff(cuts, prepend=0).max()) if cuts.size else n
-    if longest > max_tokens - 2:
-        clauses = _to_tokens(text, clause_ends(text, kind=kind), enc, byte_map)
-    else:
-        clauses = np.zeros(0, dtype=np.int64)
-    return plan_document(n, cuts, clauses, max_tokens=max_tokens, specials=specials)
+    if n + specials.lead(0) + specials.tail(n, n) <= max_tokens:  # fits whole: no sentence search needed
+        return [Piece(0, n, specials.lead(0), specials.tail(n, n), CUT_SENTENCE)]
+    cuts = _to_tokens(text, sentence_ends(text, kind), enc)
+    return plan_document(n, cuts, lambda: _to_tokens(text, clause_ends(text, kind=kind), enc),
+                         max_tokens=max_tokens, specials=specials)
 
 
 def piece_tokens(piece: Piece, ids: np.ndarray, bos_id: int | None, eos_id: int | None) -> np.ndarray:

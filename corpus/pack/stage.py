@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -38,13 +39,6 @@ DOC_ALL_SHORT = "pack_doc_all_samples_short"  # every sample of a document was b
 def suffixes(fmt: str) -> tuple[str, ...]:
     """File suffixes one output of ``fmt`` consists of."""
     return (".parquet",) if fmt == "hf" else (".bin", ".idx")
-
-
-def _histogram_key(length: int) -> str:
-    for edge in HISTOGRAM_EDGES:
-        if length <= edge:
-            return f"len<={edge}"
-    return f"len>{HISTOGRAM_EDGES[-1]}"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -86,6 +80,7 @@ class PackStep:
             raise ValueError(f"{self.tokenizer} has no BOS token; use bos_eos='none'")
         if (specials.eos_doc or specials.every_sample) and tok.eos_id is None:
             raise ValueError(f"{self.tokenizer} has no EOS token; use bos_eos='none' without pack_docs")
+        lengths = array("l")  # every written sample's length: the histogram is one numpy call at the end
         with ExitStack() as stack:
             writer = self._writer(stack, out_stem, tok.vocab_size)
             with writer:
@@ -95,43 +90,54 @@ class PackStep:
                         if group[0][0].start == 0:
                             writer.end_document()  # a new source document starts this sample
                         sample = np.concatenate([piece_tokens(p, ids, tok.bos_id, tok.eos_id) for p, ids in group])
-                        self._emit(writer, sample, counters)
+                        self._emit(writer, sample, lengths, counters)
                 else:
                     for piece, ids in pieces:
                         if piece.start == 0:
                             writer.end_document()
-                        self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id), counters)
+                        self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id), lengths, counters)
+        sizes = np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, dtype=np.int64)
+        counters["pack_samples"] += int(sizes.size)
+        counters["pack_tokens"] += int(sizes.sum())
+        edges = np.asarray(HISTOGRAM_EDGES)
+        for bucket, count in enumerate(np.bincount(np.searchsorted(edges, sizes), minlength=edges.size + 1)):
+            if count:
+                key = f"len<={edges[bucket]}" if bucket < edges.size else f"len>{edges[-1]}"
+                counters[f"pack_{key}"] += int(count)
 
     def _pieces(self, docs: Iterator[dict], tok, specials: Specials, counters: Counter
                 ) -> Iterator[tuple[Piece, np.ndarray]]:
         docs = iter(docs)
+        n_docs = n_tokens = 0  # summed locally, added to counters once per batch
         while batch := list(itertools.islice(docs, self.batch_docs)):
             encodings = tok.encode_batch([d["text"] for d in batch])
             for doc, enc in zip(batch, encodings, strict=True):
-                kind = "code" if (doc.get("meta") or {}).get("lang") == "code" else "auto"
+                meta = doc.get("meta")
+                kind = "code" if meta and meta.get("lang") == "code" else "auto"
                 pieces = document_pieces(doc["text"], enc, max_tokens=self.max_tokens, specials=specials,
                                          kind=kind)
                 if not pieces:
                     counters[EMPTY_DOC] += 1
                     continue
-                counters["pack_docs"] += 1
-                counters["pack_doc_tokens"] += int(enc.ids.size)
+                n_docs += 1
+                n_tokens += enc.ids.size
                 if self.min_tokens and not self.pack_docs and all(p.length < self.min_tokens for p in pieces):
                     counters[DOC_ALL_SHORT] += 1
                 for p in pieces:
                     if p.cut != CUT_SENTENCE:
                         counters[f"pack_forced_split_{p.cut}"] += 1
                     yield p, enc.ids
+            counters["pack_docs"] += n_docs
+            counters["pack_doc_tokens"] += int(n_tokens)
+            n_docs = n_tokens = 0
 
-    def _emit(self, writer, sample: np.ndarray, counters: Counter) -> None:
+    def _emit(self, writer, sample: np.ndarray, lengths: array, counters: Counter) -> None:
         if sample.size < self.min_tokens:
             counters[SHORT_SAMPLE] += 1
             counters["pack_short_sample_tokens"] += int(sample.size)
             return
         writer.add_sequence(sample)
-        counters["pack_samples"] += 1
-        counters["pack_tokens"] += int(sample.size)
-        counters[f"pack_{_histogram_key(int(sample.size))}"] += 1
+        lengths.append(sample.size)
 
     def finalize(self, output: Path, stems: list[Path], counters: Counter) -> None:
         """Merge every shard's output into ``OUTPUT/merged`` (+ suffixes)."""

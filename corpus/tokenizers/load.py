@@ -9,6 +9,7 @@ end as a UTF-8 byte offset into the text, so sentence ends can be mapped onto to
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,18 +92,27 @@ class SentencePieceTokenizer:
         return self.processor.encode(texts, num_threads=1)
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        out = []
-        for text, ids in zip(texts, self.encode_ids(texts), strict=True):
-            arr = np.asarray(ids, dtype=np.int64)
-            if self.identity and arr.size:
-                ends = np.cumsum(self.piece_bytes[arr])
-                if self.dummy_prefix:
-                    ends = np.maximum(ends - 1, 0)
-                n_bytes = len(text) if text.isascii() else len(text.encode())
-                if ends[-1] == n_bytes:
-                    out.append(Encoding(arr, ends))
-                    continue
-            out.append(self._encode_exact(text))
+        ids_lists = self.encode_ids(texts)
+        if not self.identity:
+            return [self._encode_exact(t) for t in texts]
+        # One numpy pass per batch, not per document: flat ids (N,), their byte widths, a running sum.
+        counts = np.fromiter(map(len, ids_lists), dtype=np.int64, count=len(ids_lists))
+        flat = np.fromiter(itertools.chain.from_iterable(ids_lists), dtype=np.int64, count=int(counts.sum()))
+        cum = np.cumsum(self.piece_bytes[flat])
+        stops = np.cumsum(counts).tolist()
+        shift = int(self.dummy_prefix)  # the dummy "▁" stands for no input byte
+        out, start = [], 0
+        for text, stop in zip(texts, stops, strict=True):
+            if stop == start:
+                out.append(Encoding(flat[start:stop], flat[start:stop]))
+                continue
+            base = int(cum[start - 1]) if start else 0
+            n_bytes = len(text) if text.isascii() else len(text.encode())
+            if int(cum[stop - 1]) - base - shift == n_bytes:
+                out.append(Encoding(flat[start:stop], cum[start:stop] - (base + shift)))
+            else:  # unknown pieces or a normaliser changed the text: ask SentencePiece for offsets
+                out.append(self._encode_exact(text))
+            start = stop
         return out
 
     def _encode_exact(self, text: str) -> Encoding:

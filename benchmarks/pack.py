@@ -1,0 +1,127 @@
+"""Benchmark the pack stage: tokens/s of read+tokenize+split+pack+write vs the raw tokenizer, and peak RSS.
+
+Input: English Wikipedia and WuDao (zh) sample text from data_samples/ (repeated to the wanted size),
+one JSONL shard per language and copy. Reference in the same run: the tokenizer's own batch encode of
+the same texts (ids only, one process). KnowLM's preprocess.py reports ~0.65 MB/s per worker.
+
+    PYTHONPATH=. python benchmarks/pack.py [--tokenizer tests/fixtures/tokenizer/llama-style.model] [--mb 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from corpus.pack.stage import PackStep  # noqa: E402
+from corpus.runner import run_stage  # noqa: E402
+from corpus.tokenizers.load import load_tokenizer  # noqa: E402
+
+LLAMA = ROOT / "tests" / "fixtures" / "tokenizer" / "llama-style.model"
+
+
+def sample_texts() -> dict[str, list[str]]:
+    """Real sample documents per language from data_samples (wiki via our reader, WuDao JSON)."""
+    from corpus.readers.wiki import WikiReader
+    from corpus.readers.wudao import WudaoReader
+
+    counters: collections.Counter = collections.Counter()
+    out: dict[str, list[str]] = {"en": [], "zh": []}
+    for doc in WikiReader()(ROOT / "data_samples" / "wiki" / "enwiki-sample.xml.bz2", counters):
+        if doc["text"] and "reject" not in doc.get("meta", {}):
+            out["en"].append(doc["text"])
+    for path in sorted((ROOT / "data_samples" / "wudao").glob("*.json")):
+        out["zh"].extend(d["text"] for d in WudaoReader()(path, counters) if d["text"])
+    return out
+
+
+def write_input(directory: Path, texts: list[str], mb: float, shards: int) -> int:
+    """Write ``shards`` JSONL shards together holding about ``mb`` MB of ``texts`` repeated; returns bytes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    per_shard = mb * 1e6 / shards
+    total = 0
+    for s in range(shards):
+        size, i = 0, 0
+        with open(directory / f"part-{s:05d}.jsonl", "w", encoding="utf-8") as f:
+            while size < per_shard:
+                text = texts[i % len(texts)]
+                f.write(json.dumps({"id": f"{s}-{i}", "text": text, "source": "bench"}, ensure_ascii=False) + "\n")
+                size += len(text.encode())
+                i += 1
+        total += size
+    return total
+
+
+def raw_encode(tokenizer: str, directory: Path, batch: int) -> tuple[int, float]:
+    """(tokens, seconds) of the raw batch encode of every document in ``directory`` (text read beforehand)."""
+    tok = load_tokenizer(tokenizer)
+    texts = [json.loads(line)["text"] for p in sorted(directory.glob("*.jsonl")) for line in open(p, encoding="utf-8")]
+    started = time.perf_counter()
+    tokens = 0
+    for i in range(0, len(texts), batch):
+        tokens += sum(len(ids) for ids in tok.encode_ids(texts[i : i + batch]))
+    return tokens, time.perf_counter() - started
+
+
+def pack(tokenizer: str, directory: Path, out: Path, workers: int) -> tuple[int, float]:
+    """(document tokens, seconds) of the whole pack stage, merge included."""
+    step = PackStep(tokenizer=tokenizer)
+    started = time.perf_counter()
+    report = run_stage(step, inputs=[directory], output=out, workers=workers, force=True, progress=False)
+    return report.counters["pack_doc_tokens"], time.perf_counter() - started
+
+
+def rss_child(tokenizer: str, directory: Path, out: Path) -> None:
+    """Run in a fresh process: pack with one worker, print peak RSS in MB."""
+    pack(tokenizer, directory, out, workers=1)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokenizer", default=str(LLAMA))
+    parser.add_argument("--mb", type=float, default=8.0, help="input size per language for the speed runs")
+    parser.add_argument("--rss-mb", type=float, default=4.0, help="1x input size for the memory runs")
+    parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.tokenizer, Path(args.rss_child[0]), Path(args.rss_child[1]))
+        return
+
+    texts = sample_texts()
+    print(f"tokenizer {args.tokenizer}; machine: 2 cores shared with other work, figures are indicative")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for lang, docs in texts.items():
+            src = tmp / f"in-{lang}"
+            nbytes = write_input(src, docs, args.mb, shards=2)
+            raw_tokens, raw_s = raw_encode(args.tokenizer, src, PackStep().batch_docs)
+            raw_rate = raw_tokens / raw_s
+            print(f"\n[{lang}] {nbytes / 1e6:.1f} MB, {raw_tokens:,} tokens, {len(docs)} distinct docs repeated")
+            print(f"  raw batch encode (1 process)     {raw_rate / 1e6:6.2f} M tokens/s  {nbytes / raw_s / 1e6:6.2f} MB/s")
+            for workers in (1, 2):
+                tokens, secs = pack(args.tokenizer, src, tmp / f"out-{lang}-{workers}", workers)
+                assert tokens == raw_tokens, (tokens, raw_tokens)
+                print(f"  pack, {workers} worker(s)                {tokens / secs / 1e6:6.2f} M tokens/s  "
+                      f"{nbytes / secs / 1e6:6.2f} MB/s  = {tokens / secs / raw_rate / workers:.2f}x raw per worker")
+        print("\npeak RSS of a one-worker pack run (fresh process), zh+en text in one shard:")
+        mixed = texts["en"] + texts["zh"]
+        for factor in (1, 10):
+            src = tmp / f"rss-{factor}"
+            nbytes = write_input(src, mixed, args.rss_mb * factor, shards=1)
+            cmd = [sys.executable, __file__, "--tokenizer", args.tokenizer, "--rss-child", str(src), str(tmp / "rss-out")]
+            rss = float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()[-1])
+            print(f"  {factor:>2}x input ({nbytes / 1e6:5.1f} MB): peak RSS {rss:6.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
