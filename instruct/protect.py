@@ -1,10 +1,7 @@
-"""Placeholder protection for machine translation: spans an LLM must not touch (fenced code blocks,
-inline code, LaTeX, URLs and e-mail addresses, markup tags, template placeholders, numbers) are swapped
-for ``⟦n⟧`` markers before the call and swapped back, byte for byte, after it.
-
-Indented (four-space) code blocks and prose inside HTML are deliberately not protected: they are too
-ambiguous to find by pattern without a Markdown parser.
-"""
+"""Placeholder protection for machine translation: code blocks, inline code, LaTeX, URLs, e-mail, markup
+tags, template placeholders and numbers become ``⟦n⟧`` markers before the LLM call and are restored
+byte for byte after it, with every lost or repeated marker reported. Indented (four-space) code blocks
+are not protected: they cannot be told from indented prose without a Markdown parser."""
 
 from __future__ import annotations
 

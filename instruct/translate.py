@@ -1,10 +1,7 @@
-"""Translate instruction data with an LLM (KnowLM's recipe): strategy ``translate`` turns every text
-field into the target language; strategy ``answer`` translates the question fields and has the model
-answer them in the target language. Reads Alpaca (JSON/JSONL), ShareGPT (``conversations``/``messages``)
-and generic JSONL; writes the same format, every input record once, in input order, or into a failures
-file with its reason. Placeholders are protected (``instruct.protect``) and outputs validated.
-Alpaca ``history`` pairs are translated in both strategies (they are context, not re-answered).
-"""
+"""Translate instruction data with an LLM (KnowLM's recipe): ``translate`` turns every text field into the
+target language, ``answer`` translates the questions and has the model answer them. Alpaca, ShareGPT and
+generic JSONL in and out; every record written once in input order or failed with its reason; spans
+protected by ``instruct.protect``. Alpaca ``history`` is translated as context, never re-answered."""
 
 from __future__ import annotations
 
@@ -133,7 +130,7 @@ def check_translation(
 
 # --- record formats ---------------------------------------------------------------------------------
 
-Path_ = tuple[str | int, ...]  # where a text sits inside a record, e.g. ("conversations", 3, "value")
+FieldPath = tuple[str | int, ...]  # where a text sits inside a record, e.g. ("conversations", 3, "value")
 ROLE_QUESTION, ROLE_ANSWER = "question", "answer"
 _SHAREGPT_ANSWER_ROLES = {"gpt", "assistant", "model", "bot"}
 
@@ -142,7 +139,7 @@ _SHAREGPT_ANSWER_ROLES = {"gpt", "assistant", "model", "bot"}
 class Slot:
     """One text field of a record: its path and whether it is part of the question or the answer."""
 
-    path: Path_
+    path: FieldPath
     role: str
 
 
@@ -194,13 +191,13 @@ def detect_format(record: dict[str, Any]) -> str:
     return FORMAT_JSONL
 
 
-def get_at(record: Any, path: Path_) -> Any:
+def get_at(record: Any, path: FieldPath) -> Any:
     for part in path:
         record = record[part]
     return record
 
 
-def set_at(record: Any, path: Path_, value: Any) -> None:
+def set_at(record: Any, path: FieldPath, value: Any) -> None:
     for part in path[:-1]:
         record = record[part]
     record[path[-1]] = value
@@ -417,7 +414,7 @@ def _has_text(record: dict[str, Any], slot: Slot) -> bool:
         return False
 
 
-def _name(path: Path_) -> str:
+def _name(path: FieldPath) -> str:
     return ".".join(str(part) for part in path)
 
 
@@ -462,7 +459,7 @@ class _RecordWriter:
         self.tmp = path.with_name(path.name + ".tmp")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.array = path.suffix == ".json"
-        self.handle: IO[str] = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+        self.handle: IO[str] = open(self.tmp, "w", encoding="utf-8")  # closed in commit/abort
         self.count = 0
         if self.array:
             self.handle.write("[")
