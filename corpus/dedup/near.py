@@ -189,28 +189,37 @@ class NearDedupStep:
 
     def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
         """Sign every shard (in parallel, resumable), cluster globally, write per-shard removal lists."""
+        job = self.signature_job(output, force=force)
+        files = parallel_map(job, shards, workers=workers, desc="minhash signatures", progress=progress)
+        clusters, n_docs = self._cluster(files, job.lsh)
+        for i, shard in enumerate(shards):
+            _save_npz(job.state / f"{shard_name(shard)}.clusters.npz", **clusters[i])
+        self.write_cluster_stats(output, clusters, n_docs)
+        return dataclasses.replace(self, state_dir=str(job.state))
+
+    def signature_job(self, output: Path, *, force: bool) -> SignatureJob:
+        """The per-shard signing job, with its state directory under ``output`` created."""
         hasher, lsh = self.settings()
         # Signature files depend on these parameters only; a new combination gets its own directory.
         key = orjson.dumps([hasher.mode, hasher.num_perm, hasher.seed, self.ngram, self.word_ngram,
                             lsh.bands, lsh.rows, self.verify, list(self.source_priority)])
         state = output / STATE_DIR / hashlib.blake2b(key, digest_size=6).hexdigest()
         state.mkdir(parents=True, exist_ok=True)
-        job = SignatureJob(hasher=hasher, lsh=lsh, ngram=self.ngram, word_ngram=self.word_ngram,
-                           source_priority=self.source_priority, keep_shingles=self.verify,
-                           state=state, force=force)
-        files = parallel_map(job, shards, workers=workers, desc="minhash signatures", progress=progress)
-        clusters, n_docs = self._cluster(files, lsh)
+        return SignatureJob(hasher=hasher, lsh=lsh, ngram=self.ngram, word_ngram=self.word_ngram,
+                            source_priority=self.source_priority, keep_shingles=self.verify,
+                            state=state, force=force)
+
+    def write_cluster_stats(self, output: Path, clusters: Sequence[dict[str, np.ndarray]], n_docs: int) -> None:
+        """``_stats/_dedup-clusters.json``: the banding and the histogram of cluster sizes."""
+        _, lsh = self.settings()
         histogram: Counter = Counter()
-        for i, shard in enumerate(shards):
-            part = clusters[i]
-            _save_npz(state / f"{shard_name(shard)}.clusters.npz", **part)
+        for part in clusters:
             histogram.update(part["size"][part["kept"]].tolist())
         histogram[1] = n_docs - sum(size * count for size, count in histogram.items())
         stats = {"threshold": self.threshold, "bands": lsh.bands, "rows": lsh.rows, "documents": n_docs,
                  "cluster_size_histogram": {str(k): v for k, v in sorted(histogram.items())}}
         write_bytes_atomic(output / "_stats" / "_dedup-clusters.json",
                            orjson.dumps(stats, option=orjson.OPT_INDENT_2))
-        return dataclasses.replace(self, state_dir=str(state))
 
     def _cluster(self, files: list[dict[str, Path]], lsh: LSHSettings) -> tuple[list[dict[str, np.ndarray]], int]:
         """Per-shard arrays describing every document in a cluster of two or more, and the total count."""
@@ -243,15 +252,7 @@ class NearDedupStep:
         ids = _gather_strings([d["ids"] for d in docs], offsets, members)
         priority = np.concatenate([d["priority"] for d in docs])[members]
         length = np.concatenate([d["length"] for d in docs])[members]
-        # Keep rule: lowest source-priority rank, then longest text, then smallest id.
-        ranked = np.lexsort((ids, -length, priority, root[members]))
-        sorted_root = root[members][ranked]
-        first = np.concatenate(([True], sorted_root[1:] != sorted_root[:-1]))
-        keeper_of_root = dict(zip(sorted_root[first].tolist(), ids[ranked][first].tolist(), strict=True))
-        kept_ids = np.array([keeper_of_root[r] for r in root[members].tolist()], dtype=str)
-        is_kept = np.zeros(members.size, dtype=bool)
-        is_kept[ranked[first]] = True
-        cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept_ids.tolist()], dtype=str)
+        is_kept, kept_ids, cluster_ids = choose_keepers(root[members], ids, length, priority)
 
         parts = []
         for s in range(len(files)):
@@ -314,6 +315,26 @@ class NearDedupStep:
             else:
                 yield reject(doc, stage=self.name, reason=MINHASH_DUPLICATE, value=round(similarity, 4),
                              threshold=self.threshold, cluster_id=cluster_id, kept_id=kept_id)
+
+
+def choose_keepers(
+    root: np.ndarray, ids: np.ndarray, length: np.ndarray, priority: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pick one document per cluster: (is_kept, kept_id, cluster_id), one entry per member given.
+
+    Members come in ascending document order with their cluster ``root``; the keep rule is lowest
+    source-priority rank, then longest text, then smallest id (then first in document order).
+    """
+    ranked = np.lexsort((ids, -length, priority, root))
+    sorted_root = root[ranked]
+    first = np.ones(root.size, dtype=bool)  # (not concatenate([True], ...): no members means no keepers)
+    first[1:] = sorted_root[1:] != sorted_root[:-1]
+    keeper_of_root = dict(zip(sorted_root[first].tolist(), ids[ranked][first].tolist(), strict=True))
+    kept_ids = np.array([keeper_of_root[r] for r in root.tolist()], dtype=str)
+    is_kept = np.zeros(root.size, dtype=bool)
+    is_kept[ranked[first]] = True
+    cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept_ids.tolist()], dtype=str)
+    return is_kept, kept_ids, cluster_ids
 
 
 def _gather_strings(arrays: Sequence[np.ndarray], offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
