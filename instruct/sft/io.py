@@ -239,13 +239,15 @@ def llamafactory_view(row: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[
     columns = entry.get("columns", {})
     if entry.get("formatting", "alpaca") == "alpaca":
         prompt: list[dict[str, str]] = []
-        for old_q, old_a in row.get(columns["history"], []) if columns.get("history") else []:
+        # HF datasets fills a column missing from some rows with None; LLaMA-Factory skips non-lists.
+        history = row.get(columns["history"]) if columns.get("history") else None
+        for old_q, old_a in history if isinstance(history, list) else []:
             prompt += [{"role": "user", "content": old_q}, {"role": "assistant", "content": old_a}]
         query = [row[c] for c in (columns.get("prompt", "instruction"), columns.get("query", "input")) if row.get(c)]
         prompt.append({"role": "user", "content": "\n".join(query)})
         response = [{"role": "assistant", "content": row[columns.get("response", "output")]}]
-        return {"prompt": prompt, "response": response, "system": row.get(columns["system"], "")
-                if columns.get("system") else ""}
+        system = row.get(columns["system"]) if columns.get("system") else None
+        return {"prompt": prompt, "response": response, "system": system or ""}
     tags = entry.get("tags", {})
     role, content = tags.get("role_tag", "from"), tags.get("content_tag", "value")
     user, assistant, system_tag = tags.get("user_tag", "human"), tags.get("assistant_tag", "gpt"), tags.get("system_tag")
