@@ -9,8 +9,8 @@ end as a UTF-8 byte offset into the text, so sentence ends can be mapped onto to
 from __future__ import annotations
 
 import functools
-import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -18,16 +18,27 @@ from typing import Protocol
 import numpy as np
 
 
-@dataclass(frozen=True, slots=True)
 class Encoding:
-    """Token ids of one text and, per token, the UTF-8 byte offset where it ends (both int64, shape (T,)).
+    """Token ids of one text (int64, shape (T,)) and, per token, the UTF-8 byte offset where it ends.
 
-    ``ends`` is non-decreasing; a token that covers no input (SentencePiece's dummy-prefix ``▁``)
-    ends where the previous one ended.
+    ``ends`` is non-decreasing; a token covering no input of its own (SentencePiece's dummy-prefix ``▁``,
+    leading bytes of a byte-fallback character) ends where the next one ends or the previous one ended.
+    ``ends`` may be computed on first use (only documents that need splitting ever ask for it).
     """
 
-    ids: np.ndarray
-    ends: np.ndarray
+    __slots__ = ("ids", "_ends", "_make_ends")
+
+    def __init__(self, ids: np.ndarray, ends: np.ndarray | None = None,
+                 make_ends: Callable[[], np.ndarray] | None = None) -> None:
+        self.ids = ids
+        self._ends = ends
+        self._make_ends = make_ends
+
+    @property
+    def ends(self) -> np.ndarray:
+        if self._ends is None:
+            self._ends = self._make_ends()
+        return self._ends
 
 
 class Tokenizer(Protocol):
@@ -92,28 +103,18 @@ class SentencePieceTokenizer:
         return self.processor.encode(texts, num_threads=1)
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        ids_lists = self.encode_ids(texts)
-        if not self.identity:
-            return [self._encode_exact(t) for t in texts]
-        # One numpy pass per batch, not per document: flat ids (N,), their byte widths, a running sum.
-        counts = np.fromiter(map(len, ids_lists), dtype=np.int64, count=len(ids_lists))
-        flat = np.fromiter(itertools.chain.from_iterable(ids_lists), dtype=np.int64, count=int(counts.sum()))
-        cum = np.cumsum(self.piece_bytes[flat])
-        stops = np.cumsum(counts).tolist()
-        shift = int(self.dummy_prefix)  # the dummy "▁" stands for no input byte
-        out, start = [], 0
-        for text, stop in zip(texts, stops, strict=True):
-            if stop == start:
-                out.append(Encoding(flat[start:stop], flat[start:stop]))
-                continue
-            base = int(cum[start - 1]) if start else 0
-            n_bytes = len(text) if text.isascii() else len(text.encode())
-            if int(cum[stop - 1]) - base - shift == n_bytes:
-                out.append(Encoding(flat[start:stop], cum[start:stop] - (base + shift)))
-            else:  # unknown pieces or a normaliser changed the text: ask SentencePiece for offsets
-                out.append(self._encode_exact(text))
-            start = stop
-        return out
+        return [Encoding(np.array(ids, dtype=np.int64), make_ends=functools.partial(self._ends, text, ids))
+                for text, ids in zip(texts, self.encode_ids(texts), strict=True)]
+
+    def _ends(self, text: str, ids: list[int]) -> np.ndarray:
+        """Byte ends by the piece-length table; SentencePiece's own offsets if the table disagrees."""
+        if self.identity and ids:
+            ends = np.cumsum(self.piece_bytes[np.asarray(ids, dtype=np.int64)])
+            if self.dummy_prefix:  # the dummy "▁" stands for no input byte
+                ends -= 1
+            if int(ends[-1]) == (len(text) if text.isascii() else len(text.encode())):
+                return ends
+        return self._encode_exact(text).ends
 
     def _encode_exact(self, text: str) -> Encoding:
         pieces = self.processor.encode(text, return_type="proto").pieces
