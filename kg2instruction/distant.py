@@ -22,6 +22,7 @@ NOT_IN_SCHEMA = "triple_not_in_schema"
 TYPE_LIMIT = "triple_type_limit"
 TRANSITIVE = "triple_transitive_located_in"
 DUPLICATE = "triple_duplicate"
+PAIR_NO_STATEMENT = "pair_no_statement"
 
 
 class EntityTyper:
@@ -50,18 +51,26 @@ class EntityTyper:
 
 
 def raw_triples(
-    mentions: list[Mention], paragraph: str, kb: KnowledgeBase, value_props: frozenset[str]
+    mentions: list[Mention], paragraph: str, kb: KnowledgeBase, value_props: frozenset[str], counters: Counter
 ) -> list[tuple[Mention, str, bool, Mention | str, str]]:
-    """(head mention, property, reversed, tail mention or value text, tail kind) before the schema."""
+    """(head mention, property, reversed, tail mention or value text, tail kind) before the schema.
+
+    Pairs of mentioned entities with no statement either way are counted as ``pair_no_statement``.
+    """
     first: dict[str, Mention] = {}
     for m in mentions:
         first.setdefault(m.qid, m)
     found = []
+    linked_pairs: set[frozenset[str]] = set()
     for head in first.values():
         for prop, tail_qid in kb.edges(head.qid):
             if tail_qid in first and tail_qid != head.qid:
                 found.append((head, prop, False, first[tail_qid], "entity"))
                 found.append((first[tail_qid], prop, True, head, "entity"))  # for ^P relations
+                linked_pairs.add(frozenset((head.qid, tail_qid)))
+    entity_count = len(first)
+    counters[PAIR_NO_STATEMENT] += entity_count * (entity_count - 1) // 2 - len(linked_pairs)
+    for head in first.values():
         taken_props: set[str] = set()
         for prop, kind, value, unit in kb.values(head.qid):
             if prop not in value_props or prop in taken_props:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from kg2instruction.wikidata import Entity, read_dump
 
-BATCH = 20_000
+BATCH = 2_000  # entities per transaction: ~60k statement rows, a few MB, whatever the dump size
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entity (qid TEXT PRIMARY KEY, kind TEXT, label_zh TEXT, label_en TEXT);

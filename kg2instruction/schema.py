@@ -38,6 +38,8 @@ class Schema:
     topics: dict[str, str]  # entity type -> topic
     relations: dict[str, dict[str, RelationRule]]  # topic -> relation name -> rule
     transitive: frozenset[str]
+    topic_names_en: dict[str, str]
+    relation_names_en: dict[str, str]
 
     def property_map(self, topic: str) -> dict[tuple[str, bool], str]:
         """(property, reversed) -> relation name, for the relations of ``topic``."""
@@ -77,10 +79,16 @@ def load_schema(path: Path = DEFAULT_SCHEMA) -> Schema:
     missing = sorted(set(topics.values()) - set(relations))
     if missing:
         raise ValueError(f"{path}: topics without relations: {missing}")
+    names_en = dict(data.get("relation_names_en") or {})
+    unnamed = sorted({r for rules in relations.values() for r in rules} - set(names_en))
+    if unnamed:
+        raise ValueError(f"{path}: relations without an English name: {unnamed}")
     return Schema(
         class_types=dict(data.get("types") or {}),
         max_class_depth=int(data.get("max_class_depth", 3)),
         topics=topics,
         relations=relations,
         transitive=frozenset(data.get("transitive") or ()),
+        topic_names_en=dict(data.get("topic_names_en") or {}),
+        relation_names_en=names_en,
     )

@@ -77,7 +77,7 @@ class KG2InstructionStep:
                 continue
             for offset, text, mentions in paras:
                 counters["paragraphs"] += 1
-                candidates = raw_triples(mentions, text, kb, value_props)
+                candidates = raw_triples(mentions, text, kb, value_props, counters)
                 counters["pairs_with_statement"] += len(candidates)
                 relations = constrain(topic, mentions, candidates, schema, typer, counters)
                 if self.complete_cmd:

@@ -77,7 +77,7 @@ def test_every_drop_is_counted_by_reason(built):
     stage = reports[-1]
     assert stage.reasons == Counter({PARAGRAPH_NO_TRIPLES: 15, PAGE_NOT_IN_KB: 3})
     assert summary["dropped"] == dict(stage.reasons)
-    for key in ("mention_unresolved_link", "triple_not_in_schema", "triple_type_limit",
+    for key in ("mention_unresolved_link", "pair_no_statement", "triple_not_in_schema", "triple_type_limit",
                 "triple_transitive_located_in", "triple_duplicate"):
         assert summary["counters"][key] > 0, key
     stats = [orjson.loads(p.read_bytes()) for p in (out / "02-kg2instruction" / "_stats").glob("*.json")]
