@@ -93,9 +93,10 @@ def corpus(work_dir: Path, workers: int, force: bool, quiet: bool) -> None:
 def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: bool) -> None:
     from corpus.pipeline import run_pipeline, summary_table
 
-    reports = run_pipeline(
-        list(calls), work_dir=work_dir, workers=workers, force=force, progress=not quiet
-    )
+    stages = [call for call in calls if call is not None]
+    if not stages:  # only standalone commands (report, inspect, merge, score-train): they printed already
+        return
+    reports = run_pipeline(stages, work_dir=work_dir, workers=workers, force=force, progress=not quiet)
     click.echo(summary_table(reports))
 
 
