@@ -41,15 +41,13 @@ def document_pieces(
                          max_tokens=max_tokens, specials=specials)
 
 
-def piece_tokens(piece: Piece, ids: np.ndarray, bos_id: int | None, eos_id: int | None) -> np.ndarray:
-    """The token ids of ``piece``: ``[BOS] ids[start:end] [EOS]`` as its lead/tail say (int64)."""
-    body = ids[piece.start : piece.end]
-    if not piece.lead and not piece.tail:
-        return body
-    parts = []
+def piece_tokens(piece: Piece, ids: np.ndarray, bos_id: int | None, eos_id: int | None,
+                 dtype: type = np.int64) -> np.ndarray:
+    """The token ids of ``piece``: ``[BOS] ids[start:end] [EOS]`` as its lead/tail say, in ``dtype``."""
+    out = np.empty(piece.length, dtype=dtype)  # one allocation: this runs once per sample
+    out[piece.lead : piece.length - piece.tail] = ids[piece.start : piece.end]
     if piece.lead:
-        parts.append(np.array([bos_id], dtype=np.int64))
-    parts.append(body)
+        out[0] = bos_id
     if piece.tail:
-        parts.append(np.array([eos_id], dtype=np.int64))
-    return np.concatenate(parts)
+        out[-1] = eos_id
+    return out

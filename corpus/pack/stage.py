@@ -80,6 +80,7 @@ class PackStep:
             raise ValueError(f"{self.tokenizer} has no BOS token; use bos_eos='none'")
         if (specials.eos_doc or specials.every_sample) and tok.eos_id is None:
             raise ValueError(f"{self.tokenizer} has no EOS token; use bos_eos='none' without pack_docs")
+        dtype = np.int32 if tok.vocab_size >= 65500 else np.uint16  # samples built in the stored width
         lengths = array("l")  # every written sample's length: the histogram is one numpy call at the end
         with ExitStack() as stack:
             writer = self._writer(stack, out_stem, tok.vocab_size)
@@ -89,13 +90,13 @@ class PackStep:
                     for group in pack_stream(((p.length, (p, ids)) for p, ids in pieces), self.max_tokens):
                         if group[0][0].start == 0:
                             writer.end_document()  # a new source document starts this sample
-                        sample = np.concatenate([piece_tokens(p, ids, tok.bos_id, tok.eos_id) for p, ids in group])
+                        sample = np.concatenate([piece_tokens(p, ids, tok.bos_id, tok.eos_id, dtype) for p, ids in group])
                         self._emit(writer, sample, lengths, counters)
                 else:
                     for piece, ids in pieces:
                         if piece.start == 0:
                             writer.end_document()
-                        self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id), lengths, counters)
+                        self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), lengths, counters)
         sizes = np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, dtype=np.int64)
         counters["pack_samples"] += int(sizes.size)
         counters["pack_tokens"] += int(sizes.sum())
