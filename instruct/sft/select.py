@@ -218,7 +218,8 @@ def check_record(conv: Conversation, s: SelectSettings) -> tuple[tuple[str, Any,
         if high is not None and value > high:
             return (r_high, value, high), scores
     if s.languages:
-        lang = detect_language(prompt + "\n" + response)
+        # The prompt only: answers are often code, lists or numbers, on which langid guesses wildly.
+        lang = detect_language(prompt)
         scores["lang"] = lang
         if lang != "und" and lang not in s.languages:
             return (WRONG_LANGUAGE, lang, list(s.languages)), scores
