@@ -13,14 +13,16 @@ Every step is looked up in ``corpus.steps``; its options are checked against the
 constructor, so an unknown step or key fails before anything runs, with one line naming it.
 ``input``/``output`` are per-step paths; relative paths resolve against the current directory.
 A step without ``input`` reads the previous step's output; consecutive ``read`` steps pool their
-outputs, so ``read wiki, read wudao, clean`` cleans both sources.
+outputs, so ``read wiki, read wudao, clean`` cleans both sources; ``input: ["@dedup"]`` reads the
+output of the earlier step labelled ``dedup`` (a branch, e.g. scoring beside packing).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,9 @@ from corpus.steps import ConfigError, build_reader, build_step
 TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description"}
 STEP_IO_KEYS = {"input", "output"}
 
-__all__ = ["ConfigError", "PipelineConfig", "StageCall", "load_config", "run_config", "run_pipeline"]
+ENGINES = ("local", "ray")
+
+__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "StageCall", "load_config", "run_config", "run_pipeline"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +119,35 @@ def load_config(path: Path) -> PipelineConfig:
     return parse_config(data, origin=str(path))
 
 
+def stage_runner(engine: str, *, workers: int, ray_address: str | None = None) -> Callable[..., StageReport]:
+    """``run(stage, inputs=, output=, force=, progress=)`` for ``engine``; Ray is imported only for "ray".
+
+    ``local`` is ``corpus.runner.run_stage`` over ``workers`` processes; ``ray`` is
+    ``corpus.engines.ray.run_stage_ray`` on the cluster at ``ray_address`` (None: a local Ray), where
+    the cluster's CPUs, not ``workers``, decide the parallelism. Both write the same files.
+    """
+    if engine == "local":
+        return partial(run_stage, workers=workers)
+    if engine == "ray":
+        try:
+            from corpus.engines.ray import RayOptions, run_stage_ray
+        except ImportError as err:
+            raise ConfigError(f"engine 'ray' needs the [ray] extra: pip install 'knowforge[ray]' ({err})") from None
+        return partial(run_stage_ray, options=RayOptions(address=ray_address))
+    raise ConfigError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+
+
+def _resolve_reference(path: Path, outputs: dict[str, Path]) -> Path:
+    """``@dedup`` names the output of the latest earlier step labelled ``dedup``; other paths stay."""
+    text = str(path)
+    if not text.startswith("@"):
+        return path
+    if text[1:] not in outputs:
+        known = ", ".join(f"@{name}" for name in outputs) or "none yet"
+        raise ConfigError(f"input {text} names no earlier step; known: {known}")
+    return outputs[text[1:]]
+
+
 def run_pipeline(
     calls: Sequence[StageCall | None],
     *,
@@ -122,24 +155,27 @@ def run_pipeline(
     workers: int,
     force: bool = False,
     progress: bool = True,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> list[StageReport]:
-    """Run stages in order; a stage without inputs reads the previous stage's output."""
+    """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output."""
+    run = stage_runner(engine, workers=workers, ray_address=ray_address)
     reports: list[StageReport] = []
     previous: list[Path] = []
     previous_was_reader = False
+    outputs: dict[str, Path] = {}
     position = 0
     for call in calls:
         if call is None:  # standalone commands in a chain (report, inspect) did their work already
             continue
         position += 1
         is_reader = hasattr(call.stage, "discover")
-        inputs = call.inputs or previous
+        inputs = [_resolve_reference(p, outputs) for p in call.inputs] or previous
         if not inputs:
             raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
         output = call.output or work_dir / f"{position:02d}-{stage_label(call.stage)}"
-        reports.append(
-            run_stage(call.stage, inputs=inputs, output=output, workers=workers, force=force, progress=progress)
-        )
+        reports.append(run(call.stage, inputs=inputs, output=output, force=force, progress=progress))
+        outputs[stage_label(call.stage)] = output
         # Consecutive readers pool their outputs: `read A, read B, clean` cleans both.
         previous = [*previous, output] if is_reader and previous_was_reader else [output]
         previous_was_reader = is_reader
@@ -153,6 +189,8 @@ def run_config(
     workers: int | None = None,
     force: bool = False,
     progress: bool = True,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> list[StageReport]:
     """Run a loaded pipeline; arguments override the file's ``work_dir`` and ``workers``."""
     return run_pipeline(
@@ -161,6 +199,8 @@ def run_config(
         workers=workers or config.workers or os.cpu_count() or 1,
         force=force,
         progress=progress,
+        engine=engine,
+        ray_address=ray_address,
     )
 
 

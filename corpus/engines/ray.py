@@ -1,0 +1,453 @@
+"""Run a stage on a Ray cluster with the same outputs as ``corpus.runner.run_stage``; dedup's global step as Ray tasks.
+
+Per-shard pass: one Ray task per shard runs the local runner's ``_process_unit``. We chose tasks over
+Ray Data ``map_batches`` on documents because a shard is already the unit of work and of output: the
+task writes exactly the local shard, ``rejected/``, ``_stats/`` and ``_done/`` files (byte-identical
+shards, resume by marker, a killed driver loses no finished shard), while a document-level Ray Data
+dataset would re-block documents, lose the per-shard positions dedup's removal lists use, and write
+files under Ray's names. Dedup's global step is a map-shuffle-reduce of Ray tasks: signatures per
+shard; band keys partitioned by key across ``partitions`` reducers that find candidates, verify them
+and union-find their confirmed edges into a spanning forest; forests merged pairwise in a tree (no task
+ever holds all edges, only a forest over duplicated documents); keepers chosen with the local rule.
+Leaves out: Ray Data readers, autoscaling hints, and moving ``score``'s bucket step off the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import ray
+from tqdm import tqdm
+
+from corpus import __version__
+from corpus.dedup import exact as exact_mod
+from corpus.dedup.exact import ExactDedupStep, hash_shard
+from corpus.dedup.lsh import bucket_pairs
+from corpus.dedup.near import NearDedupStep, choose_keepers
+from corpus.dedup.unionfind import UnionFind
+from corpus.runner import StageError, StageReport, _process_unit, _stage_config, _Unit, _units, stage_label
+from corpus.shards import DEFAULT_SUFFIX, atomic_path, shard_name, write_bytes_atomic
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RayOptions:
+    """Where and how the stages run on Ray.
+
+    ``address``: None starts (or reuses) a Ray in this process; ``auto`` joins the cluster ``ray start``
+    runs on this machine; ``ray://HOST:10001`` a remote head. ``num_cpus_per_task`` and
+    ``memory_per_task`` (bytes) are Ray's scheduling hints for each shard task. ``partitions``: shuffle
+    partitions of dedup's global step (default: the cluster's CPUs). ``max_in_flight``: tasks submitted
+    ahead of completion, which bounds the driver's bookkeeping (default: 2 x cluster CPUs).
+    """
+
+    address: str | None = None
+    num_cpus_per_task: float = 1.0
+    memory_per_task: int | None = None
+    partitions: int | None = None
+    max_in_flight: int | None = None
+
+
+def connect(address: str | None) -> None:
+    """Join (or start) Ray once per process; a session already open (tests, notebooks) is reused."""
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=True)
+
+
+def _cluster_cpus() -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _in_dir(cwd: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn(*args)`` in the driver's working directory, so relative paths mean what they meant there.
+
+    Readers record file paths in documents (e.g. a malformed line's ``file``); running in the driver's
+    directory keeps those bytes equal to a local run. On a multi-node cluster this directory must exist
+    on every node (shared storage), as every input and output path must.
+    """
+    if not os.path.isdir(cwd):
+        raise StageError(f"the driver's working directory {cwd} does not exist on this Ray node; "
+                         "run from shared storage (NFS) or give absolute paths on it")
+    with contextlib.chdir(cwd):
+        return fn(*args)
+
+
+_remote = ray.remote(_in_dir)
+
+
+def _returns(parts: list[Any]) -> Any:
+    """What a task with ``num_returns=len(parts)`` must return (Ray unwraps a single return)."""
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+class _Tasks:
+    """Submits ``fn`` calls as Ray tasks in the driver's directory, with resource hints and a bound in flight."""
+
+    def __init__(self, options: RayOptions) -> None:
+        self.options = options
+        self.cwd = os.getcwd()
+        self.max_in_flight = options.max_in_flight or 2 * _cluster_cpus()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, num_returns: int = 1, heavy: bool = True) -> Any:
+        """One task; ``heavy`` tasks get the per-task CPU/memory hints, light ones (merges, writes) 1 CPU."""
+        hints: dict[str, Any] = {"num_returns": num_returns, "num_cpus": 1}
+        if heavy:
+            hints["num_cpus"] = self.options.num_cpus_per_task
+            if self.options.memory_per_task:
+                hints["memory"] = self.options.memory_per_task
+        return _remote.options(**hints).remote(self.cwd, fn, *args)
+
+    def map(self, fn: Callable[..., Any], items: Sequence[tuple], *, desc: str, progress: bool,
+            on_result: Callable[[Any], None] | None = None) -> list[Any]:
+        """``[fn(*args) for args in items]`` as tasks, in order, never more than ``max_in_flight`` pending."""
+        results: list[Any] = [None] * len(items)
+        pending: dict[Any, int] = {}
+        bar = tqdm(total=len(items), desc=desc, unit="shard", disable=not progress, leave=False)
+        try:
+            for index, args in enumerate(items):
+                while len(pending) >= self.max_in_flight:
+                    self._collect(pending, results, bar, on_result)
+                pending[self.submit(fn, *args)] = index
+            while pending:
+                self._collect(pending, results, bar, on_result)
+        finally:
+            bar.close()
+        return results
+
+    @staticmethod
+    def _collect(pending: dict[Any, int], results: list[Any], bar: tqdm, on_result) -> None:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        for ref in ready:
+            value = ray.get(ref)  # a failed task raises here, with the stage and shard in the message
+            results[pending.pop(ref)] = value
+            bar.update()
+            if on_result is not None:
+                on_result(value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# dedup-exact: hashes per shard -> partitions by hash -> first of each hash -> removal lists per shard
+# ---------------------------------------------------------------------------------------------------
+
+
+def _split(rows: dict[str, np.ndarray], part: np.ndarray, n: int) -> list[dict[str, np.ndarray]]:
+    """Rows (a dict of equal-length columns) split by ``part`` (values 0..n-1) into n dicts."""
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(n + 1))
+    return [{k: v[order[bounds[p] : bounds[p + 1]]] for k, v in rows.items()} for p in range(n)]
+
+
+def _concat(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _group_of(shard_index: np.ndarray, shards: int, groups: int) -> np.ndarray:
+    """Contiguous ranges of shards per writer group, so a group's documents stay in global order."""
+    return (shard_index * groups) // shards
+
+
+def _exact_map(shard: Path, index: int, state: Path, force: bool, partitions: int) -> Any:
+    z = np.load(hash_shard(shard, state, force))
+    rows = {"hash": z["hashes"], "shard": np.full(z["hashes"].size, index, np.int64),
+            "position": z["positions"], "id": z["ids"]}
+    return _returns(_split(rows, (z["hashes"] % np.uint64(partitions)).astype(np.int64), partitions))
+
+
+def _exact_reduce(shards: int, groups: int, *parts: dict[str, np.ndarray]) -> Any:
+    """Within one hash partition: keep the first (shard, position) of each hash, as ExactDedupStep does."""
+    rows = _concat(parts)
+    order = np.lexsort((rows["position"], rows["shard"], rows["hash"]))
+    sorted_hashes = rows["hash"][order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
+    keeper = order[np.maximum.accumulate(np.where(first, np.arange(order.size), 0))]
+    removed = {"shard": rows["shard"][order[~first]], "position": rows["position"][order[~first]],
+               "kept": rows["id"][keeper[~first]]}
+    return _returns(_split(removed, _group_of(removed["shard"], shards, groups), groups))
+
+
+def _exact_write(state: Path, names: list[str], first_index: int, *parts: dict[str, np.ndarray]) -> None:
+    rows = _concat(parts)
+    for offset, name in enumerate(names):
+        mine = np.flatnonzero(rows["shard"] == first_index + offset)
+        mine = mine[np.argsort(rows["position"][mine], kind="stable")]
+        exact_mod._save_npz(state / f"{name}.removed.npz", positions=rows["position"][mine],
+                            kept=rows["kept"][mine].astype(str))
+
+
+def _groups(n_shards: int, groups: int) -> list[range]:
+    """The shard ranges of ``_group_of``: group g holds shards s with g <= s * groups / n_shards < g + 1."""
+    return [range(-(-g * n_shards // groups), -(-(g + 1) * n_shards // groups)) for g in range(groups)]
+
+
+def prepare_exact(stage: ExactDedupStep, shards: list[Path], output: Path, *, tasks: _Tasks,
+                  partitions: int, force: bool, progress: bool) -> ExactDedupStep:
+    """``ExactDedupStep.prepare`` as Ray tasks: the same removal lists, built by hash partition."""
+    state = output / exact_mod.STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    n = len(shards)
+    groups = min(partitions, n)
+    maps = [tasks.submit(_exact_map, s, i, state, force, partitions, num_returns=partitions)
+            for i, s in enumerate(shards)]
+    maps = [m if partitions > 1 else [m] for m in maps]
+    reduces = [tasks.submit(_exact_reduce, n, groups, *[m[p] for m in maps], num_returns=groups, heavy=False)
+               for p in range(partitions)]
+    reduces = [r if groups > 1 else [r] for r in reduces]
+    writes = []
+    for g, members in enumerate(_groups(n, groups)):
+        names = [shard_name(shards[i]) for i in members]
+        writes.append(tasks.submit(_exact_write, state, names, members.start, *[r[g] for r in reduces],
+                                   heavy=False))
+    _wait(writes, desc="exact dedup (global)", progress=progress)
+    return dataclasses.replace(stage, state_dir=str(state))
+
+
+def _wait(refs: list[Any], *, desc: str, progress: bool) -> list[Any]:
+    """``ray.get`` the refs with a progress bar; the first failure raises."""
+    out: dict[Any, Any] = {}
+    with tqdm(total=len(refs), desc=desc, disable=not progress, leave=False) as bar:
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            out[ready[0]] = ray.get(ready[0])
+            bar.update()
+    return [out[r] for r in refs]
+
+
+# ---------------------------------------------------------------------------------------------------
+# dedup (MinHash LSH): signatures -> band keys by key hash -> verified edges -> forests -> keepers
+# ---------------------------------------------------------------------------------------------------
+
+
+def _sign(job: Any, shard: Path) -> tuple[dict[str, Path], int]:
+    files = job(shard)
+    return files, int(np.load(files["docs"])["length"].size)
+
+
+def _band_map(files: dict[str, Path], offset: int, partitions: int) -> Any:
+    """(band, key, document, order key) of every live document and band, split by key into partitions."""
+    docs = np.load(files["docs"])
+    bands = np.load(files["bands"], mmap_mode="r")
+    live = np.flatnonzero(~docs["empty"])  # documents without shingles never match anything (as locally)
+    b = bands.shape[0]
+    rows = {
+        "band": np.repeat(np.arange(b, dtype=np.int32), live.size),
+        "key": np.asarray(bands[:, live]).reshape(-1),
+        "doc": np.tile(live + offset, b),
+        "order": np.tile(docs["id_hash"][live], b),
+    }
+    return _returns(_split(rows, (rows["key"] % np.uint64(partitions)).astype(np.int64), partitions))
+
+
+def _forest(u: np.ndarray, v: np.ndarray, best_u: np.ndarray, best_v: np.ndarray) -> dict[str, np.ndarray]:
+    """Union-find over edges u-v: every touched document, its component's smallest document, its best score."""
+    nodes = np.unique(np.concatenate([u, v]))
+    uf = UnionFind(nodes.size)
+    uf.union(np.searchsorted(nodes, u), np.searchsorted(nodes, v))
+    best = np.zeros(nodes.size, dtype=np.float64)
+    np.maximum.at(best, np.searchsorted(nodes, u), best_u)
+    np.maximum.at(best, np.searchsorted(nodes, v), best_v)
+    # Compact ids keep the order of document numbers, so the root is the component's smallest document.
+    return {"node": nodes, "root": nodes[uf.roots()], "best": best}
+
+
+def _edge_reduce(step: NearDedupStep, files: list[dict[str, Path]], offsets: np.ndarray,
+                 *parts: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One band-key partition: candidate pairs per bucket, verified, union-found into a spanning forest.
+
+    Every bucket (band, key) lies whole in one partition, so its pairs are those ``bucket_pairs`` finds
+    over all documents; similarity is computed exactly as ``NearDedupStep._similarity`` does.
+    """
+    rows = _concat(parts)
+    found = [np.empty((0, 2), dtype=np.int64)]
+    for band in np.unique(rows["band"]):
+        sel = np.flatnonzero(rows["band"] == band)
+        found.append(rows["doc"][sel][bucket_pairs(rows["key"][sel], rows["order"][sel])])
+    pairs = np.unique(np.concatenate(found), axis=0)
+    similarity = step._similarity(files, offsets, pairs)
+    ok = similarity >= step.threshold
+    confirmed, sim = pairs[ok], similarity[ok]
+    forest = _forest(confirmed[:, 0], confirmed[:, 1], sim, sim)
+    forest["candidates"] = int(pairs.shape[0])
+    forest["edges"] = int(confirmed.shape[0])
+    return forest
+
+
+def _merge_forests(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two forests -> one: their node->root links are edges of a forest with the same components."""
+    merged = _forest(np.concatenate([a["node"], b["node"]]), np.concatenate([a["root"], b["root"]]),
+                     np.concatenate([a["best"], b["best"]]), np.zeros(a["node"].size + b["node"].size))
+    merged["candidates"] = a["candidates"] + b["candidates"]
+    merged["edges"] = a["edges"] + b["edges"]
+    return merged
+
+
+def _split_forest(forest: dict[str, Any], offsets: np.ndarray, groups: list[range]) -> Any:
+    shard = np.searchsorted(offsets, forest["node"], side="right") - 1
+    rows = {k: forest[k] for k in ("node", "root", "best")}
+    return _returns(_split(rows, _group_of(shard, offsets.size - 1, len(groups)), len(groups)))
+
+
+def _member_facts(files: list[dict[str, Path]], offsets: np.ndarray, part: dict[str, np.ndarray]) -> dict:
+    """Add id, length and source priority to a group's cluster members (read from its shards' docs.npz)."""
+    shard = np.searchsorted(offsets, part["node"], side="right") - 1
+    ids, length, priority = [np.empty(0, str)], [np.empty(0, np.int64)], [np.empty(0, np.int32)]
+    for s in np.unique(shard):
+        d = np.load(files[s]["docs"])
+        local = part["node"][shard == s] - offsets[s]
+        ids.append(d["ids"][local])
+        length.append(d["length"][local])
+        priority.append(d["priority"][local])
+    return {**part, "id": np.concatenate(ids), "length": np.concatenate(length),
+            "priority": np.concatenate(priority)}
+
+
+def _assign(step: NearDedupStep, output: Path, n_docs: int, offsets: np.ndarray, groups: list[range],
+            *facts: dict[str, np.ndarray]) -> Any:
+    """Cluster size, keeper and cluster id of every member (the local rule), split by writer group."""
+    m = _concat(facts)  # groups are contiguous shard ranges in order, so members ascend as locally
+    _, inverse, counts = np.unique(m["root"], return_inverse=True, return_counts=True)
+    size = counts[inverse].astype(np.int64)
+    is_kept, kept_ids, cluster_ids = choose_keepers(m["root"], m["id"].astype(str), m["length"], m["priority"])
+    step.write_cluster_stats(output, [{"size": size, "kept": is_kept}], n_docs)
+    rows = {"node": m["node"], "kept": is_kept, "kept_id": kept_ids, "cluster_id": cluster_ids,
+            "size": size, "similarity": m["best"]}
+    shard = np.searchsorted(offsets, m["node"], side="right") - 1
+    return _returns(_split(rows, _group_of(shard, offsets.size - 1, len(groups)), len(groups)))
+
+
+def _write_clusters(state: Path, names: list[str], first_index: int, offsets: np.ndarray,
+                    part: dict[str, np.ndarray]) -> None:
+    for k, name in enumerate(names):
+        s = first_index + k
+        mine = (part["node"] >= offsets[s]) & (part["node"] < offsets[s + 1])
+        with atomic_path(state / f"{name}.clusters.npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, positions=part["node"][mine] - offsets[s], kept=part["kept"][mine],
+                     kept_id=part["kept_id"][mine].astype(str), cluster_id=part["cluster_id"][mine].astype(str),
+                     size=part["size"][mine], similarity=part["similarity"][mine])
+
+
+def prepare_near(stage: NearDedupStep, shards: list[Path], output: Path, *, tasks: _Tasks,
+                 partitions: int, force: bool, progress: bool) -> NearDedupStep:
+    """``NearDedupStep.prepare`` as Ray tasks: the same clusters, found without one node holding all edges."""
+    job = stage.signature_job(output, force=force)
+    signed = tasks.map(_sign, [(job, s) for s in shards], desc="minhash signatures", progress=progress)
+    files = [f for f, _ in signed]
+    offsets = np.concatenate(([0], np.cumsum([c for _, c in signed]))).astype(np.int64)
+    n = len(shards)
+    maps = [tasks.submit(_band_map, f, int(offsets[i]), partitions, num_returns=partitions)
+            for i, f in enumerate(files)]
+    maps = [m if partitions > 1 else [m] for m in maps]
+    forests = [tasks.submit(_edge_reduce, stage, files, offsets, *[m[p] for m in maps])
+               for p in range(partitions)]
+    while len(forests) > 1:  # a binary tree of merges: log2(partitions) rounds
+        pairs = [tasks.submit(_merge_forests, forests[i], forests[i + 1], heavy=False)
+                 for i in range(0, len(forests) - 1, 2)]
+        forests = pairs + ([forests[-1]] if len(forests) % 2 else [])
+    groups = _groups(n, min(partitions, n))
+    split = tasks.submit(_split_forest, forests[0], offsets, groups, num_returns=len(groups), heavy=False)
+    split = split if len(groups) > 1 else [split]
+    facts = [tasks.submit(_member_facts, files, offsets, split[g], heavy=False) for g in range(len(groups))]
+    assigned = tasks.submit(_assign, stage, output, int(offsets[-1]), offsets, groups, *facts,
+                            num_returns=len(groups), heavy=False)
+    assigned = assigned if len(groups) > 1 else [assigned]
+    writes = [tasks.submit(_write_clusters, job.state, [shard_name(shards[i]) for i in g], g.start, offsets,
+                           assigned[k], heavy=False) for k, g in enumerate(groups)]
+    _wait(writes, desc="minhash clusters", progress=progress)
+    return dataclasses.replace(stage, state_dir=str(job.state))
+
+
+# Global steps with a Ray implementation; any other stage's prepare() runs on the driver.
+RAY_PREPARE: dict[type, Callable[..., Any]] = {ExactDedupStep: prepare_exact, NearDedupStep: prepare_near}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the stage runner
+# ---------------------------------------------------------------------------------------------------
+
+
+def run_stage_ray(
+    stage: Any,
+    *,
+    inputs: Sequence[Path],
+    output: Path,
+    force: bool = False,
+    progress: bool = True,
+    suffix: str = DEFAULT_SUFFIX,
+    options: RayOptions | None = None,
+) -> StageReport:
+    """``corpus.runner.run_stage`` on Ray: the same files, one task per shard, the global step as tasks."""
+    options = options or RayOptions()
+    connect(options.address)
+    started = time.perf_counter()
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    units = _units(stage, [Path(p) for p in inputs])
+    if not units:
+        raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
+    tasks = _Tasks(options)
+    if hasattr(stage, "prepare"):
+        sources = [u.source for u in units]
+        ray_prepare = RAY_PREPARE.get(type(stage))
+        if ray_prepare is not None:
+            partitions = options.partitions or _cluster_cpus()
+            stage = ray_prepare(stage, sources, output, tasks=tasks, partitions=partitions, force=force,
+                                progress=progress)
+        else:
+            stage = stage.prepare(sources, output, workers=os.cpu_count() or 1, force=force, progress=progress)
+    done = output / "_done"
+    todo = [u for u in units if force or not (done / u.name).exists()]
+    docs = tqdm(desc=f"{stage.name:>12}", unit=" docs", disable=not progress, smoothing=0.1)
+    try:
+        tasks.map(_process_unit, [(stage, u, output, suffix, None) for u in todo], desc=f"{stage.name} shards",
+                  progress=progress, on_result=lambda record: docs.update(record["in"]))
+    finally:
+        docs.close()
+    return _finish(stage, units, len(units) - len(todo), inputs, output, started)
+
+
+def _finish(stage: Any, units: list[_Unit], skipped: int, inputs: Sequence[Path], output: Path,
+            started: float) -> StageReport:
+    """Sum the shards' stats, run ``finalize`` on the driver, write ``_manifest.json`` (as run_stage does)."""
+    report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=skipped)
+    for unit in units:
+        record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
+        report.docs_in += record["in"]
+        report.docs_out += record["out"]
+        report.rejected += record["rejected"]
+        report.reasons.update(record["reasons"])
+        report.counters.update(record["counters"])
+        report.bytes_out += record["bytes_out"]
+    if hasattr(stage, "finalize"):
+        final_counters: Counter = Counter()
+        stage.finalize(output, [output / u.name for u in units], final_counters)
+        report.counters.update(final_counters)
+    report.seconds = time.perf_counter() - started
+    manifest = {
+        "stage": stage.name,
+        "config": _stage_config(stage),
+        "inputs": [str(p) for p in inputs],
+        "shards": {u.name: str(u.source) for u in units},
+        "knowforge_version": __version__,
+        "totals": {
+            "shards": report.shards,
+            "shards_skipped": report.shards_skipped,
+            "docs_in": report.docs_in,
+            "docs_out": report.docs_out,
+            "rejected": report.rejected,
+            "reasons": dict(sorted(report.reasons.items())),
+            "counters": dict(sorted(report.counters.items())),
+            "bytes_out": report.bytes_out,
+        },
+        "seconds": round(report.seconds, 3),
+    }
+    write_bytes_atomic(output / "_manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2, default=str))
+    return report
