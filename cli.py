@@ -77,7 +77,11 @@ def io_options(func):
 )
 @click.option("--force", is_flag=True, help="Redo shards already marked done in _done/.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def corpus(work_dir: Path, workers: int, force: bool, quiet: bool) -> None:
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: --workers processes; ray: a Ray cluster (needs the [ray] extra), same output.")
+@click.option("--address", "ray_address", default=None,
+              help="--engine ray: 'auto' (a `ray start` cluster) or ray://HOST:10001; default: a local Ray.")
+def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, engine: str, ray_address: str | None) -> None:
     """Pretraining-corpus stages. Chain them in one command, e.g.
 
     \b
@@ -90,13 +94,18 @@ def corpus(work_dir: Path, workers: int, force: bool, quiet: bool) -> None:
 
 
 @corpus.result_callback()
-def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: bool) -> None:
-    from corpus.pipeline import run_pipeline, summary_table
+def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: bool, engine: str,
+                      ray_address: str | None) -> None:
+    from corpus.pipeline import ConfigError, run_pipeline, summary_table
 
     stages = [call for call in calls if call is not None]
     if not stages:  # only standalone commands (report, inspect, merge, score-train): they printed already
         return
-    reports = run_pipeline(stages, work_dir=work_dir, workers=workers, force=force, progress=not quiet)
+    try:
+        reports = run_pipeline(stages, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
+                               engine=engine, ray_address=ray_address)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from None
     click.echo(summary_table(reports))
 
 
@@ -804,15 +813,20 @@ def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd,
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override workers.")
 @click.option("--force", is_flag=True, help="Redo shards already marked done.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def run_cmd(config: Path, work_dir, workers, force, quiet) -> None:
-    """Run a pipeline written in YAML (see configs/ for one per real job)."""
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: --workers processes; ray: a Ray cluster (needs the [ray] extra), same output.")
+@click.option("--address", "ray_address", default=None,
+              help="--engine ray: 'auto' (a `ray start` cluster) or ray://HOST:10001; default: a local Ray.")
+def run_cmd(config: Path, work_dir, workers, force, quiet, engine, ray_address) -> None:
+    """Run a pipeline written in YAML (see configs/ for one per real job), locally or on Ray."""
     from corpus.pipeline import ConfigError, load_config, run_config, summary_table
 
     try:
         cfg = load_config(config)
+        reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
+                             engine=engine, ray_address=ray_address)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
-    reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet)
     click.echo(summary_table(reports))
 
 
@@ -825,10 +839,18 @@ def run_cmd(config: Path, work_dir, workers, force, quiet) -> None:
 @click.option("--force", is_flag=True, help="Redo everything instead of resuming.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo_cmd(output: Path, workers: int, force: bool, quiet: bool) -> None:
-    """Run configs/demo.yaml on data_samples/ (offline, no API key) and print what each stage did."""
-    from corpus.demo import run_demo
+    """Run configs/demo.yaml on data_samples/ (offline, no API key) and print what each stage did.
 
+    Then build IE instructions, KG2Instruction records and SFT data from the samples.
+    """
+    from corpus.demo import run_demo
+    from instruct.demo import run_ie_demo
+    from kg2instruction.demo import run_kg_demo
+
+    output = output.resolve()
     run_demo(output, workers=workers, force=force, progress=not quiet, echo=click.echo)
+    run_ie_demo(output / "ie", click.echo)
+    run_kg_demo(output / "kg2instruction", click.echo, workers=workers)
 
 
 if __name__ == "__main__":

@@ -82,3 +82,23 @@ def test_consecutive_readers_pool_their_outputs(tmp_path):
         "a-00000.jsonl.zst",
         "b-00000.jsonl.zst",
     ]
+
+
+def test_inputs_can_name_an_earlier_step(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "Ａ"}\n{"text": "b"}\n')
+    config = parse_config(
+        {
+            "steps": [
+                {"read": {"source": "jsonl", "input": str(tmp_path / "a.jsonl")}},
+                {"clean": {}},
+                {"dedup-exact": {}},
+                {"stats": {"input": ["@clean"]}},
+            ]
+        }
+    )
+    reports = run_pipeline(config.calls, work_dir=tmp_path / "w", workers=1, progress=False)
+    assert reports[-1].docs_in == 2
+    with pytest.raises(ConfigError, match="names no earlier step"):
+        bad = parse_config({"steps": [{"read": {"source": "jsonl", "input": str(tmp_path / "a.jsonl")}},
+                                      {"stats": {"input": ["@nope"]}}]})
+        run_pipeline(bad.calls, work_dir=tmp_path / "w2", workers=1, progress=False)
