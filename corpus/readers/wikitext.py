@@ -8,6 +8,7 @@ a few inline ones whose visible text is an argument ({{lang}}, {{link-en}}, {{no
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +25,14 @@ from mwparserfromhell.nodes import (
     Text,
     Wikilink,
 )
+from mwparserfromhell.parser import tokens as tk
+from mwparserfromhell.parser.builder import Builder
 from mwparserfromhell.wikicode import Wikicode
+
+try:  # the C tokenizer (the one mwparserfromhell.parse uses when it is built); the pure-Python one otherwise
+    from mwparserfromhell.parser._tokenizer import CTokenizer as _Tokenizer
+except ImportError:  # pragma: no cover
+    from mwparserfromhell.parser.tokenizer import Tokenizer as _Tokenizer
 
 # Private-use code points that bracket a link anchor while the text is post-processed and converted
 # with OpenCC; they survive both untouched and are removed (and turned into offsets) at the very end.
@@ -65,6 +73,24 @@ DROP_TAGS = frozenset(
      "categorytree", "section", "indicator", "syntaxhighlight-none", "style", "script"}
 )
 BREAK_TAGS = frozenset({"br", "hr"})
+
+# Templates whose visible text is an argument (rendered by _template_text); the pre-pass cuts every
+# other template. Names are normalised (stripped, lower case, "_" as " "); "lang-xx" matches by prefix.
+INLINE_TEMPLATES = frozenset(
+    {"lang", "lang-x", "transl", "transliteration", "nowrap", "nobr", "nobreak", "noitalic", "small", "big",
+     "linktext", "link-en", "link-ja", "link-de", "link-fr", "le", "ill", "interlanguage link", "link",
+     "tsl", "translink", "convert", "cvt"}
+)
+# Tags whose body ends at the first closing tag (extension tags; nothing nests in them): the pre-pass
+# cuts the dropped ones whole and copies the verbatim ones unchanged, so braces in them stay text.
+CUT_TAGS = DROP_TAGS - {"table", "syntaxhighlight-none"}
+VERBATIM_TAGS = frozenset({"nowiki", "pre", "source", "syntaxhighlight", "templatedata"})
+# The pre-pass's tokens (a lexer, not a matcher of nested spans): a comment opening, runs of two or more
+# braces, a table opening/closing at the start of a line, and the opening of a cut or verbatim tag.
+PREPASS_TOKEN = re.compile(
+    r"<!--|\{\{+|\}\}+|^[ \t]*\{\||^[ \t]*\|\}|<(" + "|".join(sorted(CUT_TAGS | VERBATIM_TAGS)) + r")(?=[\s/>])",
+    re.M | re.I,
+)
 
 STYLE_QUOTES = re.compile(r"'{2,}")  # wikitext italic/bold quote runs
 MAGIC_WORD = re.compile(r"__[A-Z]+(?:_[A-Z]+)*__")
@@ -109,6 +135,11 @@ def _variant(match: re.Match) -> str:
     return next(iter(parts.values())).strip()
 
 
+def _inline_template(name: str) -> bool:
+    """Whether a template of this (normalised) name renders visible text that :func:`_template_text` keeps."""
+    return name in INLINE_TEMPLATES or name.startswith("lang-")
+
+
 def _template_text(template: Template, render: Callable[[Wikicode], str]) -> str:
     """Visible text of the few inline templates worth keeping; empty for every other template."""
     name = str(template.name).strip().lower().replace("_", " ")
@@ -128,6 +159,104 @@ def _template_text(template: Template, render: Callable[[Wikicode], str]) -> str
     if name in {"convert", "cvt"}:
         return " ".join(part for part in (arg(1), arg(2)) if part)
     return ""
+
+
+@functools.lru_cache(maxsize=64)
+def _closing_tag(name: str) -> re.Pattern:
+    return re.compile(rf"</{name}\s*>", re.I)
+
+
+def strip_unrendered(wikitext: str) -> str:
+    """Cut what the converter would render as nothing, in one left-to-right pass over ``wikitext``.
+
+    Removes comments, cut-tag elements (``<ref>...</ref>``, ``<ref/>``, ``<math>``, ...), balanced
+    ``{{...}}`` templates and ``{{{...}}}`` arguments (nested; the few :data:`INLINE_TEMPLATES` stay) and
+    ``{|...|}`` tables opened and closed at line starts (nested). Open spans sit on a stack; closing one
+    deletes its output pieces, so the pass is linear. Unclosed spans stay as text, as MediaWiki shows them,
+    except an unclosed comment, which hides the rest of the page as in MediaWiki.
+    """
+    pieces: list[str] = []
+    # Open spans: [is_table, index in pieces of the opening token, braces still open (0 for tables)].
+    stack: list[list] = []
+    pos = 0
+    search = PREPASS_TOKEN.search
+    while match := search(wikitext, pos):
+        start, end = match.span()
+        if start > pos:
+            pieces.append(wikitext[pos:start])
+        token = match.group()
+        first = token[0]
+        if first == "<" and token[1] == "!":  # <!-- ... -->
+            close = wikitext.find("-->", end)
+            pos = len(wikitext) if close < 0 else close + 3
+        elif first == "<":
+            name = match.group(1).lower()
+            gt = wikitext.find(">", end)
+            if gt < 0:
+                pieces.append(token)
+                pos = end
+                continue
+            if wikitext[gt - 1] == "/":
+                element_end = gt + 1
+            else:
+                closing = _closing_tag(name).search(wikitext, gt + 1)
+                if closing is None:  # unclosed: the opening tag is text (the parser sees it as such)
+                    pieces.append(wikitext[start : gt + 1])
+                    pos = gt + 1
+                    continue
+                element_end = closing.end()
+            if name in VERBATIM_TAGS:
+                pieces.append(wikitext[start:element_end])
+            pos = element_end
+        elif first == "{":
+            stack.append([False, len(pieces), len(token)])
+            pieces.append(token)
+            pos = end
+        elif first == "}":
+            pos = end
+            _close_braces(len(token), stack, pieces)
+        elif token.endswith("{|"):
+            stack.append([True, len(pieces), 0])
+            pieces.append(token)
+            pos = end
+        elif stack and stack[-1][0]:  # |} closing the innermost open table
+            del pieces[stack.pop()[1] :]
+            pos = end
+        else:  # a |} that closes no table: the '|' is text and the '}' may start a '}}'
+            pieces.append(token[:-1])
+            pos = end - 1
+    pieces.append(wikitext[pos:])
+    return "".join(pieces)
+
+
+def _close_braces(count: int, stack: list[list], pieces: list[str]) -> None:
+    """Match a run of ``count`` closing braces against the open brace spans, as MediaWiki's preprocessor
+    does: three braces close an argument, two a template; tables still open inside are left as text."""
+    while count >= 2:
+        at = len(stack) - 1
+        while at >= 0 and stack[at][0]:
+            at -= 1
+        if at < 0:
+            break
+        del stack[at + 1 :]
+        frame = stack[at]
+        index, opened = frame[1], frame[2]
+        used = 3 if min(count, opened) >= 3 else 2
+        body = ""
+        if used == 2:
+            body = "".join(pieces[index + 1 :])
+            name = body.split("|", 1)[0].strip().lower().replace("_", " ")
+            body = "{{" + body + "}}" if _inline_template(name) else ""
+        del pieces[index + 1 :]
+        pieces[index] = "{" * (opened - used)
+        if body:
+            pieces.append(body)
+        count -= used
+        frame[2] = opened - used
+        if frame[2] < 2:
+            stack.pop()
+    if count:
+        pieces.append("}" * count)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +320,9 @@ class WikitextConverter:
         if kind == "drop":
             return
         anchor = (self.render(node.text) if node.text is not None else title.lstrip(":")).strip()
+        self._emit_link(title, anchor, kind, out)
+
+    def _emit_link(self, title: str, anchor: str, kind: str, out: list[str]) -> None:
         if not anchor:
             return
         target = self.target_title(title.lstrip(":"))
@@ -219,29 +351,124 @@ class WikitextConverter:
         """Plain text and links of ``wikitext``; ``transform`` (e.g. OpenCC t2s) is applied to text
         and link targets before offsets are computed, so the offsets hold for the converted text."""
         for mark in (LINK_OPEN, LINK_CLOSE, HEADING_MARK, "\x1f"):
-            wikitext = wikitext.replace(mark, "")
+            if mark in wikitext:
+                wikitext = wikitext.replace(mark, "")
         if "-{" in wikitext:
             wikitext = VARIANT.sub(_variant, wikitext)
-        # Bold/italic quotes stay text (skip_style_tags) and are removed in _walk: parsing them as tags
-        # is most of mwparserfromhell's time on real pages, and they carry no content.
-        code = mwparserfromhell.parse(wikitext, skip_style_tags=True)
+        # Bold/italic quotes stay text (skip_style_tags) and are removed with the magic words: parsing
+        # them as tags is most of the tokenizer's time on real pages, and they carry no content.
+        tokens = _Tokenizer().tokenize(strip_unrendered(wikitext), 0, True)
         out: list[str] = []
         skip_level = 0
-        for node in code.nodes:
-            if isinstance(node, Heading):
-                title = self.render(node.title).strip().lower().rstrip(":：")
-                if skip_level and node.level > skip_level:
+        i, count = 0, len(tokens)
+        while i < count:
+            token = tokens[i]
+            end = i + 1 if type(token) is tk.Text else _node_end(tokens, i)
+            if type(token) is tk.HeadingStart:
+                level = token["level"]
+                title = self._render_tokens(tokens, i + 1, end - 1).strip()
+                if skip_level and level > skip_level:
+                    i = end
                     continue
-                skip_level = node.level if title in BOILERPLATE_SECTIONS else 0
-                if skip_level:
-                    continue
-            if skip_level:
-                continue
-            self._walk((node,), out)
+                skip_level = level if title.lower().rstrip(":：") in BOILERPLATE_SECTIONS else 0
+                if not skip_level:
+                    out.append(f"\n{HEADING_MARK}{min(level, 9)}{title}\n")
+            elif not skip_level:
+                self._render_range(tokens, i, end, out)
+            i = end
         raw = "".join(out)
         if transform is not None:
             raw = transform(raw)
         return self._finish(raw)
+
+    def _render_tokens(self, tokens: list, start: int, end: int) -> str:
+        out: list[str] = []
+        self._render_range(tokens, start, end, out)
+        return "".join(out)
+
+    def _render_range(self, tokens: list, start: int, end: int, out: list[str]) -> None:
+        """Render ``tokens[start:end]`` (whole nodes) straight from mwparserfromhell's token stream.
+
+        Text, wikilinks with a plain title, tags named by plain text, headings and external links are
+        read off the tokens; any other node (inline templates, entities, ...) is built into a tree by
+        mwparserfromhell's own builder and rendered by :meth:`_walk`, so both paths share one set of rules.
+        """
+        i = start
+        while i < end:
+            token = tokens[i]
+            kind = type(token)
+            if kind is tk.Text:
+                value = token["text"]
+                if "__" in value:
+                    value = MAGIC_WORD.sub("", value)
+                if "''" in value:
+                    value = STYLE_QUOTES.sub("", value)
+                out.append(value)
+                i += 1
+                continue
+            stop = _node_end(tokens, i)
+            if kind is tk.WikilinkOpen:
+                done = self._token_wikilink(tokens, i, stop, out)
+            elif kind is tk.TagOpenOpen:
+                done = self._token_tag(tokens, i, stop, out)
+            elif kind is tk.HeadingStart:
+                title = self._render_tokens(tokens, i + 1, stop - 1).strip()
+                out.append(f"\n{HEADING_MARK}{min(token['level'], 9)}{title}\n")
+                done = True
+            elif kind is tk.ExternalLinkOpen:
+                if token.get("brackets"):
+                    separator = _find_at_depth(tokens, i, stop, tk.ExternalLinkSeparator)
+                    if separator is not None:
+                        self._render_range(tokens, separator + 1, stop - 1, out)
+                done = True
+            elif kind is tk.CommentStart or kind is tk.ArgumentOpen:
+                done = True
+            else:
+                done = False
+            if not done:
+                self._walk(Builder().build(tokens[i:stop]).nodes, out)
+            i = stop
+
+    def _token_wikilink(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
+        separator = _find_at_depth(tokens, start, stop, tk.WikilinkSeparator)
+        title_end = stop - 1 if separator is None else separator
+        if title_end - start != 2 or type(tokens[start + 1]) is not tk.Text:
+            return False  # empty title or markup in it: let the tree path decide
+        title = tokens[start + 1]["text"]
+        kind = self._link_kind(title)
+        if kind == "drop":
+            return True
+        if separator is None:
+            anchor = title.lstrip(":").strip()
+        else:
+            anchor = self._render_tokens(tokens, separator + 1, stop - 1).strip()
+        self._emit_link(title, anchor, kind, out)
+        return True
+
+    def _token_tag(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
+        if stop - start < 3 or type(tokens[start + 1]) is not tk.Text:
+            return False
+        after = type(tokens[start + 2])
+        if after is not tk.TagCloseOpen and after is not tk.TagCloseSelfclose and after is not tk.TagAttrStart:
+            return False  # a tag name made of markup
+        tag = tokens[start + 1]["text"].strip().lower()
+        if tag in DROP_TAGS:
+            return True
+        if tag in BREAK_TAGS:
+            out.append("\n")
+            return True
+        if tag == "nowiki":
+            return False
+        if tag in {"li", "dt", "dd"} and tokens[start].get("wiki_markup"):
+            if tag == "dd" and out and not out[-1].endswith("\n"):
+                out.append(" ")
+            return True
+        if type(tokens[stop - 1]) is tk.TagCloseClose:
+            opened = _find_at_depth(tokens, start, stop, tk.TagCloseOpen)
+            closing = _find_at_depth(tokens, start, stop, tk.TagOpenClose)
+            if opened is not None and closing is not None:
+                self._render_range(tokens, opened + 1, closing, out)
+        return True
 
     def _finish(self, raw: str) -> WikiText:
         residual = len(RESIDUAL_MARKUP.findall(raw))
@@ -258,6 +485,45 @@ class WikitextConverter:
             lines.append(line)
         text = BLANK_LINES.sub("\n\n", "\n".join(_drop_empty_sections(lines))).strip()
         return _extract_links(text, residual)
+
+
+# Tokens that open a node and the tokens that close one (a tag closes with either of its two enders).
+OPEN_TOKENS = frozenset(
+    {tk.TemplateOpen, tk.ArgumentOpen, tk.WikilinkOpen, tk.ExternalLinkOpen, tk.HTMLEntityStart,
+     tk.HeadingStart, tk.CommentStart, tk.TagOpenOpen}
+)
+CLOSE_TOKENS = frozenset(
+    {tk.TemplateClose, tk.ArgumentClose, tk.WikilinkClose, tk.ExternalLinkClose, tk.HTMLEntityEnd,
+     tk.HeadingEnd, tk.CommentEnd, tk.TagCloseSelfclose, tk.TagCloseClose}
+)
+
+
+def _node_end(tokens: list, start: int) -> int:
+    """Index just past the node opened by ``tokens[start]`` (the tokenizer's output is well nested)."""
+    depth = 0
+    for i in range(start, len(tokens)):
+        kind = type(tokens[i])
+        if kind in OPEN_TOKENS:
+            depth += 1
+        elif kind in CLOSE_TOKENS:
+            depth -= 1
+            if not depth:
+                return i + 1
+    raise ValueError(f"unbalanced wikitext tokens from {start}")
+
+
+def _find_at_depth(tokens: list, start: int, stop: int, kind: type) -> int | None:
+    """Index of the first ``kind`` token directly inside the node ``tokens[start:stop]``, or None."""
+    depth = 0
+    for i in range(start + 1, stop - 1):
+        token_kind = type(tokens[i])
+        if token_kind is kind and not depth:
+            return i
+        if token_kind in OPEN_TOKENS:
+            depth += 1
+        elif token_kind in CLOSE_TOKENS:
+            depth -= 1
+    return None
 
 
 def _drop_empty_sections(lines: list[str]) -> list[str]:
