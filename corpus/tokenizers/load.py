@@ -103,13 +103,16 @@ class SentencePieceTokenizer:
         return self.processor.encode(texts, num_threads=1)
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        return [Encoding(np.array(ids, dtype=np.int64), make_ends=functools.partial(self._ends, text, ids))
-                for text, ids in zip(texts, self.encode_ids(texts), strict=True)]
+        out = []
+        for text, ids in zip(texts, self.encode_ids(texts), strict=True):
+            arr = np.array(ids, dtype=np.int64)
+            out.append(Encoding(arr, make_ends=functools.partial(self._ends, text, arr)))
+        return out
 
-    def _ends(self, text: str, ids: list[int]) -> np.ndarray:
+    def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
         """Byte ends by the piece-length table; SentencePiece's own offsets if the table disagrees."""
-        if self.identity and ids:
-            ends = np.cumsum(self.piece_bytes[np.asarray(ids, dtype=np.int64)])
+        if self.identity and ids.size:
+            ends = np.cumsum(self.piece_bytes[ids])
             if self.dummy_prefix:  # the dummy "▁" stands for no input byte
                 ends -= 1
             if int(ends[-1]) == (len(text) if text.isascii() else len(text.encode())):
