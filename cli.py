@@ -845,12 +845,22 @@ def demo_cmd(output: Path, workers: int, force: bool, quiet: bool) -> None:
     """
     from corpus.demo import run_demo
     from instruct.demo import run_ie_demo
+    from instruct.sft.demo import run_sft_demo
     from kg2instruction.demo import run_kg_demo
 
+    if quiet:
+        import datasets
+
+        datasets.disable_progress_bars()
     output = output.resolve()
     run_demo(output, workers=workers, force=force, progress=not quiet, echo=click.echo)
+    click.echo("\nIE datasets to instructions (data_samples/ie)")
     run_ie_demo(output / "ie", click.echo)
     run_kg_demo(output / "kg2instruction", click.echo, workers=workers)
+    click.echo("\nSFT data: selection and tokenisation with prompt masking (data_samples/instruct)")
+    run_sft_demo(output / "sft", click.echo)
+    click.echo(f"\nEverything is under {output}. Translation and generation need an LLM endpoint: "
+               "see docs/translation.md and docs/generation.md.")
 
 
 if __name__ == "__main__":

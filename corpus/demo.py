@@ -34,4 +34,18 @@ def run_demo(
     reports = run_pipeline(config.calls, work_dir=output / "corpus", workers=workers, force=force, progress=progress)
     echo("\nPretraining corpus (configs/demo.yaml)")
     echo(summary_table(reports))
+    for report in reports:
+        if report.stage == "filter":
+            from corpus.report import collect, drop_table, write_html
+
+            filter_report = collect(report.output)
+            page = write_html(filter_report, output / "filter-report.html")
+            echo(f"\nWhy the filter stage dropped documents (histograms of the scores: {page})")
+            echo(drop_table(filter_report))
+        merged = report.output / "merged"
+        if report.stage == "pack" and merged.with_suffix(".idx").exists():
+            from corpus.pack.inspect import inspect_summary
+
+            echo(f"\nPacked samples: {merged}.bin/.idx (Megatron indexed dataset)")
+            echo(inspect_summary(merged, tokenizer=None, decode=0))
     return reports
