@@ -4,6 +4,14 @@ Templates, ``<ref>``, tables, files/images, categories, interlanguage links, mag
 are removed; links become their anchor text; headings and list items become lines; boilerplate
 sections (References, 参考文献, ...) are dropped. Templates are not expanded (no Lua, no network), except
 a few inline ones whose visible text is an argument ({{lang}}, {{link-en}}, {{nowrap}}, {{convert}}).
+
+Speed: most of a page is markup that renders as nothing, so :func:`strip_unrendered` first cuts it in
+one linear pass: comments, ``<ref>``/``<math>``/... elements (up to their first closing tag, as MediaWiki
+reads extension tags), and balanced ``{{...}}``/``{{{...}}}`` and line-start ``{|...|}`` spans, matched
+by counting brace runs on a stack as MediaWiki's preprocessor does (not by regexes over nested text);
+unbalanced markup is left for the parser. mwparserfromhell's C tokenizer then parses the rest (links,
+headings, lists, tags), and the text is rendered from its token stream; only rare nodes (inline
+templates, entities) go through its tree builder, whose Python objects cost more than the parse itself.
 """
 
 from __future__ import annotations
@@ -99,13 +107,17 @@ VARIANT = re.compile(r"-\{(?:[A-Za-z]\|)?(.*?)\}-", re.S)
 VARIANT_PART = re.compile(r"(zh(?:-[a-z]+)?)\s*:\s*([^;]*)")
 VARIANT_PREFERENCE = ("zh-hans", "zh-cn", "zh", "zh-sg", "zh-my", "zh-hant", "zh-tw", "zh-hk", "zh-mo")
 
-EMPTY_PARENS = re.compile(r"[ \t]*(?:\([\s,;:、，；：]*\)|（[\s,;:、，；：]*）)")
+# The cleanup patterns run over the whole text at once, so none of them may match a newline
+# ([^\S\n] is whitespace other than a newline): each still acts within one line.
+EMPTY_PAREN = r"(?:\((?:[^\S\n]|[,;:、，；：])*\)|（(?:[^\S\n]|[,;:、，；：])*）)"
+EMPTY_PARENS = re.compile(r"[ \t]*" + EMPTY_PAREN)
+EMPTY_PARENS_PRESENT = re.compile(EMPTY_PAREN)  # starts with a literal: a fast scan before the slow sub
 # MediaWiki's English link trail: [[apple]]s renders as one link over "apples".
 LINK_TRAIL = re.compile(r"[a-z]+")
 SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+(?=[,.;:!?，。；：！？、）)])")
 SPACES = re.compile(r"[ \t\u00a0]{2,}")
 BLANK_LINES = re.compile(r"\n{3,}")
-LEADING_PAREN_COMMA = re.compile(r"([(（])\s*[,;，；、]\s*")
+LEADING_PAREN_COMMA = re.compile(r"([(（])[^\S\n]*[,;，；、][^\S\n]*")
 # Safety net for markup the parser could not pair (an unclosed <ref>, a table broken by a stray
 # template, ...): innermost spans first, then any leftover token; counted so a rise shows in _stats.
 RESIDUAL_MARKUP = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<ref\b[^>]*>?|</ref>|__[A-Z]+__")
@@ -208,6 +220,10 @@ def strip_unrendered(wikitext: str) -> str:
             if name in VERBATIM_TAGS:
                 pieces.append(wikitext[start:element_end])
             pos = element_end
+        elif token.endswith("{|"):
+            stack.append([True, len(pieces), 0])
+            pieces.append(token)
+            pos = end
         elif first == "{":
             stack.append([False, len(pieces), len(token)])
             pieces.append(token)
@@ -215,10 +231,6 @@ def strip_unrendered(wikitext: str) -> str:
         elif first == "}":
             pos = end
             _close_braces(len(token), stack, pieces)
-        elif token.endswith("{|"):
-            stack.append([True, len(pieces), 0])
-            pieces.append(token)
-            pos = end
         elif stack and stack[-1][0]:  # |} closing the innermost open table
             del pieces[stack.pop()[1] :]
             pos = end
@@ -478,11 +490,11 @@ class WikitextConverter:
                 while previous != raw:  # innermost first, until nested spans are gone
                     previous, raw = raw, span.sub("", raw)
             raw = RESIDUAL_MARKUP.sub("", raw)
-        lines = []
-        for line in raw.split("\n"):
-            line = EMPTY_PARENS.sub("", LEADING_PAREN_COMMA.sub(r"\1", line))
-            line = SPACE_BEFORE_PUNCT.sub("", SPACES.sub(" ", line)).strip()
-            lines.append(line)
+        raw = LEADING_PAREN_COMMA.sub(r"\1", raw)
+        if EMPTY_PARENS_PRESENT.search(raw):
+            raw = EMPTY_PARENS.sub("", raw)
+        raw = SPACE_BEFORE_PUNCT.sub("", SPACES.sub(" ", raw))
+        lines = [line.strip() for line in raw.split("\n")]
         text = BLANK_LINES.sub("\n\n", "\n".join(_drop_empty_sections(lines))).strip()
         return _extract_links(text, residual)
 
