@@ -630,8 +630,10 @@ def instruct_mix_cmd(config_path, output, base_dir, total, seed, dataset_name):
               help="Jaccard for near-duplicate prompts; negative turns it off.")
 @click.option("--rouge-threshold", type=float, default=0.7, show_default=True,
               help="ROUGE-L F1 against kept prompts; negative turns it off.")
+@click.option("--compare", type=click.Choice(["prompt", "record"]), default="prompt", show_default=True,
+              help="What duplicate rules compare; for IE sets use 'record' and --rouge-threshold -1.")
 def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_instruction_tokens, min_output_tokens,
-                        max_output_tokens, languages, min_mtld, max_mtld, near_threshold, rouge_threshold):
+                        max_output_tokens, languages, min_mtld, max_mtld, near_threshold, rouge_threshold, compare):
     """Drop empty, truncated, refused, off-length, off-language, repetitive and duplicate instructions."""
     from instruct.sft.select import SelectSettings, select_file
 
@@ -641,7 +643,7 @@ def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_inst
         languages=tuple(x.strip() for x in languages.split(",") if x.strip()) or None,
         min_mtld=min_mtld, max_mtld=max_mtld,
         near_threshold=near_threshold if near_threshold >= 0 else None,
-        rouge_threshold=rouge_threshold if rouge_threshold >= 0 else None,
+        rouge_threshold=rouge_threshold if rouge_threshold >= 0 else None, compare=compare,
     )
     stats = select_file(input_path, output_dir, settings)
     reasons = ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()) or "none"

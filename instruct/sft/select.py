@@ -45,6 +45,8 @@ EXACT_DUPLICATE = "exact_duplicate"
 NEAR_DUPLICATE = "near_duplicate"
 ROUGE_SIMILAR = "rouge_similar"
 
+COMPARE = ("prompt", "record")
+
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # One token per CJK character, one per run of other word characters (the unit of every length here).
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
@@ -186,13 +188,23 @@ class SelectSettings:
     seed: int = 1
     rouge_threshold: float | None = 0.7
     refusals: bool = True
+    # What the set-level rules compare: "prompt" (instruction + input, EasyInstruct's choice) or
+    # "record" (prompt and answer). IE sets repeat one long template with a schema, and IEPile asks the
+    # same text with several schema batches, so for them use "record" and switch ROUGE-L off.
+    compare: str = "prompt"
+
+    def __post_init__(self) -> None:
+        if self.compare not in COMPARE:
+            raise ValueError(f"compare must be one of {COMPARE}, got {self.compare!r}")
 
 
 def check_record(conv: Conversation, s: SelectSettings) -> tuple[tuple[str, Any, Any] | None, dict[str, Any]]:
     """((reason, value, threshold) of the first per-record rule ``conv`` breaks, or None; scores so far)."""
     prompt, response = prompt_text(conv), response_text(conv)
     p_tok, r_tok = tokens(prompt), tokens(response)
-    scores: dict[str, Any] = {"instruction_tokens": len(p_tok), "output_tokens": len(r_tok)}
+    # A non-blank text of symbols only ("[]", the IE answer "nothing found") still counts as one token.
+    p_len, r_len = len(p_tok) or int(bool(prompt.strip())), len(r_tok) or int(bool(response.strip()))
+    scores: dict[str, Any] = {"instruction_tokens": p_len, "output_tokens": r_len}
     if not prompt.strip():
         return (EMPTY_INSTRUCTION, 0, None), scores
     if any(not answer.strip() for _, answer in conv.turns):
@@ -210,8 +222,8 @@ def check_record(conv: Conversation, s: SelectSettings) -> tuple[tuple[str, Any,
             if re.search(pattern, head):
                 return (REFUSAL, pattern, None), scores
     for value, low, high, r_low, r_high in (
-        (len(p_tok), s.min_instruction_tokens, s.max_instruction_tokens, INSTRUCTION_TOO_SHORT, INSTRUCTION_TOO_LONG),
-        (len(r_tok), s.min_output_tokens, s.max_output_tokens, OUTPUT_TOO_SHORT, OUTPUT_TOO_LONG),
+        (p_len, s.min_instruction_tokens, s.max_instruction_tokens, INSTRUCTION_TOO_SHORT, INSTRUCTION_TOO_LONG),
+        (r_len, s.min_output_tokens, s.max_output_tokens, OUTPUT_TOO_SHORT, OUTPUT_TOO_LONG),
     ):
         if low is not None and value < low:
             return (r_low, value, low), scores
@@ -282,7 +294,11 @@ def select_records(
     def alive() -> list[int]:
         return [n for n in range(len(rows)) if verdict[n] is None]
 
-    prompts = {n: prompt_text(convs[n]) for n in alive()}
+    def compared(conv: Conversation) -> str:
+        text = prompt_text(conv)
+        return text if settings.compare == "prompt" else text + "\n" + response_text(conv)
+
+    prompts = {n: compared(convs[n]) for n in alive()}
     if settings.exact_dedup:
         first: dict[int, int] = {}
         for n in alive():

@@ -143,3 +143,27 @@ def test_select_file_counts_add_up_and_every_drop_has_a_reason(tmp_path, name):
     # kept rows are untouched input records, so trainers read them as before
     original = json.loads((SAMPLES / name).read_text(encoding="utf-8"))
     assert all(row in original for row in kept)
+
+
+def test_compare_record_keeps_one_text_asked_with_several_schemas():
+    """IEPile asks one text with several schema batches; comparing whole records keeps them apart."""
+    text = "鲁迅出生于浙江绍兴，1902年赴日本留学，后来在北京大学等学校任教，著有《呐喊》和《彷徨》。"
+    rows = [{"instruction": "抽取关系三元组，关系类型：[出生地,毕业院校]", "input": text,
+             "output": "(鲁迅,出生地,浙江绍兴)"},
+            {"instruction": "抽取关系三元组，关系类型：[作者,出版社]", "input": text,
+             "output": "(呐喊,作者,鲁迅)\n(彷徨,作者,鲁迅)"},
+            {"instruction": "抽取关系三元组，关系类型：[作者,出版社]", "input": text,
+             "output": "(呐喊,作者,鲁迅)\n(彷徨,作者,鲁迅)"}]
+    _, by_record = verdict(rows, sel.SelectSettings(rouge_threshold=None, compare="record"))
+    assert by_record == {2: sel.EXACT_DUPLICATE}
+    _, by_prompt = verdict(rows, sel.SelectSettings(compare="prompt"))
+    assert by_prompt[2] == sel.EXACT_DUPLICATE and by_prompt[1] in (sel.NEAR_DUPLICATE, sel.ROUGE_SIMILAR)
+    with pytest.raises(ValueError, match="compare"):
+        sel.SelectSettings(compare="output")
+
+
+def test_symbol_only_answer_is_not_too_short():
+    """"[]" is the IE answer for "nothing of these types here" (a hard negative); it must survive."""
+    row = {"instruction": "抽取人物和地点实体。", "input": "今天天气很好。", "output": "[]"}
+    kept, reasons = verdict([row])
+    assert kept == [row] and reasons == {}
