@@ -1,0 +1,195 @@
+"""The Ray engine writes what the local runner writes: the demo pipeline stage by stage, dedup's clusters, resume.
+
+One local Ray (2 CPUs) per module; every comparison is against ``engine="local"`` on the same input.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from corpus.dedup.exact import ExactDedupStep  # noqa: E402
+from corpus.dedup.near import NearDedupStep  # noqa: E402
+from corpus.engines.ray import RayOptions, run_stage_ray  # noqa: E402
+from corpus.pipeline import load_config, run_config  # noqa: E402
+from corpus.runner import run_stage  # noqa: E402
+from corpus.shards import read_docs  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "configs" / "demo.yaml"
+
+
+def _volatile(key: str) -> bool:
+    """Timings (``seconds``, ``filter_seconds_*``): the only figures that may differ between runs."""
+    return key == "seconds" or "_seconds" in key
+
+
+def _steady(counters) -> dict:
+    return {k: v for k, v in counters.items() if not _volatile(k)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    """The demo pipeline run once locally and once on Ray, from the repository (its paths are relative)."""
+    base = tmp_path_factory.mktemp("demo")
+    before = os.getcwd()
+    os.chdir(REPO)
+    try:
+        config = load_config(DEMO)
+        local = run_config(config, work_dir=base / "local", workers=2, progress=False)
+        on_ray = run_config(config, work_dir=base / "ray", progress=False, engine="ray")
+    finally:
+        os.chdir(before)
+    return base, local, on_ray
+
+
+def _normalised_json(path: Path, base: Path) -> object:
+    """A _stats/ or manifest JSON with timings dropped and the engine's work directory renamed."""
+    text = path.read_text("utf-8").replace(str(base / "ray"), "WORK").replace(str(base / "local"), "WORK")
+    data = orjson.loads(text)
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if not _volatile(k)}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(data)
+
+
+def _outputs(directory: Path) -> set[Path]:
+    """Every file a stage wrote, except the global steps' scratch state (_dedup/, _dedup-exact/, ...)."""
+    keep = {"_stats", "_done", "_manifest.json"}
+    return {
+        p.relative_to(directory)
+        for p in directory.rglob("*")
+        if p.is_file() and not (p.relative_to(directory).parts[0].startswith("_")
+                                and p.relative_to(directory).parts[0] not in keep)
+    }
+
+
+def test_demo_pipeline_every_stage_same_on_ray(demo_runs):
+    base, local, on_ray = demo_runs
+    assert [r.stage for r in on_ray] == [r.stage for r in local]
+    assert len(local) >= 10  # 8 readers, clean, filter, pii, dedup-exact, dedup, pack, score
+    compared = 0
+    for lr, rr in zip(local, on_ray, strict=True):
+        assert (rr.docs_in, rr.docs_out, rr.rejected, rr.reasons) == (lr.docs_in, lr.docs_out, lr.rejected, lr.reasons)
+        assert _steady(rr.counters) == _steady(lr.counters), lr.stage
+        files = _outputs(lr.output)
+        assert _outputs(rr.output) == files, lr.stage
+        for rel in sorted(files):
+            a, b = lr.output / rel, rr.output / rel
+            if rel.suffix == ".json":
+                assert _normalised_json(a, base) == _normalised_json(b, base), f"{lr.stage}: {rel}"
+            else:  # shards, rejected/, packed .bin/.idx and done markers: byte for byte
+                assert a.read_bytes() == b.read_bytes(), f"{lr.stage}: {rel} differs"
+            compared += 1
+    assert compared > 50
+
+
+def test_demo_rerun_on_ray_skips_done_shards_and_redoes_a_lost_one(demo_runs):
+    base, local, _ = demo_runs
+    before = os.getcwd()
+    os.chdir(REPO)
+    try:
+        config = load_config(DEMO)
+        rerun = run_config(config, work_dir=base / "ray", progress=False, engine="ray")
+        assert all(r.shards_skipped == r.shards for r in rerun)
+        # A killed run: one shard of `clean` lost its output and marker; only that shard is redone.
+        clean = next(r for r in rerun if r.stage == "clean")
+        victim = sorted((clean.output / "_done").iterdir())[0].name
+        (clean.output / "_done" / victim).unlink()
+        shard = next(clean.output.glob(f"{victim}.*"))
+        shard.unlink()
+        again = run_config(config, work_dir=base / "ray", progress=False, engine="ray")
+    finally:
+        os.chdir(before)
+    clean_again = next(r for r in again if r.stage == "clean")
+    assert clean_again.shards_skipped == clean_again.shards - 1
+    local_clean = next(r for r in local if r.stage == "clean")
+    assert shard.read_bytes() == (local_clean.output / shard.name).read_bytes()
+
+
+def _write_shards(directory: Path, docs: list[dict], shards: int) -> Path:
+    directory.mkdir(parents=True)
+    for s in range(shards):
+        with open(directory / f"part-{s:05d}.jsonl", "wb") as f:
+            for doc in docs[s::shards]:
+                f.write(orjson.dumps(doc) + b"\n")
+    return directory
+
+
+def _near_duplicate_set() -> list[dict]:
+    """The dedup accuracy benchmark's families, plus chains and exact copies for clusters of 3-4."""
+    bench = pytest.importorskip("benchmarks.dedup_accuracy")
+    if not (bench.SAMPLES / "wudao").is_dir():
+        pytest.skip(f"the benchmark's text samples are not at {bench.SAMPLES}")
+    docs, _ = bench.build_set(300, seed=0, ngram=5)
+    gen = bench.TextGenerator(seed=1)
+    extra = []
+    for base, var in zip(docs[0:120:2], docs[1:120:2], strict=True):
+        lang = base["source"]
+        extra.append({**var, "id": var["id"] + "c", "text": gen.variant(var["text"], lang, 0.3), "meta": {}})
+        extra.append({**base, "id": base["id"] + "d", "source": "copy", "meta": {}})
+    return docs + extra
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_near_dedup_on_ray_finds_the_local_clusters(tmp_path, partitions):
+    docs = _near_duplicate_set()
+    inp = _write_shards(tmp_path / "in", docs, shards=5)
+    step = NearDedupStep(annotate=True, source_priority=("copy",))
+    local = run_stage(step, inputs=[inp], output=tmp_path / "local", workers=2, progress=False)
+    on_ray = run_stage_ray(step, inputs=[inp], output=tmp_path / "ray", progress=False,
+                           options=RayOptions(partitions=partitions))
+    assert _steady(on_ray.counters) == _steady(local.counters)
+    marks = {}
+    for name in ("local", "ray"):
+        marks[name] = {d["id"]: d["meta"].get("minhash") for p in sorted((tmp_path / name).glob("part-*"))
+                       for d in read_docs(p)}
+    assert marks["ray"] == marks["local"]
+    sizes = [m["cluster_size"] for m in marks["local"].values() if m]
+    assert len(sizes) > 200 and max(sizes) >= 3  # real clusters, some joined through chains
+    for s in range(5):
+        assert (tmp_path / "ray" / f"part-{s:05d}.jsonl.zst").read_bytes() == \
+            (tmp_path / "local" / f"part-{s:05d}.jsonl.zst").read_bytes()
+    assert (tmp_path / "ray" / "_stats" / "_dedup-clusters.json").read_bytes() == \
+        (tmp_path / "local" / "_stats" / "_dedup-clusters.json").read_bytes()
+
+
+def test_exact_dedup_on_ray_keeps_the_same_first_copies(tmp_path):
+    rng = np.random.default_rng(0)
+    texts = [f"text number {i} " * 3 for i in range(40)]
+    docs = [{"id": f"d{i}", "text": texts[int(k)].upper() if i % 3 else texts[int(k)], "source": "s", "meta": {}}
+            for i, k in enumerate(rng.integers(0, 40, 300))]
+    inp = _write_shards(tmp_path / "in", docs, shards=4)
+    local = run_stage(ExactDedupStep(), inputs=[inp], output=tmp_path / "local", workers=2, progress=False)
+    on_ray = run_stage_ray(ExactDedupStep(), inputs=[inp], output=tmp_path / "ray", progress=False,
+                           options=RayOptions(partitions=3))
+    assert local.docs_out == 40 and on_ray.docs_out == 40 and on_ray.reasons == local.reasons
+    for sub in ("", "rejected/"):
+        for s in range(4):
+            rel = f"{sub}part-{s:05d}.jsonl.zst"
+            assert (tmp_path / "ray" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+
+
+def test_nothing_imports_ray_unless_the_engine_is_ray():
+    code = "import sys, cli, corpus.pipeline, corpus.engines; assert 'ray' not in sys.modules, 'ray imported'"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
