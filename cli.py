@@ -332,7 +332,10 @@ def merge_cmd(prefixes, out_prefix, fmt):
     """Merge packed outputs (PREFIX.bin/.idx or PREFIX.parquet) into one, in the order given."""
     from corpus.pack.stage import merge_outputs
 
-    merge_outputs(fmt, [Path(p) for p in prefixes], Path(out_prefix))
+    try:
+        merge_outputs(fmt, [Path(p) for p in prefixes], Path(out_prefix))
+    except (FileNotFoundError, ValueError) as err:
+        raise click.UsageError(str(err)) from None
     click.echo(f"merged {len(prefixes)} into {out_prefix}")
 
 
@@ -345,7 +348,10 @@ def inspect_cmd(prefix, tokenizer_path, decode):
     from corpus.pack.inspect import inspect_summary
     from corpus.pack.stage import DEFAULT_TOKENIZER
 
-    click.echo(inspect_summary(prefix, tokenizer_path or DEFAULT_TOKENIZER, decode))
+    try:
+        click.echo(inspect_summary(prefix, tokenizer_path or DEFAULT_TOKENIZER, decode))
+    except (FileNotFoundError, ValueError) as err:
+        raise click.UsageError(str(err)) from None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -148,7 +148,14 @@ class PackStep:
 
 
 def merge_outputs(fmt: str, stems: list[Path], out_stem: Path) -> None:
-    """Merge per-shard outputs of ``fmt`` into ``out_stem`` + suffixes, atomically."""
+    """Merge per-shard outputs of ``fmt`` into ``out_stem`` + suffixes, atomically.
+
+    Raises FileNotFoundError naming the first missing input file.
+    """
+    for stem in stems:
+        for suffix in suffixes(fmt):
+            if not Path(f"{stem}{suffix}").exists():
+                raise FileNotFoundError(f"no {stem}{suffix} (is {stem} a {fmt} output prefix?)")
     with ExitStack() as stack:
         paths = [stack.enter_context(atomic_path(Path(f"{out_stem}{s}"))) for s in suffixes(fmt)]
         if fmt == "megatron":
