@@ -190,6 +190,15 @@ class WikiReader:
             counters[SKIP_NAMESPACE] += 1
             return None
         wikitext = fields.get("rev_text", "")
+        # Skip redirects and disambiguation pages before any per-page work (title conversion, URL).
+        redirect_match = REDIRECT_TEXT.match(wikitext)
+        is_redirect = "redirect" in fields or redirect_match is not None
+        if is_redirect and not self.keep_redirects:
+            counters[SKIP_REDIRECT] += 1
+            return None
+        if not is_redirect and _disambiguation_pattern(self.disambiguation_templates).search(wikitext):
+            counters[SKIP_DISAMBIGUATION] += 1
+            return None
         transform = site["transform"]
         title = fields.get("title", "")
         shown_title = transform(title) if transform else title
@@ -204,17 +213,10 @@ class WikiReader:
             meta["url"] = site["url_prefix"] + quote(title.replace(" ", "_"), safe="/:()',!*~@$&;=+-")
         doc_id = f"{site['dbname']}:{fields.get('id', '')}"
         source = self.source_name or site["dbname"]
-        redirect_match = REDIRECT_TEXT.match(wikitext)
-        if "redirect" in fields or redirect_match:
-            if not self.keep_redirects:
-                counters[SKIP_REDIRECT] += 1
-                return None
+        if is_redirect:
             target = fields.get("redirect") or (redirect_match.group(1) if redirect_match else "")
             target = site["converter"].target_title(transform(target) if transform else target)
             return new_doc(doc_id, target, source, {**meta, "redirect": target})
-        if _disambiguation_pattern(self.disambiguation_templates).search(wikitext):
-            counters[SKIP_DISAMBIGUATION] += 1
-            return None
         result = site["converter"].convert(wikitext, transform=transform)
         if result.residual_markup:
             counters[RESIDUAL_MARKUP] += result.residual_markup
