@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from instruct.build.run import BuildConfig, build_file
 from kg2instruction.build import run_build
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,4 +25,9 @@ def run_kg_demo(output_dir: Path, echo: Callable[[str], None], *, workers: int =
     echo(f"  triples: {summary['counters'].get('triples', 0)}; dropped: "
          + ", ".join(f"{k} {v}" for k, v in summary["dropped"].items()))
     echo(f"  InstructIE records: {output_dir / 'instructie'}; IE records: {output_dir / 'ie_records'}")
+    # The IE records feed the same builders as every IE dataset: here IEPile-style zh RE instructions.
+    instructions = output_dir / "instructions_re_zh.json"
+    result = build_file(output_dir / "ie_records" / "train.jsonl", instructions,
+                        BuildConfig(task="re", lang="zh", style="iepile", seed=42))
+    echo(f"  {result['instructions']} zh RE instructions (IEPile style) -> {instructions}")
     return summary
