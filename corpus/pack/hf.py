@@ -34,6 +34,13 @@ class ParquetSampleWriter:
         if len(self._rows) >= ROWS_PER_GROUP:
             self._flush()
 
+    def add_documents(self, tokens: np.ndarray, lengths: list[int]) -> None:
+        """Append several one-sample documents at once: ``tokens`` back to back, ``lengths`` each."""
+        self.end_document()
+        for sample in np.split(np.asarray(tokens), np.cumsum(lengths)[:-1]):
+            self.add_sequence(sample)
+            self.end_document()
+
     def end_document(self) -> None:
         if self._open_doc:
             self._document += 1

@@ -35,6 +35,13 @@ class KnowLMWriter:
         self._bin.write(np.asarray(tokens, dtype="<u2").tobytes())
         self._lengths.append(len(tokens))
 
+    def add_documents(self, tokens: np.ndarray, lengths: list[int]) -> None:
+        """Append several samples at once: ``tokens`` back to back, ``lengths`` each."""
+        if lengths and max(lengths) > MAX_ID:
+            raise ValueError(f"--format knowlm stores uint16 lengths; a sample of {max(lengths)} tokens is too long")
+        self._bin.write(np.asarray(tokens, dtype="<u2").tobytes())
+        self._lengths.extend(lengths)
+
     def end_document(self) -> None:
         """KnowLM's layout has no documents; kept for the common writer interface."""
 

@@ -122,6 +122,14 @@ class IndexedDatasetWriter:
         self._bin.write(np.asarray(tokens, dtype=self.dtype).tobytes())
         self._lengths.append(len(tokens))
 
+    def add_documents(self, tokens: np.ndarray, lengths: list[int]) -> None:
+        """Append several one-sequence documents at once: ``tokens`` back to back, ``lengths`` each."""
+        self.end_document()
+        self._bin.write(np.asarray(tokens, dtype=self.dtype).tobytes())
+        first = len(self._lengths)
+        self._lengths.extend(lengths)
+        self._docs.extend(range(first + 1, first + 1 + len(lengths)))
+
     def end_document(self) -> None:
         if self._docs[-1] != len(self._lengths):
             self._docs.append(len(self._lengths))

@@ -41,6 +41,14 @@ def suffixes(fmt: str) -> tuple[str, ...]:
     return (".parquet",) if fmt == "hf" else (".bin", ".idx")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Run:
+    """Consecutive whole-document samples: their tokens back to back (specials included) and lengths."""
+
+    tokens: list[int]
+    lengths: list[int]
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PackStep:
     """Pack documents into samples of at most ``max_tokens`` complete sentences (see corpus.pack.greedy)."""
@@ -93,7 +101,12 @@ class PackStep:
                         sample = np.concatenate([piece_tokens(p, ids, tok.bos_id, tok.eos_id, dtype) for p, ids in group])
                         self._emit(writer, sample, lengths, counters)
                 else:
-                    for piece, ids in pieces:
+                    for item in pieces:
+                        if isinstance(item, _Run):
+                            writer.add_documents(np.array(item.tokens, dtype=dtype), item.lengths)
+                            lengths.extend(item.lengths)
+                            continue
+                        piece, ids = item
                         if piece.start == 0:
                             writer.end_document()
                         self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), lengths, counters)
@@ -107,27 +120,53 @@ class PackStep:
                 counters[f"pack_{key}"] += int(count)
 
     def _pieces(self, docs: Iterator[dict], tok, specials: Specials, counters: Counter
-                ) -> Iterator[tuple[Piece, np.ndarray]]:
+                ) -> Iterator[tuple[Piece, np.ndarray] | _Run]:
+        """Pieces of every document in order. Without ``pack_docs``, consecutive documents that fit one
+        sample whole come as a ``_Run`` (flat token list + lengths): one numpy array and one write per
+        run instead of per document, which matters for short documents and fast tokenizers."""
         docs = iter(docs)
+        lead, bos, eos = specials.lead(0), tok.bos_id, tok.eos_id
         n_docs = n_tokens = 0  # summed locally, added to counters once per batch
+        run = _Run([], [])
         while batch := list(itertools.islice(docs, self.batch_docs)):
-            encodings = tok.encode_batch([d["text"] for d in batch])
-            for doc, enc in zip(batch, encodings, strict=True):
-                meta = doc.get("meta")
-                kind = "code" if meta and meta.get("lang") == "code" else "auto"
-                pieces = document_pieces(doc["text"], enc, max_tokens=self.max_tokens, specials=specials,
-                                         kind=kind)
-                if not pieces:
+            for doc, (ids, encoding) in zip(batch, tok.encode_lazy([d["text"] for d in batch]), strict=True):
+                n = len(ids)
+                if n == 0:
                     counters[EMPTY_DOC] += 1
                     continue
                 n_docs += 1
-                n_tokens += enc.ids.size
+                n_tokens += n
+                tail = specials.tail(n, n)
+                if not self.pack_docs and n + lead + tail <= self.max_tokens:
+                    if n + lead + tail < self.min_tokens:
+                        counters[SHORT_SAMPLE] += 1
+                        counters["pack_short_sample_tokens"] += n + lead + tail
+                        counters[DOC_ALL_SHORT] += 1
+                        continue
+                    if lead:
+                        run.tokens.append(bos)
+                    run.tokens.extend(ids)
+                    if tail:
+                        run.tokens.append(eos)
+                    run.lengths.append(n + lead + tail)
+                    continue
+                if run.lengths:
+                    yield run
+                    run = _Run([], [])
+                meta = doc.get("meta")
+                kind = "code" if meta and meta.get("lang") == "code" else "auto"
+                enc = encoding()
+                pieces = document_pieces(doc["text"], enc, max_tokens=self.max_tokens, specials=specials,
+                                         kind=kind)
                 if self.min_tokens and not self.pack_docs and all(p.length < self.min_tokens for p in pieces):
                     counters[DOC_ALL_SHORT] += 1
                 for p in pieces:
                     if p.cut != CUT_SENTENCE:
                         counters[f"pack_forced_split_{p.cut}"] += 1
                     yield p, enc.ids
+            if run.lengths:
+                yield run
+                run = _Run([], [])
             counters["pack_docs"] += n_docs
             counters["pack_doc_tokens"] += int(n_tokens)
             n_docs = n_tokens = 0

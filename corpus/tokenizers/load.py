@@ -55,6 +55,9 @@ class Tokenizer(Protocol):
     def encode_ids(self, texts: list[str]) -> list[list[int]]:
         """Plain ids without special tokens (the raw speed reference)."""
 
+    def encode_lazy(self, texts: list[str]) -> list[tuple[list[int], Callable[[], Encoding]]]:
+        """Ids as lists, each with a function giving the full ``Encoding`` when a document needs splitting."""
+
     def decode(self, ids: list[int] | np.ndarray) -> str:
         """Text of ``ids``; special tokens are dropped."""
 
@@ -103,11 +106,15 @@ class SentencePieceTokenizer:
         return self.processor.encode(texts, num_threads=1)
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        out = []
-        for text, ids in zip(texts, self.encode_ids(texts), strict=True):
-            arr = np.array(ids, dtype=np.int64)
-            out.append(Encoding(arr, make_ends=functools.partial(self._ends, text, arr)))
-        return out
+        return [make() for _, make in self.encode_lazy(texts)]
+
+    def encode_lazy(self, texts: list[str]) -> list[tuple[list[int], Callable[[], Encoding]]]:
+        return [(ids, functools.partial(self._encoding, text, ids))
+                for text, ids in zip(texts, self.encode_ids(texts), strict=True)]
+
+    def _encoding(self, text: str, ids: list[int]) -> Encoding:
+        arr = np.array(ids, dtype=np.int64)
+        return Encoding(arr, make_ends=functools.partial(self._ends, text, arr))
 
     def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
         """Byte ends by the piece-length table; SentencePiece's own offsets if the table disagrees."""
@@ -129,7 +136,8 @@ class SentencePieceTokenizer:
         width = np.flatnonzero(ends > begins)
         if width.size:
             nxt = np.minimum(np.searchsorted(width, np.arange(len(pieces))), width.size - 1)
-            ends = np.where(ends > begins, ends, ends[width[nxt]])
+            # (pieces at offset 0, the dummy prefix among them, keep end 0 as on the fast path)
+            ends = np.where((ends > begins) | (ends == 0), ends, ends[width[nxt]])
         return Encoding(ids, np.maximum.accumulate(ends) if ends.size else ends)
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
@@ -153,15 +161,20 @@ class HFTokenizer:
         return [e.ids for e in self.backend.encode_batch(texts, add_special_tokens=False)]
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        out = []
-        for text, enc in zip(texts, self.backend.encode_batch(texts, add_special_tokens=False), strict=True):
-            ids = np.asarray(enc.ids, dtype=np.int64)
-            char_ends = np.asarray([e for _, e in enc.offsets], dtype=np.int64)
-            if char_ends.size:
-                char_ends = np.maximum.accumulate(char_ends)
-            ends = char_ends if text.isascii() else utf8_offsets(text)[char_ends]
-            out.append(Encoding(ids, ends))
-        return out
+        return [make() for _, make in self.encode_lazy(texts)]
+
+    def encode_lazy(self, texts: list[str]) -> list[tuple[list[int], Callable[[], Encoding]]]:
+        encs = self.backend.encode_batch(texts, add_special_tokens=False)
+        return [(enc.ids, functools.partial(self._encoding, text, enc))
+                for text, enc in zip(texts, encs, strict=True)]
+
+    @staticmethod
+    def _encoding(text: str, enc) -> Encoding:
+        ids = np.asarray(enc.ids, dtype=np.int64)
+        char_ends = np.asarray([e for _, e in enc.offsets], dtype=np.int64)
+        if char_ends.size:
+            char_ends = np.maximum.accumulate(char_ends)
+        return Encoding(ids, char_ends if text.isascii() else utf8_offsets(text)[char_ends])
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         return self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
