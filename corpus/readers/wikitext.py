@@ -94,10 +94,11 @@ INLINE_TEMPLATES = frozenset(
 CUT_TAGS = DROP_TAGS - {"table", "syntaxhighlight-none"}
 VERBATIM_TAGS = frozenset({"nowiki", "pre", "source", "syntaxhighlight", "templatedata"})
 # The pre-pass's tokens (a lexer, not a matcher of nested spans): a comment opening, runs of two or more
-# braces, a table opening/closing at the start of a line, and the opening of a cut or verbatim tag.
+# braces, a table opening/closing at the start of a line (after its newline, so every branch starts with
+# a fixed character and the search skips ahead fast), and the opening of a cut or verbatim tag.
 PREPASS_TOKEN = re.compile(
-    r"<!--|\{\{+|\}\}+|^[ \t]*\{\||^[ \t]*\|\}|<(" + "|".join(sorted(CUT_TAGS | VERBATIM_TAGS)) + r")(?=[\s/>])",
-    re.M | re.I,
+    r"<!--|\{\{+|\}\}+|\n[ \t]*\{\||\n[ \t]*\|\}|<(" + "|".join(sorted(CUT_TAGS | VERBATIM_TAGS)) + r")(?=[\s/>])",
+    re.I,
 )
 
 STYLE_QUOTES = re.compile(r"'{2,}")  # wikitext italic/bold quote runs
@@ -187,6 +188,7 @@ def strip_unrendered(wikitext: str) -> str:
     deletes its output pieces, so the pass is linear. Unclosed spans stay as text, as MediaWiki shows them,
     except an unclosed comment, which hides the rest of the page as in MediaWiki.
     """
+    wikitext = "\n" + wikitext  # the page starts a line; the newline is dropped on return
     pieces: list[str] = []
     # Open spans: [is_table, index in pieces of the opening token, braces still open (0 for tables)].
     stack: list[list] = []
@@ -221,8 +223,9 @@ def strip_unrendered(wikitext: str) -> str:
                 pieces.append(wikitext[start:element_end])
             pos = element_end
         elif token.endswith("{|"):
+            pieces.append("\n")
             stack.append([True, len(pieces), 0])
-            pieces.append(token)
+            pieces.append(token[1:])
             pos = end
         elif first == "{":
             stack.append([False, len(pieces), len(token)])
@@ -238,7 +241,7 @@ def strip_unrendered(wikitext: str) -> str:
             pieces.append(token[:-1])
             pos = end - 1
     pieces.append(wikitext[pos:])
-    return "".join(pieces)
+    return "".join(pieces)[1:]
 
 
 def _close_braces(count: int, stack: list[list], pieces: list[str]) -> None:
@@ -371,23 +374,7 @@ class WikitextConverter:
         # them as tags is most of the tokenizer's time on real pages, and they carry no content.
         tokens = _Tokenizer().tokenize(strip_unrendered(wikitext), 0, True)
         out: list[str] = []
-        skip_level = 0
-        i, count = 0, len(tokens)
-        while i < count:
-            token = tokens[i]
-            end = i + 1 if type(token) is tk.Text else _node_end(tokens, i)
-            if type(token) is tk.HeadingStart:
-                level = token["level"]
-                title = self._render_tokens(tokens, i + 1, end - 1).strip()
-                if skip_level and level > skip_level:
-                    i = end
-                    continue
-                skip_level = level if title.lower().rstrip(":：") in BOILERPLATE_SECTIONS else 0
-                if not skip_level:
-                    out.append(f"\n{HEADING_MARK}{min(level, 9)}{title}\n")
-            elif not skip_level:
-                self._render_range(tokens, i, end, out)
-            i = end
+        self._render_range(tokens, 0, len(tokens), out, sections=True)
         raw = "".join(out)
         if transform is not None:
             raw = transform(raw)
@@ -398,46 +385,58 @@ class WikitextConverter:
         self._render_range(tokens, start, end, out)
         return "".join(out)
 
-    def _render_range(self, tokens: list, start: int, end: int, out: list[str]) -> None:
-        """Render ``tokens[start:end]`` (whole nodes) straight from mwparserfromhell's token stream.
+    def _render_range(self, tokens: list, start: int, end: int, out: list[str], *, sections: bool = False) -> None:
+        """Render ``tokens[start:end]`` (whole nodes) straight from mwparserfromhell's token stream;
+        with ``sections``, headings of boilerplate sections drop everything under them.
 
         Text, wikilinks with a plain title, tags named by plain text, headings and external links are
         read off the tokens; any other node (inline templates, entities, ...) is built into a tree by
         mwparserfromhell's own builder and rendered by :meth:`_walk`, so both paths share one set of rules.
         """
+        skip_level = 0  # level of the boilerplate heading being skipped, 0 when not skipping
         i = start
         while i < end:
             token = tokens[i]
             kind = type(token)
             if kind is tk.Text:
+                i += 1
+                if skip_level:
+                    continue
                 value = token["text"]
                 if "__" in value:
                     value = MAGIC_WORD.sub("", value)
                 if "''" in value:
                     value = STYLE_QUOTES.sub("", value)
                 out.append(value)
-                i += 1
                 continue
             stop = _node_end(tokens, i)
-            if kind is tk.WikilinkOpen:
-                done = self._token_wikilink(tokens, i, stop, out)
+            if kind is tk.HeadingStart:
+                level = token["level"]
+                if sections:
+                    if skip_level and level > skip_level:
+                        i = stop
+                        continue
+                    title = self._render_tokens(tokens, i + 1, stop - 1).strip()
+                    skip_level = level if title.lower().rstrip(":：") in BOILERPLATE_SECTIONS else 0
+                    if not skip_level:
+                        out.append(f"\n{HEADING_MARK}{min(level, 9)}{title}\n")
+                else:
+                    title = self._render_tokens(tokens, i + 1, stop - 1).strip()
+                    out.append(f"\n{HEADING_MARK}{min(level, 9)}{title}\n")
+            elif skip_level:
+                pass
+            elif kind is tk.WikilinkOpen:
+                if not self._token_wikilink(tokens, i, stop, out):
+                    self._walk(Builder().build(tokens[i:stop]).nodes, out)
             elif kind is tk.TagOpenOpen:
-                done = self._token_tag(tokens, i, stop, out)
-            elif kind is tk.HeadingStart:
-                title = self._render_tokens(tokens, i + 1, stop - 1).strip()
-                out.append(f"\n{HEADING_MARK}{min(token['level'], 9)}{title}\n")
-                done = True
+                if not self._token_tag(tokens, i, stop, out):
+                    self._walk(Builder().build(tokens[i:stop]).nodes, out)
             elif kind is tk.ExternalLinkOpen:
                 if token.get("brackets"):
                     separator = _find_at_depth(tokens, i, stop, tk.ExternalLinkSeparator)
                     if separator is not None:
                         self._render_range(tokens, separator + 1, stop - 1, out)
-                done = True
-            elif kind is tk.CommentStart or kind is tk.ArgumentOpen:
-                done = True
-            else:
-                done = False
-            if not done:
+            elif kind is not tk.CommentStart and kind is not tk.ArgumentOpen:
                 self._walk(Builder().build(tokens[i:stop]).nodes, out)
             i = stop
 
