@@ -42,8 +42,9 @@ from corpus.shards import DEFAULT_SUFFIX, atomic_path, shard_name, write_bytes_a
 class RayOptions:
     """Where and how the stages run on Ray.
 
-    ``address``: None starts (or reuses) a Ray in this process; ``auto`` joins the cluster ``ray start``
-    runs on this machine; ``ray://HOST:10001`` a remote head. ``num_cpus_per_task`` and
+    ``address``: None follows ``ray.init``: ``RAY_ADDRESS``, else the cluster last started here, else a
+    private Ray for this process; ``auto`` joins a running cluster or fails; ``ray://HOST:10001`` a
+    remote head through Ray Client. ``num_cpus_per_task`` and
     ``memory_per_task`` (bytes) are Ray's scheduling hints for each shard task. ``partitions``: shuffle
     partitions of dedup's global step (default: the cluster's CPUs). ``max_in_flight``: tasks submitted
     ahead of completion, which bounds the driver's bookkeeping (default: 2 x cluster CPUs).
