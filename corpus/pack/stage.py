@@ -45,7 +45,7 @@ def suffixes(fmt: str) -> tuple[str, ...]:
 class _Run:
     """Consecutive whole-document samples: their tokens back to back (specials included) and lengths."""
 
-    tokens: list[int]
+    tokens: array  # typecode 'H' (uint16) or 'i' (int32): ids are converted once, as they are appended
     lengths: list[int]
 
 
@@ -103,7 +103,7 @@ class PackStep:
                 else:
                     for item in pieces:
                         if isinstance(item, _Run):
-                            writer.add_documents(np.array(item.tokens, dtype=dtype), item.lengths)
+                            writer.add_documents(np.frombuffer(item.tokens, dtype=dtype), item.lengths)
                             lengths.extend(item.lengths)
                             continue
                         piece, ids = item
@@ -127,7 +127,8 @@ class PackStep:
         docs = iter(docs)
         lead, bos, eos = specials.lead(0), tok.bos_id, tok.eos_id
         n_docs = n_tokens = 0  # summed locally, added to counters once per batch
-        run = _Run([], [])
+        typecode = "H" if tok.vocab_size < 65500 else "i"  # the stored dtype, as in write_shard
+        run = _Run(array(typecode), [])
         while batch := list(itertools.islice(docs, self.batch_docs)):
             for doc, (ids, encoding) in zip(batch, tok.encode_lazy([d["text"] for d in batch]), strict=True):
                 n = len(ids)
@@ -152,7 +153,7 @@ class PackStep:
                     continue
                 if run.lengths:
                     yield run
-                    run = _Run([], [])
+                    run = _Run(array(typecode), [])
                 meta = doc.get("meta")
                 kind = "code" if meta and meta.get("lang") == "code" else "auto"
                 enc = encoding()
@@ -166,7 +167,7 @@ class PackStep:
                     yield p, enc.ids
             if run.lengths:
                 yield run
-                run = _Run([], [])
+                run = _Run(array(typecode), [])
             counters["pack_docs"] += n_docs
             counters["pack_doc_tokens"] += int(n_tokens)
             n_docs = n_tokens = 0

@@ -100,3 +100,13 @@ def test_megatron_core_reads_our_files_and_we_read_its_files(tmp_path):
     merged.finalize(str(tmp_path / "mm.idx"))
     assert (tmp_path / "mm.idx").read_bytes() == (tmp_path / "m.idx").read_bytes()
     assert (tmp_path / "mm.bin").read_bytes() == (tmp_path / "m.bin").read_bytes()
+
+
+def test_add_documents_equals_one_sequence_per_document(tmp_path):
+    seqs = [[1, 2, 3], [4], [5, 6]]
+    _write_ours(tmp_path / "one", [[[9, 9]], *[[s] for s in seqs]], np.uint16)
+    with megatron.IndexedDatasetWriter(tmp_path / "run.bin", tmp_path / "run.idx", np.uint16) as writer:
+        writer.add_sequence(np.array([9, 9]))
+        writer.add_documents(np.concatenate([np.array(s) for s in seqs]), [len(s) for s in seqs])
+    assert (tmp_path / "run.idx").read_bytes() == (tmp_path / "one.idx").read_bytes()
+    assert (tmp_path / "run.bin").read_bytes() == (tmp_path / "one.bin").read_bytes()
