@@ -58,42 +58,66 @@ def to_sharegpt(row: Mapping[str, Any]) -> dict[str, Any]:
 _CONVERT = {"alpaca": to_alpaca, "iepile": to_iepile, "sharegpt": to_sharegpt}
 
 
-def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], output_format: str) -> int:
-    """Write ``rows`` in ``output_format``: a JSON array if ``path`` ends in ``.json``, else JSONL.
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSON array file or a JSONL file (decided by the first non-space byte).
 
-    Written to a temp name and renamed; the bytes depend only on the rows (sorted nothing, no timestamps).
+    The whole file is read: instruction sets are at most a few million short records; a bad JSONL line
+    raises with its line number, since a half-read training set is worse than a stopped run.
     """
-    if output_format not in _CONVERT:
-        raise ValueError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
-    convert = _CONVERT[output_format]
+    raw = Path(path).read_bytes()
+    if raw.lstrip().startswith(b"["):
+        rows = orjson.loads(raw)
+    else:
+        rows = []
+        for n, line in enumerate(raw.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(orjson.loads(line))
+                except orjson.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{n}: bad JSON line: {exc}") from None
+    if not all(isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: every record must be a JSON object")
+    return rows
+
+
+def write_records(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write ``rows`` as a JSON array (``.json``) or JSONL (anything else), atomically; return the count.
+
+    A JSON array holds one record per line, so the file is both valid JSON and easy to diff; the bytes
+    depend only on the rows (no timestamps).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     n = 0
     with open(tmp, "wb") as fh:
-        if path.suffix == ".json":
+        as_array = path.suffix == ".json"
+        if as_array:
             fh.write(b"[\n")
-            for row in rows:
-                fh.write((b",\n" if n else b"") + orjson.dumps(convert(row)))
-                n += 1
+        for row in rows:
+            if as_array:
+                fh.write((b",\n" if n else b"") + orjson.dumps(row))
+            else:
+                fh.write(orjson.dumps(row) + b"\n")
+            n += 1
+        if as_array:
             fh.write(b"\n]\n")
-        else:
-            for row in rows:
-                fh.write(orjson.dumps(convert(row)) + b"\n")
-                n += 1
     os.replace(tmp, path)
     return n
 
 
+def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], output_format: str) -> int:
+    """Write ``rows`` in ``output_format``: a JSON array if ``path`` ends in ``.json``, else JSONL."""
+    if output_format not in _CONVERT:
+        raise ValueError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+    convert = _CONVERT[output_format]
+    return write_records(path, (convert(row) for row in rows))
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Read instruction rows from a JSON array or JSONL file, normalising ShareGPT to instruction/output."""
-    raw = Path(path).read_bytes()
-    if raw.lstrip().startswith(b"["):
-        rows = orjson.loads(raw)
-    else:
-        rows = [orjson.loads(line) for line in raw.splitlines() if line.strip()]
+    """Read instruction rows (JSON array or JSONL), normalising one-turn ShareGPT to instruction/output."""
     out = []
-    for row in rows:
+    for row in read_records(path):
         if "conversations" in row and "instruction" not in row:
             turns = row["conversations"]
             row = {**row, "instruction": turns[0]["value"], "input": "",

@@ -10,12 +10,14 @@ file without installing LLaMA-Factory (which needs torch). Tool calls and multim
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from instruct.formats import read_records, write_records  # noqa: F401 - this module's file I/O
 
 FORMATS = ("alpaca", "sharegpt", "openai")
 
@@ -144,53 +146,6 @@ def convert_record(row: Mapping[str, Any], fmt: str) -> dict[str, Any]:
     if fmt not in _WRITERS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return _WRITERS[fmt](to_conversation(row))
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSON array file or a JSONL file (decided by the first non-space byte).
-
-    The whole file is read: SFT sets are at most a few million short records; a bad JSONL line raises
-    with its line number, since a half-read training set is worse than a stopped run.
-    """
-    raw = Path(path).read_bytes()
-    if raw.lstrip().startswith(b"["):
-        rows = orjson.loads(raw)
-    else:
-        rows = []
-        for n, line in enumerate(raw.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(orjson.loads(line))
-                except orjson.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{n}: bad JSON line: {exc}") from None
-    if not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: every record must be a JSON object")
-    return rows
-
-
-def write_records(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write ``rows`` as a JSON array (``.json``) or JSONL (anything else), atomically; return the count.
-
-    A JSON array holds one record per line, so the file is both valid JSON and easy to diff.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with open(tmp, "wb") as fh:
-        as_array = path.suffix == ".json"
-        if as_array:
-            fh.write(b"[\n")
-        for row in rows:
-            if as_array:
-                fh.write((b",\n" if n else b"") + orjson.dumps(row))
-            else:
-                fh.write(orjson.dumps(row) + b"\n")
-            n += 1
-        if as_array:
-            fh.write(b"\n]\n")
-    os.replace(tmp, path)
-    return n
 
 
 def dataset_info_entry(file_name: str, fmt: str, *, system: bool = False, history: bool = False) -> dict[str, Any]:
