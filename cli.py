@@ -733,10 +733,13 @@ def instruct_split_cmd(input_path, output_dir, ratios, seed, by, provenance):
               help="Failures with reasons (default: OUTPUT_STEM.failures.jsonl).")
 @click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write missing requests to this OpenAI Batch API file instead of sending them.")
+@click.option("--select", "select_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Then run the SFT selectors (dedup, near-dup, ROUGE-L diversity, length, refusals) on the "
+              "output into this directory, every drop with its reason.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate_cmd(method, inputs, output_path, model, base_url, api_key_env, lang, per_passage, passage_tokens,
                  max_passages, min_grounding, judge_threshold, concurrency, rpm, tpm, timeout, max_attempts,
-                 temperature, cache_path, failures_path, batch_path, quiet) -> None:
+                 temperature, cache_path, failures_path, batch_path, select_dir, quiet) -> None:
     """Generate grounded instruction data from corpus passages with an OpenAI-compatible LLM (resumable)."""
     from instruct.generate import GenerateConfig, format_report, generate_file
     from instruct.llm import LLMConfig, LLMSetupError, PriceTable, resolve_api_key
@@ -757,6 +760,12 @@ def generate_cmd(method, inputs, output_path, model, base_url, api_key_env, lang
     if report.deferred:
         click.echo(f"{report.accounting.deferred} requests written to {batch_path}: submit it to the Batch API, "
                    "then `knowforge instruct batch-ingest` the output and run this command again.")
+    elif select_dir is not None:
+        from instruct.sft.select import SelectSettings, select_file
+
+        stats = select_file(output_path, select_dir, SelectSettings())
+        click.echo(f"selected: {stats['kept']} kept, {stats['rejected']} rejected {stats['by_reason']} "
+                   f"-> {select_dir}")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -352,8 +352,9 @@ def _normalise(text: str) -> str:
 
 
 class Selector:
-    """Exact dedup (normalised instruction + input + output) and length bounds. The SFT selectors
-    (ROUGE-L diversity) are not in the repository yet; this is the fallback the issue allows."""
+    """Cheap checks while generating: exact dedup (normalised instruction + input + output) and length
+    bounds. The full SFT selectors (near-duplicates, ROUGE-L diversity, refusals) run after generation
+    with ``knowforge instruct generate --select DIR`` (``instruct.sft.select.select_file``)."""
 
     def __init__(self, config: GenerateConfig) -> None:
         self.config = config

@@ -201,10 +201,16 @@ def test_cli_generate_against_the_server(tmp_path, monkeypatch):
         result = CliRunner().invoke(main, [
             "instruct", "generate", "--method", "self-instruct", "-i", str(tmp_path / "in"),
             "-o", str(tmp_path / "si.jsonl"), "--model", "fake-model", "--base-url", server.base_url, "--quiet",
+            "--select", str(tmp_path / "selected"),
         ])
     assert result.exit_code == 0, result.output
     assert "examples written" in result.output and "requests sent" in result.output
-    assert all(e["meta"]["method"] == "self-instruct" for e in _lines(tmp_path / "si.jsonl"))
+    written = _lines(tmp_path / "si.jsonl")
+    assert all(e["meta"]["method"] == "self-instruct" for e in written)
+    # The SFT selectors ran on the output: every example is kept or rejected with a reason.
+    stats = json.loads((tmp_path / "selected" / "_stats.json").read_text())
+    assert stats["kept"] + stats["rejected"] == len(written) and "selected:" in result.output
+    assert (tmp_path / "selected" / "si.jsonl").exists()
 
 
 @pytest.mark.parametrize("answer, passage, low, high", [
