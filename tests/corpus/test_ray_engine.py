@@ -137,18 +137,25 @@ def _write_shards(directory: Path, docs: list[dict], shards: int) -> Path:
 
 
 def _near_duplicate_set() -> list[dict]:
-    """The dedup accuracy benchmark's families, plus chains and exact copies for clusters of 3-4."""
+    """Families from the dedup accuracy benchmark's generator: a base text and an edited variant of Jaccard
+    ~0.5-1.0, and for every fifth family a variant of the variant (a chain) and an exact copy (another source).
+    """
     bench = pytest.importorskip("benchmarks.dedup_accuracy")
-    if not (bench.SAMPLES / "wudao").is_dir():
+    found = [p for p in (bench.SAMPLES, REPO.parent / "shared" / "samples") if (p / "wudao").is_dir()]
+    if not found:
         pytest.skip(f"the benchmark's text samples are not at {bench.SAMPLES}")
-    docs, _ = bench.build_set(300, seed=0, ngram=5)
-    gen = bench.TextGenerator(seed=1)
-    extra = []
-    for base, var in zip(docs[0:120:2], docs[1:120:2], strict=True):
-        lang = base["source"]
-        extra.append({**var, "id": var["id"] + "c", "text": gen.variant(var["text"], lang, 0.3), "meta": {}})
-        extra.append({**base, "id": base["id"] + "d", "source": "copy", "meta": {}})
-    return docs + extra
+    gen = bench.TextGenerator(seed=0, samples=found[0])
+    docs = []
+    for i in range(300):
+        lang = "zh" if i % 2 == 0 else "en"
+        base = gen.zh(gen.rng.randint(300, 900)) if lang == "zh" else gen.en(gen.rng.randint(150, 300))
+        variant = gen.variant(base, lang, gen.rng.uniform(0.0, 1.0))
+        family = [(base, lang), (variant, lang)]
+        if i % 5 == 0:
+            family += [(gen.variant(variant, lang, 0.3), lang), (base, "copy")]
+        docs += [{"id": f"f{i:04d}{'abcd'[k]}", "text": text, "source": source, "meta": {}}
+                 for k, (text, source) in enumerate(family)]
+    return docs
 
 
 @pytest.mark.parametrize("partitions", [1, 3])
