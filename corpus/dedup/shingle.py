@@ -9,6 +9,7 @@ stop words or language identification.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -132,33 +133,195 @@ def hash_shingles(
 ) -> ShingleBatch:
     """Normalise and shingle every text, returning 32-bit shingle hashes in CSR form.
 
-    The only per-document Python work is normalisation; tokens, runs and shingle hashes are computed
-    with numpy over the concatenated code points of the batch. A run shorter than its ``n`` yields one
-    shingle of the whole run, so short texts still get a signature. ``hash_shingle`` is the scalar
-    reference: ``hash_shingles([t]).hashes == [hash_shingle(s) for s in shingle_tokens(t)]``.
+    Tokens, runs and shingle hashes are computed with numpy over the concatenated code points of the
+    batch; normalisation is folded into table look-ups (``_char_tables``) for every document whose
+    characters allow it, and only the rest go through ``normalize``. A run shorter than its ``n``
+    yields one shingle of the whole run, so short texts still get a signature. ``hash_shingle`` is the
+    scalar reference: ``hash_shingles([t]).hashes == [hash_shingle(s) for s in shingle_tokens(t)]``.
     """
     if ngram_cjk < 1 or ngram_words < 1:
         raise ValueError("shingle sizes must be >= 1")
-    norm = [normalize(t) for t in texts]
     # Work on groups of ~64k code points: every array of a group stays in L2 cache, which makes the
     # numpy passes 2-4x faster than on one batch-sized array (measured in benchmarks/minhash.py).
     parts: list[ShingleBatch] = []
     group: list[str] = []
     size = 0
-    for text in norm:
+    for text in texts:
         group.append(text)
         size += len(text) + 1
         if size >= _GROUP_CODE_POINTS:
-            parts.append(_hash_normalized(group, ngram_cjk, ngram_words))
+            parts.append(_hash_group(group, ngram_cjk, ngram_words))
             group, size = [], 0
     if group or not parts:
-        parts.append(_hash_normalized(group, ngram_cjk, ngram_words))
-    if len(parts) == 1:
-        return parts[0]
+        parts.append(_hash_group(group, ngram_cjk, ngram_words))
+    return parts[0] if len(parts) == 1 else _concat(parts)
+
+
+def _concat(parts: Sequence[ShingleBatch]) -> ShingleBatch:
     counts = np.concatenate([p.lengths for p in parts])
     offsets = np.zeros(counts.size + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return ShingleBatch(hashes=np.concatenate([p.hashes for p in parts]), offsets=offsets)
+
+
+# Character classes of the table-driven path. SLOW marks characters whose normalisation the tables
+# cannot reproduce (NFKC changes them, they may compose with a neighbour, lower() is not one-to-one or
+# depends on context, or they are UTF-16 surrogates, i.e. outside the BMP): a document containing one
+# goes through ``normalize`` instead.
+_FOLDED, _WORD, _CJK, _SLOW = 0, 1, 2, 3
+# Hangul vowel and trailing-consonant jamo compose algorithmically with the preceding jamo/syllable
+# (no entry in unicodedata.decomposition), so they are listed by hand.
+_HANGUL_COMPOSING = ((0x1161, 0x1175), (0x11A8, 0x11C2))
+
+
+@functools.cache
+def _char_tables() -> np.ndarray:
+    """The class (uint8) of every BMP code point; built in ~50 ms, once per process.
+
+    For a text made only of FOLDED, WORD and CJK characters, ``normalize`` equals: fold every
+    non-alphanumeric run to a space (regex ``[\\W_]`` is exactly ``not str.isalnum()``), then
+    ``str.lower()``, which maps such characters one to one, and no NFKC, because such a text is
+    already NFKC (every kept character is NFKC-invariant, has combining class 0 and cannot be the
+    second half of a canonical composition). tests/corpus/dedup/test_shingle.py checks this against
+    ``normalize`` with hypothesis.
+    """
+    n = 1 << 16
+    chars = [chr(c) for c in range(n)]
+    cls = np.full(n, _FOLDED, dtype=np.uint8)
+    composes_after = {cp for lo, hi in _HANGUL_COMPOSING for cp in range(lo, hi + 1)}
+    for ch in chars:
+        decomposition = unicodedata.decomposition(ch)
+        if decomposition and not decomposition.startswith("<"):
+            composes_after.update(int(part, 16) for part in decomposition.split()[1:])
+    for cp, ch in enumerate(chars):
+        if not ch.isalnum():
+            continue
+        low = ch.lower()
+        cls[cp] = _CJK if is_cjk(ch) else _WORD
+        if (len(low) != 1 or ch == "\u03a3" or cp in composes_after or unicodedata.combining(ch)
+                or unicodedata.normalize("NFKC", ch) != ch or not low.isalnum() or is_cjk(low) != is_cjk(ch)):
+            cls[cp] = _SLOW  # U+03A3 Sigma: lower() depends on the next character (final sigma)
+    cls[0xD800:0xE000] = _SLOW  # surrogates: a character outside the BMP, or a lone surrogate
+    cls.setflags(write=False)
+    return cls
+
+
+@functools.cache
+def _powers(base: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(base**j, base**-j) mod 2**64 for j < size, uint64; cached per power-of-two size."""
+    powers = np.full(size, base, dtype=np.uint64)
+    powers[0] = 1
+    pow_b = np.cumprod(powers)
+    powers.fill(pow(base, -1, 1 << 64))
+    powers[0] = 1
+    inv_b = np.cumprod(powers)
+    pow_b.setflags(write=False)
+    inv_b.setflags(write=False)
+    return pow_b, inv_b
+
+
+def _horner(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, base: int) -> np.ndarray:
+    """``_segment_hash`` with cached powers: the Horner hash of ``values[s:e]`` for every segment."""
+    pow_b, inv_b = _powers(base, 1 << max(int(values.size - 1).bit_length(), 10))
+    prefix = np.cumsum(values * inv_b[: values.size])
+    last = ends - 1
+    before = prefix[starts - 1]
+    before[starts == 0] = 0  # index -1 wrapped to the last element
+    return (prefix[last] - before) * pow_b[last]
+
+
+def _hash_group(texts: list[str], ngram_cjk: int, ngram_words: int) -> ShingleBatch:
+    """Shingle hashes of a group of raw texts: the table path, with ``normalize`` for SLOW documents."""
+    n_docs = len(texts)
+    cls_table = _char_tables()
+    joined = " ".join(texts)
+    units = np.frombuffer(joined.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    cls = np.take(cls_table, units)
+    slow = np.flatnonzero(cls == _SLOW)
+    if slow.size:
+        if units.size == len(joined):
+            char_lengths = [len(t) + 1 for t in texts]
+        else:  # characters outside the BMP take two UTF-16 units
+            char_lengths = [len(t.encode("utf-16-le", "surrogatepass")) // 2 + 1 for t in texts]
+        doc_starts = np.cumsum(char_lengths) - char_lengths
+        slow_docs = np.unique(np.searchsorted(doc_starts, slow, side="right") - 1)
+        fast_docs = np.setdiff1d(np.arange(n_docs), slow_docs)
+        fast = _hash_group([texts[d] for d in fast_docs], ngram_cjk, ngram_words)
+        normalized = _hash_normalized([normalize(texts[d]) for d in slow_docs], ngram_cjk, ngram_words)
+        return _interleave(n_docs, [(fast_docs, fast), (slow_docs, normalized)])
+    # No SLOW character: str.lower() is one code point per code point here and equals the table.
+    lowered = np.frombuffer(joined.lower().encode("utf-16-le"), dtype=np.uint16)
+    return _hash_classes(lowered, cls, [len(t) + 1 for t in texts], ngram_cjk, ngram_words)
+
+
+def _interleave(n_docs: int, parts: Sequence[tuple[np.ndarray, ShingleBatch]]) -> ShingleBatch:
+    """Merge batches of disjoint document subsets (``docs`` ascending) back into document order."""
+    counts = np.zeros(n_docs, dtype=np.int64)
+    for docs, part in parts:
+        counts[docs] = part.lengths
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    hashes = np.empty(int(offsets[-1]), dtype=np.uint32)
+    for docs, part in parts:
+        shift = np.repeat(offsets[docs] - part.offsets[:-1], part.lengths)
+        hashes[np.arange(part.hashes.size) + shift] = part.hashes
+    return ShingleBatch(hashes=hashes, offsets=offsets)
+
+
+def _hash_classes(
+    units: np.ndarray, cls: np.ndarray, char_lengths: list[int], ngram_cjk: int, ngram_words: int
+) -> ShingleBatch:
+    """The numpy core of the table path: ``units`` (C,) uint16 lower-cased code points of the joined
+    group, ``cls`` their classes (no SLOW), ``char_lengths`` each document's length plus its separator."""
+    n_docs = len(char_lengths)
+    empty = ShingleBatch(hashes=np.zeros(0, np.uint32), offsets=np.zeros(n_docs + 1, np.int64))
+    if units.size == 0:
+        return empty
+    is_word = np.zeros(units.size + 2, dtype=bool)
+    is_word[1:-1] = cls == _WORD
+    # Word runs: positions where is_word flips, alternately a run's start and its end (exclusive).
+    flips = np.flatnonzero(is_word[1:] != is_word[:-1])
+    word_starts, word_ends = flips[0::2], flips[1::2]
+    # Token boundaries in text order: every CJK character is a token, every word run is a token.
+    is_cjk = cls == _CJK
+    marks = is_cjk.copy()
+    marks[word_starts] = True
+    starts = np.flatnonzero(marks)
+    n_tok = starts.size
+    if n_tok == 0:
+        return empty
+    tok_cjk = is_cjk[starts]
+    # Token hash: Horner over the token's code points (a CJK token is one character, hashing to its
+    # code point); the prefix sums run over all characters, separators included, and are cut per token.
+    lengths = word_ends - word_starts
+    tok = units[starts].astype(np.uint64)
+    if (lengths > 1).any():
+        word_hash = _horner(units.astype(np.uint64), word_starts, word_ends, TOKEN_BASE)
+        tok[np.flatnonzero(~tok_cjk)] = word_hash
+
+    # Runs of one script inside one document; a document starts a run at its first token.
+    doc_starts = np.cumsum(char_lengths) - char_lengths
+    first_tok = np.searchsorted(starts, doc_starts)
+    new_run = np.empty(n_tok, dtype=bool)
+    new_run[0] = True
+    np.not_equal(tok_cjk[1:], tok_cjk[:-1], out=new_run[1:])
+    new_run[first_tok[first_tok < n_tok]] = True
+    run_starts = np.flatnonzero(new_run)
+    run_len = np.diff(np.append(run_starts, n_tok))
+    n = np.where(tok_cjk[run_starts], ngram_cjk, ngram_words)
+    # A run of length L >= n gives L - n + 1 shingles of n tokens; a shorter run one shingle of L.
+    width = np.minimum(n, run_len)
+    count = run_len - width + 1
+    total = int(count.sum())
+    first = np.repeat(run_starts - (np.cumsum(count) - count), count) + np.arange(total)
+    ends = first + (width[0] if (width == width[0]).all() else np.repeat(width, count))
+
+    acc = _horner(tok, first, ends, SHINGLE_BASE)
+    hashes = (fmix64(acc) >> np.uint64(32)).astype(np.uint32)
+    offsets = np.empty(n_docs + 1, dtype=np.int64)
+    offsets[:-1] = np.searchsorted(first, first_tok)
+    offsets[-1] = total
+    return ShingleBatch(hashes=hashes, offsets=offsets)
 
 
 def _hash_normalized(norm: list[str], ngram_cjk: int, ngram_words: int) -> ShingleBatch:

@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpus.dedup.shingle import hash_shingle, hash_shingles, normalize, shingle_tokens
 
@@ -49,3 +51,18 @@ def test_batching_does_not_change_hashes():
     single = [hash_shingles([t]).hashes for t in TEXTS]
     for d in range(0, len(many), 997):
         assert np.array_equal(batch.doc(d), single[d % len(TEXTS)])
+
+
+# Characters that exercise every branch of the table path: full-width forms and ligatures (NFKC), Hangul
+# jamo that compose, final sigma, dotted I (lower() gives two code points), combining marks, characters
+# outside the BMP, Kelvin sign, superscripts, Roman numerals, plus ordinary CJK/Latin/digits/punctuation.
+TRICKY = "ＡＢｃ１２ﬁﬀ①Ⅻ²ᄀ\u1161\u11a8가각ΣσςΑİIıKΩ\u0301\u0308e\u3099か𠀀𝐀🙂_-，。！ 　\t\nabcXYZ中文字あア한"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=40), st.text(alphabet=TRICKY, max_size=40)), min_size=1, max_size=6))
+def test_table_path_equals_reference_normaliser(texts):
+    batch = hash_shingles(texts, ngram_cjk=3, ngram_words=2)
+    for d, text in enumerate(texts):
+        expected = [hash_shingle(s) for s in shingle_tokens(text, ngram_cjk=3, ngram_words=2)]
+        assert batch.doc(d).tolist() == expected, text
