@@ -68,7 +68,7 @@ def raw_encode(tokenizer: str, directory: Path, batch: int) -> tuple[int, float]
     started = time.perf_counter()
     tokens = 0
     for i in range(0, len(texts), batch):
-        tokens += sum(len(ids) for ids in tok.encode_ids(texts[i : i + batch]))
+        tokens += sum(map(len, tok.encode(texts[i : i + batch])))
     return tokens, time.perf_counter() - started
 
 

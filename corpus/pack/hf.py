@@ -34,7 +34,7 @@ class ParquetSampleWriter:
         if len(self._rows) >= ROWS_PER_GROUP:
             self._flush()
 
-    def add_documents(self, tokens: np.ndarray, lengths: list[int]) -> None:
+    def add_documents(self, tokens: np.ndarray, lengths: np.ndarray) -> None:
         """Append several one-sample documents at once: ``tokens`` back to back, ``lengths`` each."""
         self.end_document()
         for sample in np.split(np.asarray(tokens), np.cumsum(lengths)[:-1]):

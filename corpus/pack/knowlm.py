@@ -32,15 +32,17 @@ class KnowLMWriter:
     def add_sequence(self, tokens: np.ndarray) -> None:
         if len(tokens) > MAX_ID:
             raise ValueError(f"--format knowlm stores uint16 lengths; a sample of {len(tokens)} tokens is too long")
-        self._bin.write(np.asarray(tokens, dtype="<u2").tobytes())
+        self._bin.write(np.ascontiguousarray(tokens, dtype="<u2").data)
         self._lengths.append(len(tokens))
 
-    def add_documents(self, tokens: np.ndarray, lengths: list[int]) -> None:
+    def add_documents(self, tokens: np.ndarray, lengths: np.ndarray) -> None:
         """Append several samples at once: ``tokens`` back to back, ``lengths`` each."""
-        if lengths and max(lengths) > MAX_ID:
-            raise ValueError(f"--format knowlm stores uint16 lengths; a sample of {max(lengths)} tokens is too long")
-        self._bin.write(np.asarray(tokens, dtype="<u2").tobytes())
-        self._lengths.extend(lengths)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.size and int(lengths.max()) > MAX_ID:
+            raise ValueError(f"--format knowlm stores uint16 lengths; a sample of {int(lengths.max())} tokens "
+                             "is too long")
+        self._bin.write(np.ascontiguousarray(tokens, dtype="<u2").data)
+        self._lengths.frombytes(lengths.astype("<u2").tobytes())
 
     def end_document(self) -> None:
         """KnowLM's layout has no documents; kept for the common writer interface."""

@@ -119,15 +119,15 @@ class IndexedDatasetWriter:
         self._docs = array("q", [0])  # int64
 
     def add_sequence(self, tokens: np.ndarray) -> None:
-        self._bin.write(np.asarray(tokens, dtype=self.dtype).tobytes())
+        self._bin.write(np.ascontiguousarray(tokens, dtype=self.dtype).data)
         self._lengths.append(len(tokens))
 
-    def add_documents(self, tokens: np.ndarray, lengths: list[int]) -> None:
+    def add_documents(self, tokens: np.ndarray, lengths: np.ndarray) -> None:
         """Append several one-sequence documents at once: ``tokens`` back to back, ``lengths`` each."""
         self.end_document()
-        self._bin.write(np.asarray(tokens, dtype=self.dtype).tobytes())
+        self._bin.write(np.ascontiguousarray(tokens, dtype=self.dtype).data)
         first = len(self._lengths)
-        self._lengths.extend(lengths)
+        self._lengths.frombytes(np.asarray(lengths, dtype=np.int32).tobytes())
         self._docs.extend(range(first + 1, first + 1 + len(lengths)))
 
     def end_document(self) -> None:

@@ -45,8 +45,33 @@ def suffixes(fmt: str) -> tuple[str, ...]:
 class _Run:
     """Consecutive whole-document samples: their tokens back to back (specials included) and lengths."""
 
-    tokens: array  # typecode 'H' (uint16) or 'i' (int32): ids are converted once, as they are appended
-    lengths: list[int]
+    tokens: np.ndarray  # (sum of lengths,) in the stored dtype
+    lengths: np.ndarray  # (samples,) int64
+
+
+class _Lengths:
+    """Sample count, token total and length histogram, accumulated in constant memory."""
+
+    def __init__(self) -> None:
+        self.edges = np.asarray(HISTOGRAM_EDGES)
+        self.hist = np.zeros(self.edges.size + 1, dtype=np.int64)
+        self.pending = array("q")  # single samples, folded into the histogram in blocks
+        self.samples = self.tokens = 0
+
+    def add(self, sizes: np.ndarray) -> None:
+        self.hist += np.bincount(np.searchsorted(self.edges, sizes), minlength=self.hist.size)
+        self.samples += int(sizes.size)
+        self.tokens += int(sizes.sum())
+
+    def add_one(self, size: int) -> None:
+        self.pending.append(size)
+        if len(self.pending) >= 1 << 16:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.add(np.frombuffer(self.pending, dtype=np.int64))
+            self.pending = array("q")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -89,102 +114,116 @@ class PackStep:
         if (specials.eos_doc or specials.every_sample) and tok.eos_id is None:
             raise ValueError(f"{self.tokenizer} has no EOS token; use bos_eos='none' without pack_docs")
         dtype = np.int32 if tok.vocab_size >= 65500 else np.uint16  # samples built in the stored width
-        lengths = array("l")  # every written sample's length: the histogram is one numpy call at the end
+        lengths = _Lengths()
         with ExitStack() as stack:
             writer = self._writer(stack, out_stem, tok.vocab_size)
             with writer:
-                pieces = self._pieces(docs, tok, specials, counters)
+                pieces = self._pieces(docs, tok, specials, dtype, counters)
                 if self.pack_docs:
                     for group in pack_stream(((p.length, (p, ids)) for p, ids in pieces), self.max_tokens):
                         if group[0][0].start == 0:
                             writer.end_document()  # a new source document starts this sample
-                        sample = np.concatenate([piece_tokens(p, ids, tok.bos_id, tok.eos_id, dtype) for p, ids in group])
+                        sample = np.concatenate([piece_tokens(p, ids, tok.bos_id, tok.eos_id, dtype)
+                                                 for p, ids in group])
                         self._emit(writer, sample, lengths, counters)
                 else:
                     for item in pieces:
                         if isinstance(item, _Run):
-                            writer.add_documents(np.frombuffer(item.tokens, dtype=dtype), item.lengths)
-                            lengths.extend(item.lengths)
+                            writer.add_documents(item.tokens, item.lengths)
+                            lengths.add(item.lengths)
                             continue
                         piece, ids = item
                         if piece.start == 0:
                             writer.end_document()
-                        self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), lengths, counters)
-        sizes = np.frombuffer(lengths, dtype=np.int64) if lengths else np.zeros(0, dtype=np.int64)
-        counters["pack_samples"] += int(sizes.size)
-        counters["pack_tokens"] += int(sizes.sum())
-        edges = np.asarray(HISTOGRAM_EDGES)
-        for bucket, count in enumerate(np.bincount(np.searchsorted(edges, sizes), minlength=edges.size + 1)):
+                        self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), lengths,
+                                   counters)
+        lengths.flush()
+        counters["pack_samples"] += lengths.samples
+        counters["pack_tokens"] += lengths.tokens
+        for bucket, count in enumerate(lengths.hist.tolist()):
             if count:
-                key = f"len<={edges[bucket]}" if bucket < edges.size else f"len>{edges[-1]}"
-                counters[f"pack_{key}"] += int(count)
+                edges = HISTOGRAM_EDGES
+                key = f"len<={edges[bucket]}" if bucket < len(edges) else f"len>{edges[-1]}"
+                counters[f"pack_{key}"] += count
 
-    def _pieces(self, docs: Iterator[dict], tok, specials: Specials, counters: Counter
+    def _pieces(self, docs: Iterator[dict], tok, specials: Specials, dtype: type, counters: Counter
                 ) -> Iterator[tuple[Piece, np.ndarray] | _Run]:
-        """Pieces of every document in order. Without ``pack_docs``, consecutive documents that fit one
-        sample whole come as a ``_Run`` (flat token list + lengths): one numpy array and one write per
-        run instead of per document, which matters for short documents and fast tokenizers."""
-        docs = iter(docs)
-        lead, bos, eos = specials.lead(0), tok.bos_id, tok.eos_id
-        n_docs = n_tokens = 0  # summed locally, added to counters once per batch
-        typecode = "H" if tok.vocab_size < 65500 else "i"  # the stored dtype, as in write_shard
-        run = _Run(array(typecode), [])
-        while batch := list(itertools.islice(docs, self.batch_docs)):
-            for doc, (ids, encoding) in zip(batch, tok.encode_lazy([d["text"] for d in batch]), strict=True):
-                n = len(ids)
-                if n == 0:
-                    counters[EMPTY_DOC] += 1
-                    continue
-                n_docs += 1
-                n_tokens += n
-                tail = specials.tail(n, n)
-                if not self.pack_docs and n + lead + tail <= self.max_tokens:
-                    if n + lead + tail < self.min_tokens:
-                        counters[SHORT_SAMPLE] += 1
-                        counters["pack_short_sample_tokens"] += n + lead + tail
-                        counters[DOC_ALL_SHORT] += 1
-                        continue
-                    if lead:
-                        run.tokens.append(bos)
-                    run.tokens.extend(ids)
-                    if tail:
-                        run.tokens.append(eos)
-                    run.lengths.append(n + lead + tail)
-                    continue
-                if run.lengths:
-                    yield run
-                    run = _Run(array(typecode), [])
-                meta = doc.get("meta")
-                kind = "code" if meta and meta.get("lang") == "code" else "auto"
-                enc = encoding()
-                pieces = document_pieces(doc["text"], enc, max_tokens=self.max_tokens, specials=specials,
-                                         kind=kind)
-                if self.min_tokens and not self.pack_docs and all(p.length < self.min_tokens for p in pieces):
-                    counters[DOC_ALL_SHORT] += 1
-                for p in pieces:
-                    if p.cut != CUT_SENTENCE:
-                        counters[f"pack_forced_split_{p.cut}"] += 1
-                    yield p, enc.ids
-            if run.lengths:
-                yield run
-                run = _Run(array(typecode), [])
-            counters["pack_docs"] += n_docs
-            counters["pack_doc_tokens"] += int(n_tokens)
-            n_docs = n_tokens = 0
+        """Pieces of every document in order, batch by batch.
 
-    def _emit(self, writer, sample: np.ndarray, lengths: array, counters: Counter) -> None:
+        Without ``pack_docs``, the documents of a batch that fit one sample whole are classified with
+        numpy on the batch's lengths and come as ``_Run``s: one concatenation and one write per run of
+        them, no Python work per token. Only documents that must be split go through
+        ``document_pieces`` one by one (and only they compute token byte ends).
+        """
+        docs = iter(docs)
+        lead, tail = specials.lead(0), specials.tail(1, 1)  # around a document that is one sample
+        bos = np.array([tok.bos_id if lead else 0], dtype=np.int32)
+        eos = np.array([tok.eos_id if tail else 0], dtype=np.int32)
+        while batch := list(itertools.islice(docs, self.batch_docs)):
+            ids = tok.encode([d["text"] for d in batch])
+            n = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            size = n + lead + tail  # the sample a document would be, whole
+            empty = n == 0
+            split = ~empty if self.pack_docs else size > self.max_tokens
+            short = ~(empty | split) & (size < self.min_tokens)
+            whole = ~(empty | split | short)
+            if empty.any():
+                counters[EMPTY_DOC] += int(empty.sum())
+            if short.any():
+                counters[SHORT_SAMPLE] += int(short.sum())
+                counters["pack_short_sample_tokens"] += int(size[short].sum())
+                counters[DOC_ALL_SHORT] += int(short.sum())
+            prev = 0
+            for i in [*np.flatnonzero(split).tolist(), len(batch)]:
+                if whole[prev:i].any():
+                    yield _run(ids, np.flatnonzero(whole[prev:i]) + prev, size, bos if lead else None,
+                               eos if tail else None, dtype)
+                if i < len(batch):
+                    yield from self._split(batch[i], tok.encoding(batch[i]["text"], ids[i]), specials,
+                                           counters)
+                prev = i + 1
+            counters["pack_docs"] += int((~empty).sum())
+            counters["pack_doc_tokens"] += int(n.sum())
+
+    def _split(self, doc: dict, enc, specials: Specials, counters: Counter) -> Iterator[tuple[Piece, np.ndarray]]:
+        meta = doc.get("meta")
+        kind = "code" if meta and meta.get("lang") == "code" else "auto"
+        pieces = document_pieces(doc["text"], enc, max_tokens=self.max_tokens, specials=specials, kind=kind)
+        if self.min_tokens and not self.pack_docs and all(p.length < self.min_tokens for p in pieces):
+            counters[DOC_ALL_SHORT] += 1
+        for p in pieces:
+            if p.cut != CUT_SENTENCE:
+                counters[f"pack_forced_split_{p.cut}"] += 1
+            yield p, enc.ids
+
+    def _emit(self, writer, sample: np.ndarray, lengths: _Lengths, counters: Counter) -> None:
         if sample.size < self.min_tokens:
             counters[SHORT_SAMPLE] += 1
             counters["pack_short_sample_tokens"] += int(sample.size)
             return
         writer.add_sequence(sample)
-        lengths.append(sample.size)
+        lengths.add_one(sample.size)
 
     def finalize(self, output: Path, stems: list[Path], counters: Counter) -> None:
         """Merge every shard's output into ``OUTPUT/merged`` (+ suffixes)."""
         merge_outputs(self.format, [s for s in stems if Path(f"{s}{suffixes(self.format)[0]}").exists()],
                       output / MERGED)
         counters["pack_merged_parts"] += len(stems)
+
+
+def _run(ids: list[np.ndarray], docs: np.ndarray, size: np.ndarray, bos: np.ndarray | None,
+         eos: np.ndarray | None, dtype: type) -> _Run:
+    """The whole-document samples ``docs`` (indices into ``ids``) as one run: ``[BOS] ids [EOS]`` each,
+    concatenated straight into the stored dtype (ids are below the vocabulary size, so the cast is safe)."""
+    parts = [ids[i] for i in docs.tolist()]
+    if bos is not None or eos is not None:  # interleave by slice assignment: no Python loop per document
+        width = 1 + (bos is not None) + (eos is not None)
+        spread = [bos] * (width * len(parts))
+        spread[bos is not None :: width] = parts
+        if eos is not None:
+            spread[width - 1 :: width] = [eos] * len(parts)
+        parts = spread
+    return _Run(np.concatenate(parts, dtype=dtype, casting="unsafe"), size[docs])
 
 
 def merge_outputs(fmt: str, stems: list[Path], out_stem: Path) -> None:

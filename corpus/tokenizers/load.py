@@ -19,11 +19,11 @@ import numpy as np
 
 
 class Encoding:
-    """Token ids of one text (int64, shape (T,)) and, per token, the UTF-8 byte offset where it ends.
+    """Token ids of one text (int32, shape (T,)) and, per token, the UTF-8 byte offset where it ends.
 
     ``ends`` is non-decreasing; a token covering no input of its own (SentencePiece's dummy-prefix ``▁``,
     leading bytes of a byte-fallback character) ends where the next one ends or the previous one ended.
-    ``ends`` may be computed on first use (only documents that need splitting ever ask for it).
+    ``ends`` is computed on first use (only documents that need splitting ever ask for it).
     """
 
     __slots__ = ("ids", "_ends", "_make_ends")
@@ -49,14 +49,11 @@ class Tokenizer(Protocol):
     bos_id: int | None
     eos_id: int | None
 
-    def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        """Encode texts without special tokens, with per-token byte ends."""
+    def encode(self, texts: list[str]) -> list[np.ndarray]:
+        """Ids of each text as an int32 array, without special tokens: the hot path."""
 
-    def encode_ids(self, texts: list[str]) -> list[list[int]]:
-        """Plain ids without special tokens (the raw speed reference)."""
-
-    def encode_lazy(self, texts: list[str]) -> list[tuple[list[int], Callable[[], Encoding]]]:
-        """Ids as lists, each with a function giving the full ``Encoding`` when a document needs splitting."""
+    def encoding(self, text: str, ids: np.ndarray) -> Encoding:
+        """``ids`` (from ``encode([text])``) with lazily computed per-token byte ends."""
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         """Text of ``ids``; special tokens are dropped."""
@@ -89,6 +86,7 @@ class SentencePieceTokenizer:
     piece_bytes: np.ndarray = field(repr=False)  # (vocab,) int64 bytes of input per piece; -2**40 = unknown
     dummy_prefix: bool = True
     identity: bool = True
+    numpy_out: bool = True  # the installed sentencepiece supports encode(..., return_type="numpy")
 
     @property
     def vocab_size(self) -> int:
@@ -102,19 +100,18 @@ class SentencePieceTokenizer:
     def eos_id(self) -> int | None:
         return _none_if_negative(self.processor.eos_id())
 
-    def encode_ids(self, texts: list[str]) -> list[list[int]]:
-        return self.processor.encode(texts, num_threads=1)
+    def encode(self, texts: list[str]) -> list[np.ndarray]:
+        # One thread: workers are processes. SentencePiece >= 0.2.1 hands back int32 buffers; its Python
+        # int lists cost ~20 ns more per token to build, and ~15-35 more to turn into an array afterwards.
+        if self.numpy_out:
+            return self.processor.encode(texts, num_threads=1, return_type="numpy")
+        return [np.array(ids, dtype=np.int32) for ids in self.processor.encode(texts, num_threads=1)]
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        return [make() for _, make in self.encode_lazy(texts)]
+        return [self.encoding(text, ids) for text, ids in zip(texts, self.encode(texts), strict=True)]
 
-    def encode_lazy(self, texts: list[str]) -> list[tuple[list[int], Callable[[], Encoding]]]:
-        return [(ids, functools.partial(self._encoding, text, ids))
-                for text, ids in zip(texts, self.encode_ids(texts), strict=True)]
-
-    def _encoding(self, text: str, ids: list[int]) -> Encoding:
-        arr = np.array(ids, dtype=np.int64)
-        return Encoding(arr, make_ends=functools.partial(self._ends, text, arr))
+    def encoding(self, text: str, ids: np.ndarray) -> Encoding:
+        return Encoding(ids, make_ends=functools.partial(self._ends, text, ids))
 
     def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
         """Byte ends by the piece-length table; SentencePiece's own offsets if the table disagrees."""
@@ -128,7 +125,7 @@ class SentencePieceTokenizer:
 
     def _encode_exact(self, text: str) -> Encoding:
         pieces = self.processor.encode(text, return_type="proto").pieces
-        ids = np.fromiter((p.id for p in pieces), dtype=np.int64, count=len(pieces))
+        ids = np.fromiter((p.id for p in pieces), dtype=np.int32, count=len(pieces))
         begins = np.fromiter((p.begin for p in pieces), dtype=np.int64, count=len(pieces))
         ends = np.fromiter((p.end for p in pieces), dtype=np.int64, count=len(pieces))
         # Pieces covering no input (the dummy "▁", all but the last byte of a byte-fallback character)
@@ -157,24 +154,25 @@ class HFTokenizer:
     def vocab_size(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
-    def encode_ids(self, texts: list[str]) -> list[list[int]]:
-        return [e.ids for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+    def encode(self, texts: list[str]) -> list[np.ndarray]:
+        return [np.array(e.ids, dtype=np.int32) for e in self.backend.encode_batch(texts, add_special_tokens=False)]
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        return [make() for _, make in self.encode_lazy(texts)]
+        return [self.encoding(text, ids) for text, ids in zip(texts, self.encode(texts), strict=True)]
 
-    def encode_lazy(self, texts: list[str]) -> list[tuple[list[int], Callable[[], Encoding]]]:
-        encs = self.backend.encode_batch(texts, add_special_tokens=False)
-        return [(enc.ids, functools.partial(self._encoding, text, enc))
-                for text, enc in zip(texts, encs, strict=True)]
+    def encoding(self, text: str, ids: np.ndarray) -> Encoding:
+        return Encoding(ids, make_ends=functools.partial(self._ends, text, ids))
 
-    @staticmethod
-    def _encoding(text: str, enc) -> Encoding:
-        ids = np.asarray(enc.ids, dtype=np.int64)
+    def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
+        """Byte ends from ``tokenizers`` offsets (character offsets; the text is re-encoded, so only
+        documents that need splitting pay for it)."""
+        enc = self.backend.encode(text, add_special_tokens=False)
+        if enc.ids != ids.tolist():
+            raise ValueError(f"{self.path}: batch and single encodings of a text differ")
         char_ends = np.asarray([e for _, e in enc.offsets], dtype=np.int64)
         if char_ends.size:
             char_ends = np.maximum.accumulate(char_ends)
-        return Encoding(ids, char_ends if text.isascii() else utf8_offsets(text)[char_ends])
+        return char_ends if text.isascii() else utf8_offsets(text)[char_ends]
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         return self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
@@ -203,9 +201,14 @@ def _load_sentencepiece(path: Path) -> SentencePieceTokenizer:
             table[i] = 0
     norm = proto.normalizer_spec
     identity = norm.name == "identity" and not norm.remove_extra_whitespaces
+    try:  # sentencepiece 0.2.0 has no numpy output
+        processor.encode([""], num_threads=1, return_type="numpy")
+        numpy_out = True
+    except (TypeError, ValueError):
+        numpy_out = False
     return SentencePieceTokenizer(
         path=str(path), processor=processor, piece_bytes=table,
-        dummy_prefix=norm.add_dummy_prefix, identity=identity,
+        dummy_prefix=norm.add_dummy_prefix, identity=identity, numpy_out=numpy_out,
     )
 
 

@@ -65,7 +65,7 @@ def test_megatron_output_meets_the_acceptance_rules(tmp_path):
         assert not any(np.isin(b, [tok.bos_id, tok.eos_id]).any() for b in body)
         ids = np.concatenate(body)
         # the samples are the document's own encoding, cut; decoding gives its text back
-        assert ids.tolist() == tok.encode_ids([doc["text"]])[0]
+        assert ids.tolist() == tok.encode([doc["text"]])[0].tolist()
         assert tok.decode(ids) == doc["text"]
         # every sample ends at a sentence end (no forced splits here)
         ends = {doc["text"][:e].rstrip() for e in sentence_ends(doc["text"], "code" if d == 2 else "auto")}
@@ -143,7 +143,7 @@ def test_inspect_summary_counts_and_decodes(tmp_path):
 def test_default_tokenizer_is_the_embedded_demo_model():
     tok = load_tokenizer(PackStep().tokenizer)
     assert tok.vocab_size < 65500 and tok.bos_id == 1 and tok.eos_id == 2
-    assert tok.decode(tok.encode_ids(["知识图谱 knowledge graph."])[0]) == "知识图谱 knowledge graph."
+    assert tok.decode(tok.encode(["知识图谱 knowledge graph."])[0]) == "知识图谱 knowledge graph."
 
 
 def test_bad_options_are_rejected():
