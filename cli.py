@@ -238,7 +238,8 @@ def report_cmd(directory: Path, html_path):
 @click.option("--rows", type=click.IntRange(min=1), default=None, help="LSH rows per band (with --bands).")
 @click.option("--minhash", type=click.Choice(["fast", "classic"]), default="fast", show_default=True,
               help="fast: one-permutation hashing; classic: datasketch-identical k permutations.")
-@click.option("--verify", is_flag=True, help="Confirm candidates with exact shingle Jaccard (default: MinHash estimate).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Confirm candidates with exact shingle Jaccard; --no-verify uses the MinHash estimate.")
 @click.option("--annotate", is_flag=True, help="Only mark duplicates in meta.minhash; reject nothing.")
 @click.option("--source-priority", multiple=True, help="Source kept first within a cluster; repeatable, in order.")
 def dedup_cmd(inputs, output, threshold, num_perm, ngram, word_ngram, bands, rows, minhash, verify, annotate,
