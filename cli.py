@@ -225,6 +225,20 @@ def report_cmd(directory: Path, html_path):
 # --- corpus stage commands (dedup) ---
 
 
+@corpus.command("dedup-lines")
+@io_options
+@click.option("--min-docs", type=click.IntRange(min=2), default=10, show_default=True,
+              help="A line found in at least this many documents is boilerplate.")
+@click.option("--min-chars", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Shorter lines (normalised) are never removed: headings and list markers recur.")
+def dedup_lines_cmd(inputs, output, min_docs, min_chars):
+    """Remove lines repeated across many documents (footers, navigation); documents left empty are rejected."""
+    from corpus.pipeline import StageCall
+    from corpus.steps import build_step
+
+    return StageCall(build_step("dedup-lines", {"min_docs": min_docs, "min_chars": min_chars}), list(inputs), output)
+
+
 @corpus.command("dedup")
 @io_options
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,

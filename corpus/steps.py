@@ -12,6 +12,7 @@ from typing import Any
 
 from corpus.clean import CleanStep
 from corpus.dedup.exact import ExactDedupStep
+from corpus.dedup.lines import LineDedupStep
 from corpus.dedup.near import NearDedupStep
 from corpus.filters.base import FilterStep
 from corpus.filters.pii import PiiStep
@@ -48,6 +49,7 @@ STEPS: dict[str, type] = {
     "pii": PiiStep,
     # --- steps (dedup) ---
     "dedup": NearDedupStep,
+    "dedup-lines": LineDedupStep,
     # --- steps (pack) ---
     # --- steps (scoring) ---
     "score": ScoreStep,
