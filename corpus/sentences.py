@@ -85,9 +85,12 @@ def looks_like_code(text: str) -> bool:
 
 def _segments(text: str, kind: Kind) -> list[tuple[int, int, bool]]:
     """(start, stop, is_code) spans: Markdown code fences are code, the rest follows ``kind``."""
-    if kind == "code" or (kind == "auto" and "```" not in text and "~~~" not in text and looks_like_code(text)):
+    if kind == "code":
         return [(0, len(text), True)]
-    if kind == "prose" or ("```" not in text and "~~~" not in text):
+    fenced = kind == "auto" and ("```" in text or "~~~" in text)  # two scans of the text, done once
+    if kind == "auto" and not fenced and looks_like_code(text):
+        return [(0, len(text), True)]
+    if not fenced:
         return [(0, len(text), False)]
     spans, pos, in_code = [], 0, False
     for m in _FENCE.finditer(text):
@@ -109,9 +112,16 @@ def sentence_ends(text: str, kind: Kind = "auto") -> list[int]:
     Whitespace after a sentence belongs to it, so ``text[a:b]`` pieces concatenate back to ``text``.
     """
     out: list[int] = []
-    for start, stop, is_code in _segments(text, kind):
+    segments = _segments(text, kind)
+    for start, stop, is_code in segments:
         (_code_ends if is_code else _prose_ends)(text, start, stop, out)
         out.append(stop)
+    if len(segments) == 1 and not segments[0][2]:
+        # one prose span: regex matches are non-empty and disjoint, so their ends already increase
+        # strictly; only the appended ``len(text)`` may repeat the last one (or be 0 for "")
+        if (len(out) > 1 and out[-1] == out[-2]) or out[-1] == 0:
+            out.pop()
+        return out
     return _strictly_increasing(out, len(text))
 
 

@@ -15,15 +15,8 @@ from corpus.sentences import Kind, clause_ends, sentence_ends
 from corpus.tokenizers.load import Encoding
 
 
-def _to_tokens(text: str, char_offsets: list[int], enc: Encoding) -> np.ndarray:
+def _to_tokens(char_offsets: list[int], enc: Encoding) -> np.ndarray:
     """Token index of each character offset: the number of tokens ending at or before it."""
-    if not text.isascii():  # character → UTF-8 byte offsets, one slice per offset (offsets are few)
-        out, nbytes, prev = [], 0, 0
-        for c in char_offsets:
-            nbytes += len(text[prev:c].encode())
-            out.append(nbytes)
-            prev = c
-        char_offsets = out
     return np.searchsorted(enc.ends, char_offsets, side="right")
 
 
@@ -36,8 +29,8 @@ def document_pieces(
         return []
     if n + specials.lead(0) + specials.tail(n, n) <= max_tokens:  # fits whole: no sentence search needed
         return [Piece(0, n, specials.lead(0), specials.tail(n, n), CUT_SENTENCE)]
-    cuts = _to_tokens(text, sentence_ends(text, kind), enc)
-    return plan_document(n, cuts, lambda: _to_tokens(text, clause_ends(text, kind=kind), enc),
+    cuts = _to_tokens(sentence_ends(text, kind), enc)
+    return plan_document(n, cuts, lambda: _to_tokens(clause_ends(text, kind=kind), enc),
                          max_tokens=max_tokens, specials=specials)
 
 

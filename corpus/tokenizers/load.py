@@ -1,9 +1,9 @@
 """One small tokenizer interface over a SentencePiece ``.model`` or a Hugging Face tokenizer.
 
 Encoding never adds BOS/EOS: callers add them explicitly (``bos_id``/``eos_id``), so where special
-tokens go is decided in one place (``corpus.pack.greedy``). Besides ids, encoding returns each token's
-end as a UTF-8 byte offset into the text, so sentence ends can be mapped onto token boundaries of the
-*whole-document* encoding. Slow Python tokenizers (``AutoTokenizer`` without tokenizer.json) are left out.
+tokens go is decided in one place (``corpus.pack.greedy``). Ids come as int32 arrays; on request each
+token's end as a character offset into the text, so sentence ends can be mapped onto token boundaries
+of the *whole-document* encoding. Slow Python tokenizers (``AutoTokenizer`` without tokenizer.json) are left out.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import numpy as np
 
 
 class Encoding:
-    """Token ids of one text (int32, shape (T,)) and, per token, the UTF-8 byte offset where it ends.
+    """Token ids of one text (int32, shape (T,)) and, per token, the character offset where it ends.
 
-    ``ends`` is non-decreasing; a token covering no input of its own (SentencePiece's dummy-prefix ``▁``,
-    leading bytes of a byte-fallback character) ends where the next one ends or the previous one ended.
+    ``ends`` is non-decreasing. A token ending inside a character (the leading bytes of a byte-fallback
+    character) ends after that character, so no cut falls inside one; the dummy-prefix ``▁`` ends at 0.
     ``ends`` is computed on first use (only documents that need splitting ever ask for it).
     """
 
@@ -53,7 +53,7 @@ class Tokenizer(Protocol):
         """Ids of each text as an int32 array, without special tokens: the hot path."""
 
     def encoding(self, text: str, ids: np.ndarray) -> Encoding:
-        """``ids`` (from ``encode([text])``) with lazily computed per-token byte ends."""
+        """``ids`` (from ``encode([text])``) with lazily computed per-token character ends."""
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         """Text of ``ids``; special tokens are dropped."""
@@ -75,15 +75,17 @@ def utf8_offsets(text: str) -> np.ndarray:
 class SentencePieceTokenizer:
     """A SentencePiece model (LLaMA-style: ``<s>``/``</s>``, byte fallback, dummy prefix).
 
-    Fast path: with identity normalisation every piece stands for a fixed number of input bytes
-    (``▁`` = one space, ``<0xE4>`` = one byte), so token ends are a cumulative sum over a per-id
-    byte-length table. A document whose table sum disagrees with its real byte length (unknown pieces,
-    other normalisers) is re-encoded through SentencePiece's proto output, which carries exact offsets.
+    Fast path: with identity normalisation every piece stands for a fixed number of input characters
+    (``▁`` = one space; a byte piece counts 1 if it starts a UTF-8 character, 0 for a continuation
+    byte), so token ends are a cumulative sum over a per-id table. Example: ``"中a"`` with byte
+    fallback → ``▁ <0xE4> <0xB8> <0xAD> a`` → counts 1 1 0 0 1, minus the dummy prefix → ends 0 1 1 1 2.
+    A document whose table sum disagrees with its length (unknown pieces, other normalisers) is
+    re-encoded through SentencePiece's proto output, which carries exact (byte) offsets.
     """
 
     path: str
     processor: object = field(repr=False)
-    piece_bytes: np.ndarray = field(repr=False)  # (vocab,) int64 bytes of input per piece; -2**40 = unknown
+    piece_chars: np.ndarray = field(repr=False)  # (vocab,) int64 characters started per piece; -2**40 unknown
     dummy_prefix: bool = True
     identity: bool = True
     numpy_out: bool = True  # the installed sentencepiece supports encode(..., return_type="numpy")
@@ -114,12 +116,12 @@ class SentencePieceTokenizer:
         return Encoding(ids, make_ends=functools.partial(self._ends, text, ids))
 
     def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
-        """Byte ends by the piece-length table; SentencePiece's own offsets if the table disagrees."""
+        """Character ends by the piece table; SentencePiece's own offsets if the table disagrees."""
         if self.identity and ids.size:
-            ends = np.cumsum(self.piece_bytes[ids])
-            if self.dummy_prefix:  # the dummy "▁" stands for no input byte
+            ends = np.cumsum(self.piece_chars[ids])
+            if self.dummy_prefix:  # the dummy "▁" stands for no input character
                 ends -= 1
-            if int(ends[-1]) == (len(text) if text.isascii() else len(text.encode())):
+            if int(ends[-1]) == len(text):
                 return ends
         return self._encode_exact(text).ends
 
@@ -135,7 +137,11 @@ class SentencePieceTokenizer:
             nxt = np.minimum(np.searchsorted(width, np.arange(len(pieces))), width.size - 1)
             # (pieces at offset 0, the dummy prefix among them, keep end 0 as on the fast path)
             ends = np.where((ends > begins) | (ends == 0), ends, ends[width[nxt]])
-        return Encoding(ids, np.maximum.accumulate(ends) if ends.size else ends)
+        if ends.size:
+            ends = np.maximum.accumulate(ends)
+            if not text.isascii():  # bytes → characters (ends now fall on character boundaries)
+                ends = np.searchsorted(utf8_offsets(text), ends)
+        return Encoding(ids, ends)
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         return self.processor.decode([int(i) for i in ids])
@@ -164,15 +170,13 @@ class HFTokenizer:
         return Encoding(ids, make_ends=functools.partial(self._ends, text, ids))
 
     def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
-        """Byte ends from ``tokenizers`` offsets (character offsets; the text is re-encoded, so only
-        documents that need splitting pay for it)."""
+        """Character ends from ``tokenizers`` offsets (the text is re-encoded: only documents that need
+        splitting pay for it)."""
         enc = self.backend.encode(text, add_special_tokens=False)
         if enc.ids != ids.tolist():
             raise ValueError(f"{self.path}: batch and single encodings of a text differ")
-        char_ends = np.asarray([e for _, e in enc.offsets], dtype=np.int64)
-        if char_ends.size:
-            char_ends = np.maximum.accumulate(char_ends)
-        return char_ends if text.isascii() else utf8_offsets(text)[char_ends]
+        ends = np.fromiter((e for _, e in enc.offsets), dtype=np.int64, count=len(enc.offsets))
+        return np.maximum.accumulate(ends) if ends.size else ends
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         return self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
@@ -189,14 +193,14 @@ def _load_sentencepiece(path: Path) -> SentencePieceTokenizer:
     proto = model_pb2.ModelProto()
     proto.ParseFromString(path.read_bytes())
     processor = spm.SentencePieceProcessor(model_file=str(path))
-    unknown = -(2**40)  # any doc containing an unknown/user piece fails the length check → exact path
+    unknown = -(2**40)  # any doc containing an unknown piece fails the length check → exact path
     table = np.full(len(proto.pieces), unknown, dtype=np.int64)
     kind = model_pb2.ModelProto.SentencePiece
     for i, piece in enumerate(proto.pieces):
         if piece.type in (kind.NORMAL, kind.USER_DEFINED):
-            table[i] = len(piece.piece.replace("\u2581", " ").encode())
-        elif piece.type == kind.BYTE:
-            table[i] = 1
+            table[i] = len(piece.piece)  # "▁" stands for one space: one character either way
+        elif piece.type == kind.BYTE:  # "<0xE4>": a lead byte starts a character, 0x80-0xBF continue one
+            table[i] = int(not 0x80 <= int(piece.piece[3:5], 16) <= 0xBF)
         elif piece.type == kind.CONTROL:
             table[i] = 0
     norm = proto.normalizer_spec
@@ -207,7 +211,7 @@ def _load_sentencepiece(path: Path) -> SentencePieceTokenizer:
     except (TypeError, ValueError):
         numpy_out = False
     return SentencePieceTokenizer(
-        path=str(path), processor=processor, piece_bytes=table,
+        path=str(path), processor=processor, piece_chars=table,
         dummy_prefix=norm.add_dummy_prefix, identity=identity, numpy_out=numpy_out,
     )
 

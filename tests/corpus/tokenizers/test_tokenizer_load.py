@@ -1,10 +1,10 @@
-"""Loading tokenizers: byte ends of the fast path equal SentencePiece's own offsets; HF directories."""
+"""Loading tokenizers: token ends of the fast path equal SentencePiece's own offsets; HF directories."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from corpus.tokenizers.load import load_tokenizer, utf8_offsets
@@ -14,7 +14,7 @@ LLAMA = FIXTURES / "llama-style.model"
 DEMO_HF = Path(__file__).parents[3] / "data_samples" / "tokenizer" / "knowforge-demo-hf"
 
 TEXTS = ["这是test。\n  A b", "Hello world. The end.", "  leading spaces", "x", "emoji 🙂 and 中文…",
-         "tabs\tand\r\nCRLF", "数字 2023 年"]
+         "tabs\tand\r\nCRLF", "数字 2023 年", "ír", "龘a", "a\u2581b"]
 
 
 def test_utf8_offsets():
@@ -29,22 +29,30 @@ def test_llama_model_ids_and_specials():
 
 def _tokens_before_each_char(text, ends):
     """How many tokens end at or before each character boundary 1..len: what packing cuts use."""
-    return np.searchsorted(ends, utf8_offsets(text)[1:], side="right").tolist()
+    return np.searchsorted(ends, np.arange(1, len(text) + 1), side="right").tolist()
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_fast_byte_ends_agree_with_sentencepiece_offsets(text):
+def test_fast_ends_agree_with_sentencepiece_offsets(text):
     tok = load_tokenizer(str(LLAMA))
     fast = tok.encode_batch([text])[0]
     exact = tok._encode_exact(text)
     assert fast.ids.tolist() == exact.ids.tolist() == tok.processor.encode(text)
     assert _tokens_before_each_char(text, fast.ends) == _tokens_before_each_char(text, exact.ends)
-    assert fast.ends[-1] == len(text.encode())
+    assert fast.ends[-1] == len(text)
+
+
+def test_byte_fallback_character_ends_after_its_last_byte():
+    tok = load_tokenizer(str(LLAMA))
+    enc = tok.encode_batch(["龘a"])[0]  # "▁" then three byte pieces (not in the 32k vocabulary) then "a"
+    assert [tok.processor.id_to_piece(int(i)) for i in enc.ids] == ["▁", "<0xE9>", "<0xBE>", "<0x98>", "a"]
+    assert enc.ends.tolist() == [0, 1, 1, 1, 2]
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=80))
-def test_fast_byte_ends_agree_with_offsets_on_any_text(text):
+@example("ír")  # the dummy "▁" then "ír": SentencePiece gives "▁" offsets (0, 0); so does the fast path
+def test_fast_ends_agree_with_offsets_on_any_text(text):
     tok = load_tokenizer(str(LLAMA))
     fast, exact = tok.encode_batch([text])[0], tok._encode_exact(text)
     assert _tokens_before_each_char(text, fast.ends) == _tokens_before_each_char(text, exact.ends)
@@ -55,7 +63,7 @@ def test_hf_directory_loads_through_tokenizer_json_with_specials():
     assert type(tok).__name__ == "HFTokenizer"
     assert (tok.bos_id, tok.eos_id) == (1, 2)
     enc = tok.encode_batch(["知识 graph。"])[0]
-    assert np.all(np.diff(enc.ends) >= 0) and enc.ends[-1] == len("知识 graph。".encode())
+    assert np.all(np.diff(enc.ends) >= 0) and enc.ends[-1] == len("知识 graph。")
     assert tok.decode(enc.ids) == "知识 graph。"
 
 
