@@ -66,3 +66,16 @@ def test_table_path_equals_reference_normaliser(texts):
     for d, text in enumerate(texts):
         expected = [hash_shingle(s) for s in shingle_tokens(text, ngram_cjk=3, ngram_words=2)]
         assert batch.doc(d).tolist() == expected, text
+
+
+def test_every_bmp_character_hashes_like_the_reference():
+    # Every BMP code point but surrogates, in runs of 97 consecutive characters, once as they are and once
+    # with only the characters the table path keeps (so that path sees every such character).
+    from corpus.dedup.shingle import _SLOW, _char_tables
+
+    points = [c for c in range(1, 0x10000) if not 0xD800 <= c < 0xE000]
+    fast = [c for c in points if _char_tables()[c] != _SLOW]
+    texts = ["".join(map(chr, pts[i : i + 97])) for pts in (points, fast) for i in range(0, len(pts), 97)]
+    batch = hash_shingles(texts, ngram_cjk=2, ngram_words=2)
+    for d, text in enumerate(texts):
+        assert batch.doc(d).tolist() == [hash_shingle(s) for s in shingle_tokens(text, ngram_cjk=2, ngram_words=2)]
