@@ -812,11 +812,14 @@ def kg2instruction() -> None:
               help="Command scoring triples against text over JSON lines (see docs/kg2instruction.md).")
 @click.option("--nli-threshold", type=float, default=0.5, show_default=True)
 @click.option("--complete-cmd", default=None, help="Command proposing extra triples over JSON lines.")
-@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
+              help="Worker processes for the zhwiki stages.")
+@click.option("--kb-workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes parsing the Wikidata dump while the main one decompresses it.")
 @click.option("--force", is_flag=True, help="Rebuild the KB and redo every shard.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd, nli_threshold, complete_cmd,
-                             workers, force, quiet):
+                             workers, kb_workers, force, quiet):
     """Build InstructIE records from Wikidata triples matched onto zhwiki paragraphs (resumable)."""
     from corpus.pipeline import summary_table
     from kg2instruction.build import run_build
@@ -826,7 +829,7 @@ def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd,
                "complete_cmd": complete_cmd}
     reports, summary = run_build(
         wikidata=list(wikidata), wiki=list(wiki), output=output, schema=schema or DEFAULT_SCHEMA,
-        workers=workers, force=force, progress=not quiet, step_options=options,
+        workers=workers, force=force, progress=not quiet, step_options=options, kb_workers=kb_workers,
     )
     click.echo(summary_table(reports))
     click.echo(f"records per topic: {summary['records_per_topic']}")

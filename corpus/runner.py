@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -251,6 +251,22 @@ def _pool(workers: int, initializer=None, initargs=()) -> multiprocessing.pool.P
     return multiprocessing.get_context(method).Pool(workers, initializer=initializer, initargs=initargs)
 
 
+def ordered_pool_map(fn: Callable[[Any], Any], items: Iterable[Any], *, workers: int) -> Iterator[Any]:
+    """``map(fn, items)`` over ``workers`` processes, in order, with at most ``2 * workers`` tasks pending.
+
+    Unlike ``Pool.imap``, which drains its input eagerly, a fast producer (a decompressing reader)
+    cannot run ahead of the workers and fill memory.
+    """
+    with _pool(workers) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.apply_async(fn, (item,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
 def parallel_map(
     fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int, desc: str, progress: bool
 ) -> list[Any]:
@@ -335,7 +351,14 @@ def run_stage(
     finally:
         bar.close()
 
-    report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=len(units) - len(todo))
+    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started)
+
+
+def finish_stage(
+    stage: Any, units: list[_Unit], skipped: int, inputs: Sequence[Path], output: Path, started: float
+) -> StageReport:
+    """Sum the shards' ``_stats``, run ``finalize`` once, write ``_manifest.json``; shared by every engine."""
+    report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=skipped)
     for unit in units:
         record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
         report.docs_in += record["in"]
@@ -344,13 +367,11 @@ def run_stage(
         report.reasons.update(record["reasons"])
         report.counters.update(record["counters"])
         report.bytes_out += record["bytes_out"]
-
     if hasattr(stage, "finalize"):
         final_counters: Counter = Counter()
         stage.finalize(output, [output / u.name for u in units], final_counters)
         report.counters.update(final_counters)
     report.seconds = time.perf_counter() - started
-
     manifest = {
         "stage": stage.name,
         "config": _stage_config(stage),

@@ -82,8 +82,13 @@ def run_build(
     force: bool = False,
     progress: bool = True,
     step_options: dict[str, Any] | None = None,
+    kb_workers: int = 1,
 ) -> tuple[list[StageReport], dict[str, Any]]:
-    """Run every step into ``output`` and return the stage reports and the summary."""
+    """Run every step into ``output`` and return the stage reports and the summary.
+
+    ``kb_workers`` processes parse the Wikidata dump while the main one decompresses it; on a machine
+    with cores to spare this speeds the KB build up (on 2 busy cores it did not: benchmarks/RESULTS.md).
+    """
     output.mkdir(parents=True, exist_ok=True)
     kb_path = output / "kb.sqlite"
     kb_counts: dict[str, int] = {}
@@ -91,7 +96,7 @@ def run_build(
         kb_counts = dict(
             build_kb(
                 list(wikidata), kb_path, value_props=load_schema(schema).value_properties(),
-                redirects=_redirects(wiki), progress=progress,
+                redirects=_redirects(wiki), workers=kb_workers, progress=progress,
             )
         )
     step = KG2InstructionStep(kb=str(kb_path), schema=str(schema), **(step_options or {}))

@@ -114,6 +114,7 @@ def build_kb(
     *,
     value_props: frozenset[str],
     redirects: Iterable[tuple[str, str]] = (),
+    workers: int = 1,
     progress: bool = True,
 ) -> Counter:
     """Build the KB at ``output`` (atomically) from Wikidata ``dumps`` and zhwiki ``redirects``.
@@ -138,7 +139,7 @@ def build_kb(
 
     bar = tqdm(desc="wikidata", unit=" entities", disable=not progress)
     for dump in dumps:
-        for entity in read_dump(dump, counters):
+        for entity in read_dump(dump, counters, workers=workers):
             for table, row in _entity_rows(entity, value_props):
                 pending[table].append(row)
             bar.update()

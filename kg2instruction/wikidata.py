@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from corpus.runner import ordered_pool_map
 from corpus.shards import iter_json_lines
 
 logger = logging.getLogger(__name__)
@@ -116,27 +117,63 @@ def compact_entity(raw: dict[str, Any]) -> Entity:
     )
 
 
-def read_dump(path: Path, counters: Counter | None = None) -> Iterator[Entity]:
-    """Stream the entities of a dump file; bad or cut lines are counted in ``counters``, never raised."""
-    counters = counters if counters is not None else Counter()
-    last_bad: int | None = None
+def _parse_line(line: bytes) -> Entity | None:
+    body = line.strip().rstrip(b",")
+    if body in (b"[", b"]", b""):
+        return None
+    return compact_entity(orjson.loads(body))
+
+
+def _parse_chunk(lines: list[bytes]) -> list[Entity | str]:
+    """Entities of a chunk of dump lines, in order; a bad line becomes the string ``BAD_ENTITY_LINE``."""
+    out: list[Entity | str] = []
+    for line in lines:
+        try:
+            entity = _parse_line(line)
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            out.append(BAD_ENTITY_LINE)
+            continue
+        if entity is not None:
+            out.append(entity)
+    return out
+
+
+def _chunks(path: Path, counters: Counter, chunk_lines: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
     for lineno, line in iter_json_lines(path):
         if line is None:
             counters[TRUNCATED_DUMP] += 1
             logger.warning("%s: compressed stream ends early (line %d); kept every complete entity", path, lineno)
-            return
-        body = line.strip().rstrip(b",")
-        if body in (b"[", b"]", b""):
-            continue
-        try:
-            raw = orjson.loads(body)
-            entity = compact_entity(raw)
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-            counters[BAD_ENTITY_LINE] += 1
-            last_bad = lineno
-            continue
-        counters["entities"] += 1
-        yield entity
-    if last_bad is not None and counters[BAD_ENTITY_LINE] == 1:
-        # A single unreadable line at the very end is what a cut (uncompressed) download looks like.
-        logger.warning("%s: line %d is not a complete entity (cut dump?); it was skipped", path, last_bad)
+            break
+        chunk.append(line)
+        if len(chunk) >= chunk_lines:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def read_dump(path: Path, counters: Counter | None = None, *, workers: int = 1,
+              chunk_lines: int = 500) -> Iterator[Entity]:
+    """Stream the entities of a dump file in order; bad or cut lines are counted, never raised.
+
+    With ``workers > 1`` the main process only decompresses and splits lines into chunks; JSON parsing
+    and compaction (most of the cost) run in a process pool, at most ``2 * workers`` chunks in flight,
+    so memory stays bounded and the order is the file's.
+    """
+    counters = counters if counters is not None else Counter()
+    results: Iterator[list[Entity | str]]
+    if workers <= 1:
+        results = map(_parse_chunk, _chunks(path, counters, chunk_lines))
+    else:
+        results = ordered_pool_map(_parse_chunk, _chunks(path, counters, chunk_lines), workers=workers)
+    for chunk in results:
+        for item in chunk:
+            if isinstance(item, str):
+                counters[item] += 1
+                continue
+            counters["entities"] += 1
+            yield item
+    if counters[BAD_ENTITY_LINE] == 1:
+        # A single unreadable line is what a cut (uncompressed) download looks like at the very end.
+        logger.warning("%s: one line was not a complete entity (cut dump?); it was skipped", path)

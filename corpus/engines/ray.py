@@ -18,24 +18,21 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import ray
 from tqdm import tqdm
 
-from corpus import __version__
 from corpus.dedup import exact as exact_mod
 from corpus.dedup.exact import ExactDedupStep, hash_shard
 from corpus.dedup.lsh import bucket_pairs
 from corpus.dedup.near import NearDedupStep, choose_keepers
 from corpus.dedup.unionfind import UnionFind
-from corpus.runner import StageError, StageReport, _process_unit, _stage_config, _Unit, _units, stage_label
-from corpus.shards import DEFAULT_SUFFIX, atomic_path, shard_name, write_bytes_atomic
+from corpus.runner import StageError, StageReport, _process_unit, _units, finish_stage
+from corpus.shards import DEFAULT_SUFFIX, atomic_path, shard_name
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -412,43 +409,4 @@ def run_stage_ray(
                   progress=progress, on_result=lambda record: docs.update(record["in"]))
     finally:
         docs.close()
-    return _finish(stage, units, len(units) - len(todo), inputs, output, started)
-
-
-def _finish(stage: Any, units: list[_Unit], skipped: int, inputs: Sequence[Path], output: Path,
-            started: float) -> StageReport:
-    """Sum the shards' stats, run ``finalize`` on the driver, write ``_manifest.json`` (as run_stage does)."""
-    report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=skipped)
-    for unit in units:
-        record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
-        report.docs_in += record["in"]
-        report.docs_out += record["out"]
-        report.rejected += record["rejected"]
-        report.reasons.update(record["reasons"])
-        report.counters.update(record["counters"])
-        report.bytes_out += record["bytes_out"]
-    if hasattr(stage, "finalize"):
-        final_counters: Counter = Counter()
-        stage.finalize(output, [output / u.name for u in units], final_counters)
-        report.counters.update(final_counters)
-    report.seconds = time.perf_counter() - started
-    manifest = {
-        "stage": stage.name,
-        "config": _stage_config(stage),
-        "inputs": [str(p) for p in inputs],
-        "shards": {u.name: str(u.source) for u in units},
-        "knowforge_version": __version__,
-        "totals": {
-            "shards": report.shards,
-            "shards_skipped": report.shards_skipped,
-            "docs_in": report.docs_in,
-            "docs_out": report.docs_out,
-            "rejected": report.rejected,
-            "reasons": dict(sorted(report.reasons.items())),
-            "counters": dict(sorted(report.counters.items())),
-            "bytes_out": report.bytes_out,
-        },
-        "seconds": round(report.seconds, 3),
-    }
-    write_bytes_atomic(output / "_manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2, default=str))
-    return report
+    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started)

@@ -57,3 +57,15 @@ def test_cut_dump_keeps_every_complete_entity(tmp_path, real_entities):
     counters = Counter()
     ids = [e.id for e in read_dump(compressed, counters)]
     assert counters[TRUNCATED_DUMP] == 1 and ids == [f"Q{i}" for i in range(1, len(ids) + 1)]
+
+
+def test_parallel_reading_gives_the_same_entities_in_order(tmp_path, real_entities):
+    entities = [dict(real_entities[0], id=f"Q{i}") for i in range(1, 40)]
+    path = tmp_path / "dump.json.gz"
+    data = _dump(entities)
+    path.write_bytes(gzip.compress(data[: len(data) - 200]))  # cut inside the last entity
+    serial, parallel = Counter(), Counter()
+    one = [e.id for e in read_dump(path, serial)]
+    two = [e.id for e in read_dump(path, parallel, workers=2, chunk_lines=3)]
+    assert one == two == [f"Q{i}" for i in range(1, 39)]
+    assert serial == parallel and serial[BAD_ENTITY_LINE] == 1
