@@ -6,7 +6,7 @@ from ``shingle_tokens``), so the comparison favours them. datasketch runs three 
 hash (SHA-1 of the shingle string, the usual way to use it; the reference for the targets), our
 ``hash_shingle`` as ``hashfunc`` (bit-identical to our classic mode, but a pure-Python hash), and our
 32-bit hashes precomputed outside the clock (``hashfunc=int``: only datasketch's permutation work).
-One process, one core; best of ``--repeat`` runs per method; 128 permutations, zh char 5-grams, en
+One process, one core; best of ``--repeat`` interleaved rounds; 128 permutations, zh char 5-grams, en
 word 5-grams.
 
     PYTHONPATH=. python benchmarks/minhash.py --docs 1000
@@ -29,22 +29,26 @@ from corpus.dedup.minhash import MinHasher  # noqa: E402
 from corpus.dedup.shingle import hash_shingle, hash_shingles, shingle_tokens  # noqa: E402
 
 
-def bench(name: str, fn, data, n_docs: int, repeat: int) -> float:
-    best = float("inf")
+def bench(methods: dict[str, tuple], n_docs: int, repeat: int) -> dict[str, float]:
+    """docs/s of each method, best of ``repeat`` rounds; every round runs all methods in turn, so a
+    burst of load from other jobs on the shared machine hits them alike."""
+    best = dict.fromkeys(methods, float("inf"))
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn(data)
-        best = min(best, time.perf_counter() - start)
-    rate = n_docs / best
-    print(f"  {name:58s} {rate:10,.0f} docs/s")
-    return rate
+        for name, (fn, data) in methods.items():
+            start = time.perf_counter()
+            fn(data)
+            best[name] = min(best[name], time.perf_counter() - start)
+    rates = {name: n_docs / seconds for name, seconds in best.items()}
+    for name, rate in rates.items():
+        print(f"  {name:58s} {rate:10,.0f} docs/s")
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--num-perm", type=int, default=128)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     gen = TextGenerator(0)
     k, n, rep = args.num_perm, args.docs, args.repeat
@@ -73,17 +77,22 @@ def main() -> None:
         encoded = [[s.encode("utf-8") for s in ss] for ss in strings]
         batch = hash_shingles(docs)
         hashes = [batch.doc(d).tolist() for d in range(n)]
-        ref = bench("datasketch 2.0 update_batch, default SHA-1 of shingle bytes", datasketch, encoded, n, rep)
-        bench("datasketch 2.0 update_batch, hashfunc=hash_shingle (ours)",
-              lambda s: datasketch(s, hashfunc=hash_shingle), tokens, n, rep)
-        perm = bench("datasketch 2.0 update_batch, precomputed hashes (hashfunc=int)",
-                     lambda s: datasketch(s, hashfunc=int), hashes, n, rep)
-        bench("rensa 0.5 RMinHash (shingle strings)", rensa, strings, n, rep)
-        bench("ours: shingling alone (raw text -> shingle hashes)", hash_shingles, docs, n, rep)
-        c = bench("ours: classic (raw text -> signatures)", lambda ds: classic.signatures(hash_shingles(ds)),
-                  docs, n, rep)
-        f = bench("ours: fast, OPH + densification (raw text -> signatures)",
-                  lambda ds: fast.signatures(hash_shingles(ds)), docs, n, rep)
+        rates = bench({
+            "datasketch 2.0 update_batch, default SHA-1 of shingle bytes": (datasketch, encoded),
+            "datasketch 2.0 update_batch, hashfunc=hash_shingle (ours)":
+                (lambda s: datasketch(s, hashfunc=hash_shingle), tokens),
+            "datasketch 2.0 update_batch, precomputed hashes (hashfunc=int)":
+                (lambda s: datasketch(s, hashfunc=int), hashes),
+            "rensa 0.5 RMinHash (shingle strings)": (rensa, strings),
+            "ours: shingling alone (raw text -> shingle hashes)": (hash_shingles, docs),
+            "ours: classic (raw text -> signatures)": (lambda ds: classic.signatures(hash_shingles(ds)), docs),
+            "ours: fast, OPH + densification (raw text -> signatures)":
+                (lambda ds: fast.signatures(hash_shingles(ds)), docs),
+        }, n, rep)
+        ref, perm, c, f = (rates[name] for name in (
+            "datasketch 2.0 update_batch, default SHA-1 of shingle bytes",
+            "datasketch 2.0 update_batch, precomputed hashes (hashfunc=int)",
+            "ours: classic (raw text -> signatures)", "ours: fast, OPH + densification (raw text -> signatures)"))
         print(f"  vs datasketch default: classic = {c / ref:.1f}x (target 4x), fast = {f / ref:.1f}x (target 20x); "
               f"vs datasketch on precomputed hashes: classic {c / perm:.1f}x, fast {f / perm:.1f}x")
 

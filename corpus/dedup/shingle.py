@@ -235,6 +235,11 @@ def _hash_group(texts: list[str], ngram_cjk: int, ngram_words: int) -> ShingleBa
     n_docs = len(texts)
     cls_table = _char_tables()
     joined = " ".join(texts)
+    if joined.isascii():  # English and code: one byte per character, no CJK, nothing SLOW
+        units = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        lowered = np.frombuffer(joined.lower().encode("ascii"), dtype=np.uint8)
+        return _hash_classes(lowered, np.take(cls_table[:128], units), [len(t) + 1 for t in texts],
+                             ngram_cjk, ngram_words, has_cjk=False)
     units = np.frombuffer(joined.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
     cls = np.take(cls_table, units)
     slow = np.flatnonzero(cls == _SLOW)
@@ -269,7 +274,8 @@ def _interleave(n_docs: int, parts: Sequence[tuple[np.ndarray, ShingleBatch]]) -
 
 
 def _hash_classes(
-    units: np.ndarray, cls: np.ndarray, char_lengths: list[int], ngram_cjk: int, ngram_words: int
+    units: np.ndarray, cls: np.ndarray, char_lengths: list[int], ngram_cjk: int, ngram_words: int,
+    *, has_cjk: bool = True,
 ) -> ShingleBatch:
     """The numpy core of the table path: ``units`` (C,) uint16 lower-cased code points of the joined
     group, ``cls`` their classes (no SLOW), ``char_lengths`` each document's length plus its separator."""
@@ -283,21 +289,28 @@ def _hash_classes(
     flips = np.flatnonzero(is_word[1:] != is_word[:-1])
     word_starts, word_ends = flips[0::2], flips[1::2]
     # Token boundaries in text order: every CJK character is a token, every word run is a token.
-    is_cjk = cls == _CJK
-    marks = is_cjk.copy()
-    marks[word_starts] = True
-    starts = np.flatnonzero(marks)
+    if has_cjk:
+        is_cjk = cls == _CJK
+        marks = is_cjk.copy()
+        marks[word_starts] = True
+        starts = np.flatnonzero(marks)
+        tok_cjk = is_cjk[starts]
+    else:
+        starts = word_starts
+        tok_cjk = np.zeros(starts.size, dtype=bool)
     n_tok = starts.size
     if n_tok == 0:
         return empty
-    tok_cjk = is_cjk[starts]
     # Token hash: Horner over the token's code points (a CJK token is one character, hashing to its
     # code point); the prefix sums run over all characters, separators included, and are cut per token.
     lengths = word_ends - word_starts
     tok = units[starts].astype(np.uint64)
     if (lengths > 1).any():
         word_hash = _horner(units.astype(np.uint64), word_starts, word_ends, TOKEN_BASE)
-        tok[np.flatnonzero(~tok_cjk)] = word_hash
+        if has_cjk:
+            tok[np.flatnonzero(~tok_cjk)] = word_hash
+        else:
+            tok = word_hash
 
     # Runs of one script inside one document; a document starts a run at its first token.
     doc_starts = np.cumsum(char_lengths) - char_lengths
