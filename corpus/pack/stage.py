@@ -45,7 +45,7 @@ def suffixes(fmt: str) -> tuple[str, ...]:
 class _Run:
     """Consecutive whole-document samples: their tokens back to back (specials included) and lengths."""
 
-    tokens: np.ndarray  # (sum of lengths,) in the stored dtype
+    tokens: np.ndarray  # (sum of lengths,) in the stored dtype (ids < vocabulary size: the cast is safe)
     lengths: np.ndarray  # (samples,) int64
 
 
@@ -153,16 +153,23 @@ class PackStep:
         Without ``pack_docs``, the documents of a batch that fit one sample whole are classified with
         numpy on the batch's lengths and come as ``_Run``s: one concatenation and one write per run of
         them, no Python work per token. Only documents that must be split go through
-        ``document_pieces`` one by one (and only they compute token byte ends).
+        ``document_pieces`` one by one (and only they compute token ends).
         """
         docs = iter(docs)
         lead, tail = specials.lead(0), specials.tail(1, 1)  # around a document that is one sample
-        bos = np.array([tok.bos_id if lead else 0], dtype=np.int32)
-        eos = np.array([tok.eos_id if tail else 0], dtype=np.int32)
         while batch := list(itertools.islice(docs, self.batch_docs)):
-            ids = tok.encode([d["text"] for d in batch])
-            n = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-            size = n + lead + tail  # the sample a document would be, whole
+            # each document's ids with the specials it would have as one whole sample (the tokenizer
+            # adds them for free; pieces of split documents take the body without them)
+            ids = tok.encode([d["text"] for d in batch], bos=bool(lead), eos=bool(tail))
+            size = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))  # the sample, whole
+            counters["pack_doc_tokens"] += int(size.sum()) - (lead + tail) * len(batch)
+            lo, hi = int(size.min()), int(size.max())
+            if not self.pack_docs and lo > lead + tail and lo >= self.min_tokens and hi <= self.max_tokens:
+                # no empty, short or over-long document (the usual batch of short ones): one run
+                counters["pack_docs"] += len(batch)
+                yield _Run(np.concatenate(ids, dtype=dtype, casting="unsafe"), size)
+                continue
+            n = size - lead - tail
             empty = n == 0
             split = ~empty if self.pack_docs else size > self.max_tokens
             short = ~(empty | split) & (size < self.min_tokens)
@@ -176,14 +183,14 @@ class PackStep:
             prev = 0
             for i in [*np.flatnonzero(split).tolist(), len(batch)]:
                 if whole[prev:i].any():
-                    yield _run(ids, np.flatnonzero(whole[prev:i]) + prev, size, bos if lead else None,
-                               eos if tail else None, dtype)
+                    kept = np.flatnonzero(whole[prev:i]) + prev
+                    yield _Run(np.concatenate([ids[j] for j in kept.tolist()], dtype=dtype, casting="unsafe"),
+                               size[kept])
                 if i < len(batch):
-                    yield from self._split(batch[i], tok.encoding(batch[i]["text"], ids[i]), specials,
-                                           counters)
+                    body = ids[i][lead : len(ids[i]) - tail]
+                    yield from self._split(batch[i], tok.encoding(batch[i]["text"], body), specials, counters)
                 prev = i + 1
             counters["pack_docs"] += int((~empty).sum())
-            counters["pack_doc_tokens"] += int(n.sum())
 
     def _split(self, doc: dict, enc, specials: Specials, counters: Counter) -> Iterator[tuple[Piece, np.ndarray]]:
         meta = doc.get("meta")
@@ -209,21 +216,6 @@ class PackStep:
         merge_outputs(self.format, [s for s in stems if Path(f"{s}{suffixes(self.format)[0]}").exists()],
                       output / MERGED)
         counters["pack_merged_parts"] += len(stems)
-
-
-def _run(ids: list[np.ndarray], docs: np.ndarray, size: np.ndarray, bos: np.ndarray | None,
-         eos: np.ndarray | None, dtype: type) -> _Run:
-    """The whole-document samples ``docs`` (indices into ``ids``) as one run: ``[BOS] ids [EOS]`` each,
-    concatenated straight into the stored dtype (ids are below the vocabulary size, so the cast is safe)."""
-    parts = [ids[i] for i in docs.tolist()]
-    if bos is not None or eos is not None:  # interleave by slice assignment: no Python loop per document
-        width = 1 + (bos is not None) + (eos is not None)
-        spread = [bos] * (width * len(parts))
-        spread[bos is not None :: width] = parts
-        if eos is not None:
-            spread[width - 1 :: width] = [eos] * len(parts)
-        parts = spread
-    return _Run(np.concatenate(parts, dtype=dtype, casting="unsafe"), size[docs])
 
 
 def merge_outputs(fmt: str, stems: list[Path], out_stem: Path) -> None:

@@ -1,7 +1,7 @@
 """One small tokenizer interface over a SentencePiece ``.model`` or a Hugging Face tokenizer.
 
-Encoding never adds BOS/EOS: callers add them explicitly (``bos_id``/``eos_id``), so where special
-tokens go is decided in one place (``corpus.pack.greedy``). Ids come as int32 arrays; on request each
+Encoding adds BOS/EOS only when the caller asks (``encode(texts, bos=True, eos=True)``, one pair around
+each text), so where special tokens go is decided in one place (``corpus.pack``). Ids come as int32 arrays; on request each
 token's end as a character offset into the text, so sentence ends can be mapped onto token boundaries
 of the *whole-document* encoding. Slow Python tokenizers (``AutoTokenizer`` without tokenizer.json) are left out.
 """
@@ -49,8 +49,8 @@ class Tokenizer(Protocol):
     bos_id: int | None
     eos_id: int | None
 
-    def encode(self, texts: list[str]) -> list[np.ndarray]:
-        """Ids of each text as an int32 array, without special tokens: the hot path."""
+    def encode(self, texts: list[str], *, bos: bool = False, eos: bool = False) -> list[np.ndarray]:
+        """Ids of each text as an int32 array, with ``bos_id`` before / ``eos_id`` after it if asked."""
 
     def encoding(self, text: str, ids: np.ndarray) -> Encoding:
         """``ids`` (from ``encode([text])``) with lazily computed per-token character ends."""
@@ -102,12 +102,14 @@ class SentencePieceTokenizer:
     def eos_id(self) -> int | None:
         return _none_if_negative(self.processor.eos_id())
 
-    def encode(self, texts: list[str]) -> list[np.ndarray]:
+    def encode(self, texts: list[str], *, bos: bool = False, eos: bool = False) -> list[np.ndarray]:
         # One thread: workers are processes. SentencePiece >= 0.2.1 hands back int32 buffers; its Python
         # int lists cost ~20 ns more per token to build, and ~15-35 more to turn into an array afterwards.
+        # Its add_bos/add_eos cost nothing; adding them afterwards costs a copy or 2 arrays per text.
         if self.numpy_out:
-            return self.processor.encode(texts, num_threads=1, return_type="numpy")
-        return [np.array(ids, dtype=np.int32) for ids in self.processor.encode(texts, num_threads=1)]
+            return self.processor.encode(texts, num_threads=1, return_type="numpy", add_bos=bos, add_eos=eos)
+        return [np.array(ids, dtype=np.int32)
+                for ids in self.processor.encode(texts, num_threads=1, add_bos=bos, add_eos=eos)]
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
         return [self.encoding(text, ids) for text, ids in zip(texts, self.encode(texts), strict=True)]
@@ -160,8 +162,10 @@ class HFTokenizer:
     def vocab_size(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
-    def encode(self, texts: list[str]) -> list[np.ndarray]:
-        return [np.array(e.ids, dtype=np.int32) for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+    def encode(self, texts: list[str], *, bos: bool = False, eos: bool = False) -> list[np.ndarray]:
+        head, tail = [self.bos_id] if bos else [], [self.eos_id] if eos else []
+        return [np.array(head + e.ids + tail, dtype=np.int32)
+                for e in self.backend.encode_batch(texts, add_special_tokens=False)]
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
         return [self.encoding(text, ids) for text, ids in zip(texts, self.encode(texts), strict=True)]
