@@ -1,5 +1,6 @@
 """Loading tokenizers: token ends of the fast path equal SentencePiece's own offsets; HF directories."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,20 @@ def test_missing_tokenizer_names_the_path(tmp_path):
         load_tokenizer(str(tmp_path / "nope.model"))
     with pytest.raises(FileNotFoundError, match="no tokenizer.json"):
         load_tokenizer(str(tmp_path))
+
+
+@pytest.mark.parametrize("path", [LLAMA, DEMO_HF])
+def test_encode_adds_specials_only_when_asked(path):
+    tok = load_tokenizer(str(path))
+    texts = ["知识 graph。", ""]
+    plain, framed = tok.encode(texts), tok.encode(texts, bos=True, eos=True)
+    for p, f in zip(plain, framed, strict=True):
+        assert p.dtype == np.int32 and f.tolist() == [tok.bos_id, *p.tolist(), tok.eos_id]
+    assert tok.encode(texts, bos=True)[1].tolist() == [tok.bos_id]
+
+
+def test_int_list_fallback_gives_the_same_ids():
+    tok = load_tokenizer(str(LLAMA))
+    lists = dataclasses.replace(tok, numpy_out=False)  # sentencepiece 0.2.0 has no numpy output
+    for a, b in zip(tok.encode(TEXTS, eos=True), lists.encode(TEXTS, eos=True), strict=True):
+        assert a.dtype == b.dtype == np.int32 and a.tolist() == b.tolist()
