@@ -160,7 +160,7 @@ class PackStep:
         while batch := list(itertools.islice(docs, self.batch_docs)):
             # each document's ids with the specials it would have as one whole sample (the tokenizer
             # adds them for free; pieces of split documents take the body without them)
-            ids = tok.encode([d["text"] for d in batch], bos=bool(lead), eos=bool(tail))
+            ids, encoding = tok.encode_lazy([d["text"] for d in batch], bos=bool(lead), eos=bool(tail))
             size = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))  # the sample, whole
             counters["pack_doc_tokens"] += int(size.sum()) - (lead + tail) * len(batch)
             lo, hi = int(size.min()), int(size.max())
@@ -187,8 +187,7 @@ class PackStep:
                     yield _Run(np.concatenate([ids[j] for j in kept.tolist()], dtype=dtype, casting="unsafe"),
                                size[kept])
                 if i < len(batch):
-                    body = ids[i][lead : len(ids[i]) - tail]
-                    yield from self._split(batch[i], tok.encoding(batch[i]["text"], body), specials, counters)
+                    yield from self._split(batch[i], encoding(i), specials, counters)
                 prev = i + 1
             counters["pack_docs"] += int((~empty).sum())
 

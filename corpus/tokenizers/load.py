@@ -52,8 +52,13 @@ class Tokenizer(Protocol):
     def encode(self, texts: list[str], *, bos: bool = False, eos: bool = False) -> list[np.ndarray]:
         """Ids of each text as an int32 array, with ``bos_id`` before / ``eos_id`` after it if asked."""
 
-    def encoding(self, text: str, ids: np.ndarray) -> Encoding:
-        """``ids`` (from ``encode([text])``) with lazily computed per-token character ends."""
+    def encode_lazy(self, texts: list[str], *, bos: bool = False, eos: bool = False
+                    ) -> tuple[list[np.ndarray], Callable[[int], Encoding]]:
+        """``encode``'s ids, and a function giving text ``i``'s ``Encoding`` (ids without specials, token
+        ends computed on first use): only documents that need splitting ask for it."""
+
+    def encode_batch(self, texts: list[str]) -> list[Encoding]:
+        """Every text's ``Encoding`` (tests and small inputs)."""
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         """Text of ``ids``; special tokens are dropped."""
@@ -111,11 +116,17 @@ class SentencePieceTokenizer:
         return [np.array(ids, dtype=np.int32)
                 for ids in self.processor.encode(texts, num_threads=1, add_bos=bos, add_eos=eos)]
 
-    def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        return [self.encoding(text, ids) for text, ids in zip(texts, self.encode(texts), strict=True)]
+    def encode_lazy(self, texts: list[str], *, bos: bool = False, eos: bool = False
+                    ) -> tuple[list[np.ndarray], Callable[[int], Encoding]]:
+        ids = self.encode(texts, bos=bos, eos=eos)
+        return ids, functools.partial(self._encoding, texts, ids, int(bos), int(eos))
 
-    def encoding(self, text: str, ids: np.ndarray) -> Encoding:
-        return Encoding(ids, make_ends=functools.partial(self._ends, text, ids))
+    def encode_batch(self, texts: list[str]) -> list[Encoding]:
+        return [self._encoding(texts, self.encode(texts), 0, 0, i) for i in range(len(texts))]
+
+    def _encoding(self, texts: list[str], ids: list[np.ndarray], lead: int, tail: int, i: int) -> Encoding:
+        body = ids[i][lead : len(ids[i]) - tail]
+        return Encoding(body, make_ends=functools.partial(self._ends, texts[i], body))
 
     def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
         """Character ends by the piece table; SentencePiece's own offsets if the table disagrees."""
@@ -163,27 +174,31 @@ class HFTokenizer:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
     def encode(self, texts: list[str], *, bos: bool = False, eos: bool = False) -> list[np.ndarray]:
+        return self.encode_lazy(texts, bos=bos, eos=eos)[0]
+
+    def encode_lazy(self, texts: list[str], *, bos: bool = False, eos: bool = False
+                    ) -> tuple[list[np.ndarray], Callable[[int], Encoding]]:
+        encs = self.backend.encode_batch(texts, add_special_tokens=False)
         head, tail = [self.bos_id] if bos else [], [self.eos_id] if eos else []
-        return [np.array(head + e.ids + tail, dtype=np.int32)
-                for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+        ids = [np.array(head + e.ids + tail, dtype=np.int32) for e in encs]
+        return ids, functools.partial(self._encoding, encs, ids, int(bos), int(eos))
 
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
-        return [self.encoding(text, ids) for text, ids in zip(texts, self.encode(texts), strict=True)]
+        ids, encoding = self.encode_lazy(texts)
+        return [encoding(i) for i in range(len(ids))]
 
-    def encoding(self, text: str, ids: np.ndarray) -> Encoding:
-        return Encoding(ids, make_ends=functools.partial(self._ends, text, ids))
-
-    def _ends(self, text: str, ids: np.ndarray) -> np.ndarray:
-        """Character ends from ``tokenizers`` offsets (the text is re-encoded: only documents that need
-        splitting pay for it)."""
-        enc = self.backend.encode(text, add_special_tokens=False)
-        if enc.ids != ids.tolist():
-            raise ValueError(f"{self.path}: batch and single encodings of a text differ")
-        ends = np.fromiter((e for _, e in enc.offsets), dtype=np.int64, count=len(enc.offsets))
-        return np.maximum.accumulate(ends) if ends.size else ends
+    @staticmethod
+    def _encoding(encs: list, ids: list[np.ndarray], lead: int, tail: int, i: int) -> Encoding:
+        return Encoding(ids[i][lead : len(ids[i]) - tail], make_ends=functools.partial(_offset_ends, encs[i]))
 
     def decode(self, ids: list[int] | np.ndarray) -> str:
         return self.backend.decode([int(i) for i in ids], skip_special_tokens=True)
+
+
+def _offset_ends(enc) -> np.ndarray:
+    """Character ends of a ``tokenizers`` encoding, made non-decreasing."""
+    ends = np.fromiter((e for _, e in enc.offsets), dtype=np.int64, count=len(enc.offsets))
+    return np.maximum.accumulate(ends) if ends.size else ends
 
 
 def _none_if_negative(value: int) -> int | None:
