@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -66,7 +66,9 @@ class SignatureJob:
         """The files of one shard; ``docs`` is written last and marks the shard complete."""
         stem = shard_name(shard)
         names = {"sig": "sig.npy", "bands": "bands.npy", "docs": "docs.npz"}
-        return {key: self.state / f"{stem}.{suffix}" for key, suffix in names.items()}
+        files = {key: self.state / f"{stem}.{suffix}" for key, suffix in names.items()}
+        files["source"] = shard  # read again when candidates are verified exactly
+        return files
 
     def __call__(self, shard: Path) -> dict[str, Path]:
         files = self.files(shard)
@@ -138,53 +140,64 @@ class ShingleSetJob:
             with np.load(out) as done:
                 if np.array_equal(done["positions"], want):  # same candidates as the run that wrote it
                     return out
-        wanted = set(want.tolist())
-        valid = (doc for doc in read_docs(shard) if rejection(doc) is None)
-        texts = [doc.get("text") or "" for position, doc in enumerate(valid) if position in wanted]
-        sets: list[np.ndarray] = []
-        for start in range(0, len(texts), BATCH_DOCS):
-            batch = hash_shingles(texts[start : start + BATCH_DOCS], ngram_cjk=self.ngram,
-                                  ngram_words=self.word_ngram)
-            sets.extend(np.unique(batch.doc(d)) for d in range(batch.lengths.size))
-        offsets = np.zeros(len(sets) + 1, dtype=np.int64)
-        np.cumsum([s.size for s in sets], out=offsets[1:])
-        flat = np.concatenate(sets) if sets else np.empty(0, np.uint32)
-        _save_npz(out, positions=want, hashes=flat, offsets=offsets)
+        sets = candidate_sets(shard, want, ngram=self.ngram, word_ngram=self.word_ngram)
+        _save_npz(out, positions=sets.positions, hashes=sets.hashes, offsets=sets.offsets)
         return out
 
 
-class _ShingleSets:
-    """The candidate shingle sets of one shard, looked up by position in the shard."""
+def candidate_sets(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int) -> _ShingleSets:
+    """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending)."""
+    wanted = set(positions.tolist())
+    valid = (doc for doc in read_docs(shard) if rejection(doc) is None)
+    texts = [doc.get("text") or "" for position, doc in enumerate(valid) if position in wanted]
+    sets: list[np.ndarray] = []
+    for start in range(0, len(texts), BATCH_DOCS):
+        batch = hash_shingles(texts[start : start + BATCH_DOCS], ngram_cjk=ngram, ngram_words=word_ngram)
+        sets.extend(np.unique(batch.doc(d)) for d in range(batch.lengths.size))
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([s.size for s in sets], out=offsets[1:])
+    flat = np.concatenate(sets) if sets else np.empty(0, np.uint32)
+    return _ShingleSets(positions, flat, offsets)
 
-    def __init__(self, path: Path) -> None:
+
+class _ShingleSets:
+    """Shingle sets of some documents of one shard in CSR form, looked up by position in the shard."""
+
+    def __init__(self, positions: np.ndarray, hashes: np.ndarray, offsets: np.ndarray) -> None:
+        self.positions, self.hashes, self.offsets = positions, hashes, offsets
+
+    @classmethod
+    def load(cls, path: Path) -> _ShingleSets:
         with np.load(path) as z:
-            self.positions, self.hashes, self.offsets = z["positions"], z["hashes"], z["offsets"]
+            return cls(z["positions"], z["hashes"], z["offsets"])
 
     def get(self, position: int) -> np.ndarray:
         i = int(np.searchsorted(self.positions, position))
         return self.hashes[self.offsets[i] : self.offsets[i + 1]]
 
 
-def exact_jaccard_streamed(set_files: Sequence[Path], offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+def exact_jaccard_streamed(
+    load: Callable[[int], _ShingleSets], n_shards: int, offsets: np.ndarray, pairs: np.ndarray
+) -> np.ndarray:
     """True Jaccard of every pair (global document numbers), holding at most two shards' sets in memory.
 
     Pairs are visited grouped by (shard of the first, shard of the second document), the first shard
-    in the outer order, so each shard's file is loaded once as "first" and once per group as "second".
+    in the outer order, so ``load(shard)`` runs once per shard as "first" and once per group as "second".
     """
     out = np.empty(pairs.shape[0], dtype=np.float64)
     if pairs.shape[0] == 0:
         return out
     shard = np.searchsorted(offsets, pairs, side="right") - 1  # (P, 2)
     order = np.lexsort((shard[:, 1], shard[:, 0]))
-    key = shard[order, 0] * len(set_files) + shard[order, 1]
+    key = shard[order, 0] * n_shards + shard[order, 1]
     bounds = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1], [True])))
     first_id, first = -1, None
     for lo, hi in itertools.pairwise(bounds.tolist()):
         su, sv = int(shard[order[lo], 0]), int(shard[order[lo], 1])
         if su != first_id:
             first_id, first = su, None  # drop the previous shard's sets before loading the next
-            first = _ShingleSets(set_files[su])
-        second = first if sv == su else _ShingleSets(set_files[sv])
+            first = load(su)
+        second = first if sv == su else load(sv)
         for p in order[lo:hi].tolist():
             a = first.get(int(pairs[p, 0] - offsets[su]))
             b = second.get(int(pairs[p, 1] - offsets[sv]))
@@ -329,7 +342,20 @@ class NearDedupStep:
             _save(job.state / f"{shard_name(shard)}.want.npy", mine)
         set_job = ShingleSetJob(ngram=self.ngram, word_ngram=self.word_ngram, state=job.state, force=job.force)
         set_files = parallel_map(set_job, shards, workers=workers, desc="candidate shingle sets", progress=progress)
-        return exact_jaccard_streamed(set_files, offsets, pairs)
+        return exact_jaccard_streamed(lambda i: _ShingleSets.load(set_files[i]), len(set_files), offsets, pairs)
+
+    def _similarity(self, files: list[dict[str, Path]], offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        """Jaccard of candidate pairs in one process (the Ray engine's reducers call this): exact with
+        ``verify``, re-shingling each involved shard's candidate documents on demand; else the estimate."""
+        if not self.verify:
+            return self._estimate(files, offsets, pairs)
+        members = np.unique(pairs)
+
+        def load(i: int) -> _ShingleSets:
+            mine = members[(members >= offsets[i]) & (members < offsets[i + 1])] - offsets[i]
+            return candidate_sets(files[i]["source"], mine, ngram=self.ngram, word_ngram=self.word_ngram)
+
+        return exact_jaccard_streamed(load, len(files), offsets, pairs)
 
     def _estimate(self, files: list[dict[str, Path]], offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         """MinHash estimate of each candidate pair's Jaccard: the fraction of equal signature values."""
