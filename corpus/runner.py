@@ -218,8 +218,9 @@ def _process_unit(
 
 def _remove_stale_temporaries(output: Path, name: str) -> None:
     """Delete temp files a killed run left for shard ``name``; they never count as output."""
-    for directory in (output, output / "rejected"):
-        for stale in directory.glob(f"{name}.*.tmp-*"):
+    for directory in (output, output / "rejected", output / "_stats", output / "_done"):
+        # part-00003.jsonl.zst.tmp-PID, part-00003.json.tmp-PID, and the marker's part-00003.tmp-PID
+        for stale in directory.glob(f"{name}.*tmp-*"):
             stale.unlink(missing_ok=True)
 
 

@@ -64,6 +64,16 @@ def test_output_identical_for_any_worker_count(shards, tmp_path):
     assert _tree_bytes(tmp_path / "a") == _tree_bytes(tmp_path / "b")
 
 
+def test_rerun_removes_temporaries_a_kill_left_behind(shards, tmp_path):
+    out = tmp_path / "out"
+    for stale in ("part-00001.jsonl.zst.tmp-99", "rejected/part-00001.jsonl.zst.tmp-99",
+                  "_stats/part-00001.json.tmp-99", "_done/part-00001.tmp-99"):
+        (out / stale).parent.mkdir(parents=True, exist_ok=True)
+        (out / stale).write_bytes(b"half")
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+
+
 def test_rerun_skips_done_shards_and_force_redoes(shards, tmp_path):
     out = tmp_path / "out"
     run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
