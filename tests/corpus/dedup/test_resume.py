@@ -41,12 +41,10 @@ def _docs(shard: int) -> list[dict]:
 def _outputs(directory: Path) -> dict[str, bytes]:
     """The stage's data: kept and rejected shards and done markers (state, stats and manifest excluded).
 
-    A kill between creating and renaming a done marker's temporary leaves ``_done/<shard>.tmp-<pid>``,
-    which corpus/runner.py's stale-temporary cleanup (output/ and rejected/ only) does not remove; it
-    carries no data, so it is left out here.
+    Temporaries are included on purpose: a rerun must leave none behind (the runner deletes them).
     """
     wanted = [*directory.glob("part-*"), *directory.glob("rejected/part-*"), *directory.glob("_done/*")]
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(wanted) if ".tmp-" not in p.name}
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(wanted)}
 
 
 def _run(src: Path, out: Path, script: Path) -> subprocess.Popen:
