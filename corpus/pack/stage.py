@@ -120,12 +120,10 @@ class PackStep:
             with writer:
                 pieces = self._pieces(docs, tok, specials, dtype, counters)
                 if self.pack_docs:
-                    for group in pack_stream(((p.length, (p, ids)) for p, ids in pieces), self.max_tokens):
-                        if group[0][0].start == 0:
+                    for group in pack_stream(_sample_parts(pieces, tok, dtype), self.max_tokens):
+                        if group[0][1]:
                             writer.end_document()  # a new source document starts this sample
-                        sample = np.concatenate([piece_tokens(p, ids, tok.bos_id, tok.eos_id, dtype)
-                                                 for p, ids in group])
-                        self._emit(writer, sample, lengths, counters)
+                        self._emit(writer, np.concatenate([tokens for tokens, _ in group]), lengths, counters)
                 else:
                     for item in pieces:
                         if isinstance(item, _Run):
@@ -150,10 +148,10 @@ class PackStep:
                 ) -> Iterator[tuple[Piece, np.ndarray] | _Run]:
         """Pieces of every document in order, batch by batch.
 
-        Without ``pack_docs``, the documents of a batch that fit one sample whole are classified with
-        numpy on the batch's lengths and come as ``_Run``s: one concatenation and one write per run of
-        them, no Python work per token. Only documents that must be split go through
-        ``document_pieces`` one by one (and only they compute token ends).
+        Documents that fit one sample whole are found with numpy on the batch's lengths and come as
+        ``_Run``s: one concatenation (and, without ``pack_docs``, one write) per run of them, no Python
+        work per token. Only documents that must be split go through ``document_pieces`` one by one
+        (and only they compute token ends).
         """
         docs = iter(docs)
         lead, tail = specials.lead(0), specials.tail(1, 1)  # around a document that is one sample
@@ -163,16 +161,17 @@ class PackStep:
             ids, encoding = tok.encode_lazy([d["text"] for d in batch], bos=bool(lead), eos=bool(tail))
             size = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))  # the sample, whole
             counters["pack_doc_tokens"] += int(size.sum()) - (lead + tail) * len(batch)
+            min_whole = 0 if self.pack_docs else self.min_tokens  # pack_docs applies it to packed samples
             lo, hi = int(size.min()), int(size.max())
-            if not self.pack_docs and lo > lead + tail and lo >= self.min_tokens and hi <= self.max_tokens:
+            if lo > lead + tail and lo >= min_whole and hi <= self.max_tokens:
                 # no empty, short or over-long document (the usual batch of short ones): one run
                 counters["pack_docs"] += len(batch)
                 yield _Run(np.concatenate(ids, dtype=dtype, casting="unsafe"), size)
                 continue
             n = size - lead - tail
             empty = n == 0
-            split = ~empty if self.pack_docs else size > self.max_tokens
-            short = ~(empty | split) & (size < self.min_tokens)
+            split = size > self.max_tokens
+            short = ~(empty | split) & (size < min_whole)
             whole = ~(empty | split | short)
             if empty.any():
                 counters[EMPTY_DOC] += int(empty.sum())
@@ -215,6 +214,20 @@ class PackStep:
         merge_outputs(self.format, [s for s in stems if Path(f"{s}{suffixes(self.format)[0]}").exists()],
                       output / MERGED)
         counters["pack_merged_parts"] += len(stems)
+
+
+def _sample_parts(items: Iterator[tuple[Piece, np.ndarray] | _Run], tok, dtype: type
+                  ) -> Iterator[tuple[int, tuple[np.ndarray, bool]]]:
+    """``(length, (tokens, starts a document))`` of every whole document and piece, for ``pack_stream``."""
+    for item in items:
+        if isinstance(item, _Run):
+            start = 0
+            for end in np.cumsum(item.lengths).tolist():
+                yield end - start, (item.tokens[start:end], True)
+                start = end
+        else:
+            piece, ids = item
+            yield piece.length, (piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), piece.start == 0)
 
 
 def merge_outputs(fmt: str, stems: list[Path], out_stem: Path) -> None:
