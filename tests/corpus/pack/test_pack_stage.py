@@ -1,5 +1,6 @@
 """The pack stage end to end through the runner: limits, sentence ends, lossless decoding, token totals."""
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +152,18 @@ def test_bad_options_are_rejected():
         PackStep(format="tfrecord")
     with pytest.raises(ValueError, match="bos_eos"):
         PackStep(bos_eos="always")
+
+
+@pytest.mark.parametrize("options", [{}, {"pack_docs": True}, {"min_tokens": 21}, {"bos_eos": "sample"},
+                                     {"bos_eos": "none", "pack_docs": True}])
+def test_batch_size_does_not_change_the_output(tmp_path, options):
+    """Whole documents are written in runs per batch; any batching gives the same bytes and counters."""
+    docs = DOCS + [{"id": f"s{i}", "text": "短句。" * i, "source": "t", "meta": {}} for i in range(1, 12)]
+    outputs = []
+    for batch_docs in (1, 3, 256):
+        counters = Counter()
+        stem = tmp_path / f"b{batch_docs}"
+        PackStep(tokenizer=LLAMA, max_tokens=MAX, batch_docs=batch_docs, **options).write_shard(
+            iter(docs), stem, counters)
+        outputs.append((Path(f"{stem}.bin").read_bytes(), Path(f"{stem}.idx").read_bytes(), counters))
+    assert outputs[0] == outputs[1] == outputs[2]
