@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from corpus import __version__
+from corpus.steps import READERS
 
 DEFAULT_WORKERS = os.cpu_count() or 1
 
@@ -59,6 +60,18 @@ def io_options(func):
     return func
 
 
+def engine_options(func):
+    """Add ``--engine local|ray`` and ``--address``, shared by ``knowforge corpus`` and ``knowforge run``."""
+    func = click.option(
+        "--address", "ray_address", default=None,
+        help="--engine ray: 'auto' (a `ray start` cluster) or ray://HOST:10001; default: a local Ray.",
+    )(func)
+    return click.option(
+        "--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        help="local: --workers processes; ray: a Ray cluster (needs the [ray] extra), same output.",
+    )(func)
+
+
 @main.group(chain=True)
 @click.option(
     "-w",
@@ -77,10 +90,7 @@ def io_options(func):
 )
 @click.option("--force", is_flag=True, help="Redo shards already marked done in _done/.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: --workers processes; ray: a Ray cluster (needs the [ray] extra), same output.")
-@click.option("--address", "ray_address", default=None,
-              help="--engine ray: 'auto' (a `ray start` cluster) or ray://HOST:10001; default: a local Ray.")
+@engine_options
 def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, engine: str, ray_address: str | None) -> None:
     """Pretraining-corpus stages. Chain them in one command, e.g.
 
@@ -117,7 +127,7 @@ def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: b
 @click.option(
     "--source",
     required=True,
-    type=click.Choice(sorted(__import__("corpus.steps", fromlist=["READERS"]).READERS)),
+    type=click.Choice(sorted(READERS)),
     help="Input format of the raw files.",
 )
 @click.option("--text-field", default=None, help="jsonl/parquet: field holding the text (default: text).")
@@ -848,10 +858,7 @@ def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd,
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override workers.")
 @click.option("--force", is_flag=True, help="Redo shards already marked done.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: --workers processes; ray: a Ray cluster (needs the [ray] extra), same output.")
-@click.option("--address", "ray_address", default=None,
-              help="--engine ray: 'auto' (a `ray start` cluster) or ray://HOST:10001; default: a local Ray.")
+@engine_options
 def run_cmd(config: Path, work_dir, workers, force, quiet, engine, ray_address) -> None:
     """Run a pipeline written in YAML (see configs/ for one per real job), locally or on Ray."""
     from corpus.pipeline import ConfigError, load_config, run_config, summary_table
