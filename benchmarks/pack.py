@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import multiprocessing
 import resource
 import subprocess
 import sys
@@ -112,6 +113,22 @@ def pack(tokenizer: str, directory: Path, out: Path, workers: int) -> tuple[int,
     return report.counters["pack_doc_tokens"], time.perf_counter() - started
 
 
+def _burn(_: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.perf_counter() - started
+
+
+def machine_parallelism() -> float:
+    """How many cores a second process really gets now: 2 x (one busy loop's time) / (two at once)."""
+    alone = min(_burn(0) for _ in range(2))
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        together = max(pool.map(_burn, [0, 1]))
+    return 2 * alone / together
+
+
 def rss_child(tokenizer: str, directory: Path, out: Path) -> None:
     """Run in a fresh process: pack with one worker, print peak RSS in MB."""
     pack(tokenizer, directory, out, workers=1)
@@ -162,6 +179,7 @@ def main() -> None:
             # the whole stage on a larger input (2 shards), so worker start-up and the merge do not dominate
             stage_src = tmp / f"stage-{lang}"
             stage_bytes = write_input(stage_src, docs, args.stage_mb, shards=2)
+            print(f"  (two busy processes get {machine_parallelism():.2f} cores right now: the ceiling for 2 workers)")
             for workers in (1, 2):
                 tokens, secs = pack(args.tokenizer, stage_src, tmp / f"out-{lang}-{workers}", workers)
                 print(f"  whole stage (read..merge) {stage_bytes / 1e6:.0f} MB, {workers} worker(s) "
