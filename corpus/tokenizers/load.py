@@ -108,7 +108,7 @@ class SentencePieceTokenizer:
         return _none_if_negative(self.processor.eos_id())
 
     def encode(self, texts: list[str], *, bos: bool = False, eos: bool = False) -> list[np.ndarray]:
-        # One thread: workers are processes. SentencePiece >= 0.2.1 hands back int32 buffers; its Python
+        # One thread: workers are processes. SentencePiece 0.2.3 hands back int32 buffers; its Python
         # int lists cost ~20 ns more per token to build, and ~15-35 more to turn into an array afterwards.
         # Its add_bos/add_eos cost nothing; adding them afterwards costs a copy or 2 arrays per text.
         if self.numpy_out:
