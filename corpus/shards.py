@@ -139,12 +139,12 @@ def malformed_doc(path: Path, lineno: int, reason: str, raw: bytes | str, **deta
 
 def _parse_line(path: Path, lineno: int, line: bytes, require_id: bool) -> dict[str, Any]:
     try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return malformed_doc(path, lineno, BAD_UTF8, line, error=str(err))
-    try:
-        doc = orjson.loads(line)
+        doc = orjson.loads(line)  # also rejects invalid UTF-8, so good lines are decoded once
     except orjson.JSONDecodeError as err:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as utf8_err:
+            return malformed_doc(path, lineno, BAD_UTF8, line, error=str(utf8_err))
         return malformed_doc(path, lineno, BAD_JSON, line, error=str(err))
     if not isinstance(doc, dict):
         return malformed_doc(path, lineno, BAD_JSON, line, error="not a JSON object")
