@@ -542,6 +542,56 @@ def instruct_evaluate_cmd(pred_path: Path, gold_path: Path | None, task: str, ou
 # --- instruct commands (LLM, translation) ---
 
 
+def llm_options(func):
+    """Options every LLM command shares: endpoint, key, limits, retries, sampling, cache, failures, batch."""
+    options = [
+        click.option("--model", required=True, help="Model name as the endpoint knows it, e.g. gpt-4o."),
+        click.option("--base-url", default=None,
+                     help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM)."),
+        click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+                     help="Environment variable holding the API key (never printed or stored)."),
+        click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True),
+        click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests-per-minute limit."),
+        click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens-per-minute limit (estimated)."),
+        click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per attempt."),
+        click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True),
+        click.option("--temperature", type=float, default=0.0, show_default=True),
+        click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Completion token limit."),
+        click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="SQLite response cache (default: OUTPUT_STEM.llm-cache.sqlite beside the output)."),
+        click.option("--failures", "failures_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Failed records with reasons (default: OUTPUT_STEM.failures.jsonl)."),
+        click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write missing requests to this OpenAI Batch API file instead of sending them."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run_llm_command(run, format_report, options: dict):
+    """Build the LLM config from ``options``, call ``run(llm, api_key, options)``, print the accounting."""
+    from instruct.llm import LLMConfig, LLMSetupError, PriceTable, resolve_api_key
+
+    try:
+        llm = LLMConfig(model=options["model"], base_url=options["base_url"], concurrency=options["concurrency"],
+                        rpm=options["rpm"], tpm=options["tpm"], timeout=options["timeout"],
+                        max_attempts=options["max_attempts"], temperature=options["temperature"],
+                        max_tokens=options["max_tokens"])
+        # Batch mode sends nothing, so it needs no key.
+        batch = options["batch_path"]
+        api_key = resolve_api_key(options["api_key_env"]) if batch is None else "unused-in-batch-mode"
+        report = run(llm, api_key, options)
+    except (LLMSetupError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(format_report(report, options["model"], PriceTable.load()))
+    if report.deferred:
+        click.echo(f"{report.accounting.deferred} requests written to {batch}: submit it to the Batch API, "
+                   "then `knowforge instruct batch-ingest` the output and run this command again.")
+    return report
+
+
 @instruct.command("translate")
 @click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Alpaca JSON/JSONL, ShareGPT JSON/JSONL, or generic JSONL (with --fields).")
@@ -551,53 +601,26 @@ def instruct_evaluate_cmd(pred_path: Path, gold_path: Path | None, task: str, ou
               help="translate: every text field; answer: translate the question, let the model answer it.")
 @click.option("--source-lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--target-lang", type=click.Choice(["en", "zh"]), default="zh", show_default=True)
-@click.option("--model", required=True, help="Model name as the endpoint knows it, e.g. gpt-4o.")
-@click.option("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM).")
-@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
-              help="Environment variable holding the API key (never printed or stored).")
 @click.option("--format", "input_format", type=click.Choice(["auto", "alpaca", "sharegpt", "jsonl"]),
               default="auto", show_default=True)
 @click.option("--fields", default="", help="Generic JSONL: comma-separated text fields (the question).")
 @click.option("--answer-field", default=None, help="Generic JSONL: the answer field (filled by --strategy answer).")
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests-per-minute limit.")
-@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens-per-minute limit (estimated).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per attempt.")
-@click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True)
-@click.option("--temperature", type=float, default=0.0, show_default=True)
-@click.option("--max-tokens", type=click.IntRange(min=1), default=None)
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite response cache (default: OUTPUT_STEM.llm-cache.sqlite beside the output).")
-@click.option("--failures", "failures_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Failed records with reasons (default: OUTPUT_STEM.failures.jsonl).")
-@click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write missing requests to this OpenAI Batch API file instead of sending them.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def translate_cmd(input_path, output_path, strategy, source_lang, target_lang, model, base_url, api_key_env,
-                  input_format, fields, answer_field, concurrency, rpm, tpm, timeout, max_attempts, temperature,
-                  max_tokens, cache_path, failures_path, batch_path, quiet) -> None:
+@llm_options
+def translate_cmd(input_path, output_path, strategy, source_lang, target_lang, input_format, fields, answer_field,
+                  **llm_options) -> None:
     """Translate instruction data with an OpenAI-compatible LLM; resumable: rerun to finish a killed run."""
-    from instruct.llm import LLMConfig, LLMSetupError, PriceTable, resolve_api_key
     from instruct.translate import TranslateConfig, format_report, translate_file
 
-    try:
+    def run(llm, api_key, options):
         config = TranslateConfig(
             strategy=strategy, source_lang=source_lang, target_lang=target_lang, input_format=input_format,
             fields=tuple(f.strip() for f in fields.split(",") if f.strip()), answer_field=answer_field,
         )
-        llm = LLMConfig(model=model, base_url=base_url, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
-                        max_attempts=max_attempts, temperature=temperature, max_tokens=max_tokens)
-        # Batch mode sends nothing, so it needs no key.
-        api_key = resolve_api_key(api_key_env) if batch_path is None else "unused-in-batch-mode"
-        report = translate_file(input_path, output_path, config=config, llm=llm, api_key=api_key,
-                                cache_path=cache_path, failures_path=failures_path, batch_path=batch_path,
-                                progress=not quiet)
-    except (LLMSetupError, ValueError) as err:
-        raise click.ClickException(str(err)) from None
-    click.echo(format_report(report, model, PriceTable.load()))
-    if report.deferred:
-        click.echo(f"{report.accounting.deferred} requests written to {batch_path}: submit it to the Batch API, "
-                   "then `knowforge instruct batch-ingest` the output and run this command again.")
+        return translate_file(input_path, output_path, config=config, llm=llm, api_key=api_key,
+                              cache_path=options["cache_path"], failures_path=options["failures_path"],
+                              batch_path=options["batch_path"], progress=not options["quiet"])
+
+    _run_llm_command(run, format_report, llm_options)
 
 
 @instruct.command("batch-ingest")
@@ -731,10 +754,6 @@ def instruct_split_cmd(input_path, output_dir, ratios, seed, by, provenance):
               help="Corpus shards: a directory of shards or a shard file (.jsonl[.gz|.zst], .parquet); repeatable.")
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output JSON Lines: instruction/input/output plus meta (doc id, passage offsets, scores).")
-@click.option("--model", required=True, help="Model name as the endpoint knows it.")
-@click.option("--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM).")
-@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
-              help="Environment variable holding the API key (never printed or stored).")
 @click.option("--lang", type=click.Choice(["auto", "zh", "en"]), default="auto", show_default=True,
               help="Prompt language; auto: per passage.")
 @click.option("--per-passage", type=click.IntRange(min=1), default=3, show_default=True,
@@ -746,46 +765,25 @@ def instruct_split_cmd(input_path, output_dir, ratios, seed, by, provenance):
               help="Least share of answer bigrams (zh) / content words (en) found in the passage; 0 disables.")
 @click.option("--judge-threshold", type=float, default=None,
               help="Also score each example 1-5 with the same model and keep those >= this.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--rpm", type=click.IntRange(min=1), default=None, help="Requests-per-minute limit.")
-@click.option("--tpm", type=click.IntRange(min=1), default=None, help="Tokens-per-minute limit (estimated).")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per attempt.")
-@click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True)
-@click.option("--temperature", type=float, default=0.0, show_default=True)
-@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="SQLite response cache (default: OUTPUT_STEM.llm-cache.sqlite beside the output).")
-@click.option("--failures", "failures_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Failures with reasons (default: OUTPUT_STEM.failures.jsonl).")
-@click.option("--batch", "batch_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write missing requests to this OpenAI Batch API file instead of sending them.")
 @click.option("--select", "select_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Then run the SFT selectors (dedup, near-dup, ROUGE-L diversity, length, refusals) on the "
               "output into this directory, every drop with its reason.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate_cmd(method, inputs, output_path, model, base_url, api_key_env, lang, per_passage, passage_tokens,
-                 max_passages, min_grounding, judge_threshold, concurrency, rpm, tpm, timeout, max_attempts,
-                 temperature, cache_path, failures_path, batch_path, select_dir, quiet) -> None:
+@llm_options
+def generate_cmd(method, inputs, output_path, lang, per_passage, passage_tokens, max_passages, min_grounding,
+                 judge_threshold, select_dir, **llm_options) -> None:
     """Generate grounded instruction data from corpus passages with an OpenAI-compatible LLM (resumable)."""
     from instruct.generate import GenerateConfig, format_report, generate_file
-    from instruct.llm import LLMConfig, LLMSetupError, PriceTable, resolve_api_key
 
-    try:
+    def run(llm, api_key, options):
         config = GenerateConfig(method=method, lang=lang, per_passage=per_passage, max_tokens=passage_tokens,
                                 max_passages=max_passages, min_grounding=min_grounding or None,
                                 judge_threshold=judge_threshold)
-        llm = LLMConfig(model=model, base_url=base_url, concurrency=concurrency, rpm=rpm, tpm=tpm, timeout=timeout,
-                        max_attempts=max_attempts, temperature=temperature)
-        api_key = resolve_api_key(api_key_env) if batch_path is None else "unused-in-batch-mode"
-        report = generate_file(list(inputs), output_path, config=config, llm=llm, api_key=api_key,
-                               cache_path=cache_path, failures_path=failures_path, batch_path=batch_path,
-                               progress=not quiet)
-    except (LLMSetupError, ValueError) as err:
-        raise click.ClickException(str(err)) from None
-    click.echo(format_report(report, model, PriceTable.load()))
-    if report.deferred:
-        click.echo(f"{report.accounting.deferred} requests written to {batch_path}: submit it to the Batch API, "
-                   "then `knowforge instruct batch-ingest` the output and run this command again.")
-    elif select_dir is not None:
+        return generate_file(list(inputs), output_path, config=config, llm=llm, api_key=api_key,
+                             cache_path=options["cache_path"], failures_path=options["failures_path"],
+                             batch_path=options["batch_path"], progress=not options["quiet"])
+
+    report = _run_llm_command(run, format_report, llm_options)
+    if select_dir is not None and not report.deferred:
         from instruct.sft.select import SelectSettings, select_file
 
         stats = select_file(output_path, select_dir, SelectSettings())
