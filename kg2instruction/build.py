@@ -86,8 +86,8 @@ def run_build(
 ) -> tuple[list[StageReport], dict[str, Any]]:
     """Run every step into ``output`` and return the stage reports and the summary.
 
-    ``kb_workers`` processes parse the Wikidata dump while the main one decompresses it; on a machine
-    with cores to spare this speeds the KB build up (on 2 busy cores it did not: benchmarks/RESULTS.md).
+    ``kb_workers`` processes parse the Wikidata dump while the main one decompresses it: reading is
+    ~1.25x faster with 2 free cores, but the build is bound by SQLite inserts (benchmarks/RESULTS.md).
     """
     output.mkdir(parents=True, exist_ok=True)
     kb_path = output / "kb.sqlite"
