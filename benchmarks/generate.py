@@ -17,7 +17,7 @@ from corpus.shards import ShardWriter  # noqa: E402
 from instruct.generate import GenerateConfig, generate_file  # noqa: E402
 from instruct.llm import LLMConfig  # noqa: E402
 from tests.fakellm import FakeLLMServer  # noqa: E402
-from tests.instruct.test_generate import handler  # noqa: E402
+from tests.fakellm import generation_handler as handler  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

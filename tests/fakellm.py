@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import re
 import threading
 import time
@@ -246,6 +247,39 @@ class FakeLLMServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _sentences(passage: str) -> list[str]:
+    return [s.strip() for s in re.findall(r"[^。！？.!?]+[。！？.!?]?", passage) if len(s.strip()) > 6]
+
+
+def generation_handler(body: dict[str, Any]) -> str:
+    """A fake model: questions about the passage answered with its own sentences (grounded); trigger words
+    in a passage make it misbehave: MALFORMED (prose, never JSON), FLAKY (prose on the first attempt
+    only), UNGROUNDED (answers from outside knowledge), LOWSCORE (low curation/judge scores)."""
+    system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
+    retry = "(attempt " in user
+    if "grade training examples" in system or "打分" in system:
+        return json.dumps({"score": 2 if "LOWSCORE" in user else 5, "reason": "ok"})
+    passage = user.split("\n\n(attempt ")[0]
+    if "MALFORMED" in passage or ("FLAKY" in passage and not retry):
+        return "Sure! Here are some questions about the passage:\n1. What is it?"
+    if "back-translation" in system or "回译" in system:
+        return json.dumps({"instruction": "Explain: " + passage[:30], "score": 2 if "LOWSCORE" in passage else 5})
+    sentences = _sentences(passage)[:3] or [passage]
+    if "UNGROUNDED" in passage:
+        answers = ["Paris is the capital of France and hosts many famous museums."] * len(sentences)
+    else:
+        answers = sentences
+    pairs = [{"question": f"Q{i}: what does this say about {s[:12]}?", "answer": a}
+             for i, (s, a) in enumerate(zip(sentences, answers, strict=True))]
+    if "tasks" in system:
+        reply = {"tasks": [{"instruction": p["question"], "input": "", "output": p["answer"], "seed": "s"}
+                           for p in pairs]}
+    else:
+        reply = {"pairs": pairs}
+    text = json.dumps(reply, ensure_ascii=False)
+    return f"```json\n{text}\n```" if "FENCED" in passage else text
 
 
 def completion(body: dict[str, Any], content: str, number: int) -> dict[str, Any]:
