@@ -108,7 +108,8 @@ def stage_label(stage: Any) -> str:
     return f"read-{_source_name(stage)}" if _stage_kind(stage) == "reader" else stage.name
 
 
-def _units(stage: Any, inputs: Sequence[Path]) -> list[_Unit]:
+def plan_units(stage: Any, inputs: Sequence[Path]) -> list[_Unit]:
+    """The units of work for ``stage``: (input, output shard name) pairs, in a deterministic order."""
     if _stage_kind(stage) == "reader":
         # Shards are named for their source (wiki-00000, wudao-00000, ...) so that the outputs of
         # several readers can feed one stage without name clashes.
@@ -140,7 +141,7 @@ def _counted(docs: Iterable[dict], tick: Callable[[int], None] | None) -> Iterat
         tick(pending)
 
 
-def _process_unit(
+def process_unit(
     stage: Any, unit: _Unit, output: Path, suffix: str, tick: Callable[[int], None] | None
 ) -> dict[str, Any]:
     """Process one unit and write its output, rejected shard, stats and done marker (in that order)."""
@@ -243,7 +244,7 @@ def _init_worker(queue: Any) -> None:
 
 def _worker_task(args: tuple[Any, _Unit, Path, str]) -> dict[str, Any]:
     stage, unit, output, suffix = args
-    return _process_unit(stage, unit, output, suffix, _worker_queue.put if _worker_queue else None)
+    return process_unit(stage, unit, output, suffix, _worker_queue.put if _worker_queue else None)
 
 
 def _pool(workers: int, initializer=None, initargs=()) -> multiprocessing.pool.Pool:
@@ -313,7 +314,7 @@ def run_stage(
     """Run ``stage`` over ``inputs`` into ``output`` and return what it did (see module doc)."""
     started = time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
-    units = _units(stage, [Path(p) for p in inputs])
+    units = plan_units(stage, [Path(p) for p in inputs])
     if not units:
         raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
     if hasattr(stage, "prepare"):
@@ -327,7 +328,7 @@ def run_stage(
     try:
         if workers <= 1 or len(todo) <= 1:
             for unit in todo:
-                _process_unit(stage, unit, output, suffix, bar.update)
+                process_unit(stage, unit, output, suffix, bar.update)
         else:
             queue = multiprocessing.get_context("fork").SimpleQueue() if hasattr(os, "fork") else None
             stop = threading.Event()

@@ -1,6 +1,6 @@
 """Run a stage on a Ray cluster with the same outputs as ``corpus.runner.run_stage``; dedup's global step as Ray tasks.
 
-Per-shard pass: one Ray task per shard runs the local runner's ``_process_unit``. We chose tasks over
+Per-shard pass: one Ray task per shard runs the local runner's ``process_unit``. We chose tasks over
 Ray Data ``map_batches`` on documents because a shard is already the unit of work and of output: the
 task writes exactly the local shard, ``rejected/``, ``_stats/`` and ``_done/`` files (byte-identical
 shards, resume by marker, a killed driver loses no finished shard), while a document-level Ray Data
@@ -31,7 +31,7 @@ from corpus.dedup.exact import ExactDedupStep, hash_shard
 from corpus.dedup.lsh import bucket_pairs
 from corpus.dedup.near import NearDedupStep, choose_keepers
 from corpus.dedup.unionfind import UnionFind
-from corpus.runner import StageError, StageReport, _process_unit, _units, finish_stage
+from corpus.runner import StageError, StageReport, finish_stage, plan_units, process_unit
 from corpus.shards import DEFAULT_SUFFIX, atomic_path, shard_name
 
 
@@ -388,7 +388,7 @@ def run_stage_ray(
     started = time.perf_counter()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    units = _units(stage, [Path(p) for p in inputs])
+    units = plan_units(stage, [Path(p) for p in inputs])
     if not units:
         raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
     tasks = _Tasks(options)
@@ -405,7 +405,7 @@ def run_stage_ray(
     todo = [u for u in units if force or not (done / u.name).exists()]
     docs = tqdm(desc=f"{stage.name:>12}", unit=" docs", disable=not progress, smoothing=0.1)
     try:
-        tasks.map(_process_unit, [(stage, u, output, suffix, None) for u in todo], desc=f"{stage.name} shards",
+        tasks.map(process_unit, [(stage, u, output, suffix, None) for u in todo], desc=f"{stage.name} shards",
                   progress=progress, on_result=lambda record: docs.update(record["in"]))
     finally:
         docs.close()
