@@ -21,7 +21,15 @@ from corpus.records import rejection
 from corpus.score.ngram import guess_lang
 from corpus.shards import list_shards, read_docs
 from instruct.chunking import Passage, estimate_tokens, passages
-from instruct.llm import REASON_DEFERRED, Accounting, LLMClient, LLMConfig, PriceTable, ResponseCache
+from instruct.llm import (
+    REASON_DEFERRED,
+    Accounting,
+    DeferredToBatch,
+    LLMClient,
+    LLMConfig,
+    PriceTable,
+    ResponseCache,
+)
 from instruct.translate import default_cache_path, default_failures_path, ordered
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "configs" / "prompts"
@@ -229,10 +237,6 @@ class GenerateReport:
     output_written: bool = False
 
 
-class _Deferred(Exception):
-    pass
-
-
 # --- the generator -----------------------------------------------------------------------------------
 
 
@@ -245,7 +249,7 @@ class Generator:
         self.model = model
 
     async def _ask_json(self, system: str, user: str, parse: Callable[[Any], Any]) -> tuple[Any, str | None]:
-        """(parsed value, None) or (None, failure detail); raises _Deferred for batch mode. LLM client
+        """(parsed value, None) or (None, failure detail); raises DeferredToBatch for batch mode. LLM client
         failures come back as (None, "<reason>: <detail>") with the reason prefixed."""
         problem = ""
         for attempt in range(1, self.config.parse_attempts + 1):
@@ -255,7 +259,7 @@ class Generator:
             )
             result = await self.client.chat([{"role": "system", "content": system}, {"role": "user", "content": content}])
             if result.reason == REASON_DEFERRED:
-                raise _Deferred
+                raise DeferredToBatch
             if not result.ok or result.text is None:
                 return None, f"{result.reason}: {result.detail}"
             try:
@@ -279,7 +283,7 @@ class Generator:
             examples, detail = await self._ask_json(
                 cfg.prompt(cfg.method, lang), passage.text, lambda data: parse_examples(cfg.method, data)
             )
-        except _Deferred:
+        except DeferredToBatch:
             return Outcome(passage=passage, lang=lang, deferred=True)
         if examples is None:
             reason, _, rest = (detail or "").partition(": ")
@@ -295,7 +299,7 @@ class Generator:
         if cfg.judge_threshold is not None and kept:
             try:
                 judged = await asyncio.gather(*(self._judge(e, passage, lang) for e in kept))
-            except _Deferred:
+            except DeferredToBatch:
                 return Outcome(passage=passage, lang=lang, deferred=True)
             kept = [e for e, f in zip(kept, judged, strict=True) if f is None]
             failures += [f for f in judged if f is not None]

@@ -168,6 +168,11 @@ class PriceTable:
 # --- accounting -------------------------------------------------------------------------------------
 
 
+class DeferredToBatch(Exception):
+    """A response the caller needs is waiting in the batch request file (``--batch``): skip the record
+    for this run; it completes on the rerun after ``batch-ingest``."""
+
+
 @dataclass(kw_only=True)
 class Accounting:
     """Counters for one run. ``requests`` counts HTTP attempts sent; ``cache_hits`` calls answered from

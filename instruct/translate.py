@@ -20,6 +20,7 @@ from typing import IO, Any
 from instruct.llm import (
     REASON_DEFERRED,
     Accounting,
+    DeferredToBatch,
     LLMClient,
     LLMConfig,
     PriceTable,
@@ -295,10 +296,6 @@ class TranslateReport:
     output_written: bool = False
 
 
-class _Deferred(Exception):
-    """A needed response is waiting in a batch request file."""
-
-
 class _FieldFailed(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.reason)
@@ -316,7 +313,7 @@ class Translator:
         self.answer_prompt = config.prompt("answer")
 
     async def translate_text(self, text: str, field_name: str) -> str:
-        """Translate one text with protection and validation; raises _FieldFailed or _Deferred."""
+        """Translate one text with protection and validation; raises _FieldFailed or DeferredToBatch."""
         if not text.strip():
             return text
         try:
@@ -355,7 +352,7 @@ class Translator:
     async def _ask(self, messages: list[dict[str, str]], field_name: str) -> str:
         result = await self.client.chat(messages)
         if result.reason == REASON_DEFERRED:
-            raise _Deferred
+            raise DeferredToBatch
         if not result.ok or result.text is None:
             raise _FieldFailed(Failure(reason=result.reason or "", detail=result.detail, field=field_name))
         return result.text
@@ -374,7 +371,7 @@ class Translator:
             else:
                 await self._translate_slots(result, [s for s in slots if s.role != ROLE_ANSWER and _has_text(record, s)])
                 await self._answer_slots(result, fmt, slots)
-        except _Deferred:
+        except DeferredToBatch:
             return Outcome(index=index, source=record, deferred=True)
         except _FieldFailed as err:
             return Outcome(index=index, source=record, failure=err.failure)
@@ -422,7 +419,7 @@ async def _gather_all(awaitables: list[Awaitable[str]]) -> list[str]:
     """Like gather, but lets every call finish (so all answers reach the cache) before raising:
     a deferral wins over a failure, so a record is not failed while part of it is still pending."""
     results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for exc_type in (_Deferred, _FieldFailed, BaseException):
+    for exc_type in (DeferredToBatch, _FieldFailed, BaseException):
         for item in results:
             if isinstance(item, exc_type):
                 raise item
