@@ -174,25 +174,15 @@ def process_unit(
 
     try:
         with ShardWriter(rejected_path) as rejected:
-            if kind == "reader":
-                # A reader's documents are its input: count them as they come out.
-                kept = split(_counted(source, tick), rejected, count_in=True)
-                out = output / f"{unit.name}{suffix}"
-                with ShardWriter(out) as writer:
-                    for doc in kept:
-                        writer.write(doc)
-                    stats["out"] = writer.count
-                    bytes_out = writer.bytes_written
-            elif kind == "sink":
-                valid = split(_counted(source, tick), rejected, count_in=True)
+            valid = split(_counted(source, tick), rejected, count_in=True)
+            if kind == "sink":
                 stage.write_shard(_tally(valid, stats), output / unit.name, counters)
                 bytes_out = 0
             else:
-                valid = split(_counted(source, tick), rejected, count_in=True)
-                # Documents the stage itself rejects are already counted in "in" above.
-                results = split(stage(valid, counters), rejected, count_in=False)
-                out = output / f"{unit.name}{suffix}"
-                with ShardWriter(out) as writer:
+                # A reader's documents are its input; a document stage's own rejections were already
+                # counted in "in" when they came in.
+                results = valid if kind == "reader" else split(stage(valid, counters), rejected, count_in=False)
+                with ShardWriter(output / f"{unit.name}{suffix}") as writer:
                     for doc in results:
                         writer.write(doc)
                     stats["out"] = writer.count
