@@ -487,8 +487,12 @@ def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
 @click.option("--schema", "schema_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="IEPile 3-line schema.json (default: the labels seen in the input).")
 @click.option("--split-num", default=4, show_default=True, type=int, help="Schema items per instruction; -1 = all.")
+@click.option("--negatives", default="sampled", show_default=True, type=click.Choice(("sampled", "binomial")),
+              help="sampled: positives + hard negatives + split-num random others per text (IEPile's corpus); "
+                   "binomial: each other label with probability --neg-schema (IEPile's script default).")
 @click.option("--neg-schema", default=1.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Probability of keeping each negative schema slot.")
+              help="binomial: probability of keeping each negative schema slot; sampled: sets how many labels "
+                   "a text without positives is shown.")
 @click.option("--random-sort", is_flag=True, help="Shuffle schema items instead of sorting them.")
 @click.option("--hard-negatives", type=click.Path(exists=True, path_type=Path), default=None,
               help="JSON {label: [similar labels]}: IEPile's hard-negative (cluster) mode.")
@@ -504,13 +508,20 @@ def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
               help="Template file (default configs/ie/templates.yaml).")
 @click.option("--output-format", default="alpaca", show_default=True,
               type=click.Choice(("alpaca", "iepile", "sharegpt")))
-def instruct_build_cmd(input_path: Path, output: Path, **options) -> None:
+@click.option("--compare", "compare_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Instruction rows (e.g. IEPile's released train.json) whose all-empty share to print beside ours.")
+def instruct_build_cmd(input_path: Path, output: Path, compare_path: Path | None, **options) -> None:
     """Build KnowLM- or IEPile-style instructions from IE records; counts go to NAME.stats.json."""
-    from instruct.build.run import BuildConfig, build_file
+    from instruct.build.run import BuildConfig, build_file, count_empty
 
     stats = build_file(input_path, output, BuildConfig(**options))
     click.echo(f"{stats['instructions']} instructions from {stats['records']} records "
                f"({stats['rejected']} rejected) -> {output}")
+    line = f"  all-empty answers: {stats['empty_answers']} of {stats['instructions']} ({stats['empty_share']:.1%})"
+    if compare_path is not None:
+        empty, n = count_empty(compare_path)
+        line += f"; {compare_path}: {empty} of {n} ({empty / n if n else 0:.1%})"
+    click.echo(line)
     for key in ("per_source", "per_template", "per_format"):
         click.echo(f"  {key}: {stats[key]}")
 
