@@ -720,8 +720,8 @@ def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_inst
               path_type=Path), help="Alpaca / ShareGPT / OpenAI file (.json or .jsonl).")
 @click.option("-o", "--output", "output_dir", required=True, type=click.Path(path_type=Path),
               help="Output directory (datasets.save_to_disk), plus rejected.jsonl and _manifest.json.")
-@click.option("--tokenizer", "tokenizer_path", required=True, type=click.Path(exists=True, file_okay=False,
-              path_type=Path), help="Local Hugging Face tokenizer directory.")
+@click.option("--tokenizer", "tokenizer_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="SentencePiece .model, tokenizer.json or HF directory (--template chat: an HF directory).")
 @click.option("--template", type=click.Choice(["alpaca", "chatglm", "chat"]), default="alpaca", show_default=True)
 @click.option("--max-source-len", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--max-target-len", type=click.IntRange(min=1), default=512, show_default=True)
@@ -730,7 +730,10 @@ def instruct_tokenize_cmd(input_path, output_dir, tokenizer_path, template, max_
     from instruct.sft.tokenize import TokenizeSettings, tokenize_file
 
     settings = TokenizeSettings(template=template, max_source_len=max_source_len, max_target_len=max_target_len)
-    counts = tokenize_file(input_path, output_dir, tokenizer_path=tokenizer_path, settings=settings)["counts"]
+    try:
+        counts = tokenize_file(input_path, output_dir, tokenizer_path=tokenizer_path, settings=settings)["counts"]
+    except (ValueError, FileNotFoundError) as err:  # a tokenizer that cannot serve this template
+        raise click.ClickException(str(err)) from None
     click.echo(f"{counts['records']} records: wrote {counts['written']} to {output_dir} "
                f"({counts.get('truncated', 0)} truncated, {counts['records'] - counts['written']} rejected)")
 
