@@ -697,8 +697,12 @@ def instruct_mix_cmd(config_path, output, base_dir, total, seed, dataset_name):
               help="ROUGE-L F1 against kept prompts; negative turns it off.")
 @click.option("--compare", type=click.Choice(["prompt", "record"]), default="prompt", show_default=True,
               help="What duplicate rules compare; for IE sets use 'record' and --rouge-threshold -1.")
+@click.option("--dataset-name", default=None,
+              help="Name of the LLaMA-Factory dataset_info.json entry written beside the kept file "
+                   "(default: the input file's name up to its first dot).")
 def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_instruction_tokens, min_output_tokens,
-                        max_output_tokens, languages, min_mtld, max_mtld, near_threshold, rouge_threshold, compare):
+                        max_output_tokens, languages, min_mtld, max_mtld, near_threshold, rouge_threshold, compare,
+                        dataset_name):
     """Drop empty, truncated, refused, off-length, off-language, repetitive and duplicate instructions."""
     from instruct.sft.select import SelectSettings, select_file
 
@@ -710,9 +714,10 @@ def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_inst
         near_threshold=near_threshold if near_threshold >= 0 else None,
         rouge_threshold=rouge_threshold if rouge_threshold >= 0 else None, compare=compare,
     )
-    stats = select_file(input_path, output_dir, settings)
+    stats = select_file(input_path, output_dir, settings, dataset_name=dataset_name)
     reasons = ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()) or "none"
     click.echo(f"{stats['records']} records: kept {stats['kept']}, rejected {stats['rejected']} ({reasons})")
+    click.echo(f"LLaMA-Factory entry {stats['dataset_name']!r} in {output_dir / 'dataset_info.json'}")
 
 
 @instruct.command("tokenize")

@@ -30,3 +30,45 @@ def loaded(request):
     from corpus.tokenizers.load import load_tokenizer
 
     return request.param, load_tokenizer(str(TOKENIZER_SOURCES[request.param]))
+
+
+def assert_llamafactory_reads(directory: Path, name: str, rows: list[dict]) -> dict:
+    """The ``name`` entry of ``directory/dataset_info.json`` reads its file the way LLaMA-Factory would.
+
+    Checks LLaMA-Factory's field mapping against the file: ``formatting`` alpaca for Alpaca records and
+    sharegpt for ShareGPT/OpenAI ones, every mapped column present in the file (HF ``datasets`` loads it),
+    the role/content tags the messages' own keys and roles, and each row aligned to the conversation it
+    holds. Returns the entry.
+    """
+    import json
+
+    from datasets import load_dataset
+
+    from instruct.sft import io
+
+    entry = json.loads((directory / "dataset_info.json").read_text(encoding="utf-8"))[name]
+    formats = {io.record_format(r) for r in rows}
+    assert len(formats) == 1
+    fmt = formats.pop()
+    assert entry["formatting"] == ("alpaca" if fmt == "alpaca" else "sharegpt")
+    ds = load_dataset("json", data_files=str(directory / entry["file_name"]), split="train")
+    assert ds.num_rows == len(rows)
+    assert set(entry["columns"].values()) <= set(ds.column_names)
+    if fmt == "alpaca":
+        assert set(entry["columns"]) >= {"prompt", "query", "response"}
+        assert ("system" in entry["columns"]) == any("system" in r for r in rows)
+        assert ("history" in entry["columns"]) == any("history" in r for r in rows)
+    else:
+        assert set(entry["columns"]) == {"messages"}
+        tags = entry["tags"]
+        for row in rows:
+            for message in row[entry["columns"]["messages"]]:
+                assert {tags["role_tag"], tags["content_tag"]} <= set(message)
+                assert message[tags["role_tag"]] in {tags["user_tag"], tags["assistant_tag"], tags["system_tag"]}
+    for loaded, original in zip(ds, rows, strict=True):
+        view = io.llamafactory_view(loaded, entry)
+        conv = io.to_conversation(original)
+        assert view["prompt"], "LLaMA-Factory would drop this row as broken"
+        assert view["prompt"] + view["response"] == [m for m in conv.messages() if m["role"] != "system"]
+        assert view["system"] == conv.system
+    return entry
