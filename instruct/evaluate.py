@@ -262,37 +262,29 @@ def prediction_of(row: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _chunk_keys(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
-    """One key per row naming its text and its schema chunk.
+def _chunk_keys(rows: Sequence[Mapping[str, Any]], with_instruction: bool) -> list[tuple[str, str, int]]:
+    """One key per row naming its text, its schema chunk and which repeat of that pair it is.
 
-    ``(id, instruction)`` when every row has an instruction (the chunk is what the instruction shows),
-    else ``(id, n)`` for the n-th row with that id: ids alone repeat across the chunks of one text.
+    The chunk is the instruction string (it shows the chunk's schema) when both files carry it; ids alone
+    repeat across the chunks of one text. The n-th row with the same (id, chunk) is repeat n, so a
+    dataset that holds one text twice pairs its rows in order instead of overwriting one with another.
     """
-    if all(isinstance(r.get("instruction"), str) for r in rows):
-        return [(str(r["id"]), r["instruction"]) for r in rows]
-    seen: Counter[str] = Counter()
+    seen: Counter[tuple[str, str]] = Counter()
     keys = []
     for r in rows:
-        keys.append((str(r["id"]), str(seen[str(r["id"])])))
-        seen[str(r["id"])] += 1
+        pair = (str(r["id"]), r["instruction"] if with_instruction else "")
+        keys.append((*pair, seen[pair]))
+        seen[pair] += 1
     return keys
 
 
 def align(gold_rows: Sequence[Mapping[str, Any]], pred_rows: Sequence[Mapping[str, Any]]) -> list[str | None]:
-    """Each gold row's prediction, matched by text id and schema chunk when both sides have ids, else by position.
-
-    Raises when the prediction file names one chunk twice (which answer counts would be a guess).
-    """
+    """Each gold row's prediction, matched by text id and schema chunk when both sides have ids, else by position."""
     if all(r.get("id") for r in gold_rows) and all(r.get("id") for r in pred_rows):
         with_inst = all(isinstance(r.get("instruction"), str) for r in [*gold_rows, *pred_rows])
-        gold_keys = _chunk_keys(gold_rows) if with_inst else _chunk_keys([{"id": r["id"]} for r in gold_rows])
-        pred_keys = _chunk_keys(pred_rows) if with_inst else _chunk_keys([{"id": r["id"]} for r in pred_rows])
-        by_key: dict[tuple[str, ...], str | None] = {}
-        for key, row in zip(pred_keys, pred_rows, strict=True):
-            if key in by_key:
-                raise ValueError(f"two predictions for id {key[0]!r} and the same schema chunk")
-            by_key[key] = prediction_of(row)
-        return [by_key.get(key) for key in gold_keys]
+        by_key = {key: prediction_of(row)
+                  for key, row in zip(_chunk_keys(pred_rows, with_inst), pred_rows, strict=True)}
+        return [by_key.get(key) for key in _chunk_keys(gold_rows, with_inst)]
     if len(gold_rows) != len(pred_rows):
         raise ValueError(f"{len(pred_rows)} predictions for {len(gold_rows)} gold rows and no ids to match them")
     return [prediction_of(r) for r in pred_rows]
