@@ -35,6 +35,8 @@ class BuildConfig:
 
     ``max_chars``: records longer than this are split at sentence boundaries (0 = never); 512 follows
     KG2Instruction's paragraph limit. ``hard_negatives``: path of a ``{label: [similar labels]}`` JSON.
+    ``negatives``: ``sampled`` (IEPile's corpus rule) or ``binomial`` (its script's), see
+    :class:`instruct.build.sampling.SchemaOptions`; both styles use it.
     """
 
     task: str
