@@ -487,8 +487,12 @@ def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
 @click.option("--schema", "schema_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="IEPile 3-line schema.json (default: the labels seen in the input).")
 @click.option("--split-num", default=4, show_default=True, type=int, help="Schema items per instruction; -1 = all.")
+@click.option("--negatives", default="sampled", show_default=True, type=click.Choice(("sampled", "binomial")),
+              help="sampled: positives + hard negatives + split-num random others per text (IEPile's corpus); "
+                   "binomial: each other label with probability --neg-schema (IEPile's script default).")
 @click.option("--neg-schema", default=1.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Probability of keeping each negative schema slot.")
+              help="binomial: probability of keeping each negative schema slot; sampled: sets how many labels "
+                   "a text without positives is shown.")
 @click.option("--random-sort", is_flag=True, help="Shuffle schema items instead of sorting them.")
 @click.option("--hard-negatives", type=click.Path(exists=True, path_type=Path), default=None,
               help="JSON {label: [similar labels]}: IEPile's hard-negative (cluster) mode.")
@@ -504,13 +508,20 @@ def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
               help="Template file (default configs/ie/templates.yaml).")
 @click.option("--output-format", default="alpaca", show_default=True,
               type=click.Choice(("alpaca", "iepile", "sharegpt")))
-def instruct_build_cmd(input_path: Path, output: Path, **options) -> None:
+@click.option("--compare", "compare_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Instruction rows (e.g. IEPile's released train.json) whose all-empty share to print beside ours.")
+def instruct_build_cmd(input_path: Path, output: Path, compare_path: Path | None, **options) -> None:
     """Build KnowLM- or IEPile-style instructions from IE records; counts go to NAME.stats.json."""
-    from instruct.build.run import BuildConfig, build_file
+    from instruct.build.run import BuildConfig, build_file, count_empty
 
     stats = build_file(input_path, output, BuildConfig(**options))
     click.echo(f"{stats['instructions']} instructions from {stats['records']} records "
                f"({stats['rejected']} rejected) -> {output}")
+    line = f"  all-empty answers: {stats['empty_answers']} of {stats['instructions']} ({stats['empty_share']:.1%})"
+    if compare_path is not None:
+        empty, n = count_empty(compare_path)
+        line += f"; {compare_path}: {empty} of {n} ({empty / n if n else 0:.1%})"
+    click.echo(line)
     for key in ("per_source", "per_template", "per_format"):
         click.echo(f"  {key}: {stats[key]}")
 
@@ -686,8 +697,12 @@ def instruct_mix_cmd(config_path, output, base_dir, total, seed, dataset_name):
               help="ROUGE-L F1 against kept prompts; negative turns it off.")
 @click.option("--compare", type=click.Choice(["prompt", "record"]), default="prompt", show_default=True,
               help="What duplicate rules compare; for IE sets use 'record' and --rouge-threshold -1.")
+@click.option("--dataset-name", default=None,
+              help="Name of the LLaMA-Factory dataset_info.json entry written beside the kept file "
+                   "(default: the input file's name up to its first dot).")
 def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_instruction_tokens, min_output_tokens,
-                        max_output_tokens, languages, min_mtld, max_mtld, near_threshold, rouge_threshold, compare):
+                        max_output_tokens, languages, min_mtld, max_mtld, near_threshold, rouge_threshold, compare,
+                        dataset_name):
     """Drop empty, truncated, refused, off-length, off-language, repetitive and duplicate instructions."""
     from instruct.sft.select import SelectSettings, select_file
 
@@ -699,9 +714,10 @@ def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_inst
         near_threshold=near_threshold if near_threshold >= 0 else None,
         rouge_threshold=rouge_threshold if rouge_threshold >= 0 else None, compare=compare,
     )
-    stats = select_file(input_path, output_dir, settings)
+    stats = select_file(input_path, output_dir, settings, dataset_name=dataset_name)
     reasons = ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()) or "none"
     click.echo(f"{stats['records']} records: kept {stats['kept']}, rejected {stats['rejected']} ({reasons})")
+    click.echo(f"LLaMA-Factory entry {stats['dataset_name']!r} in {output_dir / 'dataset_info.json'}")
 
 
 @instruct.command("tokenize")
@@ -709,8 +725,8 @@ def instruct_select_cmd(input_path, output_dir, min_instruction_tokens, max_inst
               path_type=Path), help="Alpaca / ShareGPT / OpenAI file (.json or .jsonl).")
 @click.option("-o", "--output", "output_dir", required=True, type=click.Path(path_type=Path),
               help="Output directory (datasets.save_to_disk), plus rejected.jsonl and _manifest.json.")
-@click.option("--tokenizer", "tokenizer_path", required=True, type=click.Path(exists=True, file_okay=False,
-              path_type=Path), help="Local Hugging Face tokenizer directory.")
+@click.option("--tokenizer", "tokenizer_path", required=True, type=click.Path(exists=True, path_type=Path),
+              help="SentencePiece .model, tokenizer.json or HF directory (--template chat: an HF directory).")
 @click.option("--template", type=click.Choice(["alpaca", "chatglm", "chat"]), default="alpaca", show_default=True)
 @click.option("--max-source-len", type=click.IntRange(min=1), default=512, show_default=True)
 @click.option("--max-target-len", type=click.IntRange(min=1), default=512, show_default=True)
@@ -719,7 +735,10 @@ def instruct_tokenize_cmd(input_path, output_dir, tokenizer_path, template, max_
     from instruct.sft.tokenize import TokenizeSettings, tokenize_file
 
     settings = TokenizeSettings(template=template, max_source_len=max_source_len, max_target_len=max_target_len)
-    counts = tokenize_file(input_path, output_dir, tokenizer_path=tokenizer_path, settings=settings)["counts"]
+    try:
+        counts = tokenize_file(input_path, output_dir, tokenizer_path=tokenizer_path, settings=settings)["counts"]
+    except (ValueError, FileNotFoundError) as err:  # a tokenizer that cannot serve this template
+        raise click.ClickException(str(err)) from None
     click.echo(f"{counts['records']} records: wrote {counts['written']} to {output_dir} "
                f"({counts.get('truncated', 0)} truncated, {counts['records'] - counts['written']} rejected)")
 

@@ -1,15 +1,18 @@
 """IE evaluation: parse model answers (every knowforge answer format) back into facts, micro P/R/F1.
 
 Scores as IEPile's ``ie2instruction/eval_func.py`` does in "normal" mode — rows grouped by source +
-record id, multiset matching, micro averages; entities, triples, event (type, trigger) and
-(type, argument, role) — with these deliberate differences:
+text id (IEPile repeats one id over all schema chunks of a text; predictions are matched to rows by id
+*and* chunk), gold from a test row's ``label`` list or else from the rows' own answers, multiset
+matching, micro averages; entities, triples, event (type, trigger) and (type, argument, role) — with
+these deliberate differences:
 
 * F1 is computed from unrounded P and R (IEPile rounds P and R to 2 dp first, which can move F1 by 0.01).
 * SPO gold triples use ``tail`` (IEPile's ``convert_kg`` reads ``object`` from gold and scores 0).
 * EET is scored (IEPile's ``EETExtracter`` lacks ``post_process`` and crashes).
 * Strings are compared after NFKC, whitespace and quote normalisation (:func:`answers.norm`), so
   full-width punctuation or spacing alone never costs a match; IEPile compares raw strings.
-* RE answers may use ``subject``/``object`` (released data) or ``head``/``tail`` (IEPile converter code).
+* RE/SPO answers may use ``head``/``tail`` (IEPile's released RE rows and converter) or
+  ``subject``/``object`` (its released SPO rows; its RE extracter reads only these).
 JSON answers are parsed strictly: an unreadable answer is one error and contributes no predictions.
 """
 
@@ -24,6 +27,7 @@ import orjson
 
 from instruct.build.answers import NAN, Fact, norm_fact, parse
 from instruct.build.common import record_facts
+from instruct.build.iepile import text_id
 from instruct.ie.iepile import raw_annotations
 from instruct.ie.record import IERecord
 
@@ -106,9 +110,9 @@ def parse_iepile(task: str, answer: str, schema: Sequence[Any] = ()) -> tuple[li
     return [norm_fact(f) for f in facts], 0
 
 
-def label_facts(task: str, label: str) -> list[Fact]:
-    """Gold facts of an IEPile test row's ``label`` (the record's annotations in source format)."""
-    data = orjson.loads(label)
+def label_facts(task: str, label: str | list[Any]) -> list[Fact]:
+    """Gold facts of an IEPile test row's ``label`` (the text's annotations in source format, JSON or decoded)."""
+    data = orjson.loads(label) if isinstance(label, str | bytes) else label
     entities, relations, events = raw_annotations(_label_obj(task, data))
     record = IERecord(id="", text="", language="", source="", entities=entities, relations=relations,
                       events=events)
@@ -193,21 +197,36 @@ def _sink() -> defaultdict[str, defaultdict[str, Counter]]:
     return defaultdict(lambda: defaultdict(Counter))
 
 
+def text_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    """(source, text id) of a row: the group its gold belongs to, as IEPile's ``eval_func`` groups.
+
+    IEPile gives every schema chunk of one text the same ``id`` (sha256 of the text); our rows also carry
+    ``meta.record_id``. Rows without either (IEPile's train rows) are keyed by their input text's hash.
+    """
+    meta = row.get("meta") or {}
+    rid = meta.get("record_id") or row.get("id")
+    if not rid:
+        try:
+            rid = text_id(orjson.loads(row["instruction"])["input"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            rid = text_id(f"{row.get('instruction', '')}\n{row.get('input', '')}")
+    return str(row.get("source", "")), str(rid)
+
+
 def evaluate_rows(task: str, gold_rows: Sequence[Mapping[str, Any]],
                   predictions: Sequence[str | None]) -> dict[str, Any]:
     """Score ``predictions`` (one answer per gold row, None = missing) against ``gold_rows``.
 
-    Rows of one text are grouped by source + record id; a group's gold comes from ``label`` when the
-    rows carry it (IEPile test rows), else from every row's own gold ``output``.
+    Rows of one text are grouped by :func:`text_key`; a group's gold comes from ``label`` when the rows
+    carry it (IEPile test rows: the text's annotations as a list, whichever chunk the row shows), else
+    from every row's own gold ``output`` (the answer format of its chunk).
     """
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     errors = missing = 0
     for row, answer in zip(gold_rows, predictions, strict=True):
         meta = row.get("meta") or {}
-        rid = meta.get("record_id") or str(row.get("id", "")).split("#")[0]
-        key = (str(row.get("source", "")), rid)
-        group = groups.setdefault(key, {"gold": [], "pred": [], "label": None,
-                                        "category": meta.get("cate") or row.get("source", "")})
+        group = groups.setdefault(text_key(row), {"gold": [], "pred": [], "label": None,
+                                                  "category": meta.get("cate") or row.get("source", "")})
         if "label" in row:
             group["label"] = row["label"]
         else:
@@ -243,12 +262,29 @@ def prediction_of(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _chunk_keys(rows: Sequence[Mapping[str, Any]], with_instruction: bool) -> list[tuple[str, str, int]]:
+    """One key per row naming its text, its schema chunk and which repeat of that pair it is.
+
+    The chunk is the instruction string (it shows the chunk's schema) when both files carry it; ids alone
+    repeat across the chunks of one text. The n-th row with the same (id, chunk) is repeat n, so a
+    dataset that holds one text twice pairs its rows in order instead of overwriting one with another.
+    """
+    seen: Counter[tuple[str, str]] = Counter()
+    keys = []
+    for r in rows:
+        pair = (str(r["id"]), r["instruction"] if with_instruction else "")
+        keys.append((*pair, seen[pair]))
+        seen[pair] += 1
+    return keys
+
+
 def align(gold_rows: Sequence[Mapping[str, Any]], pred_rows: Sequence[Mapping[str, Any]]) -> list[str | None]:
-    """Each gold row's prediction, matched by ``id`` when both sides have ids, else by position."""
+    """Each gold row's prediction, matched by text id and schema chunk when both sides have ids, else by position."""
     if all(r.get("id") for r in gold_rows) and all(r.get("id") for r in pred_rows):
-        by_id = {r["id"]: prediction_of(r) for r in pred_rows}
-        return [by_id.get(r["id"]) for r in gold_rows]
+        with_inst = all(isinstance(r.get("instruction"), str) for r in [*gold_rows, *pred_rows])
+        by_key = {key: prediction_of(row)
+                  for key, row in zip(_chunk_keys(pred_rows, with_inst), pred_rows, strict=True)}
+        return [by_key.get(key) for key in _chunk_keys(gold_rows, with_inst)]
     if len(gold_rows) != len(pred_rows):
         raise ValueError(f"{len(pred_rows)} predictions for {len(gold_rows)} gold rows and no ids to match them")
     return [prediction_of(r) for r in pred_rows]
-

@@ -1,9 +1,12 @@
-"""One small tokenizer interface over a SentencePiece ``.model`` or a Hugging Face tokenizer.
+"""The one tokenizer loader of knowforge (pack and SFT): a SentencePiece ``.model``, a ``tokenizer.json`` or a
+directory holding either, behind one small interface.
 
 Encoding adds BOS/EOS only when the caller asks (``encode(texts, bos=True, eos=True)``, one pair around
-each text), so where special tokens go is decided in one place (``corpus.pack``). Ids come as int32 arrays; on request each
-token's end as a character offset into the text, so sentence ends can be mapped onto token boundaries
-of the *whole-document* encoding. Slow Python tokenizers (``AutoTokenizer`` without tokenizer.json) are left out.
+each text), so where special tokens go is decided in one place (``corpus.pack``, ``instruct.sft.tokenize``).
+Ids come as int32 arrays; on request each token's end as a character offset into the text, so sentence
+ends can be mapped onto token boundaries of the *whole-document* encoding. ``encode_continued`` encodes
+text that follows other text (SFT answers after their prompt) without the dummy-prefix ``▁`` a fresh
+encode adds. Slow Python tokenizers (``AutoTokenizer`` without tokenizer.json) are left out.
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class Tokenizer(Protocol):
     def encode_batch(self, texts: list[str]) -> list[Encoding]:
         """Every text's ``Encoding`` (tests and small inputs)."""
 
+    def encode_continued(self, texts: list[str]) -> list[np.ndarray]:
+        """Ids of each text as it is tokenized when it follows other text: no dummy prefix, no specials."""
+
     def decode(self, ids: list[int] | np.ndarray) -> str:
         """Text of ``ids``; special tokens are dropped."""
 
@@ -94,6 +100,7 @@ class SentencePieceTokenizer:
     dummy_prefix: bool = True
     identity: bool = True
     numpy_out: bool = True  # the installed sentencepiece supports encode(..., return_type="numpy")
+    continued: object = field(default=None, repr=False)  # the same model without the dummy prefix, or None
 
     @property
     def vocab_size(self) -> int:
@@ -115,6 +122,14 @@ class SentencePieceTokenizer:
             return self.processor.encode(texts, num_threads=1, return_type="numpy", add_bos=bos, add_eos=eos)
         return [np.array(ids, dtype=np.int32)
                 for ids in self.processor.encode(texts, num_threads=1, add_bos=bos, add_eos=eos)]
+
+    def encode_continued(self, texts: list[str]) -> list[np.ndarray]:
+        # The dummy prefix stands for "a space before the text", true only at the start of a document:
+        # a second processor of the same model with add_dummy_prefix off encodes the rest, so an answer
+        # "Paris" after its prompt is "Paris" as in the whole text's encoding, not "▁Paris".
+        if self.continued is None:
+            return self.encode(texts)
+        return [np.array(ids, dtype=np.int32) for ids in self.continued.encode(texts, num_threads=1)]
 
     def encode_lazy(self, texts: list[str], *, bos: bool = False, eos: bool = False
                     ) -> tuple[list[np.ndarray], Callable[[int], Encoding]]:
@@ -187,6 +202,22 @@ class HFTokenizer:
         ids, encoding = self.encode_lazy(texts)
         return [encoding(i) for i in range(len(ids))]
 
+    def encode_continued(self, texts: list[str]) -> list[np.ndarray]:
+        # A tokenizer.json may prepend "▁" (LLaMA's Prepend normaliser) to every call: encode the text
+        # behind a newline and cut the newline's ids off. Where the newline merges with the text (so its
+        # ids are not a clean prefix) the plain encoding is kept: the ids then still decode to the text.
+        lead = self.backend.encode(CONTINUATION_LEAD, add_special_tokens=False).ids
+        encs = self.backend.encode_batch([CONTINUATION_LEAD + t for t in texts], add_special_tokens=False)
+        plain = None
+        out = []
+        for i, enc in enumerate(encs):
+            if enc.ids[: len(lead)] == lead:
+                out.append(np.array(enc.ids[len(lead):], dtype=np.int32))
+            else:
+                plain = plain if plain is not None else self.encode(texts)
+                out.append(plain[i])
+        return out
+
     @staticmethod
     def _encoding(encs: list, ids: list[np.ndarray], lead: int, tail: int, i: int) -> Encoding:
         return Encoding(ids[i][lead : len(ids[i]) - tail], make_ends=functools.partial(_offset_ends, encs[i]))
@@ -199,6 +230,9 @@ def _offset_ends(enc) -> np.ndarray:
     """Character ends of a ``tokenizers`` encoding, made non-decreasing."""
     ends = np.fromiter((e for _, e in enc.offsets), dtype=np.int64, count=len(enc.offsets))
     return np.maximum.accumulate(ends) if ends.size else ends
+
+
+CONTINUATION_LEAD = "\n"  # text a continuation is encoded behind: a newline rarely merges with what follows
 
 
 def _none_if_negative(value: int) -> int | None:
@@ -229,9 +263,15 @@ def _load_sentencepiece(path: Path) -> SentencePieceTokenizer:
         numpy_out = True
     except (TypeError, ValueError):
         numpy_out = False
+    continued = None
+    if norm.add_dummy_prefix:
+        plain = model_pb2.ModelProto()
+        plain.CopyFrom(proto)
+        plain.normalizer_spec.add_dummy_prefix = False
+        continued = spm.SentencePieceProcessor(model_proto=plain.SerializeToString())
     return SentencePieceTokenizer(
         path=str(path), processor=processor, piece_chars=table,
-        dummy_prefix=norm.add_dummy_prefix, identity=identity, numpy_out=numpy_out,
+        dummy_prefix=norm.add_dummy_prefix, identity=identity, numpy_out=numpy_out, continued=continued,
     )
 
 

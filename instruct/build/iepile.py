@@ -2,13 +2,15 @@
 
 Follows IEPile's ``ie2instruction/convert_func.py`` (arXiv 2402.14710): schema chunks from
 :mod:`instruct.build.sampling`, absent types → ``[]``, EE missing roles → ``"NAN"``, RE values as
-``{"subject", "object"}`` (the released data's keys, not the converter code's ``head``/``tail``), and
-``--split test`` rows carrying ``id`` and ``label`` (the gold record) instead of ``output``.
+``{"head", "tail"}`` and SPO values as ``{"subject", "object"}`` (what IEPile's released RE and SPO rows
+hold), every chunk of one text with the same ``id`` (sha256 of the text), and ``--split test`` rows
+carrying ``label`` (the text's gold annotations) besides ``output``.
 Values are ordered by text position (IEPile intends this; its NER/RE code forgets). KG is left out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +21,9 @@ import orjson
 from instruct.build.answers import NAN
 from instruct.build.common import fact_label, record_facts
 from instruct.build.sampling import SchemaOptions, binomial, plan_chunks
+from instruct.ie.iepile import raw_annotations
 from instruct.ie.record import IERecord
-from instruct.ie.schema import Schema, split_spo_key
+from instruct.ie.schema import Schema, split_spo_key, spo_key
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,44 +67,80 @@ def _roles_for(label: str, gold_roles: Sequence[str], schema: Schema, options: I
     return [r for r in all_roles if r in keep]
 
 
-def chunk_instance(task: str, labels: Sequence[str], facts: Sequence[tuple], schema: Schema,
-                   options: IEPileOptions, rng: random.Random) -> tuple[list[Any], dict[str, Any]]:
-    """(schema items, output dict) of one instruction over ``labels``."""
-    items: list[Any] = []
+def _item_label(item: Any) -> str:
+    """The label a schema item stands for (SPO: its ``subject_type_predicate_object_type`` key)."""
+    if isinstance(item, Mapping):
+        if "predicate" in item:
+            return spo_key(item.get("subject_type", ""), item["predicate"], item.get("object_type", ""))
+        return item["event_type"]
+    return item
+
+
+def render_output(task: str, items: Sequence[Any], facts: Sequence[tuple]) -> dict[str, Any]:
+    """The answer dict of one instruction showing schema ``items``, given the text's ``facts``.
+
+    Keys follow the items' order; a label without facts answers ``[]``. RE values are
+    ``{"head", "tail"}`` as in IEPile's released RE rows, SPO values ``{"subject", "object"}`` as in its
+    SPO rows; EE roles the item lists but the event lacks are ``"NAN"`` (all missing: ``{}``).
+    """
     output: dict[str, Any] = {}
-    for label in labels:
+    for item in items:
+        label = _item_label(item)
         mine = [f for f in facts if fact_label(task, f) == label]
         if task == "ner":
-            items.append(label)
             output[label] = list(dict.fromkeys(f[0] for f in mine))
         elif task == "re":
-            items.append(label)
-            output[label] = [{"subject": h, "object": t} for h, _, t in mine]
+            output[label] = [{"head": h, "tail": t} for h, _, t in mine]
         elif task == "spo":
-            head_type, pred, tail_type = split_spo_key(label, schema.roles)
-            items.append({"subject_type": head_type, "predicate": pred, "object_type": tail_type})
-            output.setdefault(pred, []).extend({"subject": h, "object": t} for h, _, t in mine)
+            output.setdefault(item["predicate"], []).extend({"subject": h, "object": t} for h, _, t in mine)
         elif task == "eet":
-            items.append(label)
             output[label] = list(dict.fromkeys(trig for _, trig in mine))
         else:
-            gold_roles = list(dict.fromkeys(role for f in mine for _, role in f[2]))
-            roles = _roles_for(label, gold_roles, schema, options, rng)
-            if task == "ee":
-                items.append({"event_type": label, "trigger": True, "arguments": roles})
-            else:
-                items.append({"event_type": label, "trigger": [f[1] for f in mine], "arguments": roles})
             events = []
             for _, trigger, args in mine:
                 values: dict[str, Any] = {}
-                for role in roles:
+                for role in item["arguments"]:
                     found = [a for a, r in args if r == role]
                     values[role] = found[0] if len(found) == 1 else (found or NAN)
                 if all(v == NAN for v in values.values()):
                     values = {}
                 events.append({"trigger": trigger, "arguments": values} if task == "ee" else values)
             output[label] = events
-    return items, output
+    return output
+
+
+def chunk_instance(task: str, labels: Sequence[str], facts: Sequence[tuple], schema: Schema,
+                   options: IEPileOptions, rng: random.Random) -> tuple[list[Any], dict[str, Any]]:
+    """(schema items, output dict) of one instruction over ``labels``."""
+    items: list[Any] = []
+    for label in labels:
+        if task == "spo":
+            head_type, pred, tail_type = split_spo_key(label, schema.roles)
+            items.append({"subject_type": head_type, "predicate": pred, "object_type": tail_type})
+        elif task in ("ee", "eea"):
+            mine = [f for f in facts if fact_label(task, f) == label]
+            gold_roles = list(dict.fromkeys(role for f in mine for _, role in f[2]))
+            roles = _roles_for(label, gold_roles, schema, options, rng)
+            trigger: Any = True if task == "ee" else [f[1] for f in mine]
+            items.append({"event_type": label, "trigger": trigger, "arguments": roles})
+        else:
+            items.append(label)
+    return items, render_output(task, items, facts)
+
+
+def answer_from_label(task: str, row: Mapping[str, Any]) -> str:
+    """The answer a perfect model gives to an IEPile test row: its ``label`` rendered for the chunk it shows."""
+    items = orjson.loads(row["instruction"])["schema"]
+    label = orjson.loads(row["label"]) if isinstance(row["label"], str) else row["label"]
+    key = {"ner": "entity", "re": "relation", "spo": "relation"}.get(task, "event")
+    entities, relations, events = raw_annotations({key: label})
+    record = IERecord(id="", text="", language="", source="", entities=entities, relations=relations, events=events)
+    return _dumps(render_output(task, items, record_facts(record, task)))
+
+
+def text_id(text: str) -> str:
+    """IEPile's row id: sha256 of the text (``stable_hash``), the same for every schema chunk of it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def build_iepile(records: Iterable[IERecord], *, schema: Schema, options: IEPileOptions,
@@ -115,7 +154,7 @@ def build_iepile(records: Iterable[IERecord], *, schema: Schema, options: IEPile
         for k, labels in enumerate(plan_chunks(record, task, schema, options.schema, rng)):
             items, output = chunk_instance(task, labels, facts, schema, options, rng)
             row: dict[str, Any] = {
-                "id": f"{record.id}#{k}",
+                "id": text_id(record.text),
                 "task": task.upper(),
                 "source": record.source,
                 "instruction": _dumps({"instruction": text, "schema": items, "input": record.text}),
@@ -123,7 +162,7 @@ def build_iepile(records: Iterable[IERecord], *, schema: Schema, options: IEPile
             if options.schema.split == "test":
                 row["label"] = _dumps(gold_label(record, task))
             row["output"] = _dumps(output)
-            row["meta"] = {"record_id": record.id, "style": "iepile", "lang": options.lang,
+            row["meta"] = {"record_id": record.id, "chunk": k, "style": "iepile", "lang": options.lang,
                            "template": f"iepile.{task}.{options.lang}", "format": "json", "schema": list(labels),
                            "split": options.schema.split,
                            **({"cate": record.meta["cate"]} if record.meta.get("cate") else {})}

@@ -8,19 +8,19 @@ output as ``NAME.rejected.jsonl`` with the reason; counts per source, type, temp
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from instruct.build.answers import FORMATS
+from instruct.build.answers import FORMATS, NAN, norm
 from instruct.build.common import load_label_map, load_templates, record_facts, relabel, relabel_schema
 from instruct.build.iepile import IEPileOptions, build_iepile
 from instruct.build.knowlm import KnowLMOptions, build_knowlm
 from instruct.build.sampling import SchemaOptions
-from instruct.formats import write_rows
+from instruct.formats import read_rows, write_rows
 from instruct.ie.convert import read_records, rejected_path, stats_path, write_jsonl
 from instruct.ie.record import IERecord, RecordError, Rejected, validate
 from instruct.ie.schema import TASKS, Schema, read_schema, schema_from_records
@@ -35,6 +35,8 @@ class BuildConfig:
 
     ``max_chars``: records longer than this are split at sentence boundaries (0 = never); 512 follows
     KG2Instruction's paragraph limit. ``hard_negatives``: path of a ``{label: [similar labels]}`` JSON.
+    ``negatives``: ``sampled`` (IEPile's corpus rule) or ``binomial`` (its script's), see
+    :class:`instruct.build.sampling.SchemaOptions`; both styles use it.
     """
 
     task: str
@@ -42,6 +44,7 @@ class BuildConfig:
     style: str = "knowlm"
     seed: int = 42
     split_num: int = 4
+    negatives: str = "sampled"
     neg_schema: float = 1.0
     random_sort: bool = False
     split: str = "train"
@@ -77,6 +80,24 @@ def load_hard_negatives(path: Path | None) -> dict[str, list[str]] | None:
     return data
 
 
+def all_empty(row: Mapping[str, Any]) -> bool:
+    """True if a built row's gold answer names nothing: every schema item absent (IEPile ``[]``, KnowLM NAN).
+
+    Works on our rows (``meta.style``) and on IEPile's released rows (a JSON ``output`` dict).
+    """
+    meta = row.get("meta") or {}
+    if meta.get("style", "iepile") == "knowlm":
+        return norm(row["output"]) == NAN
+    output = orjson.loads(row["output"])
+    return all(not v for v in output.values())
+
+
+def count_empty(path: Path) -> tuple[int, int]:
+    """(all-empty answers, rows) of an instruction file, ours or IEPile's released rows."""
+    rows = read_rows(path)
+    return sum(map(all_empty, rows)), len(rows)
+
+
 def build_file(input_path: Path, output: Path, config: BuildConfig) -> dict[str, Any]:
     """Build instructions from ``input_path`` (IE-records JSONL) into ``output``; return the counts."""
     _check(config)
@@ -102,7 +123,7 @@ def build_file(input_path: Path, output: Path, config: BuildConfig) -> dict[str,
     schema_task = "re" if config.style == "knowlm" and config.task == "spo" else config.task
     schema: Schema = (relabel_schema(read_schema(config.schema_path), labels) if config.schema_path
                       else schema_from_records(records, schema_task))
-    sopts = SchemaOptions(split_num=config.split_num, neg_schema=config.neg_schema,
+    sopts = SchemaOptions(split_num=config.split_num, negatives=config.negatives, neg_schema=config.neg_schema,
                           random_sort=config.random_sort, hard_negatives=load_hard_negatives(config.hard_negatives),
                           split=config.split)
     if config.style == "knowlm":
@@ -115,9 +136,12 @@ def build_file(input_path: Path, output: Path, config: BuildConfig) -> dict[str,
                             options=IEPileOptions(task=config.task, lang=config.lang, seed=config.seed, schema=sopts))
 
     counts: dict[str, Counter[str]] = {k: Counter() for k in ("source", "type", "template", "format")}
+    empty = 0
 
     def counted() -> Iterator[dict[str, Any]]:
+        nonlocal empty
         for row in rows:
+            empty += all_empty(row)
             counts["source"][row["source"]] += 1
             counts["template"][row["meta"]["template"]] += 1
             counts["format"][row["meta"]["format"]] += 1
@@ -130,7 +154,8 @@ def build_file(input_path: Path, output: Path, config: BuildConfig) -> dict[str,
     write_jsonl(rejected_path(output), rejected)
     stats = {
         "style": config.style, "task": config.task, "lang": config.lang, "split": config.split,
-        "instructions": n, "records": len(records), "rejected": sum(reasons.values()), "reasons": dict(reasons),
+        "instructions": n, "empty_answers": empty, "empty_share": round(empty / n, 4) if n else 0.0,
+        "records": len(records), "rejected": sum(reasons.values()), "reasons": dict(reasons),
         "per_source": dict(sorted(counts["source"].items())), "per_type": dict(sorted(counts["type"].items())),
         "per_template": dict(sorted(counts["template"].items())), "per_format": dict(sorted(counts["format"].items())),
     }

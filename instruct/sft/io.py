@@ -10,7 +10,7 @@ file without installing LLaMA-Factory (which needs torch). Tool calls and multim
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,6 +183,24 @@ def write_dataset_info(directory: Path, name: str, entry: Mapping[str, Any]) -> 
     tmp.write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2) + b"\n")
     os.replace(tmp, path)
     return path
+
+
+def register_dataset(directory: Path, name: str, file_name: str, rows: Sequence[Mapping[str, Any]],
+                     fmt: str | None = None) -> Path:
+    """Add ``name`` → ``file_name`` (whose records are ``rows``) to ``directory/dataset_info.json``.
+
+    ``fmt`` defaults to the records' own format (they must agree; no rows: alpaca). Alpaca entries map
+    ``system`` and ``history`` only when some record has them, so LLaMA-Factory reads exactly the file.
+    """
+    if fmt is None:
+        found = {record_format(row) for row in rows}
+        if len(found) > 1:
+            raise ValueError(f"{file_name}: records mix formats {sorted(found)}; one dataset_info entry needs one")
+        fmt = found.pop() if found else "alpaca"
+    has_system = fmt == "alpaca" and any("system" in row for row in rows)
+    has_history = fmt == "alpaca" and any("history" in row for row in rows)
+    return write_dataset_info(directory, name, dataset_info_entry(file_name, fmt, system=has_system,
+                                                                  history=has_history))
 
 
 def llamafactory_view(row: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -162,8 +162,5 @@ def mix(config: MixConfig, output: Path, *, dataset_name: str | None = None) -> 
     output.with_name(output.name + ".manifest.json").write_bytes(
         orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     if dataset_name:
-        has_system = fmt == "alpaca" and any("system" in row for row in out_rows)
-        has_history = fmt == "alpaca" and any("history" in row for row in out_rows)
-        io.write_dataset_info(output.parent, dataset_name,
-                            io.dataset_info_entry(output.name, fmt, system=has_system, history=has_history))
+        io.register_dataset(output.parent, dataset_name, output.name, out_rows, fmt)
     return manifest

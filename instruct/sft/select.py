@@ -25,7 +25,7 @@ from corpus.dedup.minhash import MinHasher
 from corpus.dedup.near import id_hash
 from corpus.dedup.shingle import hash_shingles
 from corpus.records import reject
-from instruct.sft.io import Conversation, read_records, to_conversation, write_records
+from instruct.sft.io import Conversation, read_records, register_dataset, to_conversation, write_records
 
 STAGE = "sft-select"
 BAD_RECORD = "bad_record"
@@ -353,9 +353,12 @@ def select_records(
     return kept_rows, rejected, scores
 
 
-def select_file(input_path: Path, output_dir: Path, settings: SelectSettings) -> dict[str, Any]:
+def select_file(input_path: Path, output_dir: Path, settings: SelectSettings, *,
+                dataset_name: str | None = None) -> dict[str, Any]:
     """Select one file into ``output_dir``: kept rows under the input's file name, ``rejected.jsonl``,
-    ``scores.jsonl`` (one line per input record) and ``_stats.json``; returns the stats.
+    ``scores.jsonl`` (one line per input record), ``_stats.json`` and a LLaMA-Factory
+    ``dataset_info.json`` entry for the kept file named ``dataset_name`` (default: the input's stem,
+    e.g. ``alpaca_zh`` for ``alpaca_zh.json``); returns the stats.
 
     Raises if the counts do not add up, so a selection never loses a record silently.
     """
@@ -366,11 +369,13 @@ def select_file(input_path: Path, output_dir: Path, settings: SelectSettings) ->
         raise AssertionError(f"selection lost records: {len(rows)} in, {len(kept)} kept, {len(rejected)} rejected")
     output_dir = Path(output_dir)
     write_records(output_dir / Path(input_path).name, kept)
+    name = dataset_name or Path(input_path).name.split(".")[0]
+    register_dataset(output_dir, name, Path(input_path).name, kept)  # kept rows keep the input's format
     write_records(output_dir / "rejected.jsonl", rejected)
     write_records(output_dir / "scores.jsonl", ({"index": n, "id": rows[n].get("id"), **sc}
                                                  for n, sc in enumerate(scores)))
     stats = {"stage": STAGE, "input": str(input_path), "records": len(rows), "kept": len(kept),
-             "rejected": len(rejected), "by_reason": dict(sorted(by_reason.items())),
+             "rejected": len(rejected), "by_reason": dict(sorted(by_reason.items())), "dataset_name": name,
              "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()}}
     (output_dir / "_stats.json").write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2) + b"\n")
     return stats

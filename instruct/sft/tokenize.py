@@ -3,8 +3,11 @@
 Follows the Stanford-Alpaca / ChatGLM2 p-tuning data flow (seed 003): prompt and answer are tokenised
 apart, joined (answer + EOS), the prompt's labels set to -100, the prompt truncated to
 ``max_source_len`` (keeping its head, as ChatGLM2 does) and the answers to ``max_target_len``.
-Multi-turn records train every assistant turn and mask every user turn. The result is a HF ``datasets``
-dataset on disk that ``Trainer`` + ``DataCollatorForSeq2Seq`` read directly. Packing is left out.
+Multi-turn records train every assistant turn and mask every user turn. Tokenizers come from
+:func:`corpus.tokenizers.load.load_tokenizer`, the loader ``pack`` uses (a SentencePiece ``.model``, a
+``tokenizer.json`` or an HF directory); segments after the first are encoded as continuations, so no
+dummy-prefix ``▁`` appears where the whole text has none. The result is a HF ``datasets`` dataset on
+disk that ``Trainer`` + ``DataCollatorForSeq2Seq`` read directly. Packing is left out.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import orjson
 
 from corpus.records import reject
+from corpus.tokenizers.load import Tokenizer, load_tokenizer
 from instruct.sft.io import read_records, to_conversation, write_records
 from instruct.sft.templates import appends_eos, render
 
@@ -47,13 +51,22 @@ class TokenizeSettings:
             raise ValueError("max_source_len and max_target_len must be >= 1")
 
 
-def load_tokenizer(path: Path) -> Any:
-    """A HF tokenizer from a local directory; never downloads."""
+def load_chat_renderer(path: Path) -> Any:
+    """The ``transformers`` tokenizer whose Jinja chat template ``--template chat`` renders (text only).
+
+    Ids never come from it (they come from the one loader); it only renders the template, so it needs
+    an HF directory (or a ``tokenizer.json`` inside one) with a ``chat_template``. Never downloads.
+    """
     from transformers import AutoTokenizer
 
-    if not Path(path).is_dir():
-        raise FileNotFoundError(f"tokenizer directory {path} does not exist (a local HF tokenizer dir is needed)")
-    return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    p = Path(path)
+    directory = p if p.is_dir() else p.parent if p.name == "tokenizer.json" else None
+    if directory is None:
+        raise ValueError(f"template 'chat' needs a Hugging Face tokenizer directory with a chat_template, got {p}")
+    renderer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+    if not getattr(renderer, "chat_template", None):
+        raise ValueError(f"template 'chat' needs a chat_template; {directory} has none")
+    return renderer
 
 
 def assemble(
@@ -97,16 +110,18 @@ def _pair_segments(segments: Sequence[Any]) -> list[tuple[int, int]]:
 
 
 def tokenize_records(
-    rows: Sequence[dict[str, Any]], tokenizer: Any, settings: TokenizeSettings
+    rows: Sequence[dict[str, Any]], tokenizer: Tokenizer, settings: TokenizeSettings, *, chat_renderer: Any = None
 ) -> tuple[list[dict[str, list[int]]], list[dict[str, Any]], Counter]:
     """Tokenise ``rows``; returns (examples, rejected rows with ``meta.reject``, counters).
 
-    Segments are tokenised without special tokens, in batches; BOS (if the tokenizer has one) starts
-    a string template's text and EOS ends each of its answers. A chat template writes its own.
+    ``tokenizer`` comes from :func:`load_tokenizer`; ``chat_renderer`` (template ``chat`` only) from
+    :func:`load_chat_renderer`. Segments are tokenised without special tokens, in batches: a record's
+    first segment as the start of a text, the others as continuations. BOS (if the tokenizer has one)
+    starts a string template's text and EOS ends each of its answers. A chat template writes its own.
     """
     eos_needed = appends_eos(settings.template)
-    bos = tokenizer.bos_token_id if eos_needed else None
-    eos = tokenizer.eos_token_id if eos_needed else None
+    bos = tokenizer.bos_id if eos_needed else None
+    eos = tokenizer.eos_id if eos_needed else None
     examples: list[dict[str, list[int]]] = []
     rejected: list[dict[str, Any]] = []
     counts: Counter = Counter()
@@ -115,19 +130,18 @@ def tokenize_records(
         rendered: list[tuple[dict[str, Any], list[Any]]] = []
         for row in batch:
             try:
-                segments = render(to_conversation(row), settings.template, tokenizer)
+                segments = render(to_conversation(row), settings.template, chat_renderer)
                 _pair_segments(segments)
             except (ValueError, KeyError, TypeError) as exc:
                 rejected.append(reject(dict(row), stage=STAGE, reason=BAD_RECORD, value=str(exc)))
                 continue
             rendered.append((row, segments))
-        texts = [s.text for _, segments in rendered for s in segments]
-        ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
-        pos = 0
+        firsts = iter(tokenizer.encode([segments[0].text for _, segments in rendered]) if rendered else [])
+        rest = [s.text for _, segments in rendered for s in segments[1:]]
+        later = iter(tokenizer.encode_continued(rest) if rest else [])
         for row, segments in rendered:
-            seg_ids = ids[pos : pos + len(segments)]
-            pos += len(segments)
-            pieces = [(list(seg_ids[i]), list(seg_ids[j])) for i, j in _pair_segments(segments)]
+            seg_ids = [next(firsts).tolist()] + [next(later).tolist() for _ in segments[1:]]
+            pieces = [(seg_ids[i], seg_ids[j]) for i, j in _pair_segments(segments)]
             input_ids, labels, truncated = assemble(pieces, bos=bos, eos=eos, settings=settings)
             trained = sum(label != IGNORE_INDEX for label in labels)
             if trained == 0:
@@ -149,14 +163,16 @@ def tokenize_file(
 ) -> dict[str, Any]:
     """Tokenise one Alpaca/ShareGPT/OpenAI file into ``output_dir`` (``datasets.save_to_disk``).
 
+    ``tokenizer_path``: a SentencePiece ``.model``, a ``tokenizer.json`` or an HF tokenizer directory.
     Also writes ``rejected.jsonl`` (every dropped record with its reason) and ``_manifest.json``
     (settings, tokenizer, counts). Returns the manifest.
     """
     from datasets import Dataset, Features, Sequence, Value
 
-    tokenizer = load_tokenizer(tokenizer_path)
+    tokenizer = load_tokenizer(str(tokenizer_path))
+    chat_renderer = load_chat_renderer(tokenizer_path) if settings.template == "chat" else None
     rows = read_records(input_path)
-    examples, rejected, counts = tokenize_records(rows, tokenizer, settings)
+    examples, rejected, counts = tokenize_records(rows, tokenizer, settings, chat_renderer=chat_renderer)
     features = Features({name: Sequence(Value("int32")) for name in ("input_ids", "attention_mask", "labels")})
     columns = {name: [ex[name] for ex in examples] for name in features}
     output_dir = Path(output_dir)

@@ -90,3 +90,22 @@ def test_int_list_fallback_gives_the_same_ids():
     lists = dataclasses.replace(tok, numpy_out=False)  # sentencepiece 0.2.0 has no numpy output
     for a, b in zip(tok.encode(TEXTS, eos=True), lists.encode(TEXTS, eos=True), strict=True):
         assert a.dtype == b.dtype == np.int32 and a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("path", [LLAMA, DEMO_HF / "tokenizer.json"])
+@pytest.mark.parametrize("text", ["Paris", " Paris", "北京\n", "\nx", "### Response:\n", "😀 ok"])
+def test_continuation_drops_only_the_dummy_prefix(path, text):
+    """Text that follows other text gets no dummy "▁": its ids are those it has inside a longer encoding."""
+    tok = load_tokenizer(str(path))
+    (cont,) = tok.encode_continued([text])
+    # inside a longer text after a newline (newline pieces never merge with what follows in these models)
+    whole = tok.encode(["\n" + text])[0].tolist()
+    lead = tok.encode(["\n"])[0].tolist()
+    assert whole[: len(lead)] == lead and cont.tolist() == whole[len(lead):]
+    assert cont.dtype == np.int32 and tok.decode(cont).lstrip(" ") == text.lstrip(" ")
+
+
+def test_continuation_without_a_dummy_prefix_is_the_plain_encoding():
+    tok = load_tokenizer(str(DEMO_HF.parent / "llama-hf"))  # converted with prepend_scheme "never"
+    texts = ["Paris", " Paris", "北京\n"]
+    assert [a.tolist() for a in tok.encode_continued(texts)] == [a.tolist() for a in tok.encode(texts)]

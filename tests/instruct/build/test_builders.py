@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from pathlib import Path
 
 import orjson
@@ -111,16 +113,55 @@ def test_iepile_rows_shape(records, tmp_path):
     assert absent and all(output[k] == [] for k in absent)
 
 
-def test_iepile_re_uses_subject_object_and_test_rows_have_label(records, tmp_path):
+def test_iepile_re_uses_head_tail_one_id_per_text_and_test_rows_have_label(records, tmp_path):
     out = tmp_path / "re.jsonl"
     build_file(records["duie"], out, BuildConfig(task="re", lang="zh", style="iepile", output_format="iepile",
                                                  split="test", split_num=3))
     rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert all("label" in r and "output" not in r and r["id"] for r in rows)
+    # IEPile's id: sha256 of the text, shared by every schema chunk of that text
+    by_text: dict[str, set[str]] = {}
+    for r in rows:
+        by_text.setdefault(orjson.loads(r["instruction"])["input"], set()).add(r["id"])
+    assert all(ids == {hashlib.sha256(text.encode()).hexdigest()} for text, ids in by_text.items())
+    assert len(rows) > len(by_text)  # several chunks per text, one id
     build_file(records["duie"], out, BuildConfig(task="re", lang="zh", style="iepile", output_format="iepile"))
     values = [v for r in map(orjson.loads, out.read_bytes().splitlines())
               for vs in orjson.loads(r["output"]).values() for v in vs]
+    assert values and all(set(v) == {"head", "tail"} for v in values)
+
+
+def test_spo_answers_use_subject_object(records, tmp_path):
+    out = tmp_path / "spo.jsonl"
+    build_file(records["duie"], out, BuildConfig(task="spo", lang="zh", style="iepile", output_format="iepile"))
+    values = [v for r in map(orjson.loads, out.read_bytes().splitlines())
+              for vs in orjson.loads(r["output"]).values() for v in vs]
     assert values and all(set(v) == {"subject", "object"} for v in values)
+
+
+@pytest.mark.parametrize("task,source", [("re", "duie"), ("ee", "duee"), ("spo", "duie")])
+def test_sampled_negatives_leave_fewer_all_empty_answers(records, tmp_path, task, source):
+    """IEPile's corpus shows each text its positives plus split_num random others, not every schema chunk."""
+    schema_path = None
+    if task == "ee":  # the demo DuEE file shows 4 event types; DuEE 1.0 has 65: add the missing ones as negatives
+        from instruct.ie.convert import read_records
+        from instruct.ie.schema import schema_from_records, write_schema
+
+        seen = schema_from_records([r for r in read_records(records[source]) if hasattr(r, "text")], "ee")
+        schema_path = tmp_path / "schema.json"
+        write_schema(dataclasses.replace(seen, types=seen.types + tuple(f"其他-事件{i}" for i in range(12))),
+                     schema_path)
+    shares = {}
+    for negatives in ("binomial", "sampled"):
+        out = tmp_path / f"{task}-{negatives}.jsonl"
+        stats = build_file(records[source], out, BuildConfig(task=task, lang="zh", style="iepile",
+                                                             negatives=negatives, schema_path=schema_path))
+        rows = read_rows(out)
+        empty = sum(all(not v for v in orjson.loads(r["output"]).values()) for r in rows)
+        assert stats["empty_answers"] == empty
+        shares[negatives] = empty / len(rows)
+    assert shares["sampled"] < shares["binomial"]
+    assert shares["binomial"] > 0.5
 
 
 def test_hard_negatives_file(records, tmp_path):

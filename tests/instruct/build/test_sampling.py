@@ -57,11 +57,31 @@ def test_hard_negatives_are_cluster_plus_split_num_others():
 def test_plan_chunks_train_and_test():
     schema = Schema(types=tuple(f"t{i}" for i in range(9)))
     rec = IERecord(id="r", text="x", language="en", source="s", entities=(Entity(mention="x", type="t3"),))
-    train = plan_chunks(rec, "ner", schema, SchemaOptions(split_num=4), random.Random(0))
+    train = plan_chunks(rec, "ner", schema, SchemaOptions(split_num=4, negatives="binomial"), random.Random(0))
     assert [len(c) for c in train] == [4, 5] and sorted(x for c in train for x in c) == list(schema.types)
-    only_pos = plan_chunks(rec, "ner", schema, SchemaOptions(neg_schema=0.0), random.Random(0))
+    only_pos = plan_chunks(rec, "ner", schema, SchemaOptions(negatives="binomial", neg_schema=0.0), random.Random(0))
     assert only_pos == [["t3"]]
     test = plan_chunks(rec, "ner", schema, SchemaOptions(split="test", split_num=-1), random.Random(0))
     assert test == [list(schema.types)]  # file order, full schema
-    shuffled = plan_chunks(rec, "ner", schema, SchemaOptions(split_num=-1, random_sort=True), random.Random(5))
+    shuffled = plan_chunks(rec, "ner", schema, SchemaOptions(split_num=-1, random_sort=True, negatives="binomial"),
+                           random.Random(5))
     assert sorted(shuffled[0]) == list(schema.types) and shuffled[0] != list(schema.types)
+
+
+def test_sampled_negatives_are_positives_plus_split_num_others():
+    """The default: a text sees its positives and split_num random other labels, not the whole schema."""
+    schema = Schema(types=tuple(f"t{i:02d}" for i in range(40)))
+    rec = IERecord(id="r", text="x y", language="en", source="s",
+                   entities=(Entity(mention="x", type="t03"), Entity(mention="y", type="t17")))
+    chunks = plan_chunks(rec, "ner", schema, SchemaOptions(split_num=4), random.Random(0))
+    shown = [x for c in chunks for x in c]
+    assert [len(c) for c in chunks] == [4, 2] and {"t03", "t17"} <= set(shown) and shown == sorted(shown)
+    hard = {"t03": ["t04", "t05"]}
+    chunks = plan_chunks(rec, "ner", schema, SchemaOptions(split_num=4, hard_negatives=hard), random.Random(0))
+    shown = [x for c in chunks for x in c]
+    assert {"t03", "t04", "t05", "t17"} <= set(shown) and len(shown) == 8
+    empty = IERecord(id="e", text="z", language="en", source="s")
+    shown = [x for c in plan_chunks(empty, "ner", schema, SchemaOptions(split_num=4), random.Random(1)) for x in c]
+    assert 1 <= len(shown) < 40  # Binomial(40, 1/2), at least one
+    with pytest.raises(ValueError, match="cluster"):
+        SchemaOptions(negatives="binomial", hard_negatives=hard)

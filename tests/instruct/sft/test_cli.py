@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from cli import main
 from instruct.sft import io
-from tests.instruct.sft.conftest import SAMPLES, TOKENIZER_DIR
+from tests.instruct.sft.conftest import SAMPLES, SP_MODEL, TOKENIZER_DIR
 
 
 def test_mix_select_tokenize_split(tmp_path):
@@ -41,3 +41,34 @@ def test_mix_select_tokenize_split(tmp_path):
                                   "--provenance", str(tmp_path / "mix.json.provenance.jsonl"), "--ratios", "0.5,0.25,0.25"])
     assert result.exit_code == 0, result.output
     assert "train 20, dev 10, test 10" in result.output
+
+
+def test_tokenize_takes_a_sentencepiece_model_a_tokenizer_json_and_a_directory(tmp_path):
+    """`--tokenizer` accepts what `pack --tokenizer` accepts: the LLaMA-style .model (the shared sample's
+    file, tests/fixtures/tokenizer/llama-style.model), its tokenizer.json and the HF directory."""
+    from datasets import load_from_disk
+
+    runner = CliRunner()
+    src = SAMPLES / "alpaca_zh.sample30.json"
+    written = {}
+    for name, path in {"model": SP_MODEL, "json": TOKENIZER_DIR / "tokenizer.json", "dir": TOKENIZER_DIR}.items():
+        out = tmp_path / name
+        result = runner.invoke(main, ["instruct", "tokenize", "-i", str(src), "-o", str(out), "--tokenizer", str(path)])
+        assert result.exit_code == 0, result.output
+        ds = load_from_disk(str(out))
+        manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
+        assert ds.num_rows == manifest["counts"]["written"] > 0 and manifest["tokenizer"] == str(path)
+        for ex in ds:
+            assert ex["input_ids"][0] == 1 and ex["input_ids"][-1] == 2  # BOS ... EOS of the LLaMA model
+            assert ex["labels"][0] == -100 and ex["labels"][-1] == 2
+        written[name] = [ex["labels"] for ex in ds]
+    assert written["json"] == written["dir"]
+    # the model adds a dummy prefix at the start of a record only: every answer is tokenised alike
+    trained = {k: [[t for t in labels if t != -100] for labels in v] for k, v in written.items()}
+    assert trained["model"] == trained["dir"]
+
+
+def test_chat_template_with_a_sentencepiece_model_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["instruct", "tokenize", "-i", str(SAMPLES / "alpaca_zh.sample30.json"), "-o",
+                                       str(tmp_path / "t"), "--tokenizer", str(SP_MODEL), "--template", "chat"])
+    assert result.exit_code == 1 and "needs a Hugging Face tokenizer directory" in result.output

@@ -98,3 +98,18 @@ def test_config_rejects_unknown_keys(tmp_path):
     path.write_text("sources:\n  - {name: a, path: a.json, count: 1, wieght: 2}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="wieght"):
         load_mix_config(path)
+
+
+@pytest.mark.parametrize("output_format", ["alpaca", "sharegpt", "openai"])
+def test_mix_dataset_info_entry_matches_the_mixed_file(tmp_path, output_format):
+    """mix --dataset-name: LLaMA-Factory's field mapping of the entry fits the rows actually written."""
+    from tests.instruct.sft.conftest import SAMPLES, assert_llamafactory_reads
+
+    io.write_records(tmp_path / "chats.json", io.read_records(SAMPLES / "sharegpt_dummy.sample20.json"))
+    _write_sources(tmp_path, {"plain": 5})
+    config = MixConfig(sources=(MixSource(name="chats", path=tmp_path / "chats.json", count=8),
+                                MixSource(name="plain", path=tmp_path / "plain.json", count=5)),
+                       seed=4, output_format=output_format)
+    mix(config, tmp_path / "mix.jsonl", dataset_name="mixed")
+    entry = assert_llamafactory_reads(tmp_path, "mixed", io.read_records(tmp_path / "mix.jsonl"))
+    assert entry["file_name"] == "mix.jsonl"

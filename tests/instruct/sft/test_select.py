@@ -167,3 +167,37 @@ def test_symbol_only_answer_is_not_too_short():
     row = {"instruction": "抽取人物和地点实体。", "input": "今天天气很好。", "output": "[]"}
     kept, reasons = verdict([row])
     assert kept == [row] and reasons == {}
+
+
+@pytest.mark.parametrize("fmt", ["alpaca", "sharegpt", "openai"])
+def test_select_writes_a_llamafactory_entry_that_matches_the_kept_file(tmp_path, fmt):
+    """select registers its kept file in dataset_info.json as mix --dataset-name does (same writer)."""
+    from instruct.sft import io
+    from tests.instruct.sft.conftest import assert_llamafactory_reads
+
+    rows = [io.convert_record(r, fmt) for r in io.read_records(SAMPLES / "sharegpt_dummy.sample20.json")]
+    if fmt == "alpaca":  # multi-turn conversations become Alpaca history; give one a system prompt
+        rows[0] = {**rows[0], "system": "You are a careful assistant."}
+    src = tmp_path / "in" / "chats.jsonl"
+    io.write_records(src, rows)
+    stats = sel.select_file(src, tmp_path / "out", SETTINGS)
+    assert stats["dataset_name"] == "chats" and 0 < stats["kept"] < len(rows)
+    kept = io.read_records(tmp_path / "out" / "chats.jsonl")
+    entry = assert_llamafactory_reads(tmp_path / "out", "chats", kept)
+    assert entry["file_name"] == "chats.jsonl"
+    if fmt == "alpaca":
+        assert entry["columns"].get("history") == "history"
+
+
+def test_select_cli_names_the_entry(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    out = tmp_path / "sel"
+    result = CliRunner().invoke(main, ["instruct", "select", "-i", str(SAMPLES / "alpaca_zh.sample30.json"),
+                                       "-o", str(out), "--dataset-name", "zh_sel"])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "dataset_info.json").read_text(encoding="utf-8"))
+    assert list(info) == ["zh_sel"] and info["zh_sel"]["file_name"] == "alpaca_zh.sample30.json"
+    assert "zh_sel" in result.output

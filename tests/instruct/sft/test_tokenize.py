@@ -17,7 +17,7 @@ from instruct.sft.tokenize import (
     tokenize_file,
     tokenize_records,
 )
-from tests.instruct.sft.conftest import SAMPLES, TOKENIZER_DIR
+from tests.instruct.sft.conftest import SAMPLES, SP_MODEL, TOKENIZER_DIR
 
 # Latin, digits, CJK, punctuation, spaces and newlines; no "<"/">" so no text spells a special token.
 ALPHABET = st.sampled_from(list("abcXYZ019 .,:?!\n\t-_#[]") + list("北京是中国的首都问答。，：") + ["é", "😀"])
@@ -37,14 +37,33 @@ def records(draw):
     return {"conversations": conv}
 
 
-def expected(row, tokenizer, template):
+def _reference_encoder(source, hf):
+    """Segment encoders (first, later) built apart from the implementation.
+
+    HF forms: the ``transformers`` tokenizer, which adds no dummy prefix. The SentencePiece model: the raw
+    processor for the first segment (dummy prefix, as a whole text starts) and, for later ones, the
+    encoding behind a newline with the newline's ids cut off (what follows text has no dummy prefix).
+    """
+    if source != "sp-model":
+        def enc(text):
+            return hf(text, add_special_tokens=False)["input_ids"]
+        return enc, enc
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(SP_MODEL))
+    lead = sp.encode("\n")
+    return sp.encode, lambda text: sp.encode("\n" + text)[len(lead):]
+
+
+def expected(row, hf, template, source="hf-dir"):
     """Token ids and train flags built segment by segment, independently of the batched implementation."""
-    segments = render(to_conversation(row), template, tokenizer)
+    first, later = _reference_encoder(source, hf)
+    segments = render(to_conversation(row), template, hf)
     ids, train = [], []
     for n, seg in enumerate(segments):
-        piece = tokenizer(seg.text, add_special_tokens=False)["input_ids"]
+        piece = (first if n == 0 else later)(seg.text)
         if appends_eos(template):
-            piece = ([tokenizer.bos_token_id] if n == 0 else []) + piece + ([tokenizer.eos_token_id] if seg.train else [])
+            piece = ([hf.bos_token_id] if n == 0 else []) + piece + ([hf.eos_token_id] if seg.train else [])
         ids += piece
         train += [seg.train] * len(piece)
     return ids, train
@@ -53,10 +72,11 @@ def expected(row, tokenizer, template):
 @pytest.mark.parametrize("template", ["alpaca", "chatglm", "chat"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(row=records())
-def test_labels_mask_exactly_the_prompt(llama_tokenizer, template, row):
+def test_labels_mask_exactly_the_prompt(llama_tokenizer, loaded, template, row):
+    source, tokenizer = loaded
     big = TokenizeSettings(template=template, max_source_len=10_000, max_target_len=10_000)
-    examples, rejected, _ = tokenize_records([row], llama_tokenizer, big)
-    ids, train = expected(row, llama_tokenizer, template)
+    examples, rejected, _ = tokenize_records([row], tokenizer, big, chat_renderer=llama_tokenizer)
+    ids, train = expected(row, llama_tokenizer, template, source)
     if not any(train):
         assert not examples and rejected
         return
@@ -67,12 +87,33 @@ def test_labels_mask_exactly_the_prompt(llama_tokenizer, template, row):
         assert label == (token if trained else IGNORE_INDEX)
 
 
+@pytest.mark.parametrize("template", ["alpaca", "chatglm"])
+@settings(max_examples=30, deadline=None)
+@given(row=records())
+def test_sentencepiece_model_encodes_like_the_hf_directory(template, row):
+    """The .model and the HF directory converted from it train the same answer tokens; only the start of
+    a record differs (the model's dummy prefix: "▁Below" where the HF conversion has "Below")."""
+    from corpus.tokenizers.load import load_tokenizer
+
+    budget = TokenizeSettings(template=template, max_source_len=10_000, max_target_len=10_000)
+    model, direc = load_tokenizer(str(SP_MODEL)), load_tokenizer(str(TOKENIZER_DIR))
+    by_model, _, _ = tokenize_records([row], model, budget)
+    by_dir, _, _ = tokenize_records([row], direc, budget)
+    for a, b in zip(by_model, by_dir, strict=True):
+        assert [t for t, lab in zip(a["input_ids"], a["labels"], strict=True) if lab != IGNORE_INDEX] == \
+               [t for t, lab in zip(b["input_ids"], b["labels"], strict=True) if lab != IGNORE_INDEX]
+        assert model.decode(a["input_ids"]) == direc.decode(b["input_ids"])
+
+
 @pytest.mark.parametrize("template", ["alpaca", "chat"])
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(row=records(), src=st.integers(1, 40), tgt=st.integers(1, 20))
 def test_truncation_respects_budgets_and_keeps_masking(llama_tokenizer, template, row, src, tgt):
+    from corpus.tokenizers.load import load_tokenizer
+
     budget = TokenizeSettings(template=template, max_source_len=src, max_target_len=tgt)
-    examples, _, counts = tokenize_records([row], llama_tokenizer, budget)
+    examples, _, counts = tokenize_records([row], load_tokenizer(str(TOKENIZER_DIR)), budget,
+                                           chat_renderer=llama_tokenizer)
     for ex in examples:
         masked = sum(label == IGNORE_INDEX for label in ex["labels"])
         assert masked <= src and len(ex["labels"]) - masked <= tgt
@@ -83,6 +124,12 @@ def test_truncation_respects_budgets_and_keeps_masking(llama_tokenizer, template
             assert ex["input_ids"] == full
 
 
+def _loaded():
+    from corpus.tokenizers.load import load_tokenizer
+
+    return load_tokenizer(str(TOKENIZER_DIR))
+
+
 def test_first_prompt_keeps_its_head_and_later_turns_are_dropped(llama_tokenizer):
     row = {"conversations": [{"from": "human", "value": "one two three four five six seven eight"},
                              {"from": "gpt", "value": "ok"},
@@ -90,7 +137,7 @@ def test_first_prompt_keeps_its_head_and_later_turns_are_dropped(llama_tokenizer
     ids, train = expected(row, llama_tokenizer, "chatglm")
     first_prompt = train.index(True)
     budget = TokenizeSettings(template="chatglm", max_source_len=first_prompt - 2, max_target_len=100)
-    (ex,), _, counts = tokenize_records([row], llama_tokenizer, budget)
+    (ex,), _, counts = tokenize_records([row], _loaded(), budget)
     assert counts["truncated"] == 1
     assert ex["input_ids"][: first_prompt - 2] == ids[: first_prompt - 2]
     assert ex["labels"][first_prompt - 2 :] == ids[first_prompt : train.index(False, first_prompt)]
@@ -98,7 +145,7 @@ def test_first_prompt_keeps_its_head_and_later_turns_are_dropped(llama_tokenizer
 
 def test_long_answer_is_cut_to_target_budget(llama_tokenizer):
     row = {"instruction": "Count.", "input": "", "output": " ".join(str(i) for i in range(100))}
-    (ex,), _, counts = tokenize_records([row], llama_tokenizer, TokenizeSettings(max_target_len=7))
+    (ex,), _, counts = tokenize_records([row], _loaded(), TokenizeSettings(max_target_len=7))
     assert sum(label != IGNORE_INDEX for label in ex["labels"]) == 7
     assert counts["truncated"] == 1
 
