@@ -287,7 +287,9 @@ def dedup_cmd(inputs, output, threshold, num_perm, ngram, word_ngram, bands, row
 @click.option("--scorer", type=click.Choice(["ppl"]), default="ppl", show_default=True,
               help="ppl: per-character perplexity under our n-gram models (no fastText classifier here).")
 @click.option("--model", "model_path", default=None,
-              help="Model file from `corpus score-train` (default: data_samples/score/char-ngram.json.gz).")
+              help="Model: a .json.gz from `corpus score-train`, or a directory of KenLM models (<lang>.arpa or "
+                   "<lang>.bin, CCNet's <lang>.sp.model beside them; needs the [kenlm] extra). Default: "
+                   "data_samples/score/char-ngram.json.gz.")
 @click.option("--buckets", default=None,
               help="Comma-separated bucket names, best first (e.g. head,middle,tail): per-language perplexity "
               "quantiles, written to OUT/<bucket>/.")
@@ -308,18 +310,30 @@ def score_cmd(inputs, output, scorer, model_path, buckets, quantiles):
 @click.option("-i", "--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
               help="Reference shards (directory or file); repeatable. Language from meta.lang or the script.")
 @click.option("-o", "--output", "model_out", required=True, type=click.Path(path_type=Path),
-              help="Model file to write (.json.gz).")
+              help="Model to write: a .json.gz file (--format json) or a directory (--format arpa).")
+@click.option("--format", "fmt", type=click.Choice(["json", "arpa"]), default="json", show_default=True,
+              help="json: pure-Python Witten-Bell character models; arpa: modified Kneser-Ney character models "
+                   "as ARPA files, scored with KenLM (the [kenlm] extra), one per language.")
+@click.option("--order", "orders", multiple=True, metavar="LANG=N",
+              help="N-gram order of a language's model, e.g. --order zh=4 (defaults: json zh=3 en=5, arpa "
+                   "zh=4 en=6).")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Drop n-grams (order >= 3) seen fewer times: a smaller model.")
 @click.option("--max-chars", type=click.IntRange(min=1), default=None, help="Training characters per language.")
-def score_train_cmd(inputs, model_out, min_count, max_chars):
+def score_train_cmd(inputs, model_out, min_count, max_chars, fmt, orders):
     """Train the character n-gram perplexity models on reference text (e.g. Wikipedia shards)."""
     from corpus.score.stage import train_from_shards
 
-    models = train_from_shards(list(inputs), model_out, min_count=min_count, max_chars=max_chars)
-    for lang, model in sorted(models.models.items()):
-        click.echo(f"{lang}: order {model.order}, {model.vocab_size} characters, "
-                   f"{sum(len(level) for level in model.counts)} contexts")
+    parsed = {}
+    for item in orders:
+        lang, _, n = item.partition("=")
+        if not lang or not n.isdigit() or int(n) < 1:
+            raise click.BadParameter(f"{item!r}: expected LANG=N, e.g. zh=4", param_hint="--order")
+        parsed[lang] = int(n)
+    summary = train_from_shards(list(inputs), model_out, min_count=min_count, max_chars=max_chars, fmt=fmt,
+                                orders=parsed)
+    for lang, line in summary.items():
+        click.echo(f"{lang}: {line}")
     click.echo(f"wrote {model_out}")
 
 

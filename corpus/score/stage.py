@@ -13,13 +13,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from corpus.records import rejection
 from corpus.runner import internal, parallel_map
 from corpus.score.ngram import PerplexityModels, guess_lang, train_models
+
+if TYPE_CHECKING:
+    from corpus.score.kenlm_models import KenLMModels
 from corpus.shards import DEFAULT_SUFFIX, ShardWriter, atomic_path, read_docs, shard_name, write_bytes_atomic
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data_samples" / "score" / "char-ngram.json.gz"
@@ -41,7 +44,17 @@ def doc_lang(doc: dict[str, Any]) -> str:
     return str(lang)[:2].lower() if lang else guess_lang(doc["text"])
 
 
-def score_doc(models: PerplexityModels, doc: dict[str, Any]) -> tuple[str, float | None, str | None]:
+def load_models(path: Path) -> PerplexityModels | KenLMModels:
+    """The models at ``path``: a directory of KenLM models (ARPA or binary, see
+    :mod:`corpus.score.kenlm_models`) or a ``.json.gz`` file of our character n-gram models."""
+    if path.is_dir():
+        from corpus.score.kenlm_models import KenLMModels
+
+        return KenLMModels.load(path)
+    return PerplexityModels.load(path)
+
+
+def score_doc(models: PerplexityModels | KenLMModels, doc: dict[str, Any]) -> tuple[str, float | None, str | None]:
     """(language, perplexity or None, reason when None) for one document."""
     lang = doc_lang(doc)
     if lang not in models.models:
@@ -56,7 +69,7 @@ def score_shard(shard: Path, *, state_dir: Path, model_path: Path, force: bool) 
     out = state_dir / f"{shard_name(shard)}.npz"
     if out.exists() and not force:
         return out
-    models = PerplexityModels.load(model_path)
+    models = load_models(model_path)
     langs, ppls = [], []
     for doc in read_docs(shard):
         if rejection(doc) is not None:
@@ -97,7 +110,9 @@ class ScoreStep:
     name: ClassVar[str] = "score"
 
     scorer: str = "ppl"
-    model: str = str(DEFAULT_MODEL)  # a file written by `knowforge corpus score-train`
+    # A .json.gz file of `knowforge corpus score-train`, or a directory of KenLM models (ARPA or binary,
+    # e.g. CCNet's lm_sp/ or `score-train --format arpa`).
+    model: str = str(DEFAULT_MODEL)
     buckets: tuple[str, ...] | None = None  # e.g. ("head", "middle", "tail"); None: score only
     quantiles: tuple[float, ...] | None = None  # len(buckets) - 1 cut points; None: equal parts
     state_dir: str | None = internal()  # set by prepare()
@@ -119,6 +134,8 @@ class ScoreStep:
                 raise ValueError(f"quantiles must be {len(self.buckets) - 1} increasing numbers in (0, 1)")
         if not Path(self.model).exists():
             raise ValueError(f"no model file {self.model}; train one with `knowforge corpus score-train`")
+        if Path(self.model).is_dir():
+            load_models(Path(self.model))  # a directory must hold KenLM models (cheap: files are found, not read)
 
     def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
         """With buckets: score every shard once and fix each language's quantile boundaries."""
@@ -135,7 +152,7 @@ class ScoreStep:
         ppl = np.concatenate([z["ppl"] for z in loaded]) if loaded else np.empty(0)
         boundaries = quantile_boundaries(langs, ppl, tuple(self.quantiles or ()))
         counts = {lang: int(((langs == lang) & ~np.isnan(ppl)).sum()) for lang in boundaries}
-        model_langs = sorted(PerplexityModels.load(Path(self.model)).models)
+        model_langs = sorted(load_models(Path(self.model)).models)
         summary = {"buckets": list(self.buckets), "quantiles": list(self.quantiles or ()),
                    "boundaries": boundaries, "documents": counts, "model_langs": model_langs}
         write_bytes_atomic(state / BOUNDARIES_FILE, json.dumps(summary, indent=2).encode("utf-8"))
@@ -147,7 +164,7 @@ class ScoreStep:
     def _scored(self, docs: Iterable[dict[str, Any]], counters: Counter) -> Iterator[tuple[dict[str, Any], str]]:
         """Yield (document with its score, bucket name); unscored documents get :data:`UNSCORED`."""
         if self.buckets is None:
-            models = PerplexityModels.load(Path(self.model))
+            models = load_models(Path(self.model))
             for doc in docs:
                 lang, ppl, why = score_doc(models, doc)
                 yield self._record(doc, lang, ppl, why, counters), UNSCORED
@@ -195,10 +212,13 @@ class ScoreStep:
 
 
 def train_from_shards(
-    inputs: list[Path], output: Path, *, min_count: int = 1, max_chars: int | None = None
-) -> PerplexityModels:
+    inputs: list[Path], output: Path, *, min_count: int = 1, max_chars: int | None = None,
+    fmt: str = "json", orders: dict[str, int] | None = None,
+) -> dict[str, str]:
     """Train the per-language models on the valid documents of the shards in ``inputs`` (directories or
-    files; language from :func:`doc_lang`) and save them to ``output``."""
+    files; language from :func:`doc_lang`) and save them to ``output``: with ``fmt="json"`` our
+    Witten-Bell character models in one ``.json.gz`` file, with ``fmt="arpa"`` a directory of
+    modified Kneser-Ney ARPA models that KenLM reads. Returns one summary line per language."""
     from corpus.shards import list_shards
 
     def texts() -> Iterator[tuple[str, str]]:
@@ -208,8 +228,26 @@ def train_from_shards(
                     if rejection(doc) is None and doc["text"].strip():
                         yield doc_lang(doc), doc["text"]
 
-    models = train_models(texts(), min_count=min_count, max_chars=max_chars)
+    if fmt == "arpa":
+        from corpus.score.arpa import write_char_models
+
+        def capped() -> Iterator[tuple[str, str]]:
+            seen: Counter[str] = Counter()
+            for lang, text in texts():
+                if max_chars is None or seen[lang] < max_chars:
+                    seen[lang] += len(text)
+                    yield lang, text
+
+        try:
+            counts = write_char_models(capped(), output, orders=orders)
+        except ValueError:
+            raise ValueError(f"no reference text found in {', '.join(map(str, inputs))}") from None
+        return {lang: ", ".join(f"{v:,} {k}" for k, v in c.items()) for lang, c in counts.items()}
+    if fmt != "json":
+        raise ValueError(f"format must be json or arpa, not {fmt!r}")
+    models = train_models(texts(), min_count=min_count, max_chars=max_chars, orders=orders)
     if not models.models:
         raise ValueError(f"no reference text found in {', '.join(map(str, inputs))}")
     models.save(output)
-    return models
+    return {lang: f"order {m.order}, {m.vocab_size} characters, {sum(len(level) for level in m.counts)} contexts"
+            for lang, m in sorted(models.models.items())}

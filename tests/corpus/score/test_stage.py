@@ -4,6 +4,7 @@ documents in = out + rejected, buckets are separate shard sets, and unscorable d
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 from collections import Counter
@@ -13,6 +14,7 @@ import pytest
 
 from corpus.readers.wiki import WikiReader
 from corpus.runner import run_stage
+from corpus.score.arpa import write_char_models
 from corpus.score.ngram import train_models
 from corpus.score.stage import (
     DEFAULT_MODEL,
@@ -89,6 +91,8 @@ def corpus_and_model(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     rng.shuffle(docs)
     model = root / "model.json.gz"
     train_models(train).save(model)
+    if importlib.util.find_spec("kenlm") is not None:  # the [kenlm] extra: the same text as ARPA models
+        write_char_models(train, root / "kenlm")
     from corpus.shards import ShardWriter
 
     shards = root / "in"
@@ -99,8 +103,12 @@ def corpus_and_model(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     return shards, model, kinds
 
 
-def test_reference_in_head_and_junk_in_tail(corpus_and_model, tmp_path):
+@pytest.mark.parametrize("backend", ["json", "kenlm"])
+def test_reference_in_head_and_junk_in_tail(corpus_and_model, tmp_path, backend):
     shards, model, kinds = corpus_and_model
+    if backend == "kenlm":
+        pytest.importorskip("kenlm")
+        model = model.parent / "kenlm"
     out = tmp_path / "scored"
     report = run_stage(ScoreStep(model=str(model), buckets=BUCKETS), inputs=[shards], output=out, progress=False)
     assert report.docs_in == report.docs_out + report.rejected == len(kinds)
@@ -170,6 +178,8 @@ def test_options_are_checked():
         build_step("score", {"buckets": ("head", "middle", "tail"), "quantiles": (0.6, 0.3)})
     with pytest.raises(ConfigError, match="scorer"):
         build_step("score", {"scorer": "classifier"})
+    with pytest.raises(ConfigError, match="KenLM model"):
+        build_step("score", {"model": str(Path(__file__).parent)})  # a directory without <lang>.arpa
     with pytest.raises(ConfigError, match="no model file"):
         build_step("score", {"model": "/nonexistent/model.json.gz"})
     assert DEFAULT_MODEL.exists()  # the shipped model the demo scores with
