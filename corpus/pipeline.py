@@ -214,9 +214,11 @@ def run_pipeline(
     reports: list[StageReport] = []
     for step in plan_pipeline(calls, work_dir=work_dir):
         if hasattr(step.stage, "run_once"):  # a step over whole outputs (merge): cheap, local on any engine
-            reports.append(step.stage.run_once(step.inputs, step.output))
+            report = step.stage.run_once(step.inputs, step.output)
         else:
-            reports.append(run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress))
+            report = run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress)
+        report.stage = step.label  # the summary names labelled steps as the recipe does (pack-zh)
+        reports.append(report)
     return reports
 
 
