@@ -118,6 +118,11 @@ def test_knowlm_recipe_ends_in_typed_shards_knowlms_reader_accepts(runs):
         job = KnowLMDataset(pack / "merged", seq_length=1024, pad_id=0)
         assert len(job.distributed) == 1 and all(len(job[i]) > 20 for i in range(len(job)))  # KnowLM drops <= 20
         per_job.append([job[i] for i in range(len(job))])
+        shards = [idx.with_suffix("") for idx in sorted(pack.glob("*-*.idx")) if idx.stat().st_size]
+        assert shards  # per-shard prefixes with samples load too (empty ones cannot be mmapped: issue 18)
+        for prefix in shards:
+            part = KnowLMDataset(prefix, seq_length=1024, pad_id=0)
+            assert part.distributed == [len(part)] and len(knowlm.load_list(f"{prefix}.tmp")) == 4
     assert ds.distributed == [len(s) for s in per_job] and all(ds.distributed)
     assert [ds[i] for i in range(len(ds))] == [s for job in per_job for s in job]
     assert sampler_indices(ds, [1, 1, 1])  # its sampler takes one type per .dis entry
