@@ -185,9 +185,9 @@ def plan_pipeline(calls: Sequence[StageCall | None], *, work_dir: Path) -> list[
         inputs = [_resolve_reference(p, outputs) for p in call.inputs] or previous
         if not inputs:
             raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
-        if hasattr(call.stage, "check"):
+        if hasattr(call.stage, "check_inputs"):  # a setup error is found before anything runs
             try:
-                call.stage.check(inputs)
+                call.stage.check_inputs(inputs)
             except ValueError as err:
                 raise ConfigError(str(err)) from None
         output = call.output or work_dir / f"{position:02d}-{label}"

@@ -177,7 +177,7 @@ def merge(prefixes: list[str | Path], out_bin: str | Path, out_idx: str | Path, 
           out_stem: str | Path | None = None) -> list[int]:
     """KnowLM's ``--mode merge``: concatenate pairs group by group, starts shifted by the tokens before.
 
-    Each input's ``.dis`` must hold one count equal to its sample count (KnowLM asserts ``len == 1``:
+    Each input's ``.dis`` must exist and hold one count equal to its sample count (KnowLM asserts ``len == 1``:
     a typed merge of typed merges is not its format). Writes ``out_stem.dis`` (one count per type,
     ``[N]`` without types) when ``out_stem`` is given; returns those counts.
     """
@@ -189,7 +189,9 @@ def merge(prefixes: list[str | Path], out_bin: str | Path, out_idx: str | Path, 
             for prefix in members:
                 part = np.array(read_index(f"{prefix}.idx")[1])
                 dis = Path(f"{prefix}{DIS}")
-                if dis.exists() and load_list(dis) != [part.size]:
+                if not dis.exists():  # KnowLM's merge loads every input's .dis
+                    raise FileNotFoundError(f"no {dis} (is {prefix} a --format knowlm output prefix?)")
+                if load_list(dis) != [part.size]:
                     raise ValueError(f"{dis} holds {load_list(dis)}, expected [{part.size}]: KnowLM merges "
                                      "only single-type inputs whose .dis matches their .idx")
                 lengths.append(part)
@@ -199,5 +201,5 @@ def merge(prefixes: list[str | Path], out_bin: str | Path, out_idx: str | Path, 
             counts.append(count)
     write_index(Path(out_idx), np.concatenate(lengths) if lengths else np.zeros(0, dtype="<u2"))
     if out_stem is not None:
-        save_list(f"{out_stem}{DIS}", counts if types is not None else [sum(counts)])
+        save_list(f"{out_stem}{DIS}", counts)  # without types: one group, [N]
     return counts

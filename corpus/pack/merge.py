@@ -50,7 +50,7 @@ class MergeStep:
         """Input prefixes: a directory (a pack stage's output) stands for its ``merged`` prefix."""
         return [p / MERGED if p.is_dir() else p for p in inputs]
 
-    def check(self, inputs: Sequence[Path]) -> None:
+    def check_inputs(self, inputs: Sequence[Path]) -> None:
         """A setup error (ValueError) when the types do not pair up with the inputs."""
         if self.types is not None and len(self.types) != len(inputs):
             raise ValueError(f"merge: {len(self.types)} types {list(self.types)} for {len(inputs)} inputs; "
@@ -59,7 +59,7 @@ class MergeStep:
     def run_once(self, inputs: Sequence[Path], output: Path) -> StageReport:
         """Merge ``inputs`` into ``output/merged``, write ``_manifest.json``, report samples per type."""
         started = time.perf_counter()
-        self.check(inputs)
+        self.check_inputs(inputs)
         prefixes = self.prefixes(inputs)
         output.mkdir(parents=True, exist_ok=True)
         counts = merge_outputs(self.format, prefixes, output / MERGED,

@@ -125,6 +125,9 @@ def test_merge_rejects_bad_types_and_mismatched_dis(tmp_path):
     knowlm.save_list(zh / f"{MERGED}.dis", [1, 2])  # a typed merge as input: not KnowLM's format
     with pytest.raises(ValueError, match="single-type inputs"):
         merge_outputs("knowlm", [zh / MERGED], tmp_path / "y")
+    (zh / f"{MERGED}.dis").unlink()  # e.g. a Megatron output: same suffixes, no .dis
+    with pytest.raises(FileNotFoundError, match="knowlm output prefix"):
+        merge_outputs("knowlm", [zh / MERGED], tmp_path / "z")
 
 
 def test_cli_merge_takes_a_type_per_prefix(tmp_path):
