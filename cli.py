@@ -171,12 +171,13 @@ def clean_cmd(inputs, output, opencc, no_nfkc, keep_markup, keep_navigation):
 
 @corpus.command("dedup-exact")
 @io_options
-def dedup_exact_cmd(inputs, output):
-    """Drop documents whose normalised text was seen before (keeps the first in shard/line order)."""
+@click.option("--source-priority", multiple=True, help="Source kept first among equal texts; repeatable, in order.")
+def dedup_exact_cmd(inputs, output, source_priority):
+    """Drop documents whose normalised text was seen before (keeps the first by source priority, shard, line)."""
     from corpus.pipeline import StageCall
     from corpus.steps import build_step
 
-    return StageCall(build_step("dedup-exact", {}), list(inputs), output)
+    return StageCall(build_step("dedup-exact", {"source_priority": tuple(source_priority)}), list(inputs), output)
 
 
 @corpus.command("stats")
@@ -367,15 +368,23 @@ def pack_cmd(inputs, output, tokenizer_path, max_tokens, pack_docs, bos_eos, min
 @click.option("-o", "--output", "out_prefix", required=True, help="Output prefix (writes OUT.bin/.idx).")
 @click.option("--format", "fmt", type=click.Choice(["megatron", "knowlm", "hf"]), default="megatron",
               show_default=True)
-def merge_cmd(prefixes, out_prefix, fmt):
+@click.option("--type", "types", multiple=True,
+              help="Dataset type of each prefix, in order (KnowLM's --merge_path_type; --format knowlm): "
+              "same type = one group in OUT.dis.")
+def merge_cmd(prefixes, out_prefix, fmt, types):
     """Merge packed outputs (PREFIX.bin/.idx or PREFIX.parquet) into one, in the order given."""
     from corpus.pack.stage import merge_outputs
 
     try:
-        merge_outputs(fmt, [Path(p) for p in prefixes], Path(out_prefix))
+        if types and len(types) != len(prefixes):
+            raise ValueError(f"{len(types)} --type for {len(prefixes)} prefixes: give one per prefix")
+        counts = merge_outputs(fmt, [Path(p) for p in prefixes], Path(out_prefix), types=list(types) or None)
     except (FileNotFoundError, ValueError) as err:
         raise click.UsageError(str(err)) from None
     click.echo(f"merged {len(prefixes)} into {out_prefix}")
+    if types:
+        names = list(dict.fromkeys(types))
+        click.echo("samples per type (OUT.dis): " + ", ".join(f"{t} {n:,}" for t, n in zip(names, counts, strict=True)))
 
 
 @corpus.command("inspect")
@@ -889,18 +898,26 @@ def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd,
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override workers.")
 @click.option("--force", is_flag=True, help="Redo shards already marked done.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (stages, inputs, outputs, options); run nothing.")
 @engine_options
-def run_cmd(config: Path, work_dir, workers, force, quiet, engine, ray_address) -> None:
+def run_cmd(config: Path, work_dir, workers, force, quiet, dry_run, engine, ray_address) -> None:
     """Run a pipeline written in YAML (see configs/ for one per real job), locally or on Ray."""
-    from corpus.pipeline import ConfigError, load_config, run_config, summary_table
+    from corpus.pack.merge import samples_per_type
+    from corpus.pipeline import ConfigError, load_config, plan_text, run_config, summary_table
 
     try:
         cfg = load_config(config)
+        if dry_run:
+            click.echo(plan_text(cfg, work_dir=work_dir, workers=workers, engine=engine))
+            return
         reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
                              engine=engine, ray_address=ray_address)
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     click.echo(summary_table(reports))
+    for report in reports:  # a typed merge (configs/knowlm.yaml): what KnowLM's trainer will sample from
+        if line := samples_per_type(report):
+            click.echo(f"samples per type in {report.output}/merged.dis: {line}")
 
 
 @main.command("demo")

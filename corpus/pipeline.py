@@ -14,7 +14,9 @@ constructor, so an unknown step or key fails before anything runs, with one line
 ``input``/``output`` are per-step paths; relative paths resolve against the current directory.
 A step without ``input`` reads the previous step's output; consecutive ``read`` steps pool their
 outputs, so ``read wiki, read wudao, clean`` cleans both sources; ``input: ["@dedup"]`` reads the
-output of the earlier step labelled ``dedup`` (a branch, e.g. scoring beside packing).
+output of the earlier step labelled ``dedup`` (a branch, e.g. scoring beside packing); ``label: pack-zh``
+names a step (and its work directory) when one recipe runs the same stage twice (configs/knowlm.yaml).
+``knowforge run --dry-run`` prints the resolved plan (``plan_text``) without running anything.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from corpus.runner import StageReport, run_stage, stage_label
 from corpus.steps import ConfigError, build_reader, build_step
 
 TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description"}
-STEP_IO_KEYS = {"input", "output"}
+STEP_IO_KEYS = {"input", "output", "label"}
 
 ENGINES = ("local", "ray")
 
-__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "StageCall", "load_config", "run_config", "run_pipeline"]
+__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "PlannedStage", "StageCall", "load_config", "plan_pipeline",
+           "plan_text", "run_config", "run_pipeline"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +49,7 @@ class StageCall:
     stage: Any
     inputs: list[Path] = dataclasses.field(default_factory=list)
     output: Path | None = None
+    label: str | None = None  # how ``@label`` references and the work directory name it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +80,9 @@ def _build_call(index: int, entry: Any) -> StageCall:
     options = dict(options or {})
     inputs = _paths(options.pop("input", None), f"{where} ({name})")
     output = options.pop("output", None)
+    label = options.pop("label", None)
+    if label is not None and (not isinstance(label, str) or not label or "/" in label):
+        raise ConfigError(f"{where} ({name}): label must be a short name such as pack-zh")
     if name == "read":
         source = options.pop("source", None)
         if source is None:
@@ -85,7 +92,7 @@ def _build_call(index: int, entry: Any) -> StageCall:
             raise ConfigError(f"{where} (read): needs `input:` (the raw files or directories)")
     else:
         stage = build_step(name, options)
-    return StageCall(stage=stage, inputs=inputs, output=Path(output) if output else None)
+    return StageCall(stage=stage, inputs=inputs, output=Path(output) if output else None, label=label)
 
 
 def parse_config(data: Any, origin: str = "config") -> PipelineConfig:
@@ -148,6 +155,50 @@ def _resolve_reference(path: Path, outputs: dict[str, Path]) -> Path:
     return outputs[text[1:]]
 
 
+@dataclasses.dataclass(frozen=True)
+class PlannedStage:
+    """A stage with its inputs and output resolved: what ``run_pipeline`` runs and ``--dry-run`` prints."""
+
+    stage: Any
+    label: str
+    inputs: list[Path]
+    output: Path
+
+
+def plan_pipeline(calls: Sequence[StageCall | None], *, work_dir: Path) -> list[PlannedStage]:
+    """Resolve every stage's inputs and output without touching the disk.
+
+    A stage without inputs reads the previous stage's output; consecutive readers pool their outputs
+    (``read A, read B, clean`` cleans both); ``@label`` names an earlier step's output.
+    """
+    planned: list[PlannedStage] = []
+    previous: list[Path] = []
+    previous_was_reader = False
+    outputs: dict[str, Path] = {}
+    position = 0
+    for call in calls:
+        if call is None:  # standalone commands in a chain (report, inspect) did their work already
+            continue
+        position += 1
+        is_reader = hasattr(call.stage, "discover")
+        label = call.label or stage_label(call.stage)
+        inputs = [_resolve_reference(p, outputs) for p in call.inputs] or previous
+        if not inputs:
+            raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
+        if hasattr(call.stage, "check_inputs"):  # a setup error is found before anything runs
+            try:
+                call.stage.check_inputs(inputs)
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
+        output = call.output or work_dir / f"{position:02d}-{label}"
+        planned.append(PlannedStage(call.stage, label, inputs, output))
+        outputs[stage_label(call.stage)] = outputs[label] = output
+        # Consecutive readers pool their outputs: `read A, read B, clean` cleans both.
+        previous = [*previous, output] if is_reader and previous_was_reader else [output]
+        previous_was_reader = is_reader
+    return planned
+
+
 def run_pipeline(
     calls: Sequence[StageCall | None],
     *,
@@ -161,25 +212,43 @@ def run_pipeline(
     """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output."""
     run = stage_runner(engine, workers=workers, ray_address=ray_address)
     reports: list[StageReport] = []
-    previous: list[Path] = []
-    previous_was_reader = False
-    outputs: dict[str, Path] = {}
-    position = 0
-    for call in calls:
-        if call is None:  # standalone commands in a chain (report, inspect) did their work already
-            continue
-        position += 1
-        is_reader = hasattr(call.stage, "discover")
-        inputs = [_resolve_reference(p, outputs) for p in call.inputs] or previous
-        if not inputs:
-            raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
-        output = call.output or work_dir / f"{position:02d}-{stage_label(call.stage)}"
-        reports.append(run(call.stage, inputs=inputs, output=output, force=force, progress=progress))
-        outputs[stage_label(call.stage)] = output
-        # Consecutive readers pool their outputs: `read A, read B, clean` cleans both.
-        previous = [*previous, output] if is_reader and previous_was_reader else [output]
-        previous_was_reader = is_reader
+    for step in plan_pipeline(calls, work_dir=work_dir):
+        if hasattr(step.stage, "run_once"):  # a step over whole outputs (merge): cheap, local on any engine
+            report = step.stage.run_once(step.inputs, step.output)
+        else:
+            report = run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress)
+        report.stage = step.label  # the summary names labelled steps as the recipe does (pack-zh)
+        reports.append(report)
     return reports
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def plan_text(config: PipelineConfig, *, work_dir: Path | None = None, workers: int | None = None,
+              engine: str = "local") -> str:
+    """The plan of a pipeline as text: each stage in order with its inputs, output and options.
+
+    Options are the stage's constructor fields (defaults included, since they are what will run);
+    nothing is read, created or run.
+    """
+    work = work_dir or config.work_dir
+    steps = plan_pipeline(config.calls, work_dir=work)
+    lines = [f"plan: {len(steps)} stages, work_dir {work}, workers {workers or config.workers or os.cpu_count() or 1}, "
+             f"engine {engine}"]
+    for i, step in enumerate(steps, 1):
+        lines.append(f"{i:2d}. {step.label}" + (f"  ({step.stage.name})" if step.label != step.stage.name else ""))
+        lines.append(f"      input:  {', '.join(map(str, step.inputs))}")
+        lines.append(f"      output: {step.output}")
+        fields = [f for f in dataclasses.fields(step.stage) if f.init and not f.metadata.get("internal")] \
+            if dataclasses.is_dataclass(step.stage) else []
+        if fields:
+            options = ", ".join(f"{f.name}={_option_text(getattr(step.stage, f.name))}" for f in fields)
+            lines.append(f"      options: {options}")
+    return "\n".join(lines)
 
 
 def run_config(

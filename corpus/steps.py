@@ -16,6 +16,7 @@ from corpus.dedup.lines import LineDedupStep
 from corpus.dedup.near import NearDedupStep
 from corpus.filters.base import FilterStep
 from corpus.filters.pii import PiiStep
+from corpus.pack.merge import MergeStep
 from corpus.pack.stage import PackStep
 from corpus.readers.baike import BaikeReader
 from corpus.readers.code import CodeReader, StackReader
@@ -54,6 +55,7 @@ STEPS: dict[str, type] = {
     # --- steps (scoring) ---
     "score": ScoreStep,
     "pack": PackStep,
+    "merge": MergeStep,  # runs once over whole pack outputs (KnowLM's typed merge)
 }
 
 

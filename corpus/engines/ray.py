@@ -152,17 +152,18 @@ def _group_of(shard_index: np.ndarray, shards: int, groups: int) -> np.ndarray:
     return (shard_index * groups) // shards
 
 
-def _exact_map(shard: Path, index: int, state: Path, force: bool, partitions: int) -> Any:
+def _exact_map(shard: Path, index: int, state: Path, force: bool, partitions: int,
+               priority: tuple[str, ...] = ()) -> Any:
     z = np.load(hash_shard(shard, state, force))
     rows = {"hash": z["hashes"], "shard": np.full(z["hashes"].size, index, np.int64),
-            "position": z["positions"], "id": z["ids"]}
+            "position": z["positions"], "id": z["ids"], "rank": exact_mod.priority_ranks(z["sources"], priority)}
     return _returns(_split(rows, (z["hashes"] % np.uint64(partitions)).astype(np.int64), partitions))
 
 
 def _exact_reduce(shards: int, groups: int, *parts: dict[str, np.ndarray]) -> Any:
-    """Within one hash partition: keep the first (shard, position) of each hash, as ExactDedupStep does."""
+    """Within one hash partition: keep the first (source rank, shard, position) of each hash, as ExactDedupStep does."""
     rows = _concat(parts)
-    order = np.lexsort((rows["position"], rows["shard"], rows["hash"]))
+    order = np.lexsort((rows["position"], rows["shard"], rows["rank"], rows["hash"]))
     sorted_hashes = rows["hash"][order]
     first = np.ones(order.size, dtype=bool)
     first[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
@@ -193,7 +194,7 @@ def prepare_exact(stage: ExactDedupStep, shards: list[Path], output: Path, *, ta
     state.mkdir(parents=True, exist_ok=True)
     n = len(shards)
     groups = min(partitions, n)
-    maps = [tasks.submit(_exact_map, s, i, state, force, partitions, num_returns=partitions)
+    maps = [tasks.submit(_exact_map, s, i, state, force, partitions, stage.source_priority, num_returns=partitions)
             for i, s in enumerate(shards)]
     maps = [m if partitions > 1 else [m] for m in maps]
     reduces = [tasks.submit(_exact_reduce, n, groups, *[m[p] for m in maps], num_returns=groups, heavy=False)

@@ -96,13 +96,15 @@ class PackStep:
         if self.min_tokens < 0 or self.batch_docs < 1:
             raise ValueError("min_tokens must be >= 0 and batch_docs >= 1")
         Specials.from_mode(self.bos_eos, pack_docs=self.pack_docs)  # validates bos_eos
+        if self.format == "knowlm":
+            knowlm.require_torch()
 
-    def _writer(self, stack: ExitStack, out_stem: Path, vocab_size: int):
+    def _writer(self, stack: ExitStack, out_stem: Path, tok):
         paths = [stack.enter_context(atomic_path(Path(f"{out_stem}{s}"))) for s in suffixes(self.format)]
         if self.format == "megatron":
-            return megatron.IndexedDatasetWriter(*paths, megatron.dtype_for_vocab(vocab_size))
-        if self.format == "knowlm":
-            return knowlm.KnowLMWriter(*paths, vocab_size)
+            return megatron.IndexedDatasetWriter(*paths, megatron.dtype_for_vocab(tok.vocab_size))
+        if self.format == "knowlm":  # also writes OUT_STEM.dis and .tmp, as KnowLM's write mode does
+            return knowlm.KnowLMWriter(*paths, tok.vocab_size, stem=out_stem, bos_id=tok.bos_id, eos_id=tok.eos_id)
         return hf.ParquetSampleWriter(*paths)
 
     def write_shard(self, docs: Iterator[dict], out_stem: Path, counters: Counter) -> None:
@@ -116,7 +118,7 @@ class PackStep:
         dtype = np.int32 if tok.vocab_size >= 65500 else np.uint16  # samples built in the stored width
         lengths = _Lengths()
         with ExitStack() as stack:
-            writer = self._writer(stack, out_stem, tok.vocab_size)
+            writer = self._writer(stack, out_stem, tok)
             with writer:
                 pieces = self._pieces(docs, tok, specials, dtype, counters)
                 if self.pack_docs:
@@ -230,20 +232,26 @@ def _sample_parts(items: Iterator[tuple[Piece, np.ndarray] | _Run], tok, dtype: 
             yield piece.length, (piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), piece.start == 0)
 
 
-def merge_outputs(fmt: str, stems: list[Path], out_stem: Path) -> None:
-    """Merge per-shard outputs of ``fmt`` into ``out_stem`` + suffixes, atomically.
+def merge_outputs(fmt: str, stems: list[Path], out_stem: Path, *, types: list | None = None) -> list[int]:
+    """Merge per-shard outputs of ``fmt`` into ``out_stem`` + suffixes, atomically; returns samples per type.
 
-    Raises FileNotFoundError naming the first missing input file.
+    ``types`` (``knowlm`` only) is KnowLM's ``--merge_path_type``: one type per input; inputs of one type
+    are concatenated together, types in first-occurrence order, and ``out_stem.dis`` holds the count
+    of each. Raises FileNotFoundError naming the first missing input file.
     """
+    if types is not None and fmt != "knowlm":
+        raise ValueError(f"types are KnowLM's --merge_path_type: only --format knowlm takes them, not {fmt}")
     for stem in stems:
         for suffix in suffixes(fmt):
             if not Path(f"{stem}{suffix}").exists():
                 raise FileNotFoundError(f"no {stem}{suffix} (is {stem} a {fmt} output prefix?)")
+    counts: list[int] = []
     with ExitStack() as stack:
         paths = [stack.enter_context(atomic_path(Path(f"{out_stem}{s}"))) for s in suffixes(fmt)]
         if fmt == "megatron":
             megatron.merge(stems, *paths)
         elif fmt == "knowlm":
-            knowlm.merge(stems, *paths)
+            counts = knowlm.merge(stems, *paths, types=types, out_stem=out_stem)
         else:
             hf.merge([Path(f"{s}.parquet") for s in stems], *paths)
+    return counts

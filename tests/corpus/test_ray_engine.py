@@ -181,16 +181,22 @@ def test_near_dedup_on_ray_finds_the_local_clusters(tmp_path, partitions):
         (tmp_path / "local" / "_stats" / "_dedup-clusters.json").read_bytes()
 
 
-def test_exact_dedup_on_ray_keeps_the_same_first_copies(tmp_path):
+@pytest.mark.parametrize("priority", [(), ("b",)])
+def test_exact_dedup_on_ray_keeps_the_same_first_copies(tmp_path, priority):
     rng = np.random.default_rng(0)
     texts = [f"text number {i} " * 3 for i in range(40)]
-    docs = [{"id": f"d{i}", "text": texts[int(k)].upper() if i % 3 else texts[int(k)], "source": "s", "meta": {}}
-            for i, k in enumerate(rng.integers(0, 40, 300))]
+    docs = [{"id": f"d{i}", "text": texts[int(k)].upper() if i % 3 else texts[int(k)], "source": "ab"[i % 2],
+             "meta": {}} for i, k in enumerate(rng.integers(0, 40, 300))]
     inp = _write_shards(tmp_path / "in", docs, shards=4)
-    local = run_stage(ExactDedupStep(), inputs=[inp], output=tmp_path / "local", workers=2, progress=False)
-    on_ray = run_stage_ray(ExactDedupStep(), inputs=[inp], output=tmp_path / "ray", progress=False,
+    step = ExactDedupStep(source_priority=priority)  # with a priority the keepers differ from shard order
+    local = run_stage(step, inputs=[inp], output=tmp_path / "local", workers=2, progress=False)
+    on_ray = run_stage_ray(step, inputs=[inp], output=tmp_path / "ray", progress=False,
                            options=RayOptions(partitions=3))
     assert local.docs_out == 40 and on_ray.docs_out == 40 and on_ray.reasons == local.reasons
+    kept = [d for s in range(4) for d in read_docs(tmp_path / "ray" / f"part-{s:05d}.jsonl.zst")]
+    has_b = {d["text"].lower() for d in docs if d["source"] == "b"}
+    if priority:  # the copy from source b is kept wherever there is one
+        assert all(d["source"] == "b" for d in kept if d["text"].lower() in has_b)
     for sub in ("", "rejected/"):
         for s in range(4):
             rel = f"{sub}part-{s:05d}.jsonl.zst"

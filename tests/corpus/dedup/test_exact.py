@@ -1,3 +1,5 @@
+import pytest
+
 from corpus.dedup.exact import EXACT_DUPLICATE, ExactDedupStep, normalise
 from corpus.records import rejection
 from corpus.runner import run_stage
@@ -31,3 +33,30 @@ def test_same_decisions_for_any_worker_count(tmp_path, write_shard):
         run_stage(ExactDedupStep(), inputs=[tmp_path / "in"], output=out, workers=workers, progress=False)
         kept.append([d["id"] for p in list_shards(out) for d in read_docs(p)])
     assert kept[0] == kept[1] == [f"d0-{i}" for i in range(7)]
+
+
+def _sourced(i, text, source):
+    return {"id": f"{source}:{i}", "text": text, "source": source, "meta": {}}
+
+
+def _priority_run(tmp_path, write_shard, name, **options):
+    # baike's shard sorts first, so shard order alone keeps baike's copy
+    write_shard(tmp_path / "in" / "baike-00000.jsonl", [_sourced(1, "西湖位于杭州。", "baike"), _sourced(2, "别的", "baike")])
+    write_shard(tmp_path / "in" / "wudao-00000.jsonl", [_sourced(7, "西湖位于杭州。", "wudao")])
+    write_shard(tmp_path / "in" / "zhwiki-00000.jsonl", [_sourced(9, "别的", "zhwiki")])
+    out = tmp_path / name
+    run_stage(ExactDedupStep(**options), inputs=[tmp_path / "in"], output=out, workers=1, progress=False)
+    removed = [d for p in list_shards(out / "rejected") for d in read_docs(p)]
+    return sorted((d["id"], rejection(d)["kept_id"]) for d in removed)
+
+
+def test_source_priority_picks_the_copy_kept(tmp_path, write_shard):
+    assert _priority_run(tmp_path, write_shard, "default") == [("wudao:7", "baike:1"), ("zhwiki:9", "baike:2")]
+    # listed sources first in their order; unlisted (baike) after them
+    assert _priority_run(tmp_path, write_shard, "prio", source_priority=["zhwiki", "wudao"]) == \
+        [("baike:1", "wudao:7"), ("baike:2", "zhwiki:9")]
+
+
+def test_source_priority_must_be_a_list_of_names():
+    with pytest.raises(ValueError, match="list of source names"):
+        ExactDedupStep(source_priority="zhwiki")
