@@ -213,17 +213,24 @@ def _format_reasons(reasons: dict[str, int], limit: int = 4) -> str:
 
 
 def summary_table(reports: Sequence[StageReport]) -> str:
-    """A plain-text table of what each stage did: documents in/out/rejected, top reasons, time."""
-    header = ("stage", "shards", "in", "out", "rejected", "time", "rejected by reason")
+    """A plain-text table of what each stage did: shards (done before / redone), documents in/out/rejected,
+    top reasons, time, and where the output went."""
+    header = ("stage", "shards", "in", "out", "rejected", "time", "rejected by reason", "output")
+
+    def shards(r: StageReport) -> str:
+        notes = [f"{n} {what}" for n, what in ((r.shards_skipped, "done"), (r.shards_redone, "redone")) if n]
+        return f"{r.shards}" + (f" ({', '.join(notes)})" if notes else "")
+
     rows = [
         (
             r.stage,
-            f"{r.shards}" + (f" ({r.shards_skipped} done)" if r.shards_skipped else ""),
+            shards(r),
             f"{r.docs_in:,}",
             f"{r.docs_out:,}",
             f"{r.rejected:,}",
             f"{r.seconds:.1f}s",
             _format_reasons(r.reasons),
+            str(r.output),
         )
         for r in reports
     ]
