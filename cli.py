@@ -589,6 +589,11 @@ def _run_llm_command(run, format_report, options: dict):
     if report.deferred:
         click.echo(f"{report.accounting.deferred} requests written to {batch}: submit it to the Batch API, "
                    "then `knowforge instruct batch-ingest` the output and run this command again.")
+    if unfinished := report.unfinished():
+        # Exit 1 so scripts notice; a rerun sends only what is not in the cache yet.
+        click.echo(f"error: {unfinished} failed; {report.failures_path} says which and why "
+                   "(rerun to retry them)", err=True)
+        sys.exit(1)
     return report
 
 

@@ -235,6 +235,13 @@ class GenerateReport:
     failure_reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     accounting: Accounting = field(default_factory=Accounting)
     output_written: bool = False
+    failures_path: Path | None = None
+
+    def unfinished(self) -> int:
+        """Failures that left work undone (a request failed, no usable reply after every attempt); an
+        example dropped by a quality check (ungrounded, duplicate, low score) was done, and dropped."""
+        return sum(n for reason, n in self.failure_reasons.items()
+                   if reason.startswith("llm_") or reason in (REASON_MALFORMED, REASON_JUDGE_MALFORMED))
 
 
 # --- the generator -----------------------------------------------------------------------------------
@@ -499,12 +506,14 @@ def generate_file(
 
     try:
         if batch_path is None:
-            return asyncio.run(run(None))
-        batch_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(batch_path, "w", encoding="utf-8") as batch_file:
-            report = asyncio.run(run(batch_file))
-        if not report.accounting.deferred:
-            batch_path.unlink()
+            report = asyncio.run(run(None))
+        else:
+            batch_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(batch_path, "w", encoding="utf-8") as batch_file:
+                report = asyncio.run(run(batch_file))
+            if not report.accounting.deferred:
+                batch_path.unlink()
+        report.failures_path = failures_path
         return report
     finally:
         cache.close()

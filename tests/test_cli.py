@@ -1,5 +1,4 @@
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from click.testing import CliRunner
 
 from cli import main
 from corpus import __version__
+from tests.console import knowforge
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,15 +65,6 @@ def test_demo_through_installed_console_script(tmp_path):
 
 
 # --- honest runs: through the installed console script ------------------------------------------------
-
-
-def knowforge(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None):
-    """Run the installed ``knowforge`` script with this checkout first on the path."""
-    exe = shutil.which("knowforge") or str(Path(sys.executable).parent / "knowforge")
-    if not Path(exe).exists():
-        pytest.skip("the knowforge console script is not installed in this environment")
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=full_env)
 
 
 def _max_sample_tokens(pack_dir: Path) -> int:
