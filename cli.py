@@ -8,6 +8,7 @@ next stage through a work directory.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -18,11 +19,102 @@ from corpus import __version__
 from corpus.steps import READERS
 
 DEFAULT_WORKERS = os.cpu_count() or 1
+DEBUG_ENV = "KNOWFORGE_DEBUG"  # set to 1 (or pass --debug) to see tracebacks instead of one line
+
+# Hints for the OS errors a run meets on the way (disk full, permissions, read-only mounts).
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "the disk is full: free space or write elsewhere (-o / -w)",
+    errno.EDQUOT: "the disk quota is exhausted: free space or write elsewhere (-o / -w)",
+    errno.EACCES: "permission denied: choose a directory you can write to, or fix its permissions",
+    errno.EPERM: "operation not permitted: choose a directory you can write to",
+    errno.EROFS: "the file system is read-only: write elsewhere (-o / -w)",
+    errno.ENOENT: "no such file or directory",
+    errno.EISDIR: "a directory is where a file was expected",
+    errno.ENOTDIR: "a file is where a directory was expected",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _os_error_line(err: OSError) -> str:
+    """``PATH: cause (hint)`` for an OS error, e.g. ``out/part-00000.jsonl.zst: No space left on device``."""
+    where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+    cause = err.strerror or str(err)
+    hint = OS_ERROR_HINTS.get(err.errno or 0)
+    text = f"{where}: {cause}" if where else cause
+    return f"{text} ({hint})" if hint and hint.lower() != cause.lower() else text
+
+
+def error_line(err: BaseException) -> str:
+    """One line saying what went wrong: the OS error (path and cause) under any wrapper, else the message.
+
+    A stage's failure keeps its stage and shard (StageError's message) and adds the OS cause if any.
+    """
+    from corpus.runner import StageError
+
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, OSError) and cause.errno is not None:
+        # "stage pack failed on IN (part-00000): " names where; the OS error says what and why.
+        where = str(err).split("): ", 1)[0] + "): " if isinstance(err, StageError) and "): " in str(err) else ""
+        return where + _os_error_line(cause)
+    text = str(err) or type(err).__name__
+    if not isinstance(err, StageError | ValueError) or not str(err):
+        text = f"{type(err).__name__}: {text}"
+    return " ".join(text.split())
+
+
+class SetupError(click.ClickException):
+    """A mistake in the options, paths or YAML, found before any work: one ``Error:`` line, exit 2 (usage)."""
+
+    exit_code = 2
+
+
+class KnowforgeGroup(click.Group):
+    """The top-level group: a user's mistake or an OS error ends in one line, not a traceback.
+
+    Click's own errors keep their exit code (2 for usage); a ConfigError is a usage error (2); any
+    other exception is a runtime error (1). ``--debug`` or KNOWFORGE_DEBUG=1 re-raises instead.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's ``main``, but a usage error is one line too: ``Error: ... (see CMD --help)``, exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as err:
+            where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            click.echo(f"Error: {' '.join(err.format_message().split())}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # Without standalone mode click returns the exit code of a ctx.exit() (e.g. --help) as an int.
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context):
+        from corpus.steps import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:
+            if ctx.params.get("debug") or os.environ.get(DEBUG_ENV):
+                raise
+            if isinstance(err, ConfigError):
+                raise SetupError(" ".join(str(err).split())) from None
+            click.echo(f"Error: {error_line(err)}  (--debug shows the traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=KnowforgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="knowforge")
-def main() -> None:
+@click.option("--debug", is_flag=True, help=f"Show a traceback on errors (or set {DEBUG_ENV}=1).")
+def main(debug: bool) -> None:
     """knowforge: pretraining corpora and instruction data for Chinese-English knowledge LLMs.
 
     \b
@@ -44,7 +136,7 @@ def io_options(func):
     func = click.option(
         "-o",
         "--output",
-        type=click.Path(path_type=Path),
+        type=click.Path(file_okay=False, path_type=Path),
         default=None,
         help="Output directory. Default: WORK_DIR/NN-STAGE when chained.",
     )(func)
@@ -72,11 +164,39 @@ def engine_options(func):
     )(func)
 
 
-@main.group(chain=True)
+class ChainGroup(click.Group):
+    """``knowforge corpus``: run options (``--workers``, ``--force``, ``--quiet``) also work after a stage
+    name, where users put them (``corpus clean -i DIR --force``); they apply to the whole chain."""
+
+    RUN_FLAGS = ("--force", "--quiet")
+    RUN_OPTIONS = ("--workers",)  # take a value
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first, i = len(args), 0
+        while i < len(args):  # the first stage name that is not the value of a group option (-w clean)
+            if args[i] in self.commands:
+                first = i
+                break
+            i += 2 if args[i] in ("-w", "--work-dir", "--workers", "--engine", "--address") else 1
+        head, tail, moved = list(args[:first]), [], []
+        rest = iter(args[first:])
+        for arg in rest:
+            if arg in self.RUN_FLAGS:
+                moved.append(arg)
+            elif arg in self.RUN_OPTIONS:
+                moved.extend([arg, next(rest, "")])
+            elif arg.split("=", 1)[0] in self.RUN_OPTIONS and "=" in arg:
+                moved.append(arg)
+            else:
+                tail.append(arg)
+        return super().parse_args(ctx, head + moved + tail)
+
+
+@main.group(chain=True, cls=ChainGroup)
 @click.option(
     "-w",
     "--work-dir",
-    type=click.Path(path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=Path("knowforge-work"),
     show_default=True,
     help="Where chained stages write their outputs (WORK_DIR/01-read, 02-clean, ...).",
@@ -115,7 +235,7 @@ def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: b
         reports = run_pipeline(stages, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
                                engine=engine, ray_address=ray_address)
     except ConfigError as err:
-        raise click.UsageError(str(err)) from None
+        raise SetupError(str(err)) from None
     click.echo(summary_table(reports))
 
 
@@ -307,7 +427,7 @@ def score_cmd(inputs, output, scorer, model_path, buckets, quantiles):
 @corpus.command("score-train")
 @click.option("-i", "--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
               help="Reference shards (directory or file); repeatable. Language from meta.lang or the script.")
-@click.option("-o", "--output", "model_out", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", "model_out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Model file to write (.json.gz).")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Drop n-grams (order >= 3) seen fewer times: a smaller model.")
@@ -395,7 +515,8 @@ def tokenizer() -> None:
 @tokenizer.command("train")
 @click.option("-i", "--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
               help="Shard files, directories of shards, or .txt files; repeatable.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .model path.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .model path.")
 @click.option("--vocab-size", type=click.IntRange(min=300), default=32000, show_default=True)
 @click.option("--model-type", type=click.Choice(["bpe", "unigram"]), default="bpe", show_default=True)
 @click.option("--character-coverage", type=float, default=0.9995, show_default=True)
@@ -424,7 +545,8 @@ def tokenizer_train_cmd(inputs, output, vocab_size, model_type, character_covera
               help="With --from-corpus: how many characters to add.")
 @click.option("--eval", "eval_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Text for the chars/token report (default: --from-corpus).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .model path.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .model path.")
 @click.option("--hf-dir", type=click.Path(path_type=Path), default=None,
               help="Hugging Face directory (default: OUTPUT without suffix + '-hf').")
 def tokenizer_extend_cmd(base, add_chars, from_corpus, count, eval_paths, output, hf_dir):
@@ -465,7 +587,8 @@ IE_TASKS = ("ner", "re", "spo", "ee", "eet", "eea")
 @click.option("--format", "fmt", required=True, type=click.Choice(IE_FORMATS), help="Dataset layout of the input.")
 @click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
               help="Dataset file, or a directory of them (CASIE: a directory of annotation files).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="IE-records JSONL to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="IE-records JSONL to write.")
 def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
     """Convert an open IE dataset into IE records (rejected lines go to NAME.rejected.jsonl)."""
     from instruct.ie.convert import convert
@@ -479,7 +602,7 @@ def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
 @instruct.command("build")
 @click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
               help="IE-records JSONL (from `instruct convert`).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Instruction file (.json = JSON array, else JSONL).")
 @click.option("--task", required=True, type=click.Choice(IE_TASKS))
 @click.option("--lang", required=True, type=click.Choice(("zh", "en")))
@@ -521,7 +644,8 @@ def instruct_build_cmd(input_path: Path, output: Path, **options) -> None:
 @click.option("--gold", "gold_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Gold instruction file; default: the prediction rows themselves (they carry label).")
 @click.option("--task", required=True, type=click.Choice(IE_TASKS))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write the report as JSON.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report as JSON.")
 def instruct_evaluate_cmd(pred_path: Path, gold_path: Path | None, task: str, output: Path | None) -> None:
     """Micro precision/recall/F1 of IE answers, overall, per type and per category."""
     import orjson
@@ -653,7 +777,7 @@ def batch_ingest_cmd(batch_output: Path, cache_path: Path, model: str | None) ->
 @instruct.command("mix")
 @click.option("-c", "--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Mix YAML (e.g. configs/sft_mix_knowlm.yaml).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Mixed file (.json array or .jsonl); manifest and provenance are written beside it.")
 @click.option("--base-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Directory the config's relative source paths start from (default: current directory).")
@@ -857,7 +981,8 @@ def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd,
 
 @main.command("run")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-w", "--work-dir", type=click.Path(path_type=Path), default=None, help="Override work_dir.")
+@click.option("-w", "--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Override work_dir.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override workers.")
 @click.option("--force", is_flag=True, help="Redo shards already marked done.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -871,13 +996,13 @@ def run_cmd(config: Path, work_dir, workers, force, quiet, engine, ray_address) 
         reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
                              engine=engine, ray_address=ray_address)
     except ConfigError as err:
-        raise click.UsageError(str(err)) from None
+        raise SetupError(str(err)) from None
     click.echo(summary_table(reports))
 
 
 @main.command("demo")
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), default=Path("out/demo"), show_default=True,
+    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"), show_default=True,
     help="Directory for every stage's output.",
 )
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True)

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import types
+import typing
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -28,15 +31,16 @@ from typing import Any
 
 import yaml
 
-from corpus.runner import StageReport, run_stage, stage_label
-from corpus.steps import ConfigError, build_reader, build_step
+from corpus.runner import StageReport, plan_units, run_stage, stage_label
+from corpus.steps import READERS, STEPS, ConfigError, build_reader, build_step
 
 TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description"}
 STEP_IO_KEYS = {"input", "output"}
 
 ENGINES = ("local", "ray")
 
-__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "StageCall", "load_config", "run_config", "run_pipeline"]
+__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "StageCall", "check_calls", "load_config", "run_config",
+           "run_pipeline"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +70,56 @@ def _paths(value: Any, where: str) -> list[Path]:
     return [Path(v) for v in items]
 
 
+def _type_name(annotation: Any) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _matches(value: Any, annotation: Any) -> bool | None:
+    """Whether a YAML value fits a field's annotation; None when the annotation is too rich to check."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_matches(value, arg) for arg in typing.get_args(annotation)]
+        return True if any(v is True for v in verdicts) else (None if None in verdicts else False)
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation in (str, Path):
+        return isinstance(value, str)
+    if origin in (tuple, list) or annotation in (tuple, list):
+        return isinstance(value, list | tuple)
+    if origin is dict or annotation is dict:
+        return isinstance(value, dict)
+    return None
+
+
+def check_option_types(kind: str, name: str, cls: type, options: dict[str, Any]) -> None:
+    """Reject a YAML option whose value does not fit the field's type, naming the type and the value.
+
+    ``threshold: high`` then fails here with one line, not deep inside the stage with a TypeError.
+    """
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that cannot be resolved: leave the checks to the constructor
+        return
+    for key, value in options.items():
+        annotation = hints.get(key)
+        if annotation is None or _matches(value, annotation) is not False:
+            continue
+        args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+        expected = " or ".join(_type_name(a) for a in args)
+        if type(None) in typing.get_args(annotation):
+            expected += " (or null)"
+        raise ConfigError(f"{kind} {name!r}: option {key} must be {expected}, got {value!r}")
+
+
 def _build_call(index: int, entry: Any) -> StageCall:
     where = f"step {index + 1}"
     if not isinstance(entry, dict) or len(entry) != 1:
@@ -80,10 +134,14 @@ def _build_call(index: int, entry: Any) -> StageCall:
         source = options.pop("source", None)
         if source is None:
             raise ConfigError(f"{where} (read): needs `source:` (e.g. jsonl, wiki, wudao)")
+        if source in READERS:
+            check_option_types("reader", source, READERS[source], options)
         stage = build_reader(source, options)
         if not inputs:
             raise ConfigError(f"{where} (read): needs `input:` (the raw files or directories)")
     else:
+        if name in STEPS:
+            check_option_types("step", name, STEPS[name], options)
         stage = build_step(name, options)
     return StageCall(stage=stage, inputs=inputs, output=Path(output) if output else None)
 
@@ -137,6 +195,71 @@ def stage_runner(engine: str, *, workers: int, ray_address: str | None = None) -
     raise ConfigError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
 
 
+def _first_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_output(path: Path, what: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file; give a directory (it is created if missing)")
+    ancestor = _first_existing(path)
+    if not ancestor.is_dir():
+        raise ConfigError(f"{what} {path}: {ancestor} is a file, so the directory cannot be created")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path}: {ancestor} is not writable (permission denied)")
+
+
+def _check_stage_files(stage: Any) -> None:
+    """Files a stage's options name (tokenizer, model, config) must exist before any stage runs."""
+    label = stage_label(stage)
+    for key in ("config", "model"):
+        value = getattr(stage, key, None)
+        if isinstance(value, str | Path) and ("/" in str(value) or Path(value).suffix) and not Path(value).exists():
+            raise ConfigError(f"stage {label}: {key} {value} does not exist")
+    tokenizer = getattr(stage, "tokenizer", None)
+    if tokenizer is None:
+        return
+    from corpus.tokenizers.load import load_tokenizer
+
+    try:
+        loaded = load_tokenizer(tokenizer)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ConfigError(f"stage {label}: cannot load tokenizer {tokenizer}: {err}") from None
+    default = next((f.default for f in dataclasses.fields(stage) if f.name == "tokenizer"), None)
+    if str(tokenizer) == str(default):
+        # Said out loud: a 4,000-piece demo model is fine for the demo, wrong for a real corpus.
+        print(f"{label}: no tokenizer given, using the demo model {tokenizer} ({loaded.vocab_size:,} pieces); "
+              "give --tokenizer (YAML: tokenizer:) for a real corpus", file=sys.stderr)
+
+
+def check_calls(calls: Sequence[StageCall | None], *, work_dir: Path) -> None:
+    """Check everything that can be checked before any stage runs, so a mistake costs no work.
+
+    Explicit inputs exist and hold shards (or raw files a reader finds), outputs and the work
+    directory are directories (or can be made) and writable, and named files load. Inputs that are
+    an earlier stage's output do not exist yet and are checked when that stage has run.
+    """
+    stages = [c for c in calls if c is not None]
+    if any(c.output is None for c in stages):
+        _check_output(work_dir, "work directory")
+    for call in stages:
+        label = stage_label(call.stage)
+        explicit = [p for p in call.inputs if not str(p).startswith("@")]
+        missing = [p for p in explicit if not p.exists()]
+        if missing:
+            raise ConfigError(f"stage {label}: input {missing[0]} does not exist")
+        if explicit and not plan_units(call.stage, explicit):
+            hint = ("raw files of that format" if hasattr(call.stage, "discover")
+                    else "shards: *.jsonl, *.jsonl.gz, *.jsonl.zst or *.parquet")
+            raise ConfigError(f"stage {label}: no input found in {', '.join(map(str, explicit))} (expected {hint})")
+        if call.output is not None:
+            _check_output(call.output, f"stage {label}: output")
+        _check_stage_files(call.stage)
+
+
 def _resolve_reference(path: Path, outputs: dict[str, Path]) -> Path:
     """``@dedup`` names the output of the latest earlier step labelled ``dedup``; other paths stay."""
     text = str(path)
@@ -158,7 +281,11 @@ def run_pipeline(
     engine: str = "local",
     ray_address: str | None = None,
 ) -> list[StageReport]:
-    """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output."""
+    """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output.
+
+    Everything :func:`check_calls` can see is checked first: a ConfigError names what to fix.
+    """
+    check_calls(calls, work_dir=work_dir)
     run = stage_runner(engine, workers=workers, ray_address=ray_address)
     reports: list[StageReport] = []
     previous: list[Path] = []
