@@ -63,13 +63,38 @@ def error_line(err: BaseException) -> str:
     return " ".join(text.split())
 
 
+PARAMS_KEY = "knowforge.params"  # ctx.meta: the parameters of every command invoked, for error messages
+OUTPUT_PARAMS = ("output", "output_path", "output_dir", "model_out", "out_prefix", "work_dir")
+
+
+class _RecordedCommand(click.Command):
+    """A command that leaves its parameters in ``ctx.meta`` (shared by the whole context chain), so an
+    OS error without a file name (ENOSPC on a write) can still name the output being written."""
+
+    def invoke(self, ctx: click.Context):
+        ctx.meta.setdefault(PARAMS_KEY, []).append(ctx.params)
+        return super().invoke(ctx)
+
+
+class _Group(click.Group):
+    """Groups whose commands record their parameters (see ``_RecordedCommand``)."""
+
+    command_class = _RecordedCommand
+    group_class = type  # subgroups are of the same class
+
+
+def _outputs(ctx: click.Context) -> list[str]:
+    values = [params.get(name) for params in ctx.meta.get(PARAMS_KEY, []) for name in OUTPUT_PARAMS]
+    return [str(v) for v in values if v]
+
+
 class SetupError(click.ClickException):
     """A mistake in the options, paths or YAML, found before any work: one ``Error:`` line, exit 2 (usage)."""
 
     exit_code = 2
 
 
-class KnowforgeGroup(click.Group):
+class KnowforgeGroup(_Group):
     """The top-level group: a user's mistake or an OS error ends in one line, not a traceback.
 
     Click's own errors keep their exit code (2 for usage); a ConfigError is a usage error (2); any
@@ -95,6 +120,8 @@ class KnowforgeGroup(click.Group):
         # Without standalone mode click returns the exit code of a ctx.exit() (e.g. --help) as an int.
         sys.exit(result if isinstance(result, int) else 0)
 
+    group_class = _Group  # the handler wraps the whole run once, here
+
     def invoke(self, ctx: click.Context):
         from corpus.steps import ConfigError
 
@@ -107,7 +134,10 @@ class KnowforgeGroup(click.Group):
                 raise
             if isinstance(err, ConfigError):
                 raise SetupError(" ".join(str(err).split())) from None
-            click.echo(f"Error: {error_line(err)}  (--debug shows the traceback)", err=True)
+            line = error_line(err)
+            if isinstance(err, OSError) and err.filename is None and _outputs(ctx):
+                line = f"writing {' / '.join(_outputs(ctx))}: {line}"  # a write error names no file
+            click.echo(f"Error: {line}  (--debug shows the traceback)", err=True)
             ctx.exit(1)
 
 
@@ -164,7 +194,7 @@ def engine_options(func):
     )(func)
 
 
-class ChainGroup(click.Group):
+class ChainGroup(_Group):
     """``knowforge corpus``: run options (``--workers``, ``--force``, ``--quiet``) also work after a stage
     name, where users put them (``corpus clean -i DIR --force``); they apply to the whole chain."""
 

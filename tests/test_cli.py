@@ -1,3 +1,4 @@
+import errno
 import json
 import shutil
 import subprocess
@@ -116,3 +117,98 @@ def test_rerun_redoes_when_the_filter_config_file_changes(tmp_path):
     again = knowforge(*args)
     assert again.returncode == 0, again.stderr
     assert "filter: redoing 1 shard(s)" in again.stderr and "content of config" in again.stderr
+
+
+# --- one line, not a traceback: each case a new user hit -------------------------------------------------
+
+SAMPLE = str(REPO / "data_samples" / "jsonl" / "web-near-duplicates.jsonl")
+
+
+def _files(directory: Path) -> set[str]:
+    return {str(p.relative_to(directory)) for p in directory.rglob("*")}
+
+
+def _bad_inputs(tmp_path: Path) -> Path:
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "pq").mkdir()
+    (tmp_path / "pq" / "part-00000.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    (tmp_path / "missing_input.yaml").write_text(
+        "work_dir: wy\nsteps:\n  - read: {source: jsonl, input: [does/not/exist.jsonl]}\n  - clean: {}\n")
+    (tmp_path / "bad_type.yaml").write_text(
+        f"work_dir: wz\nsteps:\n  - read: {{source: jsonl, input: [{SAMPLE}]}}\n  - dedup: {{threshold: high}}\n")
+    return tmp_path
+
+
+ONE_LINE_CASES = {
+    "output is a file": (2, ["corpus", "read", "--source", "jsonl", "-i", SAMPLE, "-o", "afile"], "afile"),
+    "convert -o a directory": (2, ["instruct", "convert", "--format", "conll03", "-i",
+                                   str(REPO / "data_samples" / "ie" / "conll03"), "-o", "adir"], "is a directory"),
+    "empty input directory": (2, ["corpus", "-w", "w1", "clean", "-i", "empty"], "no input found in empty"),
+    "corrupt parquet": (1, ["corpus", "-w", "w2", "--quiet", "clean", "-i", "pq"], "part-00000.parquet"),
+    "missing tokenizer": (2, ["corpus", "-w", "w3", "read", "--source", "jsonl", "-i", SAMPLE, "clean", "pack",
+                              "--tokenizer", "no/such.model"], "no/such.model"),
+    "YAML input missing": (2, ["run", "missing_input.yaml"], "does/not/exist.jsonl does not exist"),
+    "YAML value type": (2, ["run", "bad_type.yaml"], "threshold must be a number, got 'high'"),
+    "report on a non-stage directory": (1, ["corpus", "report", "adir"], "adir"),
+    "unknown option after a stage": (2, ["corpus", "clean", "-i", "empty", "--colour"], "--colour"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONE_LINE_CASES))
+def test_user_mistakes_give_one_line_and_leave_nothing_behind(tmp_path, case):
+    code, args, needle = ONE_LINE_CASES[case]
+    work = _bad_inputs(tmp_path)
+    before = _files(work)
+    result = knowforge(*args, cwd=work)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == code, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and needle in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    created = _files(work) - before
+    assert not [f for f in created if "tmp" in f], created  # no temporary file left
+    if code == 2:  # found before any work: nothing written at all
+        assert not created, created
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    work = _bad_inputs(tmp_path)
+    result = knowforge("--debug", "corpus", "-w", "w2", "clean", "-i", "pq", cwd=work)
+    assert result.returncode == 1 and "Traceback (most recent call last)" in result.stderr
+
+
+def test_disk_full_is_one_line_naming_the_path(tmp_path):
+    """/dev/full answers every write with ENOSPC: a real disk-full error, end to end."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    records = tmp_path / "records.jsonl"
+    instructions = tmp_path / "ner.jsonl"
+    assert knowforge("instruct", "convert", "--format", "conll03", "-i",
+                     str(REPO / "data_samples" / "ie" / "conll03" / "sample.iob2.txt"), "-o", str(records)).returncode == 0
+    assert knowforge("instruct", "build", "-i", str(records), "-o", str(instructions), "--task", "ner",
+                     "--lang", "en").returncode == 0
+    result = knowforge("instruct", "evaluate", "--pred", str(instructions), "--task", "ner", "-o", "/dev/full")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert "/dev/full" in lines[0] and "No space left on device" in lines[0] and "disk is full" in lines[0]
+
+
+@pytest.mark.parametrize(("number", "cause", "hint"), [
+    (errno.EACCES, "Permission denied", "permission denied"),
+    (errno.EROFS, "Read-only file system", "read-only"),
+    (errno.ENOSPC, "No space left on device", "disk is full"),
+])
+def test_os_errors_inside_a_stage_name_stage_path_and_cause(number, cause, hint):
+    from cli import error_line
+    from corpus.runner import StageError
+
+    try:
+        try:
+            raise OSError(number, cause, "out/02-clean/part-00000.jsonl.zst.tmp-7")
+        except OSError as err:
+            raise StageError(f"stage clean failed on in/part-00000.jsonl (part-00000): {err!r}") from err
+    except StageError as wrapped:
+        line = error_line(wrapped)
+    assert line.startswith("stage clean failed on in/part-00000.jsonl (part-00000): ")
+    assert "out/02-clean/part-00000.jsonl.zst.tmp-7" in line and cause in line and hint in line
