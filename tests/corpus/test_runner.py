@@ -1,4 +1,6 @@
+import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -6,6 +8,7 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -176,3 +179,65 @@ def test_sigkill_mid_run_then_rerun_is_byte_identical(tmp_path, write_shard):
 
     assert run(killed).wait(timeout=120) == 0
     assert _tree_bytes(killed) == _tree_bytes(reference)
+
+
+# --- fingerprints and progress ------------------------------------------------------------------------
+
+
+def test_changed_options_redo_the_shards_and_the_marker_says_what_made_them(shards, tmp_path):
+    out = tmp_path / "out"
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    marker = orjson.loads((out / "_done" / "part-00000").read_bytes())
+    assert marker["options"]["nfkc"] is True and marker["inputs"]["part-00000"].startswith("file:")
+    again = run_stage(CleanStep(nfkc=False), inputs=[shards], output=out, workers=1, progress=False)
+    assert (again.shards_skipped, again.shards_redone) == (0, 7)
+    assert again.redo_reasons == ["nfkc true -> false"]
+    assert orjson.loads((out / "_manifest.json").read_bytes())["config"]["nfkc"] is False
+    assert orjson.loads((out / "_done" / "part-00000").read_bytes())["options"]["nfkc"] is False
+    # An input that changed is redone too, and only that one.
+    docs = list(read_docs(shards / "part-00001.jsonl.zst"))
+    (shards / "part-00001.jsonl.zst").unlink()
+    from corpus.shards import ShardWriter
+
+    with ShardWriter(shards / "part-00001.jsonl.zst") as writer:
+        for doc in docs[:5]:
+            writer.write(doc)
+    third = run_stage(CleanStep(nfkc=False), inputs=[shards], output=out, workers=2, progress=False)
+    assert (third.shards_skipped, third.shards_redone, third.redo_reasons) == (6, 1, ["input"])
+    assert third.docs_in == 6 * 40 + 100 - 35
+
+
+def test_a_marker_from_an_older_run_counts_as_stale(shards, tmp_path):
+    out = tmp_path / "out"
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    (out / "_done" / "part-00003").write_bytes(b"")  # what earlier versions wrote
+    again = run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    assert (again.shards_skipped, again.shards_redone) == (6, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Slow:
+    """A stage that takes about 3 s over one shard, as a filter does over a big one."""
+
+    name: ClassVar[str] = "slow"
+
+    def __call__(self, docs, counters):
+        for doc in docs:
+            time.sleep(0.01)
+            yield doc
+
+
+def test_progress_bar_moves_every_second_with_a_total_and_an_eta(tmp_path, write_shard, capsys):
+    docs = [{"id": f"p{i}", "text": f"{i} " + "word " * 2000, "source": "t", "meta": {}} for i in range(300)]
+    shard = write_shard(tmp_path / "in" / "part-00000.jsonl", docs)  # 3 MB: far more than any read buffer
+    started = time.monotonic()
+    run_stage(_Slow(), inputs=[tmp_path / "in"], output=tmp_path / "out", workers=1, progress=True)
+    seconds = time.monotonic() - started
+    bar = capsys.readouterr().err
+    frames = [f for f in re.split(r"[\r\n]", bar) if "slow" in f]
+    total = f"/{shard.stat().st_size / 1024 / 1024:.2f}M"
+    assert all(total in f for f in frames), frames  # the total is the input's size
+    percents = [int(m.group(1)) for f in frames if (m := re.search(r"(\d+)%", f))]
+    assert len(set(percents)) >= seconds - 1 and percents == sorted(percents), frames  # moves each second
+    assert 0 < min(p for p in percents if p) < 60 and percents[-1] == 100
+    assert any(re.search(r"<00:0[1-9]", f) for f in frames), frames  # an ETA while it runs
