@@ -260,6 +260,70 @@ def check_calls(calls: Sequence[StageCall | None], *, work_dir: Path) -> None:
         _check_stage_files(call.stage)
 
 
+WARN_SHARE = 0.5  # a reason that rejects more than this share of a stage's input is worth a warning
+
+
+def _rejected_raw(output: Path, reason: str, limit: int = 50) -> list[str]:
+    """The raw lines kept by up to ``limit`` rejected placeholders of ``reason`` (see shards.malformed_doc)."""
+    from corpus.records import rejection
+    from corpus.shards import list_shards, read_docs
+
+    found: list[str] = []
+    rejected_dir = output / "rejected"
+    for shard in list_shards(rejected_dir) if rejected_dir.is_dir() else []:
+        for doc in read_docs(shard, require_id=False):
+            if (rejection(doc) or {}).get("reason") == reason:
+                found.append(str(doc.get("text") or ""))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _missing_text_hint(report: StageReport) -> str:
+    """Name the fields the rejected records do have, and the likeliest text field among them."""
+    import orjson
+
+    fields: dict[str, int] = {}  # field -> characters of string values seen, in first-seen order
+    for raw in _rejected_raw(report.output, "missing_text"):
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        for key, value in record.items() if isinstance(record, dict) else ():
+            fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
+    if not fields:
+        return "the records have no `text` field: name the field that holds the text with --text-field"
+    best = max(fields, key=lambda k: fields[k])
+    suggestion = f" --text-field {best}" if fields[best] else " --text-field FIELD"
+    return f"the records have the fields {', '.join(fields)}: name the text field with{suggestion} (YAML: text_field)"
+
+
+HINTS: dict[str, Callable[[StageReport], str]] = {
+    "missing_text": _missing_text_hint,
+    "bad_utf8": lambda r: "is the input UTF-8 text? compressed input needs its suffix (.gz, .zst, .bz2, .xz)",
+    "bad_json": lambda r: "is the input JSON Lines (one object per line)? other layouts have their own --source",
+    "missing_id": lambda r: "give each record a stable id, or name the field holding one with --id-field",
+}
+
+
+def rejection_warnings(report: StageReport) -> list[str]:
+    """One warning line per reason that rejected more than half of a stage's input, with what to try.
+
+    A wiki reader that read nothing because its input is not XML at all is counted as truncated input
+    (no page before the cut), so it gets the question that settles it.
+    """
+    warnings = []
+    for reason, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
+        if report.docs_in and count > WARN_SHARE * report.docs_in:
+            hint = HINTS.get(reason, lambda r: f"see the examples in {r.output / 'rejected'}")(report)
+            warnings.append(f"warning: {report.stage} rejected {count:,} of {report.docs_in:,} documents as "
+                            f"{reason}; {hint}")
+    if report.stage.startswith("read-wiki") and report.docs_in == 0 and report.counters.get("truncated_input"):
+        warnings.append(f"warning: {report.stage} read no page from {report.counters['truncated_input']} "
+                        "input(s) that do not parse as XML: is this a MediaWiki XML dump (pages-articles.xml.bz2)?")
+    return warnings
+
+
 def _resolve_reference(path: Path, outputs: dict[str, Path]) -> Path:
     """``@dedup`` names the output of the latest earlier step labelled ``dedup``; other paths stay."""
     text = str(path)
@@ -302,6 +366,8 @@ def run_pipeline(
             raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
         output = call.output or work_dir / f"{position:02d}-{stage_label(call.stage)}"
         reports.append(run(call.stage, inputs=inputs, output=output, force=force, progress=progress))
+        for warning in rejection_warnings(reports[-1]):
+            print(warning, file=sys.stderr)
         outputs[stage_label(call.stage)] = output
         # Consecutive readers pool their outputs: `read A, read B, clean` cleans both.
         previous = [*previous, output] if is_reader and previous_was_reader else [output]
