@@ -494,7 +494,8 @@ def pack_cmd(inputs, output, tokenizer_path, max_tokens, pack_docs, bos_eos, min
     options = {"max_tokens": max_tokens, "pack_docs": pack_docs, "bos_eos": bos_eos,
                "min_tokens": min_tokens, "format": fmt}
     if tokenizer_path is not None:
-        options["tokenizer"] = tokenizer_path
+        # Absolute when it is a local path, so the manifest names it from anywhere (`inspect --decode`).
+        options["tokenizer"] = str(Path(tokenizer_path).resolve()) if Path(tokenizer_path).exists() else tokenizer_path
     return StageCall(build_step("pack", options), list(inputs), output)
 
 
@@ -523,10 +524,30 @@ def inspect_cmd(prefix, tokenizer_path, decode):
     from corpus.pack.inspect import inspect_summary
     from corpus.pack.stage import DEFAULT_TOKENIZER
 
+    if tokenizer_path is None and decode:
+        tokenizer_path = _packed_with(Path(prefix))
     try:
         click.echo(inspect_summary(prefix, tokenizer_path or DEFAULT_TOKENIZER, decode))
     except (FileNotFoundError, ValueError) as err:
         raise click.UsageError(str(err)) from None
+
+
+def _packed_with(prefix: Path) -> str:
+    """The tokenizer the pack stage's manifest beside ``prefix`` records, else the demo model; said aloud."""
+    import orjson
+
+    from corpus.pack.stage import DEFAULT_TOKENIZER
+
+    manifest = prefix.parent / "_manifest.json"
+    try:
+        recorded = orjson.loads(manifest.read_bytes()).get("config", {}).get("tokenizer")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        recorded = None
+    if recorded:
+        click.echo(f"decoding with {recorded}, the tokenizer {manifest} records", err=True)
+        return str(recorded)
+    click.echo(f"no --tokenizer and no {manifest}: decoding with the demo model {DEFAULT_TOKENIZER}", err=True)
+    return str(DEFAULT_TOKENIZER)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -561,6 +582,13 @@ def tokenizer_train_cmd(inputs, output, vocab_size, model_type, character_covera
     model = train.train_sentencepiece(train.iter_texts(inputs), output, settings)
     hf = train.save_hf_directory(model, hf_dir or output.with_name(output.stem + "-hf"))
     click.echo(f"wrote {model} and {hf}")
+    import sentencepiece as spm
+
+    reached = spm.SentencePieceProcessor(model_file=str(model)).get_piece_size()
+    if reached < vocab_size:
+        # hard_vocab_limit=False lets a small corpus stop early; say so rather than leave a surprise.
+        click.echo(f"note: the vocabulary has {reached:,} pieces, fewer than the --vocab-size {vocab_size:,} "
+                   "asked: the input has too little text for more (train on more text for the full size)", err=True)
     click.echo(train.compare_report(None, model, train.split_by_language(train.iter_texts(inputs))))
 
 

@@ -212,3 +212,41 @@ def test_os_errors_inside_a_stage_name_stage_path_and_cause(number, cause, hint)
         line = error_line(wrapped)
     assert line.startswith("stage clean failed on in/part-00000.jsonl (part-00000): ")
     assert "out/02-clean/part-00000.jsonl.zst.tmp-7" in line and cause in line and hint in line
+
+
+# --- chained options, defaults said aloud, warnings -----------------------------------------------------
+
+
+def test_run_options_work_after_a_stage_name(tmp_path):
+    first = knowforge("corpus", "-w", str(tmp_path / "w"), "read", "--source", "jsonl", "-i", SAMPLE, "--quiet",
+                      "--workers", "1")
+    assert first.returncode == 0, first.stderr
+    again = knowforge("corpus", "clean", "-i", str(tmp_path / "w" / "01-read-jsonl"), "--force", "--quiet",
+                      "--workers=1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "knowforge-work/01-clean" in again.stdout  # where the output went, said at the end
+    assert again.stderr == ""  # --quiet after the stage name took effect: no bar
+    forced = knowforge("corpus", "clean", "-i", str(tmp_path / "w" / "01-read-jsonl"), "--force", "--quiet",
+                       cwd=tmp_path)
+    assert "(1 done)" not in forced.stdout  # --force after the stage name redid the shard
+
+
+def test_missing_text_warning_names_the_field(tmp_path):
+    result = knowforge("corpus", "-w", str(tmp_path / "w"), "--quiet", "read", "--source", "jsonl", "-i",
+                       str(REPO / "data_samples" / "jsonl" / "knowlm-style.jsonl"))
+    assert result.returncode == 0
+    assert "as missing_text" in result.stderr and "--text-field content" in result.stderr
+
+
+def test_inspect_decodes_with_the_tokenizer_the_manifest_records(tmp_path):
+    model = tmp_path / "tok" / "t.model"
+    trained = knowforge("tokenizer", "train", "-i", SAMPLE, "-o", str(model), "--vocab-size", "2000")
+    assert trained.returncode == 0, trained.stderr
+    assert "fewer than the --vocab-size 2,000 asked" in trained.stderr  # the size reached is said
+    packed = knowforge("corpus", "-w", "w", "--quiet", "read", "--source", "jsonl", "-i", SAMPLE,
+                       "pack", "--tokenizer", "tok/t.model", cwd=tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    result = knowforge("corpus", "inspect", "--decode", "1", str(tmp_path / "w" / "02-pack" / "merged"))
+    assert result.returncode == 0, result.stderr
+    assert f"decoding with {model}" in result.stderr
+    assert "The city library reopened on Monday" in result.stdout
