@@ -375,12 +375,34 @@ def pii_cmd(inputs, output, kinds):
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the HTML page of score histograms. Default: DIRECTORY/_report.html.")
 def report_cmd(directory: Path, html_path):
-    """Print the drop table of a stage output and write an HTML page of score histograms."""
-    from corpus.report import collect, drop_table, write_html
+    """Print the drop table of a stage output (or of every stage of a work directory), with thresholds
+    and example documents per reason, and write an HTML page of score histograms."""
+    from corpus.report import collect, drop_table, is_stage_dir, stage_dirs, write_html
 
-    report = collect(directory)
-    click.echo(drop_table(report))
-    click.echo(f"histograms: {write_html(report, html_path or directory / '_report.html')}")
+    stages = [directory] if is_stage_dir(directory) or not stage_dirs(directory) else stage_dirs(directory)
+    if len(stages) > 1 and html_path is not None:
+        raise SetupError(f"{directory} is a work directory of {len(stages)} stages: --html takes one stage's "
+                         "directory; without it each stage gets its own _report.html")
+    for stage in stages:
+        report = collect(stage)
+        if stage != directory:
+            click.echo(f"== {stage.name}")
+        click.echo(drop_table(report))
+        click.echo(f"histograms: {write_html(report, html_path or stage / '_report.html')}")
+
+
+@corpus.command("show")
+@click.argument("doc_id")
+@click.argument("work_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def show_cmd(doc_id: str, work_dir: Path):
+    """Print one document's fate through every stage of WORK_DIR: read, kept, changed, or dropped and why."""
+    from corpus.report import document_fate
+
+    try:
+        lines = document_fate(work_dir, doc_id)
+    except (FileNotFoundError, LookupError) as err:
+        raise SetupError(str(err).strip("'\"")) from None
+    click.echo("\n".join(lines))
 
 # --- corpus stage commands (dedup) ---
 

@@ -22,6 +22,7 @@ import orjson
 from corpus import __version__
 from corpus.shards import shard_name
 
+REPO_ROOT = Path(__file__).resolve().parent.parent  # relative config paths also resolve here (filters do)
 MARKER_VERSION = 1  # bumped if the marker's layout changes; older markers then count as stale
 
 
@@ -44,13 +45,48 @@ def stage_options(stage: Any) -> dict[str, Any]:
     }
 
 
-def _path_identity(path: Path) -> str:
-    """Content hash of a file; for a directory, the names, sizes and mtimes of the files in it."""
+def _existing(value: str | Path, base: Path | None = None) -> Path | None:
+    """``value`` as a path that exists: as given, beside ``base``, or under the repository root."""
+    path = Path(value)
+    candidates = [path] if path.is_absolute() else [path, *([base / path] if base else []), REPO_ROOT / path]
+    return next((c for c in candidates if c.exists()), None)
+
+
+def _yaml_references(path: Path) -> list[Path]:
+    """Files a YAML config names (a filter route's zh.yaml, word-list directories), resolved like the filters do."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    found: list[Path] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str) and ("/" in node or Path(node).suffix) and (ref := _existing(node, path.parent)):
+            found.append(ref)
+
+    walk(data)
+    return found
+
+
+def _path_identity(path: Path, depth: int = 0) -> str:
+    """Content hash of a file (a YAML file: with the files it names, three levels deep); for a
+    directory, the names, sizes and mtimes of the files in it."""
     if path.is_file():
         h = hashlib.sha256()
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 h.update(block)
+        if path.suffix in (".yaml", ".yml") and depth < 3:
+            for ref in _yaml_references(path):
+                h.update(_path_identity(ref, depth + 1).encode())
         return h.hexdigest()[:16]
     listing = sorted(
         (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in path.rglob("*") if p.is_file()
@@ -68,8 +104,8 @@ def option_files(options: Mapping[str, Any]) -> dict[str, str]:
         # Only values that look like paths: an option such as ``opencc: t2s`` is no file even if
         # the current directory happens to hold one of that name.
         looks_like_path = isinstance(value, str | Path) and ("/" in str(value) or Path(value).suffix)
-        if looks_like_path and Path(value).exists():
-            files[name] = _path_identity(Path(value))
+        if looks_like_path and (path := _existing(value)) is not None:
+            files[name] = _path_identity(path)
     return files
 
 

@@ -213,12 +213,9 @@ def _check_output(path: Path, what: str) -> None:
 
 
 def _check_stage_files(stage: Any) -> None:
-    """Files a stage's options name (tokenizer, model, config) must exist before any stage runs."""
+    """The tokenizer a stage names must load before any stage runs (filter configs and score models are
+    checked by their stages' constructors already)."""
     label = stage_label(stage)
-    for key in ("config", "model"):
-        value = getattr(stage, key, None)
-        if isinstance(value, str | Path) and ("/" in str(value) or Path(value).suffix) and not Path(value).exists():
-            raise ConfigError(f"stage {label}: {key} {value} does not exist")
     tokenizer = getattr(stage, "tokenizer", None)
     if tokenizer is None:
         return
