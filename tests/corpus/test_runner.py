@@ -241,3 +241,25 @@ def test_progress_bar_moves_every_second_with_a_total_and_an_eta(tmp_path, write
     assert len(set(percents)) >= seconds - 1 and percents == sorted(percents), frames  # moves each second
     assert 0 < min(p for p in percents if p) < 60 and percents[-1] == 100
     assert any(re.search(r"<00:0[1-9]", f) for f in frames), frames  # an ETA while it runs
+
+
+@pytest.mark.ray
+def test_ray_engine_writes_the_same_markers_and_redoes_changed_options(shards, tmp_path):
+    ray = pytest.importorskip("ray")
+    from corpus.engines.ray import RayOptions, run_stage_ray
+
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    run_stage(CleanStep(), inputs=[shards], output=local, workers=1, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        run_stage_ray(CleanStep(), inputs=[shards], output=on_ray, progress=False, options=RayOptions())
+        assert {p.name: p.read_bytes() for p in (local / "_done").iterdir()} == \
+            {p.name: p.read_bytes() for p in (on_ray / "_done").iterdir()}
+        same = run_stage_ray(CleanStep(), inputs=[shards], output=on_ray, progress=False, options=RayOptions())
+        assert (same.shards_skipped, same.shards_redone) == (7, 0)
+        changed = run_stage_ray(CleanStep(nfkc=False), inputs=[shards], output=on_ray, progress=False,
+                                options=RayOptions())
+        assert (changed.shards_skipped, changed.shards_redone, changed.redo_reasons) == (0, 7, ["nfkc true -> false"])
+        assert orjson.loads((on_ray / "_manifest.json").read_bytes())["config"]["nfkc"] is False
+    finally:
+        ray.shutdown()
