@@ -503,10 +503,16 @@ def default_cache_path(output: Path) -> Path:
 
 
 def count_records(path: Path) -> int | None:
-    """Number of records for the progress bar (JSONL: non-blank lines; a JSON array: unknown, None)."""
+    """Number of records for the progress bar (JSONL: non-blank lines; a JSON array: its length, parsed
+    once more: arrays are tens of MB at most, and a bar without a total has no ETA)."""
     with open(path, encoding="utf-8") as handle:
         if handle.read(4096).lstrip().startswith("["):
-            return None
+            handle.seek(0)
+            try:
+                items = json.load(handle)
+            except (ValueError, RecursionError):
+                return None  # read_records reports the problem
+            return len(items) if isinstance(items, list) else None
         handle.seek(0)
         return sum(1 for line in handle if line.strip())
 
