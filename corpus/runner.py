@@ -410,9 +410,24 @@ def announce_redo(stage: Any, todo: Todo, output: Path) -> None:
         )
 
 
-def begin_stage(output: Path, todo: Todo) -> None:
-    """Remove the manifest before shards change, so it never describes bytes it did not see."""
-    if todo.units:
+def begin_stage(stage: Any, units: Sequence[_Unit], output: Path, todo: Todo) -> None:
+    """Before any shard changes: remove the manifest, so it never describes bytes it did not see, and
+    the shards an earlier run made from inputs this run no longer has, so no later stage reads them."""
+    names = {u.name for u in units}
+    done = output / "_done"
+    orphans = sorted(p.name for p in done.iterdir() if ".tmp-" not in p.name and p.name not in names) \
+        if done.is_dir() else []
+    for name in orphans:
+        for directory in (output, output / "rejected"):
+            for path in directory.glob(f"{name}.*"):
+                if path.is_file():
+                    path.unlink()
+        (output / "_stats" / f"{name}.json").unlink(missing_ok=True)
+        (done / name).unlink(missing_ok=True)
+    if orphans:
+        tqdm.write(f"{stage_label(stage)}: removed {len(orphans)} shard(s) from {output} whose input is no longer "
+                   f"given: {', '.join(orphans[:5])}{' ...' if len(orphans) > 5 else ''}", file=sys.stderr)
+    if todo.units or orphans:
         (output / "_manifest.json").unlink(missing_ok=True)
 
 
@@ -434,7 +449,7 @@ def run_stage(
         raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
     plan = plan_todo(stage, units, output, force=force)
     announce_redo(stage, plan, output)
-    begin_stage(output, plan)
+    begin_stage(stage, units, output, plan)
     if hasattr(stage, "prepare"):
         stage = stage.prepare(
             [u.source for u in units], output, workers=workers, force=plan.force_prepare, progress=progress

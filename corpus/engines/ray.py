@@ -405,7 +405,7 @@ def run_stage_ray(
     # The same fingerprints as the local runner: a shard made with other settings is made again.
     plan = plan_todo(stage, units, output, force=force)
     announce_redo(stage, plan, output)
-    begin_stage(output, plan)
+    begin_stage(stage, units, output, plan)
     force = plan.force_prepare
     if hasattr(stage, "prepare"):
         sources = [u.source for u in units]

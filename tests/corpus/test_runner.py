@@ -263,3 +263,15 @@ def test_ray_engine_writes_the_same_markers_and_redoes_changed_options(shards, t
         assert orjson.loads((on_ray / "_manifest.json").read_bytes())["config"]["nfkc"] is False
     finally:
         ray.shutdown()
+
+
+def test_shards_of_inputs_no_longer_given_are_removed(shards, tmp_path, capsys):
+    out = tmp_path / "out"
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    fewer = run_stage(CleanStep(), inputs=[shards / "part-00000.jsonl.zst"], output=out, workers=1, progress=False)
+    assert fewer.shards == 1 and fewer.shards_skipped == 1
+    assert "removed 6 shard(s)" in capsys.readouterr().err
+    assert [p.name for p in list_shards(out)] == ["part-00000.jsonl.zst"]
+    assert sorted(p.name for p in (out / "_done").iterdir()) == ["part-00000"]
+    assert sorted(p.name for p in (out / "_stats").iterdir()) == ["part-00000.json"]
+    assert list(orjson.loads((out / "_manifest.json").read_bytes())["shards"]) == ["part-00000"]
