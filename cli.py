@@ -132,6 +132,8 @@ class KnowforgeGroup(_Group):
         except Exception as err:
             if ctx.params.get("debug") or os.environ.get(DEBUG_ENV):
                 raise
+            if isinstance(err, BrokenPipeError):
+                raise  # `knowforge ... | head`: click exits quietly
             if isinstance(err, ConfigError):
                 raise SetupError(" ".join(str(err).split())) from None
             line = error_line(err)
@@ -819,6 +821,11 @@ def translate_cmd(input_path, output_path, strategy, source_lang, target_lang, i
                   **llm_options) -> None:
     """Translate instruction data with an OpenAI-compatible LLM; resumable: rerun to finish a killed run."""
     from instruct.translate import TranslateConfig, format_report, translate_file
+
+    with open(input_path, "rb") as handle:
+        head = handle.read(4096).strip()
+    if head in (b"", b"[]"):
+        raise SetupError(f"{input_path} holds no records: nothing to translate")
 
     def run(llm, api_key, options):
         config = TranslateConfig(

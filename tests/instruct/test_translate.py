@@ -451,3 +451,14 @@ def test_a_record_nested_10000_deep_is_rejected_not_fatal(server: FakeLLMServer,
     assert report.written == 2 and len(output) == 2
     assert [(f["index"], f["reason"]) for f in failures] == [(1, REASON_INPUT_MALFORMED)]
     assert "nested too deeply" in failures[0]["detail"]
+
+
+def test_cli_empty_input_is_one_line_before_any_request(tmp_path: Path) -> None:
+    from tests.console import knowforge
+
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]\n")
+    result = knowforge("instruct", "translate", "-i", str(empty), "-o", str(tmp_path / "o.json"), "--model", "m",
+                       "--base-url", "http://127.0.0.1:9/v1", env={"OPENAI_API_KEY": "x"})
+    assert result.returncode == 2 and result.stderr.strip() == f"Error: {empty} holds no records: nothing to translate"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.json"]
