@@ -191,18 +191,32 @@ def _counted(docs: Iterable[dict], unit: _Unit, tick: Callable[[int], None] | No
         yield from docs
         return
     size = unit_bytes(unit.source)
+    # A shard an earlier stage wrote has its document count in that stage's _stats: progress is then
+    # the share of documents seen (a small compressed shard is read in one gulp, so its offset says
+    # little). Raw input has no count: the read offset it is.
+    count = _upstream_count(unit.source)
     position = _ReadPosition(unit.source)
-    reported = 0
+    seen_docs = reported = 0
     next_report = time.monotonic() + PROGRESS_SECONDS
     for doc in docs:
         yield doc
+        seen_docs += 1
         now = time.monotonic()
         if now >= next_report:
             next_report = now + PROGRESS_SECONDS
-            seen = min(position.offset(), size)
+            seen = size * min(seen_docs, count) // count if count else min(position.offset(), size)
             tick(max(0, seen - reported))
             reported = max(reported, seen)
     tick(size - reported)
+
+
+def _upstream_count(source: Path) -> int | None:
+    """Documents in ``source`` (kept and rejected placeholders it holds) if the stage that wrote it says."""
+    stats = source.parent / "_stats" / f"{shard_name(source)}.json"
+    try:
+        return int(orjson.loads(stats.read_bytes())["out"]) or None
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def process_unit(

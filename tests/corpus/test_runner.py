@@ -227,15 +227,24 @@ class _Slow:
             yield doc
 
 
-def test_progress_bar_moves_every_second_with_a_total_and_an_eta(tmp_path, write_shard, capsys):
+@pytest.mark.parametrize("upstream", [False, True], ids=["raw-file-by-read-offset", "stage-output-by-doc-count"])
+def test_progress_bar_moves_every_second_with_a_total_and_an_eta(tmp_path, write_shard, capsys, upstream):
     docs = [{"id": f"p{i}", "text": f"{i} " + "word " * 2000, "source": "t", "meta": {}} for i in range(300)]
-    shard = write_shard(tmp_path / "in" / "part-00000.jsonl", docs)  # 3 MB: far more than any read buffer
+    source = write_shard(tmp_path / "raw" / "part-00000.jsonl", docs)  # 3 MB: far more than any read buffer
+    if upstream:  # a small zstd shard with its _stats, as an earlier stage leaves it
+        from corpus.stats import StatsStep
+
+        run_stage(StatsStep(), inputs=[source], output=tmp_path / "stats", workers=1, progress=False)
+        source = tmp_path / "stats" / "part-00000.jsonl.zst"
+    capsys.readouterr()
     started = time.monotonic()
-    run_stage(_Slow(), inputs=[tmp_path / "in"], output=tmp_path / "out", workers=1, progress=True)
+    run_stage(_Slow(), inputs=[source], output=tmp_path / "out", workers=1, progress=True)
     seconds = time.monotonic() - started
     bar = capsys.readouterr().err
     frames = [f for f in re.split(r"[\r\n]", bar) if "slow" in f]
-    total = f"/{shard.stat().st_size / 1024 / 1024:.2f}M"
+    from tqdm import tqdm
+
+    total = "/" + tqdm.format_sizeof(source.stat().st_size, divisor=1024)
     assert all(total in f for f in frames), frames  # the total is the input's size
     percents = [int(m.group(1)) for f in frames if (m := re.search(r"(\d+)%", f))]
     assert len(set(percents)) >= seconds - 1 and percents == sorted(percents), frames  # moves each second
