@@ -386,7 +386,10 @@ def report_cmd(directory: Path, html_path):
         raise SetupError(f"{directory} is a work directory of {len(stages)} stages: --html takes one stage's "
                          "directory; without it each stage gets its own _report.html")
     for stage in stages:
-        report = collect(stage)
+        try:
+            report = collect(stage)
+        except FileNotFoundError as err:  # not a stage directory: the user's mistake, said in one line
+            raise SetupError(str(err)) from None
         if stage != directory:
             click.echo(f"== {stage.name}")
         click.echo(drop_table(report))

@@ -151,7 +151,7 @@ ONE_LINE_CASES = {
                               "--tokenizer", "no/such.model"], "no/such.model"),
     "YAML input missing": (2, ["run", "missing_input.yaml"], "does/not/exist.jsonl does not exist"),
     "YAML value type": (2, ["run", "bad_type.yaml"], "threshold must be a number, got 'high'"),
-    "report on a non-stage directory": (1, ["corpus", "report", "adir"], "adir"),
+    "report on a non-stage directory": (2, ["corpus", "report", "adir"], "is it a stage output directory?"),
     "unknown option after a stage": (2, ["corpus", "clean", "-i", "empty", "--colour"], "--colour"),
 }
 
