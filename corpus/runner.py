@@ -194,7 +194,7 @@ def _counted(docs: Iterable[dict], unit: _Unit, tick: Callable[[int], None] | No
     # A shard an earlier stage wrote has its document count in that stage's _stats: progress is then
     # the share of documents seen (a small compressed shard is read in one gulp, so its offset says
     # little). Raw input has no count: the read offset it is.
-    count = _upstream_count(unit.source)
+    count = upstream_count(unit.source)
     position = _ReadPosition(unit.source)
     seen_docs = reported = 0
     next_report = time.monotonic() + PROGRESS_SECONDS
@@ -210,7 +210,7 @@ def _counted(docs: Iterable[dict], unit: _Unit, tick: Callable[[int], None] | No
     tick(size - reported)
 
 
-def _upstream_count(source: Path) -> int | None:
+def upstream_count(source: Path) -> int | None:
     """Documents in ``source`` (kept and rejected placeholders it holds) if the stage that wrote it says."""
     stats = source.parent / "_stats" / f"{shard_name(source)}.json"
     try:
