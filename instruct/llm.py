@@ -43,6 +43,9 @@ FATAL_STATUSES = (401, 403, 404, 405, 501)
 # there will not appear during backoff, and every record would wait through all its retries.
 MAX_CONNECT_FAILURES = 3
 CONNECT_BACKOFF = 0.5  # seconds before the next connection attempt (doubles, at most 2 s)
+# Bad-request answers (400/413/422) in a row, before any success, after which the run stops: then the
+# request shape itself (model, sampling options) is wrong for this endpoint, not one record.
+MAX_BAD_REQUESTS_FIRST = 5
 
 # Transient error kinds, for retry counting in the summary.
 ERROR_RATE_LIMIT = "http_429"
@@ -432,6 +435,8 @@ class LLMClient:
         self._probe = asyncio.Lock()
         self._endpoint_answered = False
         self._connect_failures = 0  # consecutive, over all requests; reset by any HTTP answer
+        self._succeeded = False  # any 200 with a chat completion so far
+        self._bad_requests = 0  # consecutive 4xx answers before the first success
         self._fatal: LLMSetupError | None = None  # once set, every call raises it without sending
 
     async def __aenter__(self) -> LLMClient:
@@ -525,29 +530,33 @@ class LLMClient:
             if not probing:
                 self._probe.release()
         try:
-            if self._fatal is not None:
-                raise self._fatal
             async with self._semaphore:
+                if self._fatal is not None:  # checked after the wait: the run may have stopped meanwhile
+                    raise self._fatal
                 self.accounting.requests += 1
                 # Raw response: we keep the JSON dict anyway, so skip building pydantic models.
                 raw = await self._openai.chat.completions.with_raw_response.create(
                     model=self.config.model, messages=[dict(m) for m in messages], **self.config.params()
                 )
                 body = json.loads(await raw.http_response.aread())
-            self._answered()
+            self._answered(opens=True)
             return body
         except Exception as err:
             import openai
 
-            if isinstance(err, openai.APIStatusError | ValueError | openai.APIResponseValidationError):
-                self._answered()  # the server is there and speaks HTTP
+            if isinstance(err, openai.APIStatusError):
+                # A 4xx may mean every request is wrong (see MAX_BAD_REQUESTS_FIRST): keep probing alone.
+                self._answered(opens=not 400 <= err.status_code < 500 or err.status_code in (408, 409, 429))
+            elif isinstance(err, ValueError | openai.APIResponseValidationError):
+                self._answered(opens=True)  # the server is there and speaks HTTP
             raise
         finally:
             if probing:
                 self._probe.release()
 
-    def _answered(self) -> None:
-        self._endpoint_answered = True
+    def _answered(self, *, opens: bool) -> None:
+        """An HTTP answer came back: connections work; ``opens`` lets requests go concurrently from now on."""
+        self._endpoint_answered = self._endpoint_answered or opens
         self._connect_failures = 0
 
     async def _send(self, key: str, messages: MessageList) -> ChatResult:
@@ -589,6 +598,12 @@ class LLMClient:
                                      "this endpoint does not serve chat completions: point --base-url at an "
                                      "OpenAI-compatible server, e.g. http://localhost:8000/v1") from None
                 if err.status_code < 500 and err.status_code not in (408, 409):
+                    self._bad_requests += 1
+                    if not self._succeeded and self._bad_requests >= MAX_BAD_REQUESTS_FIRST:
+                        raise self._stop(f"HTTP {err.status_code} for the first {self._bad_requests} requests "
+                                         f"({_error_message(err)})",
+                                         "the endpoint refuses this request shape: check --model and the "
+                                         "sampling options (--temperature, --max-tokens)") from None
                     return ChatResult(
                         key=key, attempts=attempt, reason=REASON_BAD_REQUEST,
                         detail=f"HTTP {err.status_code}: {_error_message(err)}",
@@ -603,6 +618,7 @@ class LLMClient:
                 if not isinstance(body, dict) or not body.get("choices"):
                     last_error = ERROR_MALFORMED
                 else:
+                    self._succeeded, self._bad_requests = True, 0
                     self.accounting.add_usage(body.get("usage"))
                     if self.cache is not None:
                         self.cache.put(key, config.model, body)
@@ -613,7 +629,7 @@ class LLMClient:
                 await asyncio.sleep(self._backoff(attempt) if delay is None else delay)
         return ChatResult(
             key=key, attempts=config.max_attempts, reason=REASON_RETRIES_EXHAUSTED,
-            detail=f"last error {last_error} after {config.max_attempts} attempts",
+            detail=f"last error {last_error} from {self._openai.base_url} after {config.max_attempts} attempts",
         )
 
 
