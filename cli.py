@@ -251,7 +251,9 @@ def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, engine: str, 
 
     Each stage reads a directory of shards and writes one with the same shard names, plus
     rejected/ (every dropped document and why), _stats/, _done/ and _manifest.json.
-    A rerun skips shards already done, so a killed run resumes where it stopped.
+    A rerun skips shards already done with the same settings, so a killed run resumes where it
+    stopped; shards made with other options or inputs are redone, and the run says so.
+    --workers, --force and --quiet may also follow a stage name.
     """
 
 
