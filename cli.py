@@ -8,6 +8,7 @@ next stage through a work directory.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -18,11 +19,134 @@ from corpus import __version__
 from corpus.steps import READERS
 
 DEFAULT_WORKERS = os.cpu_count() or 1
+DEBUG_ENV = "KNOWFORGE_DEBUG"  # set to 1 (or pass --debug) to see tracebacks instead of one line
+
+# Hints for the OS errors a run meets on the way (disk full, permissions, read-only mounts).
+OS_ERROR_HINTS = {
+    errno.ENOSPC: "the disk is full: free space or write elsewhere (-o / -w)",
+    errno.EDQUOT: "the disk quota is exhausted: free space or write elsewhere (-o / -w)",
+    errno.EACCES: "permission denied: choose a directory you can write to, or fix its permissions",
+    errno.EPERM: "operation not permitted: choose a directory you can write to",
+    errno.EROFS: "the file system is read-only: write elsewhere (-o / -w)",
+    errno.ENOENT: "no such file or directory",
+    errno.EISDIR: "a directory is where a file was expected",
+    errno.ENOTDIR: "a file is where a directory was expected",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _os_error_line(err: OSError) -> str:
+    """``PATH: cause (hint)`` for an OS error, e.g. ``out/part-00000.jsonl.zst: No space left on device``."""
+    where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+    cause = err.strerror or str(err)
+    hint = OS_ERROR_HINTS.get(err.errno or 0)
+    text = f"{where}: {cause}" if where else cause
+    return f"{text} ({hint})" if hint and hint.lower() != cause.lower() else text
+
+
+def error_line(err: BaseException) -> str:
+    """One line saying what went wrong: the OS error (path and cause) under any wrapper, else the message.
+
+    A stage's failure keeps its stage and shard (StageError's message) and adds the OS cause if any.
+    """
+    from corpus.runner import StageError
+
+    cause: BaseException | None = err
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, OSError) and cause.errno is not None:
+        # "stage pack failed on IN (part-00000): " names where; the OS error says what and why.
+        where = str(err).split("): ", 1)[0] + "): " if isinstance(err, StageError) and "): " in str(err) else ""
+        return where + _os_error_line(cause)
+    text = str(err) or type(err).__name__
+    if not isinstance(err, StageError | ValueError) or not str(err):
+        text = f"{type(err).__name__}: {text}"
+    return " ".join(text.split())
+
+
+PARAMS_KEY = "knowforge.params"  # ctx.meta: the parameters of every command invoked, for error messages
+OUTPUT_PARAMS = ("output", "output_path", "output_dir", "model_out", "out_prefix", "work_dir")
+
+
+class _RecordedCommand(click.Command):
+    """A command that leaves its parameters in ``ctx.meta`` (shared by the whole context chain), so an
+    OS error without a file name (ENOSPC on a write) can still name the output being written."""
+
+    def invoke(self, ctx: click.Context):
+        ctx.meta.setdefault(PARAMS_KEY, []).append(ctx.params)
+        return super().invoke(ctx)
+
+
+class _Group(click.Group):
+    """Groups whose commands record their parameters (see ``_RecordedCommand``)."""
+
+    command_class = _RecordedCommand
+    group_class = type  # subgroups are of the same class
+
+
+def _outputs(ctx: click.Context) -> list[str]:
+    values = [params.get(name) for params in ctx.meta.get(PARAMS_KEY, []) for name in OUTPUT_PARAMS]
+    return [str(v) for v in values if v]
+
+
+class SetupError(click.ClickException):
+    """A mistake in the options, paths or YAML, found before any work: one ``Error:`` line, exit 2 (usage)."""
+
+    exit_code = 2
+
+
+class KnowforgeGroup(_Group):
+    """The top-level group: a user's mistake or an OS error ends in one line, not a traceback.
+
+    Click's own errors keep their exit code (2 for usage); a ConfigError is a usage error (2); any
+    other exception is a runtime error (1). ``--debug`` or KNOWFORGE_DEBUG=1 re-raises instead.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's ``main``, but a usage error is one line too: ``Error: ... (see CMD --help)``, exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as err:
+            where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+            click.echo(f"Error: {' '.join(err.format_message().split())}{where}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # Without standalone mode click returns the exit code of a ctx.exit() (e.g. --help) as an int.
+        sys.exit(result if isinstance(result, int) else 0)
+
+    group_class = _Group  # the handler wraps the whole run once, here
+
+    def invoke(self, ctx: click.Context):
+        from corpus.steps import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as err:
+            if ctx.params.get("debug") or os.environ.get(DEBUG_ENV):
+                raise
+            if isinstance(err, BrokenPipeError):
+                raise  # `knowforge ... | head`: click exits quietly
+            if isinstance(err, ConfigError):
+                raise SetupError(" ".join(str(err).split())) from None
+            line = error_line(err)
+            if isinstance(err, OSError) and err.filename is None and _outputs(ctx):
+                line = f"writing {' / '.join(_outputs(ctx))}: {line}"  # a write error names no file
+            click.echo(f"Error: {line}  (--debug shows the traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=KnowforgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="knowforge")
-def main() -> None:
+@click.option("--debug", is_flag=True, help=f"Show a traceback on errors (or set {DEBUG_ENV}=1).")
+def main(debug: bool) -> None:
     """knowforge: pretraining corpora and instruction data for Chinese-English knowledge LLMs.
 
     \b
@@ -44,7 +168,7 @@ def io_options(func):
     func = click.option(
         "-o",
         "--output",
-        type=click.Path(path_type=Path),
+        type=click.Path(file_okay=False, path_type=Path),
         default=None,
         help="Output directory. Default: WORK_DIR/NN-STAGE when chained.",
     )(func)
@@ -72,11 +196,39 @@ def engine_options(func):
     )(func)
 
 
-@main.group(chain=True)
+class ChainGroup(_Group):
+    """``knowforge corpus``: run options (``--workers``, ``--force``, ``--quiet``) also work after a stage
+    name, where users put them (``corpus clean -i DIR --force``); they apply to the whole chain."""
+
+    RUN_FLAGS = ("--force", "--quiet")
+    RUN_OPTIONS = ("--workers",)  # take a value
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first, i = len(args), 0
+        while i < len(args):  # the first stage name that is not the value of a group option (-w clean)
+            if args[i] in self.commands:
+                first = i
+                break
+            i += 2 if args[i] in ("-w", "--work-dir", "--workers", "--engine", "--address") else 1
+        head, tail, moved = list(args[:first]), [], []
+        rest = iter(args[first:])
+        for arg in rest:
+            if arg in self.RUN_FLAGS:
+                moved.append(arg)
+            elif arg in self.RUN_OPTIONS:
+                moved.extend([arg, next(rest, "")])
+            elif arg.split("=", 1)[0] in self.RUN_OPTIONS and "=" in arg:
+                moved.append(arg)
+            else:
+                tail.append(arg)
+        return super().parse_args(ctx, head + moved + tail)
+
+
+@main.group(chain=True, cls=ChainGroup)
 @click.option(
     "-w",
     "--work-dir",
-    type=click.Path(path_type=Path),
+    type=click.Path(file_okay=False, path_type=Path),
     default=Path("knowforge-work"),
     show_default=True,
     help="Where chained stages write their outputs (WORK_DIR/01-read, 02-clean, ...).",
@@ -99,7 +251,9 @@ def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, engine: str, 
 
     Each stage reads a directory of shards and writes one with the same shard names, plus
     rejected/ (every dropped document and why), _stats/, _done/ and _manifest.json.
-    A rerun skips shards already done, so a killed run resumes where it stopped.
+    A rerun skips shards already done with the same settings, so a killed run resumes where it
+    stopped; shards made with other options or inputs are redone, and the run says so.
+    --workers, --force and --quiet may also follow a stage name.
     """
 
 
@@ -115,7 +269,7 @@ def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: b
         reports = run_pipeline(stages, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
                                engine=engine, ray_address=ray_address)
     except ConfigError as err:
-        raise click.UsageError(str(err)) from None
+        raise SetupError(str(err)) from None
     click.echo(summary_table(reports))
 
 
@@ -226,12 +380,37 @@ def pii_cmd(inputs, output, kinds):
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the HTML page of score histograms. Default: DIRECTORY/_report.html.")
 def report_cmd(directory: Path, html_path):
-    """Print the drop table of a stage output and write an HTML page of score histograms."""
-    from corpus.report import collect, drop_table, write_html
+    """Print the drop table of a stage output (or of every stage of a work directory), with thresholds
+    and example documents per reason, and write an HTML page of score histograms."""
+    from corpus.report import collect, drop_table, is_stage_dir, stage_dirs, write_html
 
-    report = collect(directory)
-    click.echo(drop_table(report))
-    click.echo(f"histograms: {write_html(report, html_path or directory / '_report.html')}")
+    stages = [directory] if is_stage_dir(directory) or not stage_dirs(directory) else stage_dirs(directory)
+    if len(stages) > 1 and html_path is not None:
+        raise SetupError(f"{directory} is a work directory of {len(stages)} stages: --html takes one stage's "
+                         "directory; without it each stage gets its own _report.html")
+    for stage in stages:
+        try:
+            report = collect(stage)
+        except FileNotFoundError as err:  # not a stage directory: the user's mistake, said in one line
+            raise SetupError(str(err)) from None
+        if stage != directory:
+            click.echo(f"== {stage.name}")
+        click.echo(drop_table(report))
+        click.echo(f"histograms: {write_html(report, html_path or stage / '_report.html')}")
+
+
+@corpus.command("show")
+@click.argument("doc_id")
+@click.argument("work_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def show_cmd(doc_id: str, work_dir: Path):
+    """Print one document's fate through every stage of WORK_DIR: read, kept, changed, or dropped and why."""
+    from corpus.report import document_fate
+
+    try:
+        lines = document_fate(work_dir, doc_id)
+    except (FileNotFoundError, LookupError) as err:
+        raise SetupError(str(err).strip("'\"")) from None
+    click.echo("\n".join(lines))
 
 # --- corpus stage commands (dedup) ---
 
@@ -359,7 +538,8 @@ def pack_cmd(inputs, output, tokenizer_path, max_tokens, pack_docs, bos_eos, min
     options = {"max_tokens": max_tokens, "pack_docs": pack_docs, "bos_eos": bos_eos,
                "min_tokens": min_tokens, "format": fmt}
     if tokenizer_path is not None:
-        options["tokenizer"] = tokenizer_path
+        # Absolute when it is a local path, so the manifest names it from anywhere (`inspect --decode`).
+        options["tokenizer"] = str(Path(tokenizer_path).resolve()) if Path(tokenizer_path).exists() else tokenizer_path
     return StageCall(build_step("pack", options), list(inputs), output)
 
 
@@ -396,10 +576,30 @@ def inspect_cmd(prefix, tokenizer_path, decode):
     from corpus.pack.inspect import inspect_summary
     from corpus.pack.stage import DEFAULT_TOKENIZER
 
+    if tokenizer_path is None and decode:
+        tokenizer_path = _packed_with(Path(prefix))
     try:
         click.echo(inspect_summary(prefix, tokenizer_path or DEFAULT_TOKENIZER, decode))
     except (FileNotFoundError, ValueError) as err:
         raise click.UsageError(str(err)) from None
+
+
+def _packed_with(prefix: Path) -> str:
+    """The tokenizer the pack stage's manifest beside ``prefix`` records, else the demo model; said aloud."""
+    import orjson
+
+    from corpus.pack.stage import DEFAULT_TOKENIZER
+
+    manifest = prefix.parent / "_manifest.json"
+    try:
+        recorded = orjson.loads(manifest.read_bytes()).get("config", {}).get("tokenizer")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        recorded = None
+    if recorded:
+        click.echo(f"decoding with {recorded}, the tokenizer {manifest} records", err=True)
+        return str(recorded)
+    click.echo(f"no --tokenizer and no {manifest}: decoding with the demo model {DEFAULT_TOKENIZER}", err=True)
+    return str(DEFAULT_TOKENIZER)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -418,7 +618,8 @@ def tokenizer() -> None:
 @tokenizer.command("train")
 @click.option("-i", "--input", "inputs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
               help="Shard files, directories of shards, or .txt files; repeatable.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .model path.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .model path.")
 @click.option("--vocab-size", type=click.IntRange(min=300), default=32000, show_default=True)
 @click.option("--model-type", type=click.Choice(["bpe", "unigram"]), default="bpe", show_default=True)
 @click.option("--character-coverage", type=float, default=0.9995, show_default=True)
@@ -433,6 +634,13 @@ def tokenizer_train_cmd(inputs, output, vocab_size, model_type, character_covera
     model = train.train_sentencepiece(train.iter_texts(inputs), output, settings)
     hf = train.save_hf_directory(model, hf_dir or output.with_name(output.stem + "-hf"))
     click.echo(f"wrote {model} and {hf}")
+    import sentencepiece as spm
+
+    reached = spm.SentencePieceProcessor(model_file=str(model)).get_piece_size()
+    if reached < vocab_size:
+        # hard_vocab_limit=False lets a small corpus stop early; say so rather than leave a surprise.
+        click.echo(f"note: the vocabulary has {reached:,} pieces, fewer than the --vocab-size {vocab_size:,} "
+                   "asked: the input has too little text for more (train on more text for the full size)", err=True)
     click.echo(train.compare_report(None, model, train.split_by_language(train.iter_texts(inputs))))
 
 
@@ -447,7 +655,8 @@ def tokenizer_train_cmd(inputs, output, vocab_size, model_type, character_covera
               help="With --from-corpus: how many characters to add.")
 @click.option("--eval", "eval_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Text for the chars/token report (default: --from-corpus).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output .model path.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .model path.")
 @click.option("--hf-dir", type=click.Path(path_type=Path), default=None,
               help="Hugging Face directory (default: OUTPUT without suffix + '-hf').")
 def tokenizer_extend_cmd(base, add_chars, from_corpus, count, eval_paths, output, hf_dir):
@@ -488,7 +697,8 @@ IE_TASKS = ("ner", "re", "spo", "ee", "eet", "eea")
 @click.option("--format", "fmt", required=True, type=click.Choice(IE_FORMATS), help="Dataset layout of the input.")
 @click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
               help="Dataset file, or a directory of them (CASIE: a directory of annotation files).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="IE-records JSONL to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="IE-records JSONL to write.")
 def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
     """Convert an open IE dataset into IE records (rejected lines go to NAME.rejected.jsonl)."""
     from instruct.ie.convert import convert
@@ -502,7 +712,7 @@ def instruct_convert_cmd(fmt: str, input_path: Path, output: Path) -> None:
 @instruct.command("build")
 @click.option("-i", "--input", "input_path", required=True, type=click.Path(exists=True, path_type=Path),
               help="IE-records JSONL (from `instruct convert`).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Instruction file (.json = JSON array, else JSONL).")
 @click.option("--task", required=True, type=click.Choice(IE_TASKS))
 @click.option("--lang", required=True, type=click.Choice(("zh", "en")))
@@ -555,7 +765,8 @@ def instruct_build_cmd(input_path: Path, output: Path, compare_path: Path | None
 @click.option("--gold", "gold_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Gold instruction file; default: the prediction rows themselves (they carry label).")
 @click.option("--task", required=True, type=click.Choice(IE_TASKS))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write the report as JSON.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report as JSON.")
 def instruct_evaluate_cmd(pred_path: Path, gold_path: Path | None, task: str, output: Path | None) -> None:
     """Micro precision/recall/F1 of IE answers, overall, per type and per category."""
     import orjson
@@ -623,6 +834,11 @@ def _run_llm_command(run, format_report, options: dict):
     if report.deferred:
         click.echo(f"{report.accounting.deferred} requests written to {batch}: submit it to the Batch API, "
                    "then `knowforge instruct batch-ingest` the output and run this command again.")
+    if unfinished := report.unfinished():
+        # Exit 1 so scripts notice; a rerun sends only what is not in the cache yet.
+        click.echo(f"error: {unfinished} failed; {report.failures_path} says which and why "
+                   "(rerun to retry them)", err=True)
+        sys.exit(1)
     return report
 
 
@@ -644,6 +860,11 @@ def translate_cmd(input_path, output_path, strategy, source_lang, target_lang, i
                   **llm_options) -> None:
     """Translate instruction data with an OpenAI-compatible LLM; resumable: rerun to finish a killed run."""
     from instruct.translate import TranslateConfig, format_report, translate_file
+
+    with open(input_path, "rb") as handle:
+        head = handle.read(4096).strip()
+    if head in (b"", b"[]"):
+        raise SetupError(f"{input_path} holds no records: nothing to translate")
 
     def run(llm, api_key, options):
         config = TranslateConfig(
@@ -682,7 +903,7 @@ def batch_ingest_cmd(batch_output: Path, cache_path: Path, model: str | None) ->
 @instruct.command("mix")
 @click.option("-c", "--config", "config_path", required=True, type=click.Path(exists=True, dir_okay=False,
               path_type=Path), help="Mix YAML (e.g. configs/sft_mix_knowlm.yaml).")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Mixed file (.json array or .jsonl); manifest and provenance are written beside it.")
 @click.option("--base-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Directory the config's relative source paths start from (default: current directory).")
@@ -894,7 +1115,8 @@ def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd,
 
 @main.command("run")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-w", "--work-dir", type=click.Path(path_type=Path), default=None, help="Override work_dir.")
+@click.option("-w", "--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Override work_dir.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override workers.")
 @click.option("--force", is_flag=True, help="Redo shards already marked done.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -913,7 +1135,7 @@ def run_cmd(config: Path, work_dir, workers, force, quiet, dry_run, engine, ray_
         reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
                              engine=engine, ray_address=ray_address)
     except ConfigError as err:
-        raise click.UsageError(str(err)) from None
+        raise SetupError(str(err)) from None
     click.echo(summary_table(reports))
     for report in reports:  # a typed merge (configs/knowlm.yaml): what KnowLM's trainer will sample from
         if line := samples_per_type(report):
@@ -922,7 +1144,7 @@ def run_cmd(config: Path, work_dir, workers, force, quiet, dry_run, engine, ray_
 
 @main.command("demo")
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), default=Path("out/demo"), show_default=True,
+    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"), show_default=True,
     help="Directory for every stage's output.",
 )
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True)

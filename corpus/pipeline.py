@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
+import types
+import typing
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -30,16 +33,16 @@ from typing import Any
 
 import yaml
 
-from corpus.runner import StageReport, run_stage, stage_label
-from corpus.steps import ConfigError, build_reader, build_step
+from corpus.runner import StageReport, plan_units, run_stage, stage_label
+from corpus.steps import READERS, STEPS, ConfigError, build_reader, build_step
 
 TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description"}
 STEP_IO_KEYS = {"input", "output", "label"}
 
 ENGINES = ("local", "ray")
 
-__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "PlannedStage", "StageCall", "load_config", "plan_pipeline",
-           "plan_text", "run_config", "run_pipeline"]
+__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "PlannedStage", "StageCall", "check_calls", "load_config",
+           "plan_pipeline", "plan_text", "run_config", "run_pipeline"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +73,56 @@ def _paths(value: Any, where: str) -> list[Path]:
     return [Path(v) for v in items]
 
 
+def _type_name(annotation: Any) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _matches(value: Any, annotation: Any) -> bool | None:
+    """Whether a YAML value fits a field's annotation; None when the annotation is too rich to check."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_matches(value, arg) for arg in typing.get_args(annotation)]
+        return True if any(v is True for v in verdicts) else (None if None in verdicts else False)
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation in (str, Path):
+        return isinstance(value, str)
+    if origin in (tuple, list) or annotation in (tuple, list):
+        return isinstance(value, list | tuple)
+    if origin is dict or annotation is dict:
+        return isinstance(value, dict)
+    return None
+
+
+def check_option_types(kind: str, name: str, cls: type, options: dict[str, Any]) -> None:
+    """Reject a YAML option whose value does not fit the field's type, naming the type and the value.
+
+    ``threshold: high`` then fails here with one line, not deep inside the stage with a TypeError.
+    """
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that cannot be resolved: leave the checks to the constructor
+        return
+    for key, value in options.items():
+        annotation = hints.get(key)
+        if annotation is None or _matches(value, annotation) is not False:
+            continue
+        args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+        expected = " or ".join(_type_name(a) for a in args)
+        if type(None) in typing.get_args(annotation):
+            expected += " (or null)"
+        raise ConfigError(f"{kind} {name!r}: option {key} must be {expected}, got {value!r}")
+
+
 def _build_call(index: int, entry: Any) -> StageCall:
     where = f"step {index + 1}"
     if not isinstance(entry, dict) or len(entry) != 1:
@@ -87,10 +140,14 @@ def _build_call(index: int, entry: Any) -> StageCall:
         source = options.pop("source", None)
         if source is None:
             raise ConfigError(f"{where} (read): needs `source:` (e.g. jsonl, wiki, wudao)")
+        if source in READERS:
+            check_option_types("reader", source, READERS[source], options)
         stage = build_reader(source, options)
         if not inputs:
             raise ConfigError(f"{where} (read): needs `input:` (the raw files or directories)")
     else:
+        if name in STEPS:
+            check_option_types("step", name, STEPS[name], options)
         stage = build_step(name, options)
     return StageCall(stage=stage, inputs=inputs, output=Path(output) if output else None, label=label)
 
@@ -142,6 +199,132 @@ def stage_runner(engine: str, *, workers: int, ray_address: str | None = None) -
             raise ConfigError(f"engine 'ray' needs the [ray] extra: pip install 'knowforge[ray]' ({err})") from None
         return partial(run_stage_ray, options=RayOptions(address=ray_address))
     raise ConfigError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+
+
+def _first_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_output(path: Path, what: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is a file; give a directory (it is created if missing)")
+    ancestor = _first_existing(path)
+    if not ancestor.is_dir():
+        raise ConfigError(f"{what} {path}: {ancestor} is a file, so the directory cannot be created")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path}: {ancestor} is not writable (permission denied)")
+
+
+def _check_stage_files(stage: Any) -> None:
+    """The tokenizer a stage names must load before any stage runs (filter configs and score models are
+    checked by their stages' constructors already)."""
+    label = stage_label(stage)
+    tokenizer = getattr(stage, "tokenizer", None)
+    if tokenizer is None:
+        return
+    from corpus.tokenizers.load import load_tokenizer
+
+    try:
+        loaded = load_tokenizer(tokenizer)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ConfigError(f"stage {label}: cannot load tokenizer {tokenizer}: {err}") from None
+    default = next((f.default for f in dataclasses.fields(stage) if f.name == "tokenizer"), None)
+    if str(tokenizer) == str(default):
+        # Said out loud: a 4,000-piece demo model is fine for the demo, wrong for a real corpus.
+        print(f"{label}: no tokenizer given, using the demo model {tokenizer} ({loaded.vocab_size:,} pieces); "
+              "give --tokenizer (YAML: tokenizer:) for a real corpus", file=sys.stderr)
+
+
+def check_calls(calls: Sequence[StageCall | None], *, work_dir: Path) -> None:
+    """Check everything that can be checked before any stage runs, so a mistake costs no work.
+
+    Explicit inputs exist and hold shards (or raw files a reader finds), outputs and the work
+    directory are directories (or can be made) and writable, and named files load. Inputs that are
+    an earlier stage's output do not exist yet and are checked when that stage has run.
+    """
+    stages = [c for c in calls if c is not None]
+    if any(c.output is None for c in stages):
+        _check_output(work_dir, "work directory")
+    for call in stages:
+        label = stage_label(call.stage)
+        explicit = [p for p in call.inputs if not str(p).startswith("@")]
+        missing = [p for p in explicit if not p.exists()]
+        if missing:
+            raise ConfigError(f"stage {label}: input {missing[0]} does not exist")
+        if explicit and not plan_units(call.stage, explicit):
+            hint = ("raw files of that format" if hasattr(call.stage, "discover")
+                    else "shards: *.jsonl, *.jsonl.gz, *.jsonl.zst or *.parquet")
+            raise ConfigError(f"stage {label}: no input found in {', '.join(map(str, explicit))} (expected {hint})")
+        if call.output is not None:
+            _check_output(call.output, f"stage {label}: output")
+        _check_stage_files(call.stage)
+
+
+WARN_SHARE = 0.5  # a reason that rejects more than this share of a stage's input is worth a warning
+
+
+def _rejected_raw(output: Path, reason: str, limit: int = 50) -> list[str]:
+    """The raw lines kept by up to ``limit`` rejected placeholders of ``reason`` (see shards.malformed_doc)."""
+    from corpus.records import rejection
+    from corpus.shards import list_shards, read_docs
+
+    found: list[str] = []
+    rejected_dir = output / "rejected"
+    for shard in list_shards(rejected_dir) if rejected_dir.is_dir() else []:
+        for doc in read_docs(shard, require_id=False):
+            if (rejection(doc) or {}).get("reason") == reason:
+                found.append(str(doc.get("text") or ""))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _missing_text_hint(report: StageReport) -> str:
+    """Name the fields the rejected records do have, and the likeliest text field among them."""
+    import orjson
+
+    fields: dict[str, int] = {}  # field -> characters of string values seen, in first-seen order
+    for raw in _rejected_raw(report.output, "missing_text"):
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        for key, value in record.items() if isinstance(record, dict) else ():
+            fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
+    if not fields:
+        return "the records have no `text` field: name the field that holds the text with --text-field"
+    best = max(fields, key=lambda k: fields[k])
+    suggestion = f" --text-field {best}" if fields[best] else " --text-field FIELD"
+    return f"the records have the fields {', '.join(fields)}: name the text field with{suggestion} (YAML: text_field)"
+
+
+HINTS: dict[str, Callable[[StageReport], str]] = {
+    "missing_text": _missing_text_hint,
+    "bad_utf8": lambda r: "is the input UTF-8 text? compressed input needs its suffix (.gz, .zst, .bz2, .xz)",
+    "bad_json": lambda r: "is the input JSON Lines (one object per line)? other layouts have their own --source",
+    "missing_id": lambda r: "give each record a stable id, or name the field holding one with --id-field",
+}
+
+
+def rejection_warnings(report: StageReport) -> list[str]:
+    """One warning line per reason that rejected more than half of a stage's input, with what to try.
+
+    A wiki reader that read nothing because its input is not XML at all is counted as truncated input
+    (no page before the cut), so it gets the question that settles it.
+    """
+    warnings = []
+    for reason, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
+        if report.docs_in and count > WARN_SHARE * report.docs_in:
+            hint = HINTS.get(reason, lambda r: f"see the examples in {r.output / 'rejected'}")(report)
+            warnings.append(f"warning: {report.stage} rejected {count:,} of {report.docs_in:,} documents as "
+                            f"{reason}; {hint}")
+    if report.stage.startswith("read-wiki") and report.docs_in == 0 and report.counters.get("truncated_input"):
+        warnings.append(f"warning: {report.stage} read no page from {report.counters['truncated_input']} "
+                        "input(s) that do not parse as XML: is this a MediaWiki XML dump (pages-articles.xml.bz2)?")
+    return warnings
 
 
 def _resolve_reference(path: Path, outputs: dict[str, Path]) -> Path:
@@ -209,7 +392,11 @@ def run_pipeline(
     engine: str = "local",
     ray_address: str | None = None,
 ) -> list[StageReport]:
-    """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output."""
+    """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output.
+
+    Everything :func:`check_calls` can see is checked first: a ConfigError names what to fix.
+    """
+    check_calls(calls, work_dir=work_dir)
     run = stage_runner(engine, workers=workers, ray_address=ray_address)
     reports: list[StageReport] = []
     for step in plan_pipeline(calls, work_dir=work_dir):
@@ -219,6 +406,8 @@ def run_pipeline(
             report = run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress)
         report.stage = step.label  # the summary names labelled steps as the recipe does (pack-zh)
         reports.append(report)
+        for warning in rejection_warnings(report):
+            print(warning, file=sys.stderr)
     return reports
 
 
@@ -282,17 +471,24 @@ def _format_reasons(reasons: dict[str, int], limit: int = 4) -> str:
 
 
 def summary_table(reports: Sequence[StageReport]) -> str:
-    """A plain-text table of what each stage did: documents in/out/rejected, top reasons, time."""
-    header = ("stage", "shards", "in", "out", "rejected", "time", "rejected by reason")
+    """A plain-text table of what each stage did: shards (done before / redone), documents in/out/rejected,
+    top reasons, time, and where the output went."""
+    header = ("stage", "shards", "in", "out", "rejected", "time", "rejected by reason", "output")
+
+    def shards(r: StageReport) -> str:
+        notes = [f"{n} {what}" for n, what in ((r.shards_skipped, "done"), (r.shards_redone, "redone")) if n]
+        return f"{r.shards}" + (f" ({', '.join(notes)})" if notes else "")
+
     rows = [
         (
             r.stage,
-            f"{r.shards}" + (f" ({r.shards_skipped} done)" if r.shards_skipped else ""),
+            shards(r),
             f"{r.docs_in:,}",
             f"{r.docs_out:,}",
             f"{r.rejected:,}",
             f"{r.seconds:.1f}s",
             _format_reasons(r.reasons),
+            str(r.output),
         )
         for r in reports
     ]

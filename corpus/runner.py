@@ -6,8 +6,10 @@ input units into documents (``discover`` + ``__call__(path, counters)``); a sink
 files per shard (``write_shard``) and may ``finalize`` once. Any stage may ``prepare`` a global step
 (dedup) before the per-shard pass, and ``for_shard(name)`` to get a copy bound to the shard it is
 about to process (dedup looks up that shard's removal list). Each shard is processed independently, so the output is
-byte-identical for any worker count; ``_done/<shard>`` is written last, so a killed run redoes only
-unfinished shards. Rejected documents go to ``rejected/`` with their reason; nothing is dropped silently.
+byte-identical for any worker count; ``_done/<shard>`` is written last and records the fingerprint of what
+made the shard (corpus.fingerprint), so a killed run redoes only unfinished shards and a rerun with other
+options, inputs or code redoes the shards they change, and says so. Rejected documents go to ``rejected/``
+with their reason; nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -26,6 +29,7 @@ import orjson
 from tqdm import tqdm
 
 from corpus import __version__
+from corpus.fingerprint import changes, input_identity, make_marker, read_marker, stage_options, stage_parts
 from corpus.records import rejection
 from corpus.shards import (
     DEFAULT_SUFFIX,
@@ -36,7 +40,7 @@ from corpus.shards import (
     write_bytes_atomic,
 )
 
-PROGRESS_EVERY = 2_000  # documents between progress updates from a worker (keeps queue traffic tiny)
+PROGRESS_SECONDS = 0.25  # how often a worker reports how far it has read (keeps queue traffic tiny)
 
 
 @runtime_checkable
@@ -83,6 +87,8 @@ class StageReport:
     counters: Counter = dataclasses.field(default_factory=Counter)
     bytes_out: int = 0
     seconds: float = 0.0
+    shards_redone: int = 0  # shards done before but with another fingerprint, so made again
+    redo_reasons: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,22 +135,102 @@ def plan_units(stage: Any, inputs: Sequence[Path]) -> list[_Unit]:
     return units
 
 
-def _counted(docs: Iterable[dict], tick: Callable[[int], None] | None) -> Iterator[dict]:
-    pending = 0
+def unit_bytes(source: Path) -> int:
+    """Size of an input unit in bytes (a directory: its files), the progress bar's total."""
+    if source.is_dir():
+        return sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+    return source.stat().st_size
+
+
+class _ReadPosition:
+    """How far this process has read into ``source``: the offset of the file descriptor open on it.
+
+    Readers and ``read_docs`` open the file themselves (often through a decompressor), so the kernel's
+    offset (``/proc/self/fdinfo``, Linux) is the one measure of progress that works for all of them.
+    Elsewhere, or for a directory unit, it stays 0 and the unit counts as read when it ends.
+    """
+
+    def __init__(self, source: Path) -> None:
+        self.target = str(source.resolve())
+        self.fd: str | None = None
+
+    def offset(self) -> int:
+        fd_dir = Path("/proc/self/fd")
+        if self.fd is None or _readlink(fd_dir / self.fd) != self.target:
+            self.fd = next((fd for fd in _listdir(fd_dir) if _readlink(fd_dir / fd) == self.target), None)
+        if self.fd is None:
+            return 0
+        try:
+            info = Path(f"/proc/self/fdinfo/{self.fd}").read_text()
+        except OSError:
+            return 0
+        return next((int(line.split()[1]) for line in info.splitlines() if line.startswith("pos:")), 0)
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _readlink(path: Path) -> str | None:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _counted(docs: Iterable[dict], unit: _Unit, tick: Callable[[int], None] | None) -> Iterator[dict]:
+    """Pass ``docs`` through, reporting read progress in bytes at most every PROGRESS_SECONDS.
+
+    A report may be 0 (nothing new read): the parent still refreshes the bar, so time keeps moving.
+    The reports of one unit add up to its size exactly.
+    """
+    if tick is None:
+        yield from docs
+        return
+    size = unit_bytes(unit.source)
+    # A shard an earlier stage wrote has its document count in that stage's _stats: progress is then
+    # the share of documents seen (a small compressed shard is read in one gulp, so its offset says
+    # little). Raw input has no count: the read offset it is.
+    count = upstream_count(unit.source)
+    position = _ReadPosition(unit.source)
+    seen_docs = reported = 0
+    next_report = time.monotonic() + PROGRESS_SECONDS
     for doc in docs:
         yield doc
-        pending += 1
-        if tick is not None and pending >= PROGRESS_EVERY:
-            tick(pending)
-            pending = 0
-    if tick is not None and pending:
-        tick(pending)
+        seen_docs += 1
+        now = time.monotonic()
+        if now >= next_report:
+            next_report = now + PROGRESS_SECONDS
+            seen = size * min(seen_docs, count) // count if count else min(position.offset(), size)
+            tick(max(0, seen - reported))
+            reported = max(reported, seen)
+    tick(size - reported)
+
+
+def upstream_count(source: Path) -> int | None:
+    """Documents in ``source`` (kept and rejected placeholders it holds) if the stage that wrote it says."""
+    stats = source.parent / "_stats" / f"{shard_name(source)}.json"
+    try:
+        return int(orjson.loads(stats.read_bytes())["out"]) or None
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def process_unit(
-    stage: Any, unit: _Unit, output: Path, suffix: str, tick: Callable[[int], None] | None
+    stage: Any,
+    unit: _Unit,
+    output: Path,
+    suffix: str,
+    tick: Callable[[int], None] | None,
+    marker: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Process one unit and write its output, rejected shard, stats and done marker (in that order)."""
+    """Process one unit and write its output, rejected shard, stats and done marker (in that order).
+
+    ``marker`` is the fingerprint the done marker records (``unit_marker``); None writes an empty one.
+    """
     started = time.perf_counter()
     _remove_stale_temporaries(output, unit.name)
     counters: Counter = Counter()
@@ -174,7 +260,7 @@ def process_unit(
 
     try:
         with ShardWriter(rejected_path) as rejected:
-            valid = split(_counted(source, tick), rejected, count_in=True)
+            valid = split(_counted(source, unit, tick), rejected, count_in=True)
             if kind == "sink":
                 stage.write_shard(_tally(valid, stats), output / unit.name, counters)
                 bytes_out = 0
@@ -203,7 +289,8 @@ def process_unit(
         "seconds": round(time.perf_counter() - started, 3),
     }
     write_bytes_atomic(output / "_stats" / f"{unit.name}.json", orjson.dumps(record, option=orjson.OPT_INDENT_2))
-    write_bytes_atomic(output / "_done" / unit.name, b"")
+    done = orjson.dumps(marker, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) if marker else b""
+    write_bytes_atomic(output / "_done" / unit.name, done)
     return record
 
 
@@ -232,9 +319,9 @@ def _init_worker(queue: Any) -> None:
     _worker_queue = queue
 
 
-def _worker_task(args: tuple[Any, _Unit, Path, str]) -> dict[str, Any]:
-    stage, unit, output, suffix = args
-    return process_unit(stage, unit, output, suffix, _worker_queue.put if _worker_queue else None)
+def _worker_task(args: tuple[Any, _Unit, Path, str, dict[str, Any]]) -> dict[str, Any]:
+    stage, unit, output, suffix, marker = args
+    return process_unit(stage, unit, output, suffix, _worker_queue.put if _worker_queue else None, marker)
 
 
 def _pool(workers: int, initializer=None, initargs=()) -> multiprocessing.pool.Pool:
@@ -281,14 +368,81 @@ def parallel_map(
         bar.close()
 
 
-def _stage_config(stage: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(stage):
-        return {
-            f.name: getattr(stage, f.name)
-            for f in dataclasses.fields(stage)
-            if f.init and not f.metadata.get("internal")
-        }
-    return {}
+@dataclasses.dataclass
+class Todo:
+    """The units a run must (re)do, the marker each will record, and why done ones are redone."""
+
+    units: list[_Unit]
+    markers: dict[str, dict[str, Any]]
+    redone: int = 0
+    reasons: list[str] = dataclasses.field(default_factory=list)
+    force_prepare: bool = False
+
+
+def plan_todo(stage: Any, units: Sequence[_Unit], output: Path, *, force: bool) -> Todo:
+    """Compare every unit's done marker with the fingerprint this run would record.
+
+    A stage with a global step (``prepare``: dedup, scoring) decides each shard from all of its
+    inputs, so there every marker carries every input's identity and any stale shard redoes them all.
+    """
+    parts = stage_parts(stage)
+    global_step = hasattr(stage, "prepare")
+    identities = {u.name: input_identity(u.source) for u in units}
+    markers = {
+        u.name: make_marker(parts, identities if global_step else {u.name: identities[u.name]}) for u in units
+    }
+    if force:
+        return Todo(list(units), markers, force_prepare=True)
+    todo: list[_Unit] = []
+    reasons: list[str] = []
+    redone = 0
+    for unit in units:
+        path = output / "_done" / unit.name
+        if not path.exists():
+            todo.append(unit)
+            continue
+        recorded = read_marker(path)
+        if recorded is not None and recorded["fingerprint"] == markers[unit.name]["fingerprint"]:
+            continue
+        todo.append(unit)
+        redone += 1
+        reasons.extend(r for r in changes(recorded, markers[unit.name]) if r not in reasons)
+    if global_step and redone:
+        # Every shard made before is made again, not only the stale ones.
+        made_before = sum((output / "_done" / u.name).exists() for u in units)
+        return Todo(list(units), markers, redone=made_before, reasons=reasons, force_prepare=True)
+    return Todo(todo, markers, redone=redone, reasons=reasons)
+
+
+def announce_redo(stage: Any, todo: Todo, output: Path) -> None:
+    """Say, before any work, that done shards are made again and why (stderr, above any bar)."""
+    if todo.redone:
+        tqdm.write(
+            f"{stage_label(stage)}: redoing {todo.redone} shard(s) in {output} made with other settings: "
+            f"{'; '.join(todo.reasons[:6])}",
+            file=sys.stderr,
+        )
+
+
+def begin_stage(stage: Any, units: Sequence[_Unit], output: Path, todo: Todo) -> None:
+    """Before any shard changes: remove the manifest, so it never describes bytes it did not see, and
+    the shards an earlier run made from inputs this run no longer has, so no later stage reads them."""
+    names = {u.name for u in units}
+    done = output / "_done"
+    orphans = sorted(p.name for p in done.iterdir() if ".tmp-" not in p.name and p.name not in names) \
+        if done.is_dir() else []
+    for name in orphans:
+        for directory in (output, output / "rejected"):
+            for path in directory.glob(f"{name}.*"):
+                if path.is_file():
+                    path.unlink()
+        (output / "_stats" / f"{name}.json").unlink(missing_ok=True)
+        (done / name).unlink(missing_ok=True)
+    if orphans:
+        tqdm.write(f"{stage_label(stage)}: removed {len(orphans)} shard(s) from {output} whose input is no longer "
+                   f"given: {', '.join(orphans[:5])}{' ...' if len(orphans) > 5 else ''}", file=sys.stderr)
+    if todo.units or orphans:
+        (output / "_manifest.json").unlink(missing_ok=True)
 
 
 def run_stage(
@@ -307,18 +461,20 @@ def run_stage(
     units = plan_units(stage, [Path(p) for p in inputs])
     if not units:
         raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
+    plan = plan_todo(stage, units, output, force=force)
+    announce_redo(stage, plan, output)
+    begin_stage(stage, units, output, plan)
     if hasattr(stage, "prepare"):
         stage = stage.prepare(
-            [u.source for u in units], output, workers=workers, force=force, progress=progress
+            [u.source for u in units], output, workers=workers, force=plan.force_prepare, progress=progress
         )
-    done = output / "_done"
-    todo = [u for u in units if force or not (done / u.name).exists()]
+    todo = plan.units
 
-    bar = tqdm(desc=f"{stage.name:>12}", unit=" docs", disable=not progress, smoothing=0.1)
+    bar = progress_bar(stage, todo, progress)
     try:
         if workers <= 1 or len(todo) <= 1:
             for unit in todo:
-                process_unit(stage, unit, output, suffix, bar.update)
+                process_unit(stage, unit, output, suffix, bar.advance, plan.markers[unit.name])
         else:
             queue = multiprocessing.get_context("fork").SimpleQueue() if hasattr(os, "fork") else None
             stop = threading.Event()
@@ -326,7 +482,7 @@ def run_stage(
             def drain() -> None:
                 while not stop.is_set() or (queue is not None and not queue.empty()):
                     if queue is not None and not queue.empty():
-                        bar.update(queue.get())
+                        bar.advance(queue.get())
                     else:
                         time.sleep(0.05)
 
@@ -334,7 +490,7 @@ def run_stage(
             drainer.start()
             try:
                 with _pool(min(workers, len(todo)), _init_worker, (queue,)) as pool:
-                    tasks = [(stage, u, output, suffix) for u in todo]
+                    tasks = [(stage, u, output, suffix, plan.markers[u.name]) for u in todo]
                     for _ in pool.imap_unordered(_worker_task, tasks):
                         pass
             finally:
@@ -343,14 +499,40 @@ def run_stage(
     finally:
         bar.close()
 
-    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started)
+    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started, plan)
+
+
+class StageBar(tqdm):
+    """The stage's bar: bytes of input read, out of the bytes of the shards to do, with an ETA."""
+
+    def advance(self, n: int) -> None:
+        """Add ``n`` bytes; 0 still redraws, so elapsed time and rate move during a slow shard."""
+        if n:
+            self.update(n)
+        else:
+            self.refresh()
+
+
+def progress_bar(stage: Any, todo: Sequence[_Unit], progress: bool) -> StageBar:
+    """A bar over the input bytes of ``todo`` that redraws at least once a second."""
+    total = sum(unit_bytes(u.source) for u in todo) if progress else 0
+    return StageBar(total=total, desc=f"{stage_label(stage):>12}", unit="B", unit_scale=True, unit_divisor=1024,
+                    disable=not progress, mininterval=0.5, smoothing=0.1)
 
 
 def finish_stage(
-    stage: Any, units: list[_Unit], skipped: int, inputs: Sequence[Path], output: Path, started: float
+    stage: Any,
+    units: list[_Unit],
+    skipped: int,
+    inputs: Sequence[Path],
+    output: Path,
+    started: float,
+    plan: Todo | None = None,
 ) -> StageReport:
     """Sum the shards' ``_stats``, run ``finalize`` once, write ``_manifest.json``; shared by every engine."""
     report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=skipped)
+    if plan is not None:
+        report.shards_redone, report.redo_reasons = plan.redone, plan.reasons
     for unit in units:
         record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
         report.docs_in += record["in"]
@@ -366,7 +548,9 @@ def finish_stage(
     report.seconds = time.perf_counter() - started
     manifest = {
         "stage": stage.name,
-        "config": _stage_config(stage),
+        "config": stage_options(stage),
+        # What made every shard beside this file (the done markers hold the same, per shard).
+        "fingerprint": {k: v for k, v in stage_parts(stage).items() if k != "options"},
         "inputs": [str(p) for p in inputs],
         "shards": {u.name: str(u.source) for u in units},
         "knowforge_version": __version__,

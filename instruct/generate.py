@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from corpus.records import rejection
+from corpus.runner import upstream_count
 from corpus.score.ngram import guess_lang
 from corpus.shards import list_shards, read_docs
 from instruct.chunking import Passage, estimate_tokens, passages
@@ -235,6 +236,13 @@ class GenerateReport:
     failure_reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     accounting: Accounting = field(default_factory=Accounting)
     output_written: bool = False
+    failures_path: Path | None = None
+
+    def unfinished(self) -> int:
+        """Failures that left work undone (a request failed, no usable reply after every attempt); an
+        example dropped by a quality check (ungrounded, duplicate, low score) was done, and dropped."""
+        return sum(n for reason, n in self.failure_reasons.items()
+                   if reason.startswith("llm_") or reason in (REASON_MALFORMED, REASON_JUDGE_MALFORMED))
 
 
 # --- the generator -----------------------------------------------------------------------------------
@@ -402,6 +410,21 @@ def iter_passages(inputs: list[Path], config: GenerateConfig) -> Iterator[tuple[
                     yield passage, lang if isinstance(lang, str) else None
 
 
+def document_total(inputs: list[Path]) -> int | None:
+    """Documents in the input shards, from the ``_stats`` of the stage that wrote them; None if any is unknown.
+
+    A document too short for any passage never moves the bar, which may then end a little short.
+    """
+    total = 0
+    for path in inputs:
+        for shard in list_shards(path) if path.is_dir() else [path]:
+            count = upstream_count(shard)
+            if count is None:
+                return None
+            total += count
+    return total
+
+
 class _JsonlWriter:
     """JSON Lines to a temporary name, renamed into place by :meth:`commit`."""
 
@@ -447,12 +470,19 @@ async def generate_records(
         failures.write({"reason": failure.reason, "detail": failure.detail, "doc_id": p.doc_id,
                         "passage": [p.start, p.end], "example": failure.example})
 
-    bar = tqdm(unit="passage", desc=f"generate {config.method}", disable=not progress)
+    # The bar counts documents when the shards' document counts are known (a stage wrote them), so it
+    # has a total and an ETA; else passages, up to --max-passages if given.
+    documents = None if config.max_passages is not None else document_total(inputs)
+    bar = tqdm(total=documents or config.max_passages, unit="doc" if documents else "passage",
+               desc=f"generate {config.method}", disable=not progress)
+    last_doc: str | None = None
     try:
         async for outcome in ordered(jobs(), config.window):
             report.passages += 1
             report.passage_tokens += estimate_tokens(outcome.passage.text)
-            bar.update(1)
+            if not documents or outcome.passage.doc_id != last_doc:
+                bar.update(1)
+            last_doc = outcome.passage.doc_id
             if outcome.deferred:
                 report.deferred += 1
                 continue
@@ -499,12 +529,14 @@ def generate_file(
 
     try:
         if batch_path is None:
-            return asyncio.run(run(None))
-        batch_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(batch_path, "w", encoding="utf-8") as batch_file:
-            report = asyncio.run(run(batch_file))
-        if not report.accounting.deferred:
-            batch_path.unlink()
+            report = asyncio.run(run(None))
+        else:
+            batch_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(batch_path, "w", encoding="utf-8") as batch_file:
+                report = asyncio.run(run(batch_file))
+            if not report.accounting.deferred:
+                batch_path.unlink()
+        report.failures_path = failures_path
         return report
     finally:
         cache.close()

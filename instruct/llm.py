@@ -36,6 +36,17 @@ REASON_TRUNCATED = "llm_truncated"  # finish_reason == "length": the answer was 
 REASON_CONTENT_FILTER = "llm_content_filter"  # finish_reason == "content_filter"
 REASON_DEFERRED = "llm_deferred_to_batch"  # --batch: written to the batch request file, not sent
 
+# Statuses that say the endpoint itself is wrong for every request (no key, no such model or route, no
+# chat API): the run stops at the first one. 400/413/422 fail only the request that caused them.
+FATAL_STATUSES = (401, 403, 404, 405, 501)
+# Consecutive failures to connect (refused, DNS, TLS) after which the run stops: a server that is not
+# there will not appear during backoff, and every record would wait through all its retries.
+MAX_CONNECT_FAILURES = 3
+CONNECT_BACKOFF = 0.5  # seconds before the next connection attempt (doubles, at most 2 s)
+# Bad-request answers (400/413/422) in a row, before any success, after which the run stops: then the
+# request shape itself (model, sampling options) is wrong for this endpoint, not one record.
+MAX_BAD_REQUESTS_FIRST = 5
+
 # Transient error kinds, for retry counting in the summary.
 ERROR_RATE_LIMIT = "http_429"
 ERROR_TIMEOUT = "timeout"
@@ -46,8 +57,44 @@ MessageList = Sequence[Mapping[str, Any]]
 
 
 class LLMSetupError(Exception):
-    """A problem no retry can fix (missing key, 401/403, unknown model or URL): stop the run with
-    this one-line message. The message never contains the API key."""
+    """A problem no retry can fix (missing key, 401/403, unknown model or URL, no server there): stop the
+    run with this one-line message. The message never contains the API key."""
+
+
+def endpoint_error(base_url: Any, model: str, what: str, hint: str) -> LLMSetupError:
+    """The one line that stops a run: the endpoint, the model, what happened, and what to try."""
+    return LLMSetupError(f"{base_url} (model {model!r}): {what}; {hint}")
+
+
+def _connect_failure(err: BaseException) -> tuple[str, str] | None:
+    """(OS error, hint) when ``err`` failed before any HTTP exchange (refused, DNS, TLS), else None.
+
+    A connection dropped mid-response is not one of these: it is retried like a 5xx.
+    """
+    import socket
+    import ssl
+
+    import aiohttp
+
+    chain: list[BaseException] = []
+    cause: BaseException | None = err
+    while cause is not None and len(chain) < 20:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    dns_error = getattr(aiohttp, "ClientConnectorDNSError", socket.gaierror)
+    # Most specific first: aiohttp wraps a refusal (an OSError) in ClientConnectorError.
+    checks = (
+        (ssl.SSLError | aiohttp.ClientSSLError, "TLS error",
+         "check http:// versus https:// in --base-url and the server's certificate"),
+        (socket.gaierror | dns_error, "DNS lookup failed", "check the host name in --base-url"),
+        (ConnectionRefusedError, "connection refused", "is the server running, and is the port in --base-url right?"),
+        (aiohttp.ClientConnectorError, "cannot connect", "is the server running, and is --base-url right?"),
+    )
+    for kind, what, hint in checks:
+        found = next((c for c in chain if isinstance(c, kind)), None)
+        if found is not None:
+            return f"{what}: {found}", hint
+    return None
 
 
 def resolve_api_key(env_name: str = DEFAULT_API_KEY_ENV) -> str:
@@ -383,6 +430,14 @@ class LLMClient:
         self._paused_until = 0.0  # monotonic time before which no request starts (after a 429)
         self._batch_keys: set[str] = set()
         self._in_flight: dict[str, asyncio.Future[ChatResult]] = {}
+        # Until one request has got an HTTP answer, requests go one at a time: a wrong URL or a server
+        # that is not there then costs a few requests, not one per concurrent slot.
+        self._probe = asyncio.Lock()
+        self._endpoint_answered = False
+        self._connect_failures = 0  # consecutive, over all requests; reset by any HTTP answer
+        self._succeeded = False  # any 200 with a chat completion so far
+        self._bad_requests = 0  # consecutive 4xx answers before the first success
+        self._fatal: LLMSetupError | None = None  # once set, every call raises it without sending
 
     async def __aenter__(self) -> LLMClient:
         return self
@@ -400,7 +455,8 @@ class LLMClient:
     async def chat(self, messages: MessageList) -> ChatResult:
         """One chat completion: from the cache, from the endpoint (with retries), or deferred to batch.
 
-        Raises :class:`LLMSetupError` on 401/403/404, which no other request would survive either.
+        Raises :class:`LLMSetupError` on 401/403/404/405/501 or when the endpoint cannot be reached
+        (:data:`MAX_CONNECT_FAILURES` in a row), which no other request would survive either.
         """
         key = cache_key(self.config.model, messages, self.config.params())
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
@@ -408,6 +464,8 @@ class LLMClient:
             return self._count(result_from_response(key, hit, cached=True, attempts=0))
         if self.batch_file is not None:
             return self._defer(key, messages)
+        if self._fatal is not None:
+            raise self._fatal
         if (pending := self._in_flight.get(key)) is not None:
             # The same request is already on the wire (e.g. two records whose masked texts are equal):
             # share its answer instead of paying twice. Counted as a cache hit.
@@ -459,6 +517,48 @@ class LLMClient:
     def _backoff(self, attempt: int) -> float:
         return self._rng.uniform(0, min(self.config.backoff_max, self.config.backoff_base * 2 ** (attempt - 1)))
 
+    def _stop(self, what: str, hint: str) -> LLMSetupError:
+        self._fatal = endpoint_error(self._openai.base_url, self.config.model, what, hint)
+        return self._fatal
+
+    async def _post(self, messages: MessageList) -> Any:
+        """One HTTP attempt; the first ones go alone through ``_probe`` (see ``__init__``)."""
+        probing = not self._endpoint_answered
+        if probing:
+            await self._probe.acquire()
+            probing = not self._endpoint_answered
+            if not probing:
+                self._probe.release()
+        try:
+            async with self._semaphore:
+                if self._fatal is not None:  # checked after the wait: the run may have stopped meanwhile
+                    raise self._fatal
+                self.accounting.requests += 1
+                # Raw response: we keep the JSON dict anyway, so skip building pydantic models.
+                raw = await self._openai.chat.completions.with_raw_response.create(
+                    model=self.config.model, messages=[dict(m) for m in messages], **self.config.params()
+                )
+                body = json.loads(await raw.http_response.aread())
+            self._answered(opens=True)
+            return body
+        except Exception as err:
+            import openai
+
+            if isinstance(err, openai.APIStatusError):
+                # A 4xx may mean every request is wrong (see MAX_BAD_REQUESTS_FIRST): keep probing alone.
+                self._answered(opens=not 400 <= err.status_code < 500 or err.status_code in (408, 409, 429))
+            elif isinstance(err, ValueError | openai.APIResponseValidationError):
+                self._answered(opens=True)  # the server is there and speaks HTTP
+            raise
+        finally:
+            if probing:
+                self._probe.release()
+
+    def _answered(self, *, opens: bool) -> None:
+        """An HTTP answer came back: connections work; ``opens`` lets requests go concurrently from now on."""
+        self._endpoint_answered = self._endpoint_answered or opens
+        self._connect_failures = 0
+
     async def _send(self, key: str, messages: MessageList) -> ChatResult:
         import openai
 
@@ -469,13 +569,7 @@ class LLMClient:
             await self._wait_turn(tokens)
             delay: float | None = None
             try:
-                async with self._semaphore:
-                    self.accounting.requests += 1
-                    # Raw response: we keep the JSON dict anyway, so skip building pydantic models.
-                    raw = await self._openai.chat.completions.with_raw_response.create(
-                        model=config.model, messages=[dict(m) for m in messages], **config.params()
-                    )
-                    body = json.loads(await raw.http_response.aread())
+                body = await self._post(messages)
             except openai.RateLimitError as err:
                 last_error = ERROR_RATE_LIMIT
                 retry_after = parse_retry_after(err.response.headers)
@@ -485,21 +579,31 @@ class LLMClient:
                     self._paused_until = max(self._paused_until, time.monotonic() + delay)
             except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
                 # The body of a 401 may echo part of the key, so it is not quoted.
-                raise LLMSetupError(
-                    f"HTTP {err.status_code} from {self._openai.base_url}: the API key was refused"
-                    " (check the key's environment variable and the --base-url)"
-                ) from None
+                raise self._stop(f"HTTP {err.status_code}, the API key was refused",
+                                 "check the key's environment variable (--api-key-env) and --base-url") from None
             except openai.NotFoundError as err:
-                raise LLMSetupError(
-                    f"HTTP 404 from {self._openai.base_url}: unknown model {config.model!r} or wrong --base-url"
-                    f" ({_error_message(err)})"
-                ) from None
-            except openai.APITimeoutError as err:
-                last_error = _timeout_or_drop(err)
-            except openai.APIConnectionError:
-                last_error = ERROR_CONNECTION
+                raise self._stop(f"HTTP 404 ({_error_message(err)})",
+                                 "check the model name (--model) and that --base-url ends in /v1") from None
+            except openai.APIConnectionError as err:  # timeouts too: aiohttp's refusals come as these
+                last_error = _timeout_or_drop(err) if isinstance(err, openai.APITimeoutError) else ERROR_CONNECTION
+                if (refused := _connect_failure(err)) is not None:
+                    self._connect_failures += 1
+                    if self._connect_failures >= MAX_CONNECT_FAILURES:
+                        what, hint = refused
+                        raise self._stop(f"{what} ({self._connect_failures} attempts in a row)", hint) from None
+                    delay = min(2.0, CONNECT_BACKOFF * 2 ** (self._connect_failures - 1))
             except openai.APIStatusError as err:
+                if err.status_code in FATAL_STATUSES:
+                    raise self._stop(f"HTTP {err.status_code} ({_error_message(err)})",
+                                     "this endpoint does not serve chat completions: point --base-url at an "
+                                     "OpenAI-compatible server, e.g. http://localhost:8000/v1") from None
                 if err.status_code < 500 and err.status_code not in (408, 409):
+                    self._bad_requests += 1
+                    if not self._succeeded and self._bad_requests >= MAX_BAD_REQUESTS_FIRST:
+                        raise self._stop(f"HTTP {err.status_code} for the first {self._bad_requests} requests "
+                                         f"({_error_message(err)})",
+                                         "the endpoint refuses this request shape: check --model and the "
+                                         "sampling options (--temperature, --max-tokens)") from None
                     return ChatResult(
                         key=key, attempts=attempt, reason=REASON_BAD_REQUEST,
                         detail=f"HTTP {err.status_code}: {_error_message(err)}",
@@ -514,6 +618,7 @@ class LLMClient:
                 if not isinstance(body, dict) or not body.get("choices"):
                     last_error = ERROR_MALFORMED
                 else:
+                    self._succeeded, self._bad_requests = True, 0
                     self.accounting.add_usage(body.get("usage"))
                     if self.cache is not None:
                         self.cache.put(key, config.model, body)
@@ -524,7 +629,7 @@ class LLMClient:
                 await asyncio.sleep(self._backoff(attempt) if delay is None else delay)
         return ChatResult(
             key=key, attempts=config.max_attempts, reason=REASON_RETRIES_EXHAUSTED,
-            detail=f"last error {last_error} after {config.max_attempts} attempts",
+            detail=f"last error {last_error} from {self._openai.base_url} after {config.max_attempts} attempts",
         )
 
 

@@ -211,7 +211,12 @@ def read_records(path: Path) -> Iterator[tuple[dict[str, Any] | None, str | None
         head = handle.read(4096).lstrip()
         handle.seek(0)
         if head.startswith("["):
-            for item in json.load(handle):
+            try:
+                items = json.load(handle)
+            except RecursionError:
+                raise ValueError(f"{path}: a record is nested too deeply to parse; use JSON Lines to reject it "
+                                 "alone") from None
+            for item in items:
                 yield (item, None) if isinstance(item, dict) else (None, "array item is not an object")
             return
         for number, line in enumerate(handle, 1):
@@ -221,6 +226,10 @@ def read_records(path: Path) -> Iterator[tuple[dict[str, Any] | None, str | None
                 item = json.loads(line)
             except ValueError as err:
                 yield None, f"line {number}: {err}"
+                continue
+            except RecursionError:
+                # e.g. 10,000 nested arrays: deeper than the parser's recursion limit; one record, not the run
+                yield None, f"line {number}: nested too deeply to parse"
                 continue
             yield (item, None) if isinstance(item, dict) else (None, f"line {number}: not a JSON object")
 
@@ -294,6 +303,11 @@ class TranslateReport:
     failure_reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     accounting: Accounting = field(default_factory=Accounting)
     output_written: bool = False
+    failures_path: Path | None = None
+
+    def unfinished(self) -> int:
+        """Records with no output: every failure of a translation (request, check or input) counts."""
+        return self.failed
 
 
 class _FieldFailed(Exception):
@@ -489,10 +503,16 @@ def default_cache_path(output: Path) -> Path:
 
 
 def count_records(path: Path) -> int | None:
-    """Number of records for the progress bar (JSONL: non-blank lines; a JSON array: unknown, None)."""
+    """Number of records for the progress bar (JSONL: non-blank lines; a JSON array: its length, parsed
+    once more: arrays are tens of MB at most, and a bar without a total has no ETA)."""
     with open(path, encoding="utf-8") as handle:
         if handle.read(4096).lstrip().startswith("["):
-            return None
+            handle.seek(0)
+            try:
+                items = json.load(handle)
+            except (ValueError, RecursionError):
+                return None  # read_records reports the problem
+            return len(items) if isinstance(items, list) else None
         handle.seek(0)
         return sum(1 for line in handle if line.strip())
 
@@ -606,12 +626,14 @@ def translate_file(
 
     try:
         if batch_path is None:
-            return asyncio.run(run(None))
-        batch_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(batch_path, "w", encoding="utf-8") as batch_file:
-            report = asyncio.run(run(batch_file))
-        if not report.accounting.deferred:
-            batch_path.unlink()  # nothing left to send: the output was written from the cache
+            report = asyncio.run(run(None))
+        else:
+            batch_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(batch_path, "w", encoding="utf-8") as batch_file:
+                report = asyncio.run(run(batch_file))
+            if not report.accounting.deferred:
+                batch_path.unlink()  # nothing left to send: the output was written from the cache
+        report.failures_path = failures_path
         return report
     finally:
         cache.close()

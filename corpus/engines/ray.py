@@ -31,7 +31,17 @@ from corpus.dedup.exact import ExactDedupStep, hash_shard
 from corpus.dedup.lsh import bucket_pairs
 from corpus.dedup.near import NearDedupStep, choose_keepers
 from corpus.dedup.unionfind import UnionFind
-from corpus.runner import StageError, StageReport, finish_stage, plan_units, process_unit
+from corpus.runner import (
+    StageError,
+    StageReport,
+    announce_redo,
+    begin_stage,
+    finish_stage,
+    plan_todo,
+    plan_units,
+    process_unit,
+    unit_bytes,
+)
 from corpus.shards import DEFAULT_SUFFIX, atomic_path, shard_name
 
 
@@ -393,6 +403,11 @@ def run_stage_ray(
     if not units:
         raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
     tasks = _Tasks(options)
+    # The same fingerprints as the local runner: a shard made with other settings is made again.
+    plan = plan_todo(stage, units, output, force=force)
+    announce_redo(stage, plan, output)
+    begin_stage(stage, units, output, plan)
+    force = plan.force_prepare
     if hasattr(stage, "prepare"):
         sources = [u.source for u in units]
         ray_prepare = RAY_PREPARE.get(type(stage))
@@ -402,12 +417,15 @@ def run_stage_ray(
                                 progress=progress)
         else:
             stage = stage.prepare(sources, output, workers=os.cpu_count() or 1, force=force, progress=progress)
-    done = output / "_done"
-    todo = [u for u in units if force or not (done / u.name).exists()]
-    docs = tqdm(desc=f"{stage.name:>12}", unit=" docs", disable=not progress, smoothing=0.1)
+    todo = plan.units
+    sizes = {u.name: unit_bytes(u.source) for u in todo}
+    # Tasks report when a shard ends, so this bar moves per shard (the shard bar counts them).
+    read = tqdm(total=sum(sizes.values()), desc=f"{stage.name:>12}", unit="B", unit_scale=True,
+                unit_divisor=1024, disable=not progress, smoothing=0.1)
     try:
-        tasks.map(process_unit, [(stage, u, output, suffix, None) for u in todo], desc=f"{stage.name} shards",
-                  progress=progress, on_result=lambda record: docs.update(record["in"]))
+        tasks.map(process_unit, [(stage, u, output, suffix, None, plan.markers[u.name]) for u in todo],
+                  desc=f"{stage.name} shards", progress=progress,
+                  on_result=lambda record: read.update(sizes[record["shard"]]))
     finally:
-        docs.close()
-    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started)
+        read.close()
+    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started, plan)

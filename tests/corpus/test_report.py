@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -49,3 +50,55 @@ def test_cli_report(tmp_path: Path, write_shard) -> None:
     result = CliRunner().invoke(main, ["corpus", "report", "--html", str(tmp_path / "page.html"), str(out)])
     assert result.exit_code == 0, result.output
     assert "gopher_short_doc" in result.output and (tmp_path / "page.html").exists()
+
+
+def test_histograms_mark_the_threshold_and_the_table_lists_examples(tmp_path: Path, write_shard) -> None:
+    report = collect(_filtered(tmp_path, write_shard))
+    assert report.score_thresholds["gopher_quality.words"] == 50  # Gopher's min_words in configs/filters/en.yaml
+    table = drop_table(report)
+    assert "kept 3  dropped 2" in table
+    assert "gopher_short_doc: s0 (value 3.0): Page not found." in table
+    svg = histogram_svg([60.0, 70.0], [3.0, 6.0], threshold=50.0)
+    assert 'class="threshold"' in svg and "threshold 50" in svg
+    page = write_html(report, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "threshold 50" in page
+
+
+def test_cli_report_on_a_work_directory_reports_every_stage(tmp_path: Path, write_shard) -> None:
+    _filtered(tmp_path, write_shard)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "out").rename(tmp_path / "work" / "01-filter")
+    result = CliRunner().invoke(main, ["corpus", "report", str(tmp_path / "work")])
+    assert result.exit_code == 0, result.output
+    assert "== 01-filter" in result.output and "gopher_short_doc" in result.output
+
+
+def test_show_follows_one_document_through_every_stage(tmp_path: Path) -> None:
+    from tests.console import knowforge
+
+    raw = tmp_path / "raw.jsonl"
+    long_text = EN
+    raw.write_text("\n".join([
+        json.dumps({"id": "wide", "text": "Ｆｕｌｌ－ｗｉｄｔｈ letters. " + long_text}),
+        json.dumps({"id": "short", "text": "Page not found."}),
+        json.dumps({"id": "plain", "text": long_text}),
+    ]) + "\n")
+    work = tmp_path / "w"
+    ran = knowforge("corpus", "-w", str(work), "--quiet", "--workers", "1", "read", "--source", "jsonl", "-i",
+                    str(raw), "clean", "filter", "--config", "configs/filters/en.yaml", "pack")
+    assert ran.returncode == 0, ran.stderr
+
+    def show(doc_id: str) -> list[str]:
+        result = knowforge("corpus", "show", doc_id, str(work))
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    wide = show("wide")
+    assert wide[0].startswith("01-read-jsonl: read: Ｆｕｌｌ") and wide[1].startswith("02-clean: changed (")
+    assert wide[2].startswith("03-filter: kept: Full-width") and wide[3].startswith("04-pack: went in")
+    short = show("short")
+    assert short[2].startswith("03-filter: dropped: gopher_short_doc") and "threshold 50" in short[2]
+    assert short[3] == "04-pack: not reached (dropped earlier)"
+    assert show("plain")[1].startswith("02-clean: kept: ")
+    missing = knowforge("corpus", "show", "nope", str(work))
+    assert missing.returncode == 2 and "no document with id 'nope'" in missing.stderr

@@ -1,4 +1,6 @@
+import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -6,6 +8,7 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -176,3 +179,108 @@ def test_sigkill_mid_run_then_rerun_is_byte_identical(tmp_path, write_shard):
 
     assert run(killed).wait(timeout=120) == 0
     assert _tree_bytes(killed) == _tree_bytes(reference)
+
+
+# --- fingerprints and progress ------------------------------------------------------------------------
+
+
+def test_changed_options_redo_the_shards_and_the_marker_says_what_made_them(shards, tmp_path):
+    out = tmp_path / "out"
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    marker = orjson.loads((out / "_done" / "part-00000").read_bytes())
+    assert marker["options"]["nfkc"] is True and marker["inputs"]["part-00000"].startswith("file:")
+    again = run_stage(CleanStep(nfkc=False), inputs=[shards], output=out, workers=1, progress=False)
+    assert (again.shards_skipped, again.shards_redone) == (0, 7)
+    assert again.redo_reasons == ["nfkc true -> false"]
+    assert orjson.loads((out / "_manifest.json").read_bytes())["config"]["nfkc"] is False
+    assert orjson.loads((out / "_done" / "part-00000").read_bytes())["options"]["nfkc"] is False
+    # An input that changed is redone too, and only that one.
+    docs = list(read_docs(shards / "part-00001.jsonl.zst"))
+    (shards / "part-00001.jsonl.zst").unlink()
+    from corpus.shards import ShardWriter
+
+    with ShardWriter(shards / "part-00001.jsonl.zst") as writer:
+        for doc in docs[:5]:
+            writer.write(doc)
+    third = run_stage(CleanStep(nfkc=False), inputs=[shards], output=out, workers=2, progress=False)
+    assert (third.shards_skipped, third.shards_redone, third.redo_reasons) == (6, 1, ["input"])
+    assert third.docs_in == 6 * 40 + 100 - 35
+
+
+def test_a_marker_from_an_older_run_counts_as_stale(shards, tmp_path):
+    out = tmp_path / "out"
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    (out / "_done" / "part-00003").write_bytes(b"")  # what earlier versions wrote
+    again = run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    assert (again.shards_skipped, again.shards_redone) == (6, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Slow:
+    """A stage that takes about 3 s over one shard, as a filter does over a big one."""
+
+    name: ClassVar[str] = "slow"
+
+    def __call__(self, docs, counters):
+        for doc in docs:
+            time.sleep(0.01)
+            yield doc
+
+
+@pytest.mark.parametrize("upstream", [False, True], ids=["raw-file-by-read-offset", "stage-output-by-doc-count"])
+def test_progress_bar_moves_every_second_with_a_total_and_an_eta(tmp_path, write_shard, capsys, upstream):
+    docs = [{"id": f"p{i}", "text": f"{i} " + "word " * 2000, "source": "t", "meta": {}} for i in range(300)]
+    source = write_shard(tmp_path / "raw" / "part-00000.jsonl", docs)  # 3 MB: far more than any read buffer
+    if upstream:  # a small zstd shard with its _stats, as an earlier stage leaves it
+        from corpus.stats import StatsStep
+
+        run_stage(StatsStep(), inputs=[source], output=tmp_path / "stats", workers=1, progress=False)
+        source = tmp_path / "stats" / "part-00000.jsonl.zst"
+    capsys.readouterr()
+    started = time.monotonic()
+    run_stage(_Slow(), inputs=[source], output=tmp_path / "out", workers=1, progress=True)
+    seconds = time.monotonic() - started
+    bar = capsys.readouterr().err
+    frames = [f for f in re.split(r"[\r\n]", bar) if "slow" in f]
+    from tqdm import tqdm
+
+    total = "/" + tqdm.format_sizeof(source.stat().st_size, divisor=1024)
+    assert all(total in f for f in frames), frames  # the total is the input's size
+    percents = [int(m.group(1)) for f in frames if (m := re.search(r"(\d+)%", f))]
+    assert len(set(percents)) >= seconds - 1 and percents == sorted(percents), frames  # moves each second
+    assert 0 < min(p for p in percents if p) < 60 and percents[-1] == 100
+    assert any(re.search(r"<00:0[1-9]", f) for f in frames), frames  # an ETA while it runs
+
+
+@pytest.mark.ray
+def test_ray_engine_writes_the_same_markers_and_redoes_changed_options(shards, tmp_path):
+    ray = pytest.importorskip("ray")
+    from corpus.engines.ray import RayOptions, run_stage_ray
+
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    run_stage(CleanStep(), inputs=[shards], output=local, workers=1, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        run_stage_ray(CleanStep(), inputs=[shards], output=on_ray, progress=False, options=RayOptions())
+        assert {p.name: p.read_bytes() for p in (local / "_done").iterdir()} == \
+            {p.name: p.read_bytes() for p in (on_ray / "_done").iterdir()}
+        same = run_stage_ray(CleanStep(), inputs=[shards], output=on_ray, progress=False, options=RayOptions())
+        assert (same.shards_skipped, same.shards_redone) == (7, 0)
+        changed = run_stage_ray(CleanStep(nfkc=False), inputs=[shards], output=on_ray, progress=False,
+                                options=RayOptions())
+        assert (changed.shards_skipped, changed.shards_redone, changed.redo_reasons) == (0, 7, ["nfkc true -> false"])
+        assert orjson.loads((on_ray / "_manifest.json").read_bytes())["config"]["nfkc"] is False
+    finally:
+        ray.shutdown()
+
+
+def test_shards_of_inputs_no_longer_given_are_removed(shards, tmp_path, capsys):
+    out = tmp_path / "out"
+    run_stage(CleanStep(), inputs=[shards], output=out, workers=1, progress=False)
+    fewer = run_stage(CleanStep(), inputs=[shards / "part-00000.jsonl.zst"], output=out, workers=1, progress=False)
+    assert fewer.shards == 1 and fewer.shards_skipped == 1
+    assert "removed 6 shard(s)" in capsys.readouterr().err
+    assert [p.name for p in list_shards(out)] == ["part-00000.jsonl.zst"]
+    assert sorted(p.name for p in (out / "_done").iterdir()) == ["part-00000"]
+    assert sorted(p.name for p in (out / "_stats").iterdir()) == ["part-00000.json"]
+    assert list(orjson.loads((out / "_manifest.json").read_bytes())["shards"]) == ["part-00000"]

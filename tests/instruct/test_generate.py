@@ -116,6 +116,7 @@ def test_malformed_and_ungrounded_become_failures_with_reasons(tmp_path):
         # bad: 3 attempts; flaky: 2; off: 1; dup and dup2 send the same request, paid once.
         assert sent == 3 + 2 + 1 + 1 and report.accounting.cache_hits == 1
         assert report.failure_reasons[REASON_MALFORMED] == 1
+        assert report.unfinished() == 1  # the CLI exits 1 for it; ungrounded and duplicate drops are done work
         _run(server, [tmp_path / "in"], out, parse_attempts=3)
         assert server.request_count == sent  # retried attempts are cached too
 

@@ -113,7 +113,7 @@ def test_bad_request_is_not_retried(server: FakeLLMServer) -> None:
     assert server.request_count == 1 and acct.retries == 0
 
 
-@pytest.mark.parametrize("status", [401, 403, 404])
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 501])
 def test_setup_errors_stop_with_a_clear_line_without_the_key(server: FakeLLMServer, status: int) -> None:
     server.schedule(Fault(kind=FAULT_STATUS, status=status))
     with pytest.raises(LLMSetupError) as info:
@@ -121,6 +121,7 @@ def test_setup_errors_stop_with_a_clear_line_without_the_key(server: FakeLLMServ
     assert server.request_count == 1
     assert f"HTTP {status}" in str(info.value) and SECRET not in str(info.value)
     assert "\n" not in str(info.value)
+    assert server.base_url in str(info.value) and "'fake-model'" in str(info.value)
 
 
 def test_empty_content_is_a_named_failure(server: FakeLLMServer) -> None:
@@ -251,3 +252,52 @@ def test_prices_and_cost() -> None:
 def test_estimate_tokens_counts_cjk_per_character() -> None:
     assert estimate_tokens([{"role": "user", "content": "你好世界"}]) == 4 + 4
     assert estimate_tokens([{"role": "user", "content": "abcdefgh"}]) == 2 + 4
+
+
+def _gather(cfg: LLMConfig, n: int):
+    """``n`` distinct chats at once on one client; exceptions are returned, not raised."""
+    async def go():
+        async with LLMClient(cfg, api_key=SECRET) as client:
+            calls = (client.chat([{"role": "user", "content": f"q{i}"}]) for i in range(n))
+            return await asyncio.gather(*calls, return_exceptions=True), client.accounting
+
+    return asyncio.run(go())
+
+
+def test_a_fatal_answer_stops_every_request_after_one_is_sent(server: FakeLLMServer) -> None:
+    """The first requests go one at a time, so 16 concurrent calls to a 501 server cost one request."""
+    server.fault_rule = lambda body, n: Fault(kind=FAULT_STATUS, status=501)
+    results, acct = _gather(config(server, concurrency=16), 16)
+    assert server.request_count == 1 and acct.requests == 1
+    assert all(isinstance(r, LLMSetupError) and "HTTP 501" in str(r) for r in results)
+
+
+def test_a_refused_port_stops_after_a_few_attempts() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cfg = LLMConfig(model="fake-model", base_url=f"http://127.0.0.1:{port}/v1", timeout=2, max_attempts=6)
+    started = time.monotonic()
+    results, acct = _gather(cfg, 8)
+    assert time.monotonic() - started < 10 and acct.requests == 3
+    message = str(results[0])
+    assert isinstance(results[0], LLMSetupError) and all(isinstance(r, LLMSetupError) for r in results)
+    assert f"127.0.0.1:{port}" in message and "connection refused" in message and "3 attempts in a row" in message
+
+
+def test_bad_requests_before_any_success_stop_the_run(server: FakeLLMServer) -> None:
+    server.fault_rule = lambda body, n: Fault(kind=FAULT_STATUS, status=400)
+    results, _ = _gather(config(server, concurrency=2), 8)
+    assert server.request_count == 5  # MAX_BAD_REQUESTS_FIRST, then no more
+    assert sum(isinstance(r, LLMSetupError) for r in results) == 8 - 4
+    assert "check --model and the sampling options" in str(results[-1])
+
+
+def test_bad_requests_after_a_success_fail_only_their_records(server: FakeLLMServer) -> None:
+    server.fault_rule = lambda body, n: Fault(kind=FAULT_STATUS, status=400) if n > 1 else None
+    results, acct = _gather(config(server, concurrency=1), 8)
+    assert server.request_count == 8 and acct.failures == 7
+    assert all(not isinstance(r, Exception) for r in results)
+    assert [r.reason for r in results].count(REASON_BAD_REQUEST) == 7

@@ -382,3 +382,83 @@ def test_cli_translates_and_never_prints_the_key(server: FakeLLMServer, monkeypa
     assert KEY not in result.output
     for path in tmp_path.iterdir():
         assert KEY.encode() not in path.read_bytes()
+
+
+# --- failing fast: an endpoint that cannot work stops the run in seconds ------------------------------
+
+
+def _closed_port() -> int:
+    """A port nothing listens on: bound then released, so the kernel refuses connections to it."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _translate_cli(tmp_path: Path, base_url: str):
+    from tests.console import knowforge
+
+    started = time.monotonic()
+    result = knowforge("instruct", "translate", "-i", str(FIXTURES / "alpaca_en.jsonl"),
+                       "-o", str(tmp_path / "o.jsonl"), "--model", "fake-model", "--base-url", base_url,
+                       "--api-key-env", "KF_TEST_KEY", "--quiet", env={"KF_TEST_KEY": KEY}, timeout=60)
+    return result, time.monotonic() - started
+
+
+def test_cli_closed_port_stops_fast_and_says_why(tmp_path: Path) -> None:
+    port = _closed_port()
+    result, seconds = _translate_cli(tmp_path, f"http://127.0.0.1:{port}/v1")
+    assert result.returncode == 1 and seconds < 10, (seconds, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "fake-model" in lines[0] and "refused" in lines[0]
+    assert "is the server running" in lines[0]
+    assert not (tmp_path / "o.jsonl").exists()  # nothing pretends to be a result
+
+
+def test_cli_server_answering_501_stops_after_one_request(tmp_path: Path) -> None:
+    with FakeLLMServer(fault_rule=lambda body, n: Fault(kind=FAULT_STATUS, status=501)) as srv:
+        result, seconds = _translate_cli(tmp_path, srv.base_url)
+        requests = srv.request_count
+    assert result.returncode == 1 and seconds < 10, (seconds, result.stderr)
+    assert requests < 10  # the first request goes alone; its 501 stops the run
+    assert "HTTP 501" in result.stderr and srv.base_url in result.stderr and "fake-model" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_exits_non_zero_when_a_record_failed(server: FakeLLMServer, tmp_path: Path) -> None:
+    """The run goes on past a failed record, writes the rest, and exits 1 naming the failures file."""
+    from tests.console import knowforge
+
+    source = write_jsonl(tmp_path / "in.jsonl", alpaca_records(4, bad={2: "ENGLISHONLY"}))
+    out = tmp_path / "o.jsonl"
+    result = knowforge("instruct", "translate", "-i", str(source), "-o", str(out), "--model", "fake-model",
+                       "--base-url", server.base_url, "--api-key-env", "KF_TEST_KEY", "--quiet",
+                       env={"KF_TEST_KEY": KEY}, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "1 failed" in result.stderr and str(default_failures_path(out)) in result.stderr
+    assert len(read_jsonl(out)) == 3
+    assert [f["index"] for f in read_jsonl(default_failures_path(out))] == [2]
+
+
+def test_a_record_nested_10000_deep_is_rejected_not_fatal(server: FakeLLMServer, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    records = alpaca_records(2)
+    deep = '{"instruction": "x", "input": ' + "[" * 10_000 + "]" * 10_000 + ', "output": "y"}'
+    source.write_text(json.dumps(records[0]) + "\n" + deep + "\n" + json.dumps(records[1]) + "\n")
+    report, output, failures = run(server, source, tmp_path / "o.jsonl")
+    assert report.written == 2 and len(output) == 2
+    assert [(f["index"], f["reason"]) for f in failures] == [(1, REASON_INPUT_MALFORMED)]
+    assert "nested too deeply" in failures[0]["detail"]
+
+
+def test_cli_empty_input_is_one_line_before_any_request(tmp_path: Path) -> None:
+    from tests.console import knowforge
+
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]\n")
+    result = knowforge("instruct", "translate", "-i", str(empty), "-o", str(tmp_path / "o.json"), "--model", "m",
+                       "--base-url", "http://127.0.0.1:9/v1", env={"OPENAI_API_KEY": "x"})
+    assert result.returncode == 2 and result.stderr.strip() == f"Error: {empty} holds no records: nothing to translate"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.json"]
