@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from corpus.clean import CLEAN_EMPTY, CleanStep
+from corpus.clean import CLEAN_EMPTY, CLEAN_MOSTLY_BOILERPLATE, REPAIR_RULES, CleanStep
 from corpus.records import rejection
 
 
@@ -66,3 +66,155 @@ def test_link_offsets_follow_the_cleaned_text():
 def test_empty_after_cleaning_is_rejected_by_name():
     (doc,), _ = _run([_doc(" \u200b\n\n\t ")])
     assert rejection(doc)["reason"] == CLEAN_EMPTY
+
+
+# --- repair before reject -------------------------------------------------------------------------
+
+ARTICLE_EN = (
+    "The city council approved the budget for the new library on Tuesday evening.\n"
+    "Construction is expected to begin in the spring and to last about two years.\n"
+    "The library will have a children's wing, study rooms and a small concert hall."
+)
+ARTICLE_ZH = (
+    "市政府周二批准了新图书馆的预算，工程预计明年春天开工。\n"
+    "新馆将设有儿童阅览区、自习室和一个小型音乐厅，建成后免费向市民开放。\n"
+    "负责人表示，旧馆的藏书将在新馆落成后分批迁入。"
+)
+
+
+def test_repeated_lines_and_paragraphs_lose_their_second_copy():
+    para = "Construction is expected to begin in the spring and to last about two years."
+    text = f"{ARTICLE_EN}\n\n{para}\n\n{para}\nShort line\nShort line"
+    (doc,), counters = _run([_doc(text, lang="en")])
+    assert doc["text"].count(para) == 1
+    assert doc["text"].count("Short line") == 2  # lines under MIN_REPEAT_CHARS are never repeats
+    assert doc["meta"]["clean"]["repeated_lines"] == 2
+    assert doc["meta"]["clean"]["repeated_chars"] == 2 * len(para)
+    assert counters["clean_repeated_lines"] == 2
+    assert rejection(doc) is None
+
+
+def test_a_repeated_answer_inside_one_line_goes_and_the_record_stays():
+    # The shape of WuDao's Q&A records: question, answer, then the answer again on the same line.
+    answer = "信用卡激活失败的常见原因是预留手机号码有误。也可能是申请人带的证件不全，需要到网点核实身份。"
+    (doc,), counters = _run([_doc("信用卡上门激活为什么会失败？" + answer + answer, lang="zh")])
+    assert doc["text"] == "信用卡上门激活为什么会失败？" + answer
+    assert doc["meta"]["clean"]["repeated_chars"] == len(answer)
+    assert counters["clean_repeated_chars"] == len(answer)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "請繼續往下閱讀...", "責任編輯：王小明", "下載APP，看更多精彩新聞", "分享到：微信 微博 QQ空间",
+        "责任编辑：李四", "打开APP，阅读全文", "本文来源：新华网", "返回顶部",
+        "This website uses cookies to improve your experience. Accept", "Please enable JavaScript to view comments.",
+        "Share this article", "Continue reading", "Skip to main content", "Copyright © 2024 Example Media",
+        "首页 > 新闻 > 正文", "Home | News | Sport | Weather",
+    ],
+)
+def test_boilerplate_lines_go_in_simplified_traditional_and_english(junk):
+    article = ARTICLE_ZH if any("\u4e00" <= c <= "\u9fff" for c in junk) else ARTICLE_EN
+    lines = article.split("\n")
+    text = "\n".join([lines[0], junk, *lines[1:]])
+    (doc,), counters = _run([_doc(text)])
+    assert doc["text"] == article
+    removed = doc["meta"]["clean"]
+    assert removed["boilerplate_lines"] + removed["menu_lines"] == 1
+    assert counters["clean_boilerplate_lines"] + counters["clean_menu_lines"] == 1
+
+
+def test_content_that_merely_mentions_a_furniture_word_stays():
+    text = ARTICLE_ZH + "\n记者注册了一个账号，登录后发现，责任编辑一栏写着去年的日期，这说明页面很久没有更新过。"
+    (doc,), _ = _run([_doc(text)])
+    assert doc["text"] == text
+    assert sum(doc["meta"]["clean"].values()) == 0
+
+
+def test_a_menu_block_goes_but_a_list_of_sentences_stays():
+    menu = "\n".join(["News", "Sport", "Business", "Weather", "Travel", "Culture"])
+    steps = "\n".join(["1. Mix the flour and water.", "2. Leave the jar for a day.", "3. Feed it every morning."])
+    (doc,), _ = _run([_doc(f"{menu}\n{ARTICLE_EN}\n{steps}", lang="en")])
+    assert doc["text"] == f"{ARTICLE_EN}\n{steps}"
+    assert doc["meta"]["clean"]["menu_lines"] == 6
+
+
+def test_a_trailing_headline_list_goes():
+    heads = ["Storm brings heavy rain to the coast", "Museum reopens its bronze gallery",
+             "Two new bus lines from March", "Farmers expect a good harvest of apples and pears this autumn"]
+    (doc,), counters = _run([_doc(ARTICLE_EN + "\n\n" + "\n".join(heads), lang="en")])
+    assert doc["text"] == ARTICLE_EN
+    assert doc["meta"]["clean"]["trailing_list_lines"] == 4
+    assert counters["clean_trailing_list_lines"] == 4
+
+
+def test_a_document_that_is_only_a_list_is_left_to_the_filters():
+    glossary = "\n".join(["Aardvark", "African anteater", "Abacus", "Counting frame", "Abbey", "Monastery"])
+    (doc,), _ = _run([_doc(glossary, lang="en")], drop_navigation=False)
+    assert doc["text"] == glossary
+
+
+def test_a_page_that_is_mostly_furniture_is_rejected_with_value_and_threshold():
+    menu = "\n".join(["首页", "新闻", "体育", "财经", "科技", "汽车", "房产", "教育", "旅游", "登录", "注册",
+                      "关于我们", "联系我们", "网站地图", "版权所有 © 2020 某某网"] * 3)
+    (doc,), counters = _run([_doc(menu + "\n今天天气很好。")])
+    reject = rejection(doc)
+    assert reject["reason"] == CLEAN_MOSTLY_BOILERPLATE
+    assert reject["value"] > reject["threshold"] == 0.3
+    assert doc["meta"]["clean"]["boilerplate_lines"] > 0
+
+
+def test_meta_clean_has_the_same_keys_for_every_document():
+    docs = [_doc(ARTICLE_EN, lang="en"), _doc("def f():\n    return 1\n", lang="code"), _doc(ARTICLE_ZH)]
+    out, _ = _run(docs)
+    keys = {f"{rule}_{unit}" for rule in REPAIR_RULES for unit in ("lines", "chars")}
+    assert all(set(d["meta"]["clean"]) == keys for d in out)
+    assert all(isinstance(v, int) for d in out for v in d["meta"]["clean"].values())
+
+
+def test_wudao_sample_records_are_kept_without_their_repeated_answer():
+    from pathlib import Path
+
+    from corpus.filters.base import FilterStep
+    from corpus.readers.wudao import WudaoReader
+
+    sample = Path(__file__).resolve().parents[3] / "shared" / "samples" / "wudao" / "jinrong_data.json"
+    if not sample.exists():
+        pytest.skip(f"{sample} not present")
+    counters = Counter()
+    docs = list(WudaoReader()(sample, counters))
+    before = {d["id"]: d["text"] for d in docs}
+    out = list(FilterStep()(CleanStep()(iter(docs), counters), counters))
+    assert len(out) == 21
+    assert [rejection(d) for d in out] == [None] * 21
+    for d in out:
+        assert d["meta"]["clean"]["repeated_chars"] > 0
+        assert len(d["text"]) < len(before[d["id"]])
+        tail = d["text"][-40:]
+        assert d["text"].count(tail) == 1  # the answer's end occurs once now
+
+
+def _seconds(text: str) -> float:
+    import time
+
+    start = time.perf_counter()
+    _run([_doc(text)])
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "The quick brown fox jumps over the lazy dog. " * 8 + "\n",  # prose
+        "word" + " " * 200 + "word\n",  # long runs of spaces (the old trailing-space regex was quadratic)
+        "这是一段很长的中文文本，用来测试清洗的速度" * 30 + "\n",  # long lines without a sentence end
+        "Menu entry\n",  # one endless menu block
+        "重复的一行文字，会被删除第二份。\n",  # every line a repeat
+    ],
+    ids=["prose", "space-runs", "long-zh-lines", "menu", "repeats"],
+)
+def test_clean_time_grows_linearly_with_a_huge_document(unit):
+    # Loose on purpose (a shared machine): 8x the text may take at most 24x the time.
+    small, big = unit * (400_000 // len(unit)), unit * (3_200_000 // len(unit))
+    _seconds(small)  # warm caches (word lists, regexes)
+    assert _seconds(big) < 24 * max(_seconds(small), 0.02)
