@@ -9,84 +9,13 @@ and which reasons dropped ``keep`` documents. Run: ``python benchmarks/filter_qu
 from __future__ import annotations
 
 import argparse
-import json
-from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
 
-from corpus.clean import CleanStep
-from corpus.filters.base import DEFAULT_CONFIG, FilterStep
+from corpus.filters.base import DEFAULT_CONFIG
+from corpus.filters.evaluate import judge, load_labelled, report
 from corpus.records import rejection
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "quality" / "dev.jsonl"
-
-
-def load_labelled(path: Path) -> list[dict[str, Any]]:
-    """The labelled records of ``path``; each must have text, lang, source and a keep/drop label."""
-    records = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        record = json.loads(line)
-        if record.get("label") not in ("keep", "drop") or not isinstance(record.get("text"), str):
-            raise ValueError(f"{path}:{lineno}: needs text and label keep|drop, got {sorted(record)}")
-        records.append(record)
-    return records
-
-
-def judge(records: list[dict[str, Any]], config: str = DEFAULT_CONFIG) -> list[dict[str, Any]]:
-    """Run clean + filter on ``records`` as unlabelled web documents; one outcome per record, in order.
-
-    Each outcome: ``{id, lang, source, label, kept, reason, doc}`` where ``reason`` is the rejecting
-    rule (``None`` if kept) and ``doc`` the document after the two stages.
-    """
-    docs = [{"id": r["id"], "text": r["text"], "source": "web", "meta": {}} for r in records]
-    counters: Counter = Counter()
-    out = list(FilterStep(config=config)(CleanStep()(iter(docs), counters), counters))
-    by_id = {d["id"]: d for d in out}
-    outcomes = []
-    for r in records:
-        doc = by_id[r["id"]]
-        rej = rejection(doc)
-        outcomes.append({
-            "id": r["id"], "lang": r["lang"], "source": r["source"].split(":")[0], "label": r["label"],
-            "kept": rej is None, "reason": rej and rej["reason"], "doc": doc,
-        })
-    return outcomes
-
-
-def rates(outcomes: list[dict[str, Any]]) -> dict[str, float | int]:
-    """keep-recall (keep docs kept), drop-recall (drop docs dropped), precision of the drops, counts."""
-    keep = [o for o in outcomes if o["label"] == "keep"]
-    drop = [o for o in outcomes if o["label"] == "drop"]
-    dropped = [o for o in outcomes if not o["kept"]]
-    return {
-        "keep": len(keep),
-        "drop": len(drop),
-        "keep_recall": sum(o["kept"] for o in keep) / len(keep) if keep else float("nan"),
-        "drop_recall": sum(not o["kept"] for o in drop) / len(drop) if drop else float("nan"),
-        "drop_precision": sum(o["label"] == "drop" for o in dropped) / len(dropped) if dropped else float("nan"),
-    }
-
-
-def report(outcomes: list[dict[str, Any]]) -> str:
-    """The tables this benchmark prints: per language, per source, and reasons that dropped keep docs."""
-    lines = [f"{'group':<48} {'keep':>5} {'drop':>5} {'keep-rec':>9} {'drop-rec':>9} {'drop-prec':>9}"]
-    groups: dict[str, list] = defaultdict(list)
-    for o in outcomes:
-        groups[f"lang={o['lang']}"].append(o)
-    for o in outcomes:
-        groups[f"source={o['source']}"].append(o)
-    for name, group in groups.items():
-        r = rates(group)
-        lines.append(f"{name:<48} {r['keep']:>5} {r['drop']:>5} {r['keep_recall']:>9.3f} "
-                     f"{r['drop_recall']:>9.3f} {r['drop_precision']:>9.3f}")
-    lost = Counter((o["lang"], o["reason"]) for o in outcomes if o["label"] == "keep" and not o["kept"])
-    lines.append("\nreasons that dropped `keep` documents")
-    lines.extend(f"  {lang}  {reason:<32} {n}" for (lang, reason), n in lost.most_common())
-    missed = Counter(o["lang"] for o in outcomes if o["label"] == "drop" and o["kept"])
-    lines.append(f"`drop` documents kept: {dict(missed)}")
-    return "\n".join(lines)
 
 
 def main() -> None:

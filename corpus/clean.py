@@ -162,7 +162,12 @@ def is_menu_entry(line: str) -> bool:
         return False
     body = line.lstrip(_FURNITURE_PUNCT)
     cjk = len(_CJK.findall(body))
-    return cjk <= 8 if cjk else len(body.split()) <= 4
+    return cjk <= 8 if cjk else len(body.split()) <= 6
+
+
+def _is_prose(line: str) -> bool:
+    """A line of running text: ends a sentence and is at least 8 words or 20 CJK characters long."""
+    return line.endswith(TERMINAL) and (len(line.split()) >= 8 or len(_CJK.findall(line)) >= 20)
 
 
 def _is_short_unpunctuated(line: str) -> bool:
@@ -284,8 +289,12 @@ class CleanStep:
         """Remove runs of >= MIN_MENU_RUN menu entries: lines of a few words with no sentence end.
 
         This is the shape of a site's navigation in a page's text dump (jusText and trafilatura drop
-        such short, link-dense blocks). Blank lines inside a run do not end it.
+        such short, link-dense blocks). Blank lines inside a run do not end it. A document without a
+        single prose line is left whole: it is a list (an index, a glossary) for the filters to judge.
         """
+        entry = [bool(line.strip()) and is_menu_entry(line.strip()) for line in lines]
+        if not any(not e and _is_prose(line.strip()) for e, line in zip(entry, lines, strict=True)):
+            return lines
         out: list[str] = []
         run: list[str] = []
 
@@ -299,8 +308,8 @@ class CleanStep:
                 out.extend(run)
             run.clear()
 
-        for line in lines:
-            if not line.strip() or is_menu_entry(line.strip()):
+        for line, is_entry in zip(lines, entry, strict=True):
+            if is_entry or not line.strip():
                 run.append(line)
             else:
                 flush()

@@ -24,10 +24,11 @@ HARM_VIOLENCE = "harm_violence"
 HARM_DRUGS = "harm_drugs"
 HARM_HATE = "harm_hate"
 HARM_FRAUD = "harm_fraud"
+HARM_ADS = "harm_ads"
 HARM_BLOCKED_DOMAIN = "harm_blocked_domain"
 CATEGORY_REASONS = {
     "porn": HARM_PORN, "gambling": HARM_GAMBLING, "violence": HARM_VIOLENCE,
-    "drugs": HARM_DRUGS, "hate": HARM_HATE, "fraud": HARM_FRAUD,
+    "drugs": HARM_DRUGS, "hate": HARM_HATE, "fraud": HARM_FRAUD, "ads": HARM_ADS,
 }
 
 # Up to three separators (spaces, punctuation, underscores) between two CJK characters: "赌 . 博" → "赌博".

