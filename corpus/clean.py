@@ -52,8 +52,9 @@ _HTML_TAG = re.compile(r"</?(?:br|p|div|span|b|i|u|em|strong|font|a|img|center|s
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});")
 # Characters around a furniture word that do not change what the line is: "| 首页 |", "» Home", "更多>>".
 _FURNITURE_PUNCT = " \t|｜>»<«·•:：-–—_*/\\()（）[]【】「」<>《》"
-# Menu rows and breadcrumbs: cells separated by | ｜ > » / · or runs of 2+ spaces.
-_MENU_SEPARATOR = re.compile(r"\s*(?:[|｜»›>/·•]|>>)\s*|\s{2,}")
+# Menu rows and breadcrumbs: cells separated by | ｜ > » • or runs of 2+ spaces.
+# Not "·" (it joins the parts of a transliterated name: 赫伯特·乔治·威尔斯) nor "/" (lists of names).
+_MENU_SEPARATOR = re.compile(r"\s*(?:[|｜»›>•]|>>)\s*|\s{2,}")
 # A sentence inside a line: text up to Chinese end marks, or Latin ones before a space or the end.
 _SENTENCE = re.compile(r"[^。！？!?.]+(?:\.(?![\s\u3000]|$)[^。！？!?.]*)*(?:[。！？!?.]+[”’」』）)\"']*)?\s*")
 # A line or sentence shorter than this is never treated as a repeat: "是的。", "Reply", table cells.
@@ -67,6 +68,16 @@ MIN_TRAILING_LINES = 3
 MIN_MENU_RUN = 5
 
 
+def repair_table(counters: dict[str, int | float]) -> str:
+    """What ``clean``'s repair rules removed, from a stage's summed counters: lines and characters per rule."""
+    rows = [("rule", "lines", "chars")]
+    for rule in REPAIR_RULES:
+        rows.append((rule, f"{int(counters.get(f'clean_{rule}_lines', 0)):,}",
+                     f"{int(counters.get(f'clean_{rule}_chars', 0)):,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(f"{a.ljust(widths[0])}  {b.rjust(widths[1])}  {c.rjust(widths[2])}" for a, b, c in rows)
+
+
 @lru_cache(maxsize=4)
 def _opencc(config: str):
     import opencc
@@ -78,6 +89,11 @@ def is_code(doc: dict[str, Any]) -> bool:
     """True for source code documents, whose layout must never be reflowed."""
     meta = doc.get("meta") or {}
     return meta.get("lang") == "code" or doc.get("source") in CODE_SOURCES
+
+
+def is_extracted(source: str, extracted: tuple[str, ...]) -> bool:
+    """True for text a reader extracted from markup (``extracted``, or a wiki dump such as ``zhwiki``)."""
+    return source in extracted or source.endswith("wiki")
 
 
 def is_chinese(doc: dict[str, Any]) -> bool:
@@ -139,7 +155,7 @@ def load_furniture(directory: str) -> Furniture:
 
 
 def is_menu_row(line: str) -> bool:
-    """A breadcrumb or menu row: 3+ cells split by | > » / · (or wide gaps), every cell a few words.
+    """A breadcrumb or menu row: 3+ cells split by | > » • (or wide gaps), every cell a few words.
 
     "首页 >> 东区新闻 >> 正文", "Home | News | Sport | Weather": cells of at most 8 CJK characters or
     3 Latin words, and no cell ending a sentence.
@@ -196,6 +212,11 @@ class CleanStep:
     boilerplate_lists: str = BOILERPLATE_DIR  # directory of line/start/contains lists
     drop_repeats: bool = True  # the second copy of a line or sentence of >= MIN_REPEAT_CHARS characters
     drop_trailing_lists: bool = True  # short unpunctuated lines after the last prose line
+    # Sources whose text is never repaired: a LeetCode problem is statement, constraints and code.
+    keep_layout_sources: tuple[str, ...] = ("leetcode",)
+    # Readers that extract an article body from markup (plus every "<lang>wiki" dump): no site
+    # navigation there, so runs of short lines are lists and are kept; furniture lines and repeats go.
+    extracted_sources: tuple[str, ...] = ("wiki", "baike", "wudao")
     # ours: a page that is more than half furniture is a menu with a little text (C4/RefinedWeb
     # delete such lines and then judge the rest; what is left of such pages is rarely an article).
     max_furniture_ratio: float | None = 0.3
@@ -223,8 +244,13 @@ class CleanStep:
         text = _BLANK_RUNS.sub("\n\n", text)
         return text.strip()
 
-    def repair(self, text: str) -> tuple[str, dict[str, int]]:
-        """Remove furniture, repeats and a trailing list from normalised ``text``; the tally per rule."""
+    def repair(self, text: str, *, page_dump: bool = True) -> tuple[str, dict[str, int]]:
+        """Remove furniture, repeats and a trailing list from normalised ``text``; the tally per rule.
+
+        ``page_dump=False`` (text a reader extracted from markup: a wiki article, an encyclopedia entry)
+        keeps runs of short lines, which are lists there, not menus. Lines inside Markdown code fences
+        are never touched, and a document with fences keeps its runs of short lines too.
+        """
         tally = _empty_tally()
 
         def drop(rule: str, removed: str, lines: int = 1) -> None:
@@ -235,8 +261,14 @@ class CleanStep:
         # Hashes, not strings, of the lines and sentences seen: memory is 8 bytes per distinct one.
         seen: set[int] = set()
         kept: list[str] = []
+        in_fence = has_fence = False
         for raw in text.split("\n"):
             line = raw.strip()
+            if line.startswith("```") or in_fence:
+                in_fence = in_fence != line.startswith("```")
+                has_fence = True
+                kept.append(raw)
+                continue
             if not line:
                 kept.append("")
                 continue
@@ -244,7 +276,7 @@ class CleanStep:
                 if furniture.matches(line):
                     drop("boilerplate", line)
                     continue
-                if is_menu_row(line):
+                if page_dump and is_menu_row(line):
                     drop("menu", line)
                     continue
             if self.drop_repeats and len(line) >= MIN_REPEAT_CHARS:
@@ -257,10 +289,11 @@ class CleanStep:
                 if not raw.strip():
                     continue
             kept.append(raw)
-        if furniture is not None:
-            kept = self._drop_menu_blocks(kept, drop)
-        if self.drop_trailing_lists:
-            kept = self._drop_trailing_list(kept, drop)
+        if page_dump and not has_fence:  # in extracted articles and around code the layout is content
+            if furniture is not None:
+                kept = self._drop_menu_blocks(kept, drop)
+            if self.drop_trailing_lists:
+                kept = self._drop_trailing_list(kept, drop)
         out = _BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()
         return out, tally
 
@@ -363,8 +396,9 @@ class CleanStep:
             code, chinese = is_code(doc), is_chinese(doc)
             text = self.clean_text(before, code=code, chinese=chinese)
             tally = _empty_tally()
-            if not code:
-                text, tally = self.repair(text)
+            source = str(doc.get("source") or "")
+            if not code and source not in self.keep_layout_sources:
+                text, tally = self.repair(text, page_dump=not is_extracted(source, self.extracted_sources))
             doc["text"] = text
             doc.setdefault("meta", {})["clean"] = tally
             for key, n in tally.items():

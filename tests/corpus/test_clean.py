@@ -218,3 +218,18 @@ def test_clean_time_grows_linearly_with_a_huge_document(unit):
     small, big = unit * (400_000 // len(unit)), unit * (3_200_000 // len(unit))
     _seconds(small)  # warm caches (word lists, regexes)
     assert _seconds(big) < 24 * max(_seconds(small), 0.02)
+
+
+def test_lists_in_extracted_articles_and_code_fences_are_kept():
+    names = "\n".join(["Robert Bakewell", "Norman Borlaug", "Luther Burbank", "George Washington Carver",
+                       "René Dumont", "Albert Howard"])
+    text = f"{ARTICLE_EN}\n\nProminent agricultural scientists\n{names}"
+    (wiki,), _ = _run([_doc(text, lang="en", source="enwiki")])
+    assert wiki["text"] == text
+    (web,), _ = _run([_doc(text, lang="en")])
+    assert "Norman Borlaug" not in web["text"]  # on a page dump the same run is a menu
+    code = "```python\nfor i in range(len(nums)):\n    ans += nums[i]\nfor i in range(len(nums)):\n    ans += nums[i]\n```"
+    (fenced,), _ = _run([_doc(f"{ARTICLE_EN}\n{code}", lang="en")])
+    assert fenced["text"] == f"{ARTICLE_EN}\n{code}"
+    (leetcode,), _ = _run([_doc("Constraints:\n1 <= n <= 105\n1 <= m <= 105\n" * 2, lang="en", source="leetcode")])
+    assert leetcode["text"].count("1 <= n <= 105") == 2
