@@ -49,6 +49,7 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 _ZH_PUNCT_RUNS = re.compile(r"([\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff60]+)")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HTML_TAG = re.compile(r"</?(?:br|p|div|span|b|i|u|em|strong|font|a|img|center|small|big|sup|sub)\b[^<>]{0,200}>", re.I)
+_DIGIT = re.compile(r"\d")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});")
 # Characters around a furniture word that do not change what the line is: "| 首页 |", "» Home", "更多>>".
 _FURNITURE_PUNCT = " \t|｜>»<«·•:：-–—_*/\\()（）[]【】「」<>《》"
@@ -61,7 +62,7 @@ _SENTENCE = re.compile(r"[^。！？!?.]+(?:\.(?![\s\u3000]|$)[^。！？!?.]*)*
 MIN_REPEAT_CHARS = 20
 # Furniture rules only look at lines up to these lengths (characters): a long line is content.
 MAX_START_LINE = 80
-MAX_CONTAINS_LINE = 200
+MAX_CONTAINS_LINE = 400  # cookie notices run to 300+ characters
 # Trailing link/headline list: at least this many short unpunctuated lines after the last prose line.
 MIN_TRAILING_LINES = 3
 # A navigation block: at least this many menu entries in a row (a menu bar dumped one entry per line).
@@ -368,6 +369,9 @@ class CleanStep:
         # Something must remain before the run, ending in a sentence: otherwise the whole document
         # is a list (an index, a glossary) and the filters judge it as such.
         if titles < MIN_TRAILING_LINES or not any(line.strip().endswith(TERMINAL) for line in lines[:start]):
+            return lines
+        # A run where most lines hold a number is data (tour dates, results, a price list), not links.
+        if 2 * sum(bool(_DIGIT.search(line)) for line in lines[start:]) > titles:
             return lines
         removed = [line for line in lines[start:] if line.strip()]
         for line in removed:

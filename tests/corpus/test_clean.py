@@ -233,3 +233,10 @@ def test_lists_in_extracted_articles_and_code_fences_are_kept():
     assert fenced["text"] == f"{ARTICLE_EN}\n{code}"
     (leetcode,), _ = _run([_doc("Constraints:\n1 <= n <= 105\n1 <= m <= 105\n" * 2, lang="en", source="leetcode")])
     assert leetcode["text"].count("1 <= n <= 105") == 2
+
+
+def test_a_trailing_list_of_data_stays():
+    dates = ["June 24 -- Pavilion, Bristow", "June 26 -- Center, Allentown", "June 27 -- Arena, Camden"]
+    text = ARTICLE_EN + "\n\n" + "\n".join(dates)
+    (doc,), _ = _run([_doc(text, lang="en")])
+    assert doc["text"] == text
