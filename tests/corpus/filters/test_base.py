@@ -116,3 +116,18 @@ def test_language_id_uses_the_bundled_lid176_and_never_downloads(monkeypatch):
     lang, score = langid.detect(text)
     assert lang == "zh" and score > 0.9  # the "ja" reading of Han characters is added to zh
     assert langid.detect("東京の天気は晴れです。明日は雨が降るでしょう。")[0] == "ja"
+
+
+def test_a_value_equal_to_its_bound_is_kept_everywhere():
+    # docs/filters.md: every min_/max_ bound names the last value kept (the same in every filter).
+    from corpus.filters.base import first_violation
+    from corpus.filters.c4 import C4Filter
+    from corpus.filters.langid import LangIdFilter
+
+    assert first_violation({"x": 0.1}, [("r", "x", 0.1, "max")]).keep
+    assert first_violation({"x": 0.5}, [("r", "x", 0.5, "min")]).keep
+    assert not first_violation({"x": 0.1001}, [("r", "x", 0.1, "max")]).keep
+    assert not first_violation({"x": 0.4999}, [("r", "x", 0.5, "min")]).keep
+    c4 = C4Filter()
+    assert c4.decide({**c4.score("One. Two. Three."), "policy_lines_ratio": 0.1}, {}).keep
+    assert LangIdFilter(languages=["zh"], min_score=0.5).decide({"lang": "zh", "score": 0.5, "letters": 30}, {}).keep
