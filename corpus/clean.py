@@ -164,6 +164,12 @@ def is_menu_row(line: str) -> bool:
     if len(line) > MAX_START_LINE:
         return False
     cells = [c for c in _MENU_SEPARATOR.split(line) if c.strip()]
+    if len(cells) < 3 and len(_CJK.findall(line)) * 2 > len(line):
+        # Chinese menus are often single-space separated ("网站首页 企业简介 企业文化 ..."); a Chinese
+        # sentence has no spaces, a title at most one or two, so five or more short cells make a menu.
+        cells = line.split()
+        if len(cells) < 5:
+            return False
     if len(cells) < 3:
         return False
     for cell in cells:
@@ -174,7 +180,7 @@ def is_menu_row(line: str) -> bool:
 
 
 def is_menu_entry(line: str) -> bool:
-    """One navigation entry: at most 4 words or 8 CJK characters (after any bullet), no sentence end."""
+    """One navigation entry: at most 6 words or 8 CJK characters (after any bullet), no sentence end."""
     if len(line) > 40 or line.endswith(("。", "！", "？", ".", "!", "?", "；", ";", "：", ":")):
         return False
     body = line.lstrip(_FURNITURE_PUNCT)
@@ -323,8 +329,9 @@ class CleanStep:
         """Remove runs of >= MIN_MENU_RUN menu entries: lines of a few words with no sentence end.
 
         This is the shape of a site's navigation in a page's text dump (jusText and trafilatura drop
-        such short, link-dense blocks). Blank lines inside a run do not end it. A document without a
-        single prose line is left whole: it is a list (an index, a glossary) for the filters to judge.
+        such short, link-dense blocks). Blank lines inside a run do not end it. A run whose entries mostly
+        hold a number is data and stays. A document without a single prose line is left whole: it is a
+        list (an index, a glossary) for the filters to judge.
         """
         entry = [bool(line.strip()) and is_menu_entry(line.strip()) for line in lines]
         if not any(not e and _is_prose(line.strip()) for e, line in zip(entry, lines, strict=True)):
@@ -334,7 +341,8 @@ class CleanStep:
 
         def flush() -> None:
             entries = [line for line in run if line.strip()]
-            if len(entries) >= MIN_MENU_RUN:
+            # Most entries holding a number make it data (ingredients, a schedule, stats), not a menu.
+            if len(entries) >= MIN_MENU_RUN and 2 * sum(bool(_DIGIT.search(e)) for e in entries) <= len(entries):
                 for line in entries:
                     drop("menu", line.strip())
                 out.append("")

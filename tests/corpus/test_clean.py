@@ -240,3 +240,24 @@ def test_a_trailing_list_of_data_stays():
     text = ARTICLE_EN + "\n\n" + "\n".join(dates)
     (doc,), _ = _run([_doc(text, lang="en")])
     assert doc["text"] == text
+
+
+def test_a_list_of_quantities_is_data_not_a_menu():
+    ingredients = "\n".join(["Ingredients", "500 g flour", "350 ml water", "10 g salt", "2 tbsp olive oil",
+                             "1 sachet yeast"])
+    text = f"{ARTICLE_EN}\n{ingredients}\nMix everything and leave the dough to rise for two hours."
+    (doc,), _ = _run([_doc(text, lang="en")])
+    assert doc["text"] == text
+
+
+@pytest.mark.parametrize(("line", "menu"), [
+    ("网站首页 企业简介 企业文化 产品服务 成功案例 联系我们", True),
+    ("首页 | 新闻 | 体育", True),
+    ("较强冷空气来袭 全国多地开启“抖抖抖”模式", False),
+    ("三星 Galaxy S20 系列手机正式发布", False),
+    ("赫伯特·乔治·威尔斯的《时间机器》", False),
+])
+def test_menu_rows(line, menu):
+    from corpus.clean import is_menu_row
+
+    assert is_menu_row(line) is menu
