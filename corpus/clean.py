@@ -421,12 +421,12 @@ class CleanStep:
                 if not code:
                     self._move_links(doc, before, chinese, counters)
             if not doc["text"].strip():
-                yield reject(doc, stage=self.name, reason=CLEAN_EMPTY, value=len(before))
+                yield reject(doc, stage=self.name, reason=CLEAN_EMPTY, value=len(before), filter=self.name)
                 continue
             furniture = sum(tally[f"{rule}_chars"] for rule in ("boilerplate", "menu", "trailing_list"))
             total = furniture + len(doc["text"])
             if self.max_furniture_ratio is not None and furniture > self.max_furniture_ratio * total:
-                yield reject(doc, stage=self.name, reason=CLEAN_MOSTLY_BOILERPLATE,
+                yield reject(doc, stage=self.name, reason=CLEAN_MOSTLY_BOILERPLATE, filter=self.name,
                              value=round(furniture / total, 4), threshold=self.max_furniture_ratio)
                 continue
             yield doc

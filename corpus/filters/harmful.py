@@ -162,10 +162,13 @@ class HarmfulFilter(Filter):
     def score(self, text: str) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
         normalised = normalise(text)
-        found = load_matcher(self.wordlists).count(normalised)
+        matcher = load_matcher(self.wordlists)
+        found = matcher.count(normalised)
         length = max(len(normalised), 1)
         scores: Scores = {}
-        for category, terms in found.items():
+        # Every category gets all four keys (zeros when absent): the same score names in every document.
+        for category in matcher.categories:
+            terms = found.get(category, {})
             hits = sum(terms.values())
             scores[f"{category}_hits"] = hits
             scores[f"{category}_distinct"] = len(terms)
@@ -183,7 +186,7 @@ class HarmfulFilter(Filter):
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}
         for category in load_matcher(self.wordlists).categories:
             bounds = self.thresholds.get(category, default)
-            if bounds is None or f"{category}_hits" not in scores:
+            if bounds is None or not scores.get(f"{category}_hits"):
                 continue
             distinct, density = scores[f"{category}_distinct"], scores[f"{category}_per_1k_chars"]
             if distinct >= bounds["min_distinct"] and density >= bounds["min_per_1k_chars"]:

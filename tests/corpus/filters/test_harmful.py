@@ -52,7 +52,7 @@ def test_latin_terms_need_word_boundaries() -> None:
     # "sussex", "essex", "pornography" contain listed terms only as substrings (porn / sex are listed or not).
     text = "Sussex and Essex classes met in Middlesex; the class assessed pornographic law as a topic."
     scores = HarmfulFilter().score(text)
-    assert "porn_hits" not in scores
+    assert scores["porn_hits"] == 0
 
 
 def test_one_or_two_terms_are_not_enough() -> None:
