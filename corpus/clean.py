@@ -58,7 +58,10 @@ _FURNITURE_PUNCT = " \t|｜>»<«·•:：-–—_*/\\()（）[]【】「」<>�
 _MENU_SEPARATOR = re.compile(r"\s*(?:[|｜»›>•]|>>)\s*|\s{2,}")
 # A sentence inside a line: text up to Chinese end marks, or Latin ones before a space or the end.
 _SENTENCE = re.compile(r"[^。！？!?.]+(?:\.(?![\s\u3000]|$)[^。！？!?.]*)*(?:[。！？!?.]+[”’」』）)\"']*)?\s*")
-# A line or sentence shorter than this is never treated as a repeat: "是的。", "Reply", table cells.
+# A line shorter than this is never treated as a repeat ("是的。", "Reply", table cells); a repeated
+# line shorter than MIN_REPEAT_CHARS counts as boilerplate. A sentence inside a line must be at least
+# MIN_REPEAT_CHARS long, since short clauses recur in ordinary prose.
+MIN_REPEAT_LINE_CHARS = 12
 MIN_REPEAT_CHARS = 20
 # Furniture rules only look at lines up to these lengths (characters): a long line is content.
 MAX_START_LINE = 80
@@ -217,7 +220,7 @@ class CleanStep:
     strip_markup: bool = True  # HTML entities and tags left over by extraction
     drop_navigation: bool = True  # boilerplate lines from the word lists, and menu rows
     boilerplate_lists: str = BOILERPLATE_DIR  # directory of line/start/contains lists
-    drop_repeats: bool = True  # the second copy of a line or sentence of >= MIN_REPEAT_CHARS characters
+    drop_repeats: bool = True  # second copies of lines (>= 12 characters) and sentences (>= 20)
     drop_trailing_lists: bool = True  # short unpunctuated lines after the last prose line
     # Sources whose text is never repaired: a LeetCode problem is statement, constraints and code.
     keep_layout_sources: tuple[str, ...] = ("leetcode",)
@@ -286,10 +289,12 @@ class CleanStep:
                 if page_dump and is_menu_row(line):
                     drop("menu", line)
                     continue
-            if self.drop_repeats and len(line) >= MIN_REPEAT_CHARS:
-                key = hash(line)
+            if self.drop_repeats and len(line) >= MIN_REPEAT_LINE_CHARS:
+                key = hash(" ".join(line.split()))
                 if key in seen:
-                    drop("repeated", line)
+                    # A short line that recurs ("Got a news tip?", "分享到朋友圈") is a widget repeated in
+                    # header and footer: furniture. A long one is repeated content.
+                    drop("repeated" if len(line) >= MIN_REPEAT_CHARS else "boilerplate", line)
                     continue
                 seen.add(key)
                 raw = self._drop_repeated_sentences(raw, seen, drop)
@@ -312,7 +317,7 @@ class CleanStep:
             sentence = match.group().strip()
             if len(sentence) < MIN_REPEAT_CHARS or match.start() == 0 and match.end() == len(line):
                 continue  # the whole line was already checked as a line
-            key = hash(sentence)
+            key = hash(" ".join(sentence.split()))  # "电  据" and "电 据" are the same sentence
             if key in seen:
                 parts.append(line[last:match.start()])
                 last = match.end()
