@@ -261,3 +261,32 @@ def test_menu_rows(line, menu):
     from corpus.clean import is_menu_row
 
     assert is_menu_row(line) is menu
+
+
+def test_traditional_chinese_news_page_comes_out_clean_and_kept():
+    from corpus.filters.base import FilterStep
+
+    page = "\n".join([
+        "颱風逼近 氣象局發布海上警報｜自由時報電子報",
+        "首頁", "即時", "政治", "社會", "生活", "國際", "財經", "體育",
+        "中央氣象局今天上午發布海上颱風警報，預估颱風中心將於明天清晨最接近臺灣東南部海面。",
+        "請繼續往下閱讀...",
+        "氣象局表示，受颱風外圍環流影響，東半部及恆春半島今晚起將有局部大雨，民眾應注意強風與豪雨。",
+        "不用抽 不用搶 現在用APP看新聞 保證天天中獎　點我下載APP　按我看活動辦法",
+        "農委會也提醒農民提早搶收農作物，並做好田間排水與防風措施，以減少損失。",
+        "交通部表示，各機場與港口將視風雨情況調整航班與船班，旅客出發前應先上網查詢最新資訊，"
+        "以免白跑一趟。公路總局也已在山區路段預先部署機具，一旦發生坍方將立即搶通。",
+        "氣象專家分析，這個颱風的路徑仍有變數，若太平洋高壓減弱，颱風可能轉向北上，"
+        "對北部地區的影響將會增加，民眾不可掉以輕心，應持續留意氣象局發布的最新消息。",
+        "（責任編輯：王小明）",
+        "相關新聞",
+        "颱風假怎麼放？各縣市最新公告",
+        "高鐵、台鐵明天班次調整一覽",
+        "颱風來襲前該準備哪些物資",
+    ])
+    counters = Counter()
+    (doc,) = list(FilterStep()(CleanStep()(iter([_doc(page)]), counters), counters))
+    assert rejection(doc) is None
+    for junk in ("請繼續往下閱讀", "下載APP", "責任編輯", "相關新聞", "首頁", "颱風假怎麼放"):
+        assert junk not in doc["text"], junk
+    assert "農委會也提醒農民" in doc["text"] and doc["text"].startswith("颱風逼近")
