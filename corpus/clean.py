@@ -414,7 +414,11 @@ class CleanStep:
             text = self.clean_text(before, code=code, chinese=chinese)
             tally = _empty_tally()
             source = str(doc.get("source") or "")
-            if not code and source not in self.keep_layout_sources:
+            # Documents with meta.links (wiki articles for KG2Instruction) are only normalised: their
+            # extracted text has no page furniture, and removing a line would strand the anchors that
+            # _move_links finds again in order (one lost anchor moves its cursor past the others).
+            links = (doc.get("meta") or {}).get("links")
+            if not code and not links and source not in self.keep_layout_sources:
                 text, tally = self.repair(text, page_dump=not is_extracted(source, self.extracted_sources))
             doc["text"] = text
             doc.setdefault("meta", {})["clean"] = tally

@@ -32,7 +32,8 @@ class C4Filter(Filter):
 
     name: ClassVar[str] = "c4"
     drop_lorem_ipsum: bool = True
-    max_curly_braces: int | None = 0  # C4's value; en.yaml allows 2, since code is routed elsewhere
+    max_curly_braces: int | None = 0  # C4's value: any "{" drops
+    max_curly_braces_per_1k_chars: float | None = None  # length-aware form (en.yaml): code is dense in braces
     min_terminal_punct_chars_ratio: float | None = 0.4
     max_javascript_lines_ratio: float | None = 0.1
     max_policy_lines_ratio: float | None = 0.1
@@ -49,6 +50,7 @@ class C4Filter(Filter):
         return {
             "lorem_ipsum": float("lorem ipsum" in lower_text),
             "curly_braces": text.count("{"),
+            "curly_braces_per_1k_chars": 1000 * text.count("{") / max(len(text), 1),
             "terminal_punct_chars_ratio": prose_ratio,
             "javascript_lines_ratio": sum("javascript" in line for line in lowered) / n,
             "policy_lines_ratio": sum(any(p in line for p in POLICY_SUBSTRINGS) for line in lowered) / n,
@@ -63,6 +65,7 @@ class C4Filter(Filter):
             return Verdict(False, C4_LOREM_IPSUM, 1, 0)
         return first_violation(scores, [
             (C4_CURLY_BRACE, "curly_braces", self.max_curly_braces, "max"),
+            (C4_CURLY_BRACE, "curly_braces_per_1k_chars", self.max_curly_braces_per_1k_chars, "max"),
             (C4_JAVASCRIPT, "javascript_lines_ratio", self.max_javascript_lines_ratio, "max"),
             (C4_POLICY, "policy_lines_ratio", self.max_policy_lines_ratio, "max"),
             (C4_FEW_SENTENCES, "sentences", self.min_sentences, "min"),

@@ -290,3 +290,12 @@ def test_traditional_chinese_news_page_comes_out_clean_and_kept():
     for junk in ("請繼續往下閱讀", "下載APP", "責任編輯", "相關新聞", "首頁", "颱風假怎麼放"):
         assert junk not in doc["text"], junk
     assert "農委會也提醒農民" in doc["text"] and doc["text"].startswith("颱風逼近")
+
+
+def test_documents_with_links_are_not_repaired_so_no_anchor_is_lost():
+    line = "Apollo is the god of music and poetry."
+    text = f"{line}\n{line}\nHe is the son of [Zeus]."
+    links = [["Zeus", text.index("Zeus"), text.index("Zeus") + 4]]
+    (doc,), counters = _run([_doc(text, lang="en", source="enwiki", links=links)])
+    assert doc["text"] == text and counters["clean_link_lost"] == 0
+    assert doc["meta"]["links"] == links

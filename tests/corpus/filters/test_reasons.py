@@ -53,6 +53,8 @@ CASES: list[tuple[Filter, dict, str]] = [
     # C4
     (c4.C4Filter(), {"text": GOOD_EN + "\nLorem ipsum dolor sit amet."}, c4.C4_LOREM_IPSUM),
     (c4.C4Filter(), {"text": GOOD_EN + " Use {name} here."}, c4.C4_CURLY_BRACE),
+    (c4.C4Filter(max_curly_braces=None, max_curly_braces_per_1k_chars=3.0),
+     {"text": GOOD_EN + " function f(x) { if (x) { return {a: 1}; } }"}, c4.C4_CURLY_BRACE),
     (c4.C4Filter(), {"text": "Hello there.\nPlease enable JavaScript.\nThanks."}, c4.C4_JAVASCRIPT),
     (c4.C4Filter(), {"text": "Hello there.\nSee our privacy policy.\nThanks."}, c4.C4_POLICY),
     (c4.C4Filter(), {"text": "Just one sentence here."}, c4.C4_FEW_SENTENCES),
