@@ -66,6 +66,8 @@ MIN_REPEAT_CHARS = 20
 # Furniture rules only look at lines up to these lengths (characters): a long line is content.
 MAX_START_LINE = 80
 MAX_CONTAINS_LINE = 400  # cookie notices run to 300+ characters
+_HEADLINE_ENDS = ("！", "？", "!", "?")
+_PROSE_ENDS = ("。！", "。？", "...!", "…！")  # "好。！" is a sentence, not a headline
 # Trailing link/headline list: at least this many short unpunctuated lines after the last prose line.
 MIN_TRAILING_LINES = 3
 # A navigation block: at least this many menu entries in a row (a menu bar dumped one entry per line).
@@ -197,8 +199,11 @@ def _is_prose(line: str) -> bool:
 
 
 def _is_short_unpunctuated(line: str) -> bool:
-    """A link or headline title: no sentence end, at most 40 characters or 12 words."""
-    return not line.endswith(TERMINAL) and (len(line) <= 40 or len(line.split()) <= 12) and len(line) <= 120
+    """A link or headline title: at most 40 characters or 12 words, and no sentence end other than
+    the ！/？ of a click-bait headline ("他竟然这样做！"); a full stop or a closing quote is prose."""
+    if len(line) > 120 or not (len(line) <= 40 or len(line.split()) <= 12):
+        return False
+    return not line.endswith(TERMINAL) or (line.endswith(_HEADLINE_ENDS) and not line.endswith(_PROSE_ENDS))
 
 
 def _empty_tally() -> dict[str, int]:

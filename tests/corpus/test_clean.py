@@ -299,3 +299,13 @@ def test_documents_with_links_are_not_repaired_so_no_anchor_is_lost():
     (doc,), counters = _run([_doc(text, lang="en", source="enwiki", links=links)])
     assert doc["text"] == text and counters["clean_link_lost"] == 0
     assert doc["meta"]["links"] == links
+
+
+def test_a_trailing_list_of_click_bait_headlines_goes():
+    heads = ["他竟然这样做！网友看呆了", "这三种食物千万别一起吃？", "月薪三千和三万的区别在这里！"]
+    (doc,), _ = _run([_doc(ARTICLE_ZH + "\n" + "\n".join(heads))])
+    assert doc["text"] == ARTICLE_ZH
+    # A dialogue ending a story is prose: its lines close with quotes.
+    story = ARTICLE_ZH + "\n“真的吗？”\n“真的！”\n“太好了！”"
+    (doc,), _ = _run([_doc(story)])
+    assert doc["text"] == story
