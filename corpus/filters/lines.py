@@ -83,3 +83,14 @@ def prose_chars_ratio(lines: list[str], kinds: list[str]) -> tuple[float, int]:
             body += len(line)
             prose += len(line) if kind == "prose" else 0
     return (prose / body if body else 0.0), count
+
+
+def is_complete_entry(text: str, min_sentences: int = 1) -> bool:
+    """True when ``text`` is whole sentences: at least ``min_sentences`` sentence ends, and it ends in one.
+
+    A short encyclopedia entry or a Q&A answer ("英国是位于欧洲西北部的岛国，首都是伦敦。") passes; a
+    title, a keyword list or a cut fragment does not.
+    """
+    stripped = text.rstrip()
+    ends = len(_ZH_SENTENCE.findall(stripped)) + len(_EN_SENTENCE.findall(stripped))
+    return ends >= min_sentences and stripped.endswith(TERMINAL)

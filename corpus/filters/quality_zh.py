@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
 from corpus.filters.gopher import ngram_violation, repetition_scores
-from corpus.filters.lines import line_kinds, prose_chars_ratio
+from corpus.filters.lines import is_complete_entry, line_kinds, prose_chars_ratio
 
 ZH_SHORT_DOC = "zh_short_doc"
 ZH_LOW_CJK = "zh_low_cjk_ratio"
@@ -52,6 +52,7 @@ class ZhQualityFilter(Filter):
 
     name: ClassVar[str] = "quality_zh"
     min_chars: int | None = 100
+    min_entry_chars: int | None = 40  # shorter than min_chars is kept if whole sentences of this many chars
     min_cjk_ratio: float | None = 0.3
     min_mean_line_chars: float | None = 10
     min_end_punct_chars_ratio: float | None = 0.5
@@ -77,6 +78,7 @@ class ZhQualityFilter(Filter):
         end_punct_ratio, _ = prose_chars_ratio(lines, kinds)
         scores: Scores = {
             "chars": n,
+            "complete_entry": is_complete_entry(text),
             "cjk_ratio": len(_CJK.findall(chars)) / n if n else 0.0,
             "body_lines": len(body),
             "clauses": len(_CLAUSE_END.findall(text)) + (not text.rstrip().endswith(CLAUSE_MARKS)),
@@ -96,7 +98,7 @@ class ZhQualityFilter(Filter):
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Reject on the first bound broken: size and script first, then shape, repetition, noise."""
         verdict = first_violation(scores, [
-            (ZH_SHORT_DOC, "chars", self.min_chars, "min"),
+            (ZH_SHORT_DOC, "chars", self._min_chars(scores), "min"),
             (ZH_LOW_CJK, "cjk_ratio", self.min_cjk_ratio, "min"),
             (ZH_DUP_LINES, "dup_line_frac", self.max_dup_line_frac, "max"),
             (ZH_DUP_PARAGRAPHS, "dup_para_frac", self.max_dup_para_frac, "max"),
@@ -109,6 +111,12 @@ class ZhQualityFilter(Filter):
         if not verdict.keep:
             return verdict
         return ngram_violation(scores, self.top_ngram_max, self.dup_ngram_max, ZH_TOP_NGRAM, ZH_DUP_NGRAM) or verdict
+
+    def _min_chars(self, scores: Scores) -> int | None:
+        """``min_chars``, or ``min_entry_chars`` for a short text of whole sentences (an entry, an answer)."""
+        if scores["complete_entry"] and self.min_entry_chars is not None and self.min_chars is not None:
+            return min(self.min_chars, self.min_entry_chars)
+        return self.min_chars
 
     def _shape_rules(self, scores: Scores) -> list[tuple[str, str, float | None, str]]:
         """Line-shape rules for a document of several body lines; a one- or two-line document (a review,

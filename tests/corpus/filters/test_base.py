@@ -37,8 +37,9 @@ def test_routes_and_explains_rejections() -> None:
     out = {d["id"]: d for d in FilterStep()(iter(docs()), counters)}
     assert len(out) == 5
     assert [i for i, d in out.items() if rejection(d) is None] == ["en", "zh", "code"]
+    # A short text of whole sentences is held to min_entry_words (20), not min_words (50).
     assert rejection(out["short"]) == {"stage": "filter", "reason": "gopher_short_doc", "value": 3.0,
-                                       "threshold": 50, "filter": "gopher_quality"}
+                                       "threshold": 20, "filter": "gopher_quality"}
     assert rejection(out["fr"])["reason"] == "langid_wrong_language"
     assert counters["filter_route_en"] == 2 and counters["filter_route_zh"] == 1
     assert counters["filter_route_code"] == 1 and counters["filter_route_default"] == 1
@@ -131,3 +132,17 @@ def test_a_value_equal_to_its_bound_is_kept_everywhere():
     c4 = C4Filter()
     assert c4.decide({**c4.score("One. Two. Three."), "policy_lines_ratio": 0.1}, {}).keep
     assert LangIdFilter(languages=["zh"], min_score=0.5).decide({"lang": "zh", "score": 0.5, "letters": 30}, {}).keep
+
+
+@pytest.mark.parametrize(("lang", "text", "kept"), [
+    ("zh", "大不列颠及北爱尔兰联合王国，通称英国，是位于欧洲西北部的岛国，由英格兰、苏格兰、威尔士和北爱尔兰组成，首都是伦敦。", True),
+    ("zh", "大语言模型是在海量文本上预训练的神经网络。预训练之后，模型通常还要经过指令微调，才能更好地遵循人类的指令。", True),
+    ("zh", "特价手机 全场包邮 欢迎选购 品质保证 限时抢购 正品行货 假一赔十 货到付款 七天无理由退换 全国联保", False),
+    ("en", "Canberra is the capital city of Australia. Founded following the federation of the colonies, "
+           "it was selected as a compromise between Sydney and Melbourne.", True),
+    ("en", "cheap flights london paris deals hotels booking best price travel now", False),
+])
+def test_short_entries_of_whole_sentences_are_kept(lang: str, text: str, kept: bool) -> None:
+    step = FilterStep(config=f"configs/filters/{lang}.yaml")
+    (doc,) = list(step(iter([{"id": "e", "text": text, "source": "web", "meta": {"lang": lang}}]), Counter()))
+    assert (rejection(doc) is None) is kept, rejection(doc)
