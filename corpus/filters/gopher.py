@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
-from corpus.filters.lines import is_complete_entry
+from corpus.filters.lines import ends_sentence, is_complete_entry
 
 GOPHER_SHORT_DOC = "gopher_short_doc"
 GOPHER_LONG_DOC = "gopher_long_doc"
@@ -150,8 +150,11 @@ class GopherQualityFilter(Filter):
             "complete_entry": is_complete_entry(text),
             "mean_word_length": sum(map(len, words)) / n if n else 0.0,
             "symbol_word_ratio": symbols / n if n else 0.0,
+            # Bullet lines that are whole sentences are an informative list (a list-shaped answer), not
+            # the menu or link list Gopher's rule is after: only bullets without a sentence end count.
             "bullet_lines_ratio": (
-                sum(line.lstrip().startswith(BULLETS) for line in lines) / len(lines) if lines else 0.0
+                sum(line.lstrip().startswith(BULLETS) and not ends_sentence(line) for line in lines) / len(lines)
+                if lines else 0.0
             ),
             "ellipsis_lines_ratio": (
                 sum(line.rstrip().endswith(ELLIPSES) for line in lines) / len(lines) if lines else 0.0

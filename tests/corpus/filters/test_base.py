@@ -146,3 +146,25 @@ def test_short_entries_of_whole_sentences_are_kept(lang: str, text: str, kept: b
     step = FilterStep(config=f"configs/filters/{lang}.yaml")
     (doc,) = list(step(iter([{"id": "e", "text": text, "source": "web", "meta": {"lang": lang}}]), Counter()))
     assert (rejection(doc) is None) is kept, rejection(doc)
+
+
+def test_a_list_shaped_answer_is_kept_and_a_bulleted_menu_is_not():
+    from corpus.filters.gopher import GOPHER_BULLETS, GopherQualityFilter
+
+    answer = "To keep a sourdough starter healthy:\n" + "\n".join(
+        f"- {step}" for step in [
+            "Feed it every day with equal weights of flour and water.",
+            "Keep the jar at room temperature and loosely covered.",
+            "Discard half of the starter before each feeding.",
+            "Use it when it doubles in size within a few hours.",
+            "Store it in the fridge if you bake only once a week.",
+            "Let it warm up for a day before you bake again with it.",
+            "Throw it away if it turns pink or orange.",
+            "Use a clean spoon so that no mould gets into the jar.",
+            "Write the date of each feeding on the lid of the jar.",
+            "Give the starter to a friend when you have too much of it.",
+        ])
+    assert GopherQualityFilter().keep({"text": answer}).keep
+    menu = "\n".join(f"- {item} and the other things" for item in "Home News Sport Weather Travel Culture "
+                     "Music Film Books Food Science Health".split())
+    assert GopherQualityFilter().keep({"text": menu}).reason == GOPHER_BULLETS
