@@ -15,7 +15,7 @@ from corpus.filters.evaluate import judge, load_labelled, rates
 
 DEV = Path(__file__).resolve().parents[4] / "shared" / "quality" / "dev.jsonl"
 # (keep-recall, drop-recall) reached per language; keep-recall is the 0.95 target.
-FLOORS = {"zh": (0.95, 0.55), "en": (0.95, 0.65)}
+FLOORS = {"zh": (0.95, 0.60), "en": (0.95, 0.65)}
 
 
 @pytest.fixture(scope="module")
