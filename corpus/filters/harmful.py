@@ -184,7 +184,8 @@ class HarmfulFilter(Filter):
             if domain:
                 return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}
-        for category in load_matcher(self.wordlists).categories:
+        # Advertising is checked last: a casino page full of "注册送" is gambling first, an ad second.
+        for category in sorted(load_matcher(self.wordlists).categories, key=lambda c: c == "ads"):
             bounds = self.thresholds.get(category, default)
             if bounds is None or not scores.get(f"{category}_hits"):
                 continue
