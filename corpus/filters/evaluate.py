@@ -38,8 +38,11 @@ def judge(records: list[dict[str, Any]], config: str = DEFAULT_CONFIG) -> list[d
     """
     docs = [{"id": r["id"], "text": r["text"], "source": "web", "meta": {}} for r in records]
     counters: Counter = Counter()
-    out = list(FilterStep(config=config)(CleanStep()(iter(docs), counters), counters))
-    by_id = {d["id"]: d for d in out}
+    cleaned = list(CleanStep()(iter(docs), counters))
+    # As the runner does: a document clean rejected never reaches the filter stage.
+    kept = [d for d in cleaned if rejection(d) is None]
+    by_id = {d["id"]: d for d in cleaned}
+    by_id.update((d["id"], d) for d in FilterStep(config=config)(iter(kept), counters))
     outcomes = []
     for r in records:
         doc = by_id[r["id"]]
