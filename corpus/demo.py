@@ -35,6 +35,14 @@ def run_demo(
     echo("\nPretraining corpus (configs/demo.yaml)")
     echo(summary_table(reports))
     for report in reports:
+        if report.stage == "clean":
+            from corpus.clean import repair_table
+            from corpus.report import collect, drop_table
+
+            echo("\nWhat clean removed before any filter judged (meta.clean per document, counters in _stats/)")
+            echo(repair_table(report.counters))
+            echo("\nWhy the clean stage dropped documents")
+            echo(drop_table(collect(report.output)))
         if report.stage == "filter":
             from corpus.report import collect, drop_table, write_html
 

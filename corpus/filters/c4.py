@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
+from corpus.filters.lines import line_kinds, prose_chars_ratio
 
 C4_LOREM_IPSUM = "c4_lorem_ipsum"
 C4_CURLY_BRACE = "c4_curly_brace"
@@ -19,7 +20,6 @@ C4_JAVASCRIPT = "c4_javascript_lines"
 C4_POLICY = "c4_policy_lines"
 C4_FEW_SENTENCES = "c4_few_sentences"
 
-TERMINAL_PUNCT = (".", "!", "?", '"', "'", "。", "！", "？", "”")
 # C4's list of policy phrases (as in the C4 source and datatrove's C4QualityFilter).
 POLICY_SUBSTRINGS = (
     "terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies",
@@ -32,8 +32,9 @@ class C4Filter(Filter):
 
     name: ClassVar[str] = "c4"
     drop_lorem_ipsum: bool = True
-    max_curly_braces: int | None = 0
-    min_terminal_punct_lines_ratio: float | None = 0.4
+    max_curly_braces: int | None = 0  # C4's value: any "{" drops
+    max_curly_braces_per_1k_chars: float | None = None  # length-aware form (en.yaml): code is dense in braces
+    min_terminal_punct_chars_ratio: float | None = 0.4
     max_javascript_lines_ratio: float | None = 0.1
     max_policy_lines_ratio: float | None = 0.1
     min_sentences: int | None = 3
@@ -41,13 +42,16 @@ class C4Filter(Filter):
     def score(self, text: str) -> Scores:
         """Counts and line shares for each C4 rule."""
         lines = [line.strip() for line in text.split("\n") if line.strip()]
+        # Headings and list items end without punctuation by nature; only body lines are judged.
+        prose_ratio, _ = prose_chars_ratio(lines, line_kinds(lines))
         lowered = [line.lower() for line in lines]
         n = len(lines) or 1
         lower_text = text.lower()
         return {
             "lorem_ipsum": float("lorem ipsum" in lower_text),
             "curly_braces": text.count("{"),
-            "terminal_punct_lines_ratio": sum(line.endswith(TERMINAL_PUNCT) for line in lines) / n,
+            "curly_braces_per_1k_chars": 1000 * text.count("{") / max(len(text), 1),
+            "terminal_punct_chars_ratio": prose_ratio,
             "javascript_lines_ratio": sum("javascript" in line for line in lowered) / n,
             "policy_lines_ratio": sum(any(p in line for p in POLICY_SUBSTRINGS) for line in lowered) / n,
             # Sentence count as C4 estimates it without a tokenizer: terminal marks followed by space/end.
@@ -61,8 +65,9 @@ class C4Filter(Filter):
             return Verdict(False, C4_LOREM_IPSUM, 1, 0)
         return first_violation(scores, [
             (C4_CURLY_BRACE, "curly_braces", self.max_curly_braces, "max"),
+            (C4_CURLY_BRACE, "curly_braces_per_1k_chars", self.max_curly_braces_per_1k_chars, "max"),
             (C4_JAVASCRIPT, "javascript_lines_ratio", self.max_javascript_lines_ratio, "max"),
             (C4_POLICY, "policy_lines_ratio", self.max_policy_lines_ratio, "max"),
             (C4_FEW_SENTENCES, "sentences", self.min_sentences, "min"),
-            (C4_TERMINAL_PUNCT, "terminal_punct_lines_ratio", self.min_terminal_punct_lines_ratio, "min"),
+            (C4_TERMINAL_PUNCT, "terminal_punct_chars_ratio", self.min_terminal_punct_chars_ratio, "min"),
         ])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
+from corpus.filters.lines import ends_sentence, is_complete_entry
 
 GOPHER_SHORT_DOC = "gopher_short_doc"
 GOPHER_LONG_DOC = "gopher_long_doc"
@@ -128,6 +129,7 @@ class GopherQualityFilter(Filter):
 
     name: ClassVar[str] = "gopher_quality"
     min_words: int | None = 50
+    min_entry_words: int | None = None  # shorter than min_words is kept if whole sentences of this many words
     max_words: int | None = 100_000
     min_mean_word_length: float | None = 3
     max_mean_word_length: float | None = 10
@@ -145,10 +147,14 @@ class GopherQualityFilter(Filter):
         symbols = text.count("#") + sum(text.count(e) for e in ELLIPSES[:2])
         return {
             "words": n,
+            "complete_entry": is_complete_entry(text),
             "mean_word_length": sum(map(len, words)) / n if n else 0.0,
             "symbol_word_ratio": symbols / n if n else 0.0,
+            # Bullet lines that are whole sentences are an informative list (a list-shaped answer), not
+            # the menu or link list Gopher's rule is after: only bullets without a sentence end count.
             "bullet_lines_ratio": (
-                sum(line.lstrip().startswith(BULLETS) for line in lines) / len(lines) if lines else 0.0
+                sum(line.lstrip().startswith(BULLETS) and not ends_sentence(line) for line in lines) / len(lines)
+                if lines else 0.0
             ),
             "ellipsis_lines_ratio": (
                 sum(line.rstrip().endswith(ELLIPSES) for line in lines) / len(lines) if lines else 0.0
@@ -160,7 +166,7 @@ class GopherQualityFilter(Filter):
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Reject on the first quality bound broken, in the paper's order."""
         return first_violation(scores, [
-            (GOPHER_SHORT_DOC, "words", self.min_words, "min"),
+            (GOPHER_SHORT_DOC, "words", self._min_words(scores), "min"),
             (GOPHER_LONG_DOC, "words", self.max_words, "max"),
             (GOPHER_SHORT_WORDS, "mean_word_length", self.min_mean_word_length, "min"),
             (GOPHER_LONG_WORDS, "mean_word_length", self.max_mean_word_length, "max"),
@@ -170,6 +176,13 @@ class GopherQualityFilter(Filter):
             (GOPHER_NON_ALPHA, "alpha_words_ratio", self.min_alpha_words_ratio, "min"),
             (GOPHER_STOP_WORDS, "stop_words", self.min_stop_words, "min"),
         ])
+
+
+    def _min_words(self, scores: Scores) -> int | None:
+        """``min_words``, or ``min_entry_words`` for a short text of whole sentences (an entry, an answer)."""
+        if scores["complete_entry"] and self.min_entry_words is not None and self.min_words is not None:
+            return min(self.min_words, self.min_entry_words)
+        return self.min_words
 
 
 @dataclass(frozen=True, kw_only=True)

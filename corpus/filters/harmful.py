@@ -24,10 +24,11 @@ HARM_VIOLENCE = "harm_violence"
 HARM_DRUGS = "harm_drugs"
 HARM_HATE = "harm_hate"
 HARM_FRAUD = "harm_fraud"
+HARM_ADS = "harm_ads"
 HARM_BLOCKED_DOMAIN = "harm_blocked_domain"
 CATEGORY_REASONS = {
     "porn": HARM_PORN, "gambling": HARM_GAMBLING, "violence": HARM_VIOLENCE,
-    "drugs": HARM_DRUGS, "hate": HARM_HATE, "fraud": HARM_FRAUD,
+    "drugs": HARM_DRUGS, "hate": HARM_HATE, "fraud": HARM_FRAUD, "ads": HARM_ADS,
 }
 
 # Up to three separators (spaces, punctuation, underscores) between two CJK characters: "赌 . 博" → "赌博".
@@ -161,10 +162,13 @@ class HarmfulFilter(Filter):
     def score(self, text: str) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
         normalised = normalise(text)
-        found = load_matcher(self.wordlists).count(normalised)
+        matcher = load_matcher(self.wordlists)
+        found = matcher.count(normalised)
         length = max(len(normalised), 1)
         scores: Scores = {}
-        for category, terms in found.items():
+        # Every category gets all four keys (zeros when absent): the same score names in every document.
+        for category in matcher.categories:
+            terms = found.get(category, {})
             hits = sum(terms.values())
             scores[f"{category}_hits"] = hits
             scores[f"{category}_distinct"] = len(terms)
@@ -180,9 +184,10 @@ class HarmfulFilter(Filter):
             if domain:
                 return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}
-        for category in load_matcher(self.wordlists).categories:
+        # Advertising is checked last: a casino page full of "注册送" is gambling first, an ad second.
+        for category in sorted(load_matcher(self.wordlists).categories, key=lambda c: c == "ads"):
             bounds = self.thresholds.get(category, default)
-            if bounds is None or f"{category}_hits" not in scores:
+            if bounds is None or not scores.get(f"{category}_hits"):
                 continue
             distinct, density = scores[f"{category}_distinct"], scores[f"{category}_per_1k_chars"]
             if distinct >= bounds["min_distinct"] and density >= bounds["min_per_1k_chars"]:

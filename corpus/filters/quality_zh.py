@@ -13,11 +13,13 @@ from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
 from corpus.filters.gopher import ngram_violation, repetition_scores
+from corpus.filters.lines import is_complete_entry, line_kinds, prose_chars_ratio
 
 ZH_SHORT_DOC = "zh_short_doc"
 ZH_LOW_CJK = "zh_low_cjk_ratio"
 ZH_SHORT_LINES = "zh_short_lines"
 ZH_FEW_END_PUNCT = "zh_few_end_punct"
+ZH_FEW_SENTENCES = "zh_few_sentences"
 ZH_DUP_LINES = "zh_dup_lines"
 ZH_DUP_PARAGRAPHS = "zh_dup_paragraphs"
 ZH_DUP_LINE_CHARS = "zh_dup_line_chars"
@@ -31,7 +33,10 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _DIGIT = re.compile(r"\d")
 # "Special" = not a letter/CJK/digit, not whitespace, not common Chinese or ASCII punctuation.
 _SPECIAL = re.compile(r"[^\w\s，。！？；：、“”‘’（）《》〈〉【】「」『』—…·,.!?;:'\"()\[\]\-%/]")
-END_PUNCT = tuple("。！？；…”」』）.!?;:：\"')")
+# Clause and sentence ends of running Chinese text; a one- or two-line document needs a few of them.
+CLAUSE_MARKS = tuple("，,、；;。！？!?~～…")
+_CLAUSE_END = re.compile(r"[，,、；;。！？!?~～…]+")
+BOILERPLATE_LINE_CHARS = 80
 # Markers of navigation, share bars and footers on Chinese web pages (our list; see docs/filters.md).
 BOILERPLATE_MARKERS = (
     "版权所有", "版权声明", "免责声明", "上一篇", "下一篇", "上一页", "下一页", "返回顶部", "返回首页",
@@ -47,32 +52,44 @@ class ZhQualityFilter(Filter):
 
     name: ClassVar[str] = "quality_zh"
     min_chars: int | None = 100
+    min_entry_chars: int | None = 40  # shorter than min_chars is kept if whole sentences of this many chars
     min_cjk_ratio: float | None = 0.3
     min_mean_line_chars: float | None = 10
-    min_end_punct_lines_ratio: float | None = 0.3
+    min_end_punct_chars_ratio: float | None = 0.5
+    min_clauses: int | None = 3
+    short_doc_lines: int = 2
     max_dup_line_frac: float | None = 0.3
     max_dup_para_frac: float | None = 0.3
     max_dup_line_char_frac: float | None = 0.2
     max_special_ratio: float | None = 0.1
-    max_digit_ratio: float | None = 0.3
+    max_digit_ratio: float | None = 0.5
     max_boilerplate_lines_ratio: float | None = 0.2
     top_ngram_max: dict[int, float] = field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
-    dup_ngram_max: dict[int, float] = field(default_factory=lambda: {5: 0.25, 10: 0.2})
+    dup_ngram_max: dict[int, float] = field(default_factory=lambda: {10: 0.3, 20: 0.2})
 
     def score(self, text: str) -> Scores:
         """Character counts and shares, line shape, boilerplate lines and character-level repetition."""
         chars = "".join(text.split())
         n = len(chars)
         lines = [line.strip() for line in text.split("\n") if line.strip()]
+        # Headings and list items are left out of the line-shape measures (they end without 。).
+        kinds = line_kinds(lines)
+        body = [line for line, kind in zip(lines, kinds, strict=True) if kind in ("prose", "fragment")]
+        end_punct_ratio, _ = prose_chars_ratio(lines, kinds)
         scores: Scores = {
             "chars": n,
+            "complete_entry": is_complete_entry(text),
             "cjk_ratio": len(_CJK.findall(chars)) / n if n else 0.0,
-            "mean_line_chars": sum(len(line) for line in lines) / len(lines) if lines else 0.0,
-            "end_punct_lines_ratio": sum(line.endswith(END_PUNCT) for line in lines) / len(lines) if lines else 0.0,
+            "body_lines": len(body),
+            "clauses": len(_CLAUSE_END.findall(text)) + (not text.rstrip().endswith(CLAUSE_MARKS)),
+            "mean_line_chars": sum(len(line) for line in body) / len(body) if body else 0.0,
+            "end_punct_chars_ratio": end_punct_ratio,
             "special_ratio": len(_SPECIAL.findall(chars)) / n if n else 0.0,
             "digit_ratio": len(_DIGIT.findall(chars)) / n if n else 0.0,
+            # Only furniture-sized lines count: a paragraph that mentions 登录 or 版权 is not a footer.
             "boilerplate_lines_ratio": (
-                sum(any(m in line for m in BOILERPLATE_MARKERS) for line in lines) / len(lines) if lines else 0.0
+                sum(len(line) <= BOILERPLATE_LINE_CHARS and any(m in line for m in BOILERPLATE_MARKERS)
+                    for line in lines) / len(lines) if lines else 0.0
             ),
         }
         scores.update(repetition_scores(text, chars, self.top_ngram_max, self.dup_ngram_max, ""))
@@ -81,17 +98,32 @@ class ZhQualityFilter(Filter):
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Reject on the first bound broken: size and script first, then shape, repetition, noise."""
         verdict = first_violation(scores, [
-            (ZH_SHORT_DOC, "chars", self.min_chars, "min"),
+            (ZH_SHORT_DOC, "chars", self._min_chars(scores), "min"),
             (ZH_LOW_CJK, "cjk_ratio", self.min_cjk_ratio, "min"),
             (ZH_DUP_LINES, "dup_line_frac", self.max_dup_line_frac, "max"),
             (ZH_DUP_PARAGRAPHS, "dup_para_frac", self.max_dup_para_frac, "max"),
             (ZH_DUP_LINE_CHARS, "dup_line_char_frac", self.max_dup_line_char_frac, "max"),
             (ZH_BOILERPLATE, "boilerplate_lines_ratio", self.max_boilerplate_lines_ratio, "max"),
-            (ZH_SHORT_LINES, "mean_line_chars", self.min_mean_line_chars, "min"),
-            (ZH_FEW_END_PUNCT, "end_punct_lines_ratio", self.min_end_punct_lines_ratio, "min"),
+            *self._shape_rules(scores),
             (ZH_SPECIAL_CHARS, "special_ratio", self.max_special_ratio, "max"),
             (ZH_DIGITS, "digit_ratio", self.max_digit_ratio, "max"),
         ])
         if not verdict.keep:
             return verdict
         return ngram_violation(scores, self.top_ngram_max, self.dup_ngram_max, ZH_TOP_NGRAM, ZH_DUP_NGRAM) or verdict
+
+    def _min_chars(self, scores: Scores) -> int | None:
+        """``min_chars``, or ``min_entry_chars`` for a short text of whole sentences (an entry, an answer)."""
+        if scores["complete_entry"] and self.min_entry_chars is not None and self.min_chars is not None:
+            return min(self.min_chars, self.min_entry_chars)
+        return self.min_chars
+
+    def _shape_rules(self, scores: Scores) -> list[tuple[str, str, float | None, str]]:
+        """Line-shape rules for a document of several body lines; a one- or two-line document (a review,
+        a Q&A pair, a cut paragraph) is judged by its sentences instead: its line shares can only be 0 or 1."""
+        if scores["body_lines"] <= self.short_doc_lines:
+            return [(ZH_FEW_SENTENCES, "clauses", self.min_clauses, "min")]
+        return [
+            (ZH_SHORT_LINES, "mean_line_chars", self.min_mean_line_chars, "min"),
+            (ZH_FEW_END_PUNCT, "end_punct_chars_ratio", self.min_end_punct_chars_ratio, "min"),
+        ]

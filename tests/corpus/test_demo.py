@@ -36,3 +36,14 @@ def test_demo_shows_drops_packing_and_dedup(demo):
     assert by_stage["dedup"].reasons["minhash_duplicate"] >= 1
     assert (by_stage["pack"].output / "merged.idx").exists() and "samples" in text
     assert (out / "filter-report.html").exists()
+
+
+def test_demo_shows_what_clean_removed_per_rule(demo):
+    _, reports, text = demo
+    clean = next(r for r in reports if r.stage == "clean")
+    assert "What clean removed" in text
+    for rule in ("boilerplate", "menu", "repeated", "trailing_list"):
+        assert rule in text
+    # The demo's WuDao records repeat their answers: clean removes the second copies.
+    assert clean.counters["clean_repeated_chars"] > 0
+    assert f"{int(clean.counters['clean_repeated_chars']):,}" in text

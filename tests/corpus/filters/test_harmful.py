@@ -52,7 +52,7 @@ def test_latin_terms_need_word_boundaries() -> None:
     # "sussex", "essex", "pornography" contain listed terms only as substrings (porn / sex are listed or not).
     text = "Sussex and Essex classes met in Middlesex; the class assessed pornographic law as a topic."
     scores = HarmfulFilter().score(text)
-    assert "porn_hits" not in scores
+    assert scores["porn_hits"] == 0
 
 
 def test_one_or_two_terms_are_not_enough() -> None:
@@ -85,3 +85,34 @@ def test_matcher_with_ten_thousand_terms_counts_each_hit() -> None:
     text = " ".join(terms[::1000]) + " term00000 xterm00001 term000010"
     found = matcher.count(normalise(text))["test"]
     assert found["term00000"] == 2 and len(found) == 10  # the two glued variants do not count
+
+
+def _terms(lang: str) -> list[tuple[str, str]]:
+    from pathlib import Path
+
+    from corpus.filters.harmful import read_lines
+
+    root = Path(__file__).resolve().parents[3] / "configs" / "wordlists" / "harmful"
+    return [(path.name.split(".")[0], term) for path in sorted(root.glob(f"*.{lang}.txt")) for term in read_lines(path)]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_article_that_names_any_listed_term_once_is_kept(lang: str) -> None:
+    from collections import Counter
+
+    from corpus.filters.base import FilterStep
+
+    body = {
+        "zh": "长江是中国第一大河，全长约六千三百公里，发源于青藏高原。沿江各地近年推进生态保护，实行十年禁渔。"
+              "记者在报道中提到了“{term}”一词，警方表示将依法处理相关问题。专家认为，治理需要多方协作。",
+        "en": "The river is the longest in the country and has shaped its history for thousands of years. "
+              "In a report on the case, the police said the word \"{term}\" had appeared in messages, and "
+              "that investigators were working with the courts. Experts said that prevention needs patience.",
+    }[lang]
+    docs = [{"id": f"{cat}:{i}", "text": body.format(term=term), "source": "web", "meta": {"lang": lang}}
+            for i, (cat, term) in enumerate(_terms(lang))]
+    assert len(docs) > 100
+    step = FilterStep(config=f"configs/filters/{lang}.yaml")
+    dropped = [(d["id"], d["meta"]["reject"]["reason"]) for d in step(iter(docs), Counter())
+               if d["meta"].get("reject", {}).get("reason", "").startswith("harm_")]
+    assert dropped == []

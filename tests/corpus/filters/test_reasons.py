@@ -53,6 +53,8 @@ CASES: list[tuple[Filter, dict, str]] = [
     # C4
     (c4.C4Filter(), {"text": GOOD_EN + "\nLorem ipsum dolor sit amet."}, c4.C4_LOREM_IPSUM),
     (c4.C4Filter(), {"text": GOOD_EN + " Use {name} here."}, c4.C4_CURLY_BRACE),
+    (c4.C4Filter(max_curly_braces=None, max_curly_braces_per_1k_chars=3.0),
+     {"text": GOOD_EN + " function f(x) { if (x) { return {a: 1}; } }"}, c4.C4_CURLY_BRACE),
     (c4.C4Filter(), {"text": "Hello there.\nPlease enable JavaScript.\nThanks."}, c4.C4_JAVASCRIPT),
     (c4.C4Filter(), {"text": "Hello there.\nSee our privacy policy.\nThanks."}, c4.C4_POLICY),
     (c4.C4Filter(), {"text": "Just one sentence here."}, c4.C4_FEW_SENTENCES),
@@ -70,11 +72,16 @@ CASES: list[tuple[Filter, dict, str]] = [
     (quality_zh.ZhQualityFilter(min_chars=5), {"text": GOOD_ZH + "\n上一篇：新闻\n下一篇：通知"},
      quality_zh.ZH_BOILERPLATE),
     (quality_zh.ZhQualityFilter(min_chars=5), {"text": "首页\n新闻\n体育\n财经\n科技"}, quality_zh.ZH_SHORT_LINES),
-    (quality_zh.ZhQualityFilter(min_chars=5), {"text": "今天的天气很好我们去公园\n明天的天气也不错可以爬山"},
-     quality_zh.ZH_FEW_END_PUNCT),
-    (quality_zh.ZhQualityFilter(min_chars=5), {"text": "限时抢购★★★★★☆☆☆♥♥♥全场五折起。"}, quality_zh.ZH_SPECIAL_CHARS),
-    (quality_zh.ZhQualityFilter(min_chars=5), {"text": "股价12.34元成交量567890手换手率1.23。"}, quality_zh.ZH_DIGITS),
-    (quality_zh.ZhQualityFilter(min_chars=5), {"text": "买买买买买买买买买买买买，快来看看吧。"}, quality_zh.ZH_TOP_NGRAM),
+    (quality_zh.ZhQualityFilter(min_chars=5),
+     {"text": "今天的天气很好我们去公园\n明天的天气也不错可以爬山\n后天可能会下雨还是在家"}, quality_zh.ZH_FEW_END_PUNCT),
+    # A one- or two-line document is judged by its clauses, not by its line shares.
+    (quality_zh.ZhQualityFilter(min_chars=5), {"text": "新品上市 全场包邮 欢迎选购 火爆热卖"}, quality_zh.ZH_FEW_SENTENCES),
+    (quality_zh.ZhQualityFilter(min_chars=5, min_clauses=None), {"text": "限时抢购★★★★★☆☆☆♥♥♥全场五折起。"},
+     quality_zh.ZH_SPECIAL_CHARS),
+    (quality_zh.ZhQualityFilter(min_chars=5, min_clauses=None), {"text": "股价12.34元成交量5678901手换手率1.23%市值98765亿。"},
+     quality_zh.ZH_DIGITS),
+    (quality_zh.ZhQualityFilter(min_chars=5, min_clauses=None), {"text": "买买买买买买买买买买买买，快来看看吧。"},
+     quality_zh.ZH_TOP_NGRAM),
     (quality_zh.ZhQualityFilter(min_chars=5, top_ngram_max={}),
      {"text": "中国的首都是北京市，" * 3 + "。"}, quality_zh.ZH_DUP_NGRAM),
     # Code
@@ -97,6 +104,7 @@ CASES: list[tuple[Filter, dict, str]] = [
     (harmful.HarmfulFilter(), {"text": "beheading massacre gore video"}, harmful.HARM_VIOLENCE),
     (harmful.HarmfulFilter(), {"text": "subhuman vermin inferior race"}, harmful.HARM_HATE),
     (harmful.HarmfulFilter(), {"text": "办证 刻章 代开发票"}, harmful.HARM_FRAUD),
+    (harmful.HarmfulFilter(), {"text": "特价促销，参考价格999元，咨询电话见下。"}, harmful.HARM_ADS),
     (harmful.HarmfulFilter(), {"text": "A harmless page.", "meta": {"url": "https://www.pornhub.com/x"}},
      harmful.HARM_BLOCKED_DOMAIN),
 ]

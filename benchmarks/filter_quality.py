@@ -1,0 +1,66 @@
+"""Keep/drop quality of the default ``clean`` + ``filter`` on real documents labelled by hand.
+
+Reads ``../shared/quality/dev.jsonl`` (or ``--input``; records ``{id, text, lang, source, label, why}``)
+the way ``read --source jsonl`` would see plain web text: no ``meta.lang``, source ``web``. Prints
+keep-recall, drop-recall and precision (of the drop decision) per language and per source repository,
+and which reasons dropped ``keep`` documents. Run: ``python benchmarks/filter_quality.py [--show N]``.
+``--huge MB`` instead times ``clean`` on one generated document of that size (prose, menu runs, repeats,
+runs of spaces) at MB/8 and MB, and prints seconds and peak RSS: the scaling should be linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from collections import Counter
+from pathlib import Path
+
+from corpus.clean import CleanStep
+from corpus.filters.base import DEFAULT_CONFIG
+from corpus.filters.evaluate import judge, load_labelled, report
+from corpus.records import rejection
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "quality" / "dev.jsonl"
+
+
+HUGE_UNIT = (
+    "The council approved the budget for the new library, and building starts in spring.\n"
+    "长江是中国第一大河，全长约六千三百公里，发源于青藏高原的唐古拉山脉。\n"
+    + "News\nSport\nWeather\nTravel\nCulture\n"
+    + "word" + " " * 300 + "word\n"
+    + "这一行会重复出现很多次，第二份起都会被删除。\n"
+)
+
+
+def time_huge(megabytes: float) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB, whole process) of ``clean`` on one document of ``megabytes`` MB."""
+    text = HUGE_UNIT * int(megabytes * 1e6 / len(HUGE_UNIT.encode()))
+    start = time.perf_counter()
+    list(CleanStep()(iter([{"id": "huge", "text": text, "source": "web", "meta": {}}]), Counter()))
+    return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", type=Path, default=DEV)
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--show", type=int, default=0, help="print the first N chars of every wrong decision")
+    parser.add_argument("--huge", type=float, default=0, help="time clean on one generated document of MB")
+    args = parser.parse_args()
+    if args.huge:
+        for mb in (args.huge / 8, args.huge):
+            seconds, rss = time_huge(mb)
+            print(f"clean, one {mb:.1f} MB document: {seconds:.2f} s ({mb / seconds:.1f} MB/s), peak RSS {rss:.0f} MiB")
+        return
+    outcomes = judge(load_labelled(args.input), args.config)
+    print(report(outcomes))
+    if args.show:
+        for o in outcomes:
+            if (o["label"] == "keep") != o["kept"]:
+                print(f"\n--- {o['id']} label={o['label']} reason={o['reason']} "
+                      f"value={(rejection(o['doc']) or {}).get('value')}\n{o['doc']['text'][:args.show]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Line shapes shared by ``clean`` and the quality filters: list items, headings, prose, sentences.
+
+C4 and Gopher judge a page by the share of lines ending in punctuation; on real pages headings and
+list items end without it and are not junk, so they are told apart here and left out of those shares.
+Everything is one pass over the lines with anchored, bounded regexes (linear in the text).
+"""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends in one of these, optionally followed by closing quotes/brackets.
+SENTENCE_END = "。！？!?.…"
+CLOSERS = "\"'”’」』）)】》"
+TERMINAL = tuple(SENTENCE_END) + tuple(CLOSERS) + ("；", ";", ":", "：")
+# List markers: bullets, "1." "1)" "(1)" "（一）" "一、" "a)" — at most 3 digits so years stay prose.
+_LIST_ITEM = re.compile(
+    r"^\s{0,8}(?:[-*•●○■□▪►‣⁃◦·–—]\s?|\d{1,3}\s?[.)、．:：]\s?|[（(]\s?(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s?[)）]"
+    r"|[一二三四五六七八九十]{1,3}\s?[、.．]|[a-zA-Z][.)]\s|#{1,6}\s)"
+)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Sentence ends inside a line: a Chinese mark anywhere, or a Latin one followed by a space.
+_ZH_SENTENCE = re.compile(r"[。！？!?；]+[”’」』）)]*")
+_EN_SENTENCE = re.compile(r"[.!?]+[\"'”’)]*(?:\s|$)")
+# A heading is at most this long: about a short title line (en words / zh characters).
+HEADING_MAX_WORDS = 12
+HEADING_MAX_CJK = 30
+
+
+def is_list_item(line: str) -> bool:
+    """True for a line that starts with a bullet, a number or letter marker, or a Markdown heading mark."""
+    return bool(_LIST_ITEM.match(line))
+
+
+def ends_sentence(line: str) -> bool:
+    """True when the stripped line ends in terminal punctuation (C4's test, with Chinese marks added)."""
+    return line.rstrip().endswith(TERMINAL)
+
+
+def sentence_count(text: str) -> int:
+    """Sentences in ``text``: Chinese end marks, Latin end marks before a space or the end; after at
+    least one of those, an unterminated tail counts too (the cut-off last sentence of an excerpt)."""
+    n = len(_ZH_SENTENCE.findall(text)) + len(_EN_SENTENCE.findall(text))
+    return n + (n > 0 and not text.rstrip().endswith(TERMINAL))
+
+
+def _is_short(line: str) -> bool:
+    cjk = len(_CJK.findall(line))
+    return cjk <= HEADING_MAX_CJK if cjk * 3 >= len(line) else len(line.split()) <= HEADING_MAX_WORDS
+
+
+def line_kinds(lines: list[str]) -> list[str]:
+    """One kind per non-empty stripped line: ``list``, ``heading``, ``prose`` or ``fragment``.
+
+    - ``list``: starts with a list marker (see :func:`is_list_item`).
+    - ``prose``: ends a sentence, or is long and holds a sentence end inside (a cut paragraph).
+    - ``heading``: short, not a sentence, and followed by a prose line (a title over its text).
+    - ``fragment``: the rest — menu entries, link titles, captions in a run, widget text.
+    """
+    kinds = []
+    for line in lines:
+        if is_list_item(line):
+            kinds.append("list")
+        elif ends_sentence(line) or (not _is_short(line) and sentence_count(line) >= 2):
+            kinds.append("prose")
+        else:
+            kinds.append("short")
+    for i, kind in enumerate(kinds):
+        if kind == "short":
+            follows = kinds[i + 1] if i + 1 < len(kinds) else ""
+            kinds[i] = "heading" if follows in ("prose", "list") and _is_short(lines[i]) else "fragment"
+    return kinds
+
+
+def prose_chars_ratio(lines: list[str], kinds: list[str]) -> tuple[float, int]:
+    """Share of body characters (prose and fragment lines; headings and list items left out) that are
+    in prose lines, and the number of body lines. Weighted by characters, so a caption or a byline
+    between paragraphs weighs what it is worth, not as much as a paragraph."""
+    body = prose = count = 0
+    for line, kind in zip(lines, kinds, strict=True):
+        if kind in ("prose", "fragment"):
+            count += 1
+            body += len(line)
+            prose += len(line) if kind == "prose" else 0
+    return (prose / body if body else 0.0), count
+
+
+def is_complete_entry(text: str, min_sentences: int = 1) -> bool:
+    """True when ``text`` is whole sentences: at least ``min_sentences`` sentence ends, and it ends in one.
+
+    A short encyclopedia entry or a Q&A answer ("英国是位于欧洲西北部的岛国，首都是伦敦。") passes; a
+    title, a keyword list or a cut fragment does not.
+    """
+    stripped = text.rstrip()
+    ends = len(_ZH_SENTENCE.findall(stripped)) + len(_EN_SENTENCE.findall(stripped))
+    return ends >= min_sentences and stripped.endswith(TERMINAL)

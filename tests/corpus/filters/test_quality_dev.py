@@ -1,0 +1,46 @@
+"""The default clean + filter on real documents labelled by hand (../shared/quality/dev.jsonl).
+
+The documents are not copied into the repository (their licences vary); the test skips without them.
+It locks the figures reached (see benchmarks/RESULTS.md, issue 16) so a change that loses good text
+or lets more junk through fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corpus.filters.evaluate import judge, load_labelled, rates
+
+DEV = Path(__file__).resolve().parents[4] / "shared" / "quality" / "dev.jsonl"
+# (keep-recall, drop-recall) reached per language; keep-recall is the issue's 0.95 target.
+FLOORS = {"zh": (0.95, 0.60), "en": (0.95, 0.65)}
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    if not DEV.exists():
+        pytest.skip(f"{DEV} not present")
+    return judge(load_labelled(DEV))
+
+
+@pytest.mark.parametrize("lang", sorted(FLOORS))
+def test_keep_and_drop_recall_per_language(outcomes, lang):
+    got = rates([o for o in outcomes if o["lang"] == lang])
+    keep_floor, drop_floor = FLOORS[lang]
+    assert got["keep_recall"] >= keep_floor, got
+    assert got["drop_recall"] >= drop_floor, got
+
+
+def test_no_good_document_is_dropped_for_naming_a_harmful_term(outcomes):
+    lost = [(o["id"], o["reason"]) for o in outcomes if o["label"] == "keep" and (o["reason"] or "").startswith("harm_")]
+    assert lost == []
+
+
+def test_every_drop_carries_filter_reason_value_and_threshold(outcomes):
+    for o in outcomes:
+        if not o["kept"]:
+            reject = o["doc"]["meta"]["reject"]
+            assert {"stage", "reason", "value", "threshold"} <= set(reject), reject
+            assert reject["stage"] == "clean" or reject["filter"]
