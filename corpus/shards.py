@@ -16,9 +16,10 @@ import gzip
 import io
 import lzma
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 import zstandard
@@ -36,7 +37,19 @@ BAD_UTF8 = "bad_utf8"
 MISSING_TEXT = "missing_text"
 MISSING_ID = "missing_id"
 TRUNCATED_STREAM = "truncated_stream"
+LINE_TOO_LONG = "line_too_long"
 IO_STAGE = "io"
+
+# Per-line (per-record) size limit: a line longer than this is rejected, not held. 16 MiB is far above
+# any real article or source file (the longest enwiki article is ~1.5 MB of wikitext) and small enough
+# that one worker never needs more than a few copies of it. $KNOWFORGE_MAX_LINE_BYTES overrides it.
+MAX_LINE_BYTES = 16 << 20
+MAX_LINE_ENV = "KNOWFORGE_MAX_LINE_BYTES"
+OVERSIZE_KEPT_BYTES = 4096  # the head of an oversize line kept in its rejected placeholder
+SKIP_CHUNK = 1 << 20  # bytes per read while passing over the rest of an oversize line
+TEMP_MARK = ".knowforge-tmp-"  # + PID: see temp_path
+_TEMP_NAME = re.compile(re.escape(TEMP_MARK) + r"\d+$")
+READ_BUFFER = 1 << 17  # decompressed bytes per read: one zstd block, so a bomb never expands further
 
 # Errors raised by the decompressors when a stream ends early or is corrupt (bz2 and gzip raise
 # OSError subclasses for corrupt data).
@@ -57,7 +70,7 @@ def is_shard(path: Path) -> bool:
     return (
         path.is_file()
         and not path.name.startswith(("_", "."))
-        and ".tmp-" not in path.name
+        and not is_temporary(path)
         and path.name.endswith(SHARD_SUFFIXES)
     )
 
@@ -67,62 +80,176 @@ def list_shards(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if is_shard(p))
 
 
-class _ZstdRaw(io.RawIOBase):
-    """A raw zstd reader that, unlike zstandard's stream_reader, reports a stream cut mid-frame.
+class _ZstdFrameWalker:
+    """Follows the frame and block headers of a zstd stream (RFC 8878, section 3) as its bytes go by.
 
-    zstandard's reader returns a quiet EOF on truncated input, which would lose the tail silently;
-    here a source that ends inside a frame raises EOFError like gzip, bz2 and lzma do.
+    zstandard's ``stream_reader`` returns a quiet EOF on a stream cut mid-frame, which would lose a
+    dump's tail silently. The walker reads only headers (3 bytes per block of up to 128 KiB of output)
+    and skips block contents by arithmetic, so it costs nothing next to decompression and copies no
+    buffer; at the end ``complete`` tells a stream that ends on a frame boundary from a cut one.
     """
 
-    CHUNK = 1 << 17
+    MAGIC = 0xFD2FB528
+    SKIPPABLE = 0x184D2A50  # 0x184D2A50..0x184D2A5F: skippable frames (4-byte size, then data)
 
-    def __init__(self, source: IO[bytes]):
-        self._source = source
-        self._dctx = zstandard.ZstdDecompressor()
-        self._dobj = self._dctx.decompressobj()
-        self._pending = b""
-        self._in_frame = False
+    def __init__(self) -> None:
+        self._state = "magic"
+        self._need = 4  # header bytes the current state needs
+        self._head = b""  # header bytes gathered across a chunk boundary (at most 14)
+        self._skip = 0  # content bytes to pass over before the next header
+        self._checksum = False
+        self.error: zstandard.ZstdError | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when the bytes seen so far end exactly after a whole frame (or are empty)."""
+        return self.error is None and self._state == "magic" and not self._head and not self._skip
+
+    def feed(self, data: bytes) -> None:
+        """Account for the next compressed bytes; a bad header is kept in ``error`` and ends the walk."""
+        if self.error is not None:
+            return
+        try:
+            self._walk(data)
+        except zstandard.ZstdError as err:
+            self.error = err
+
+    def _walk(self, data: bytes) -> None:
+        pos, size = 0, len(data)
+        while True:
+            if self._skip:
+                step = min(self._skip, size - pos)
+                self._skip -= step
+                pos += step
+                if self._skip:
+                    return
+            want = self._need - len(self._head)
+            if size - pos < want:
+                self._head += data[pos:]
+                return
+            head = self._head + data[pos : pos + want]
+            pos += want
+            self._head = b""
+            self._advance(head)
+
+    def _advance(self, head: bytes) -> None:
+        state = self._state
+        if state == "magic":
+            magic = int.from_bytes(head, "little")
+            if magic == self.MAGIC:
+                self._state, self._need = "descriptor", 1
+            elif magic & 0xFFFFFFF0 == self.SKIPPABLE:
+                self._state, self._need = "skip_size", 4
+            else:
+                raise zstandard.ZstdError(f"not a zstd frame (magic {magic:#010x})")
+        elif state == "skip_size":
+            self._skip = int.from_bytes(head, "little")
+            self._state, self._need = "magic", 4
+        elif state == "descriptor":
+            fhd = head[0]
+            single_segment = (fhd >> 5) & 1
+            fcs_size = (1 if single_segment else 0, 2, 4, 8)[fhd >> 6]
+            self._checksum = bool(fhd & 0x04)
+            self._state, self._need = "frame_header", (0 if single_segment else 1) + (0, 1, 2, 4)[fhd & 3] + fcs_size
+        elif state == "frame_header":
+            self._state, self._need = "block", 3
+        elif state == "block":
+            header = int.from_bytes(head, "little")
+            block_type, block_size = (header >> 1) & 3, header >> 3
+            if block_type == 3:
+                raise zstandard.ZstdError("reserved zstd block type")
+            self._skip = 1 if block_type == 1 else block_size  # an RLE block stores one byte
+            if header & 1:  # last block of the frame
+                self._state, self._need = ("checksum", 4) if self._checksum else ("magic", 4)
+        else:  # checksum
+            self._state, self._need = "magic", 4
+
+
+class _WalkedSource:
+    """The compressed file as zstandard reads it, shown to a frame walker on the way."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.walker = _ZstdFrameWalker()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.walker.feed(data)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class _CheckedRaw(io.RawIOBase):
+    """A decompressed stream as a raw reader that bounds every read and notices a cut or corrupt stream.
+
+    Each ``readinto`` asks the decompressor for at most the caller's buffer (``readinto1`` on gzip,
+    bz2 and xz files; zstandard's ``stream_reader`` for zstd), so a bomb never expands past one
+    buffer. A stream error is kept in ``error``: ``strict`` readers raise it, the line reader ends
+    cleanly instead, so the bytes of a cut last line are still returned and can be kept.
+    """
+
+    def __init__(self, stream: Any, *, walker: _ZstdFrameWalker | None = None, strict: bool = True) -> None:
+        self._stream = stream
+        self._readinto = getattr(stream, "readinto1", None) or stream.readinto
+        self._walker = walker
+        self._strict = strict
+        self.error: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        while not self._pending:
-            chunk = self._source.read(self.CHUNK)
-            if not chunk:
-                if self._in_frame:
-                    raise EOFError("zstd stream ended in the middle of a frame")
-                return 0
-            while chunk:
-                self._in_frame = True
-                self._pending += self._dobj.decompress(chunk)
-                if not self._dobj.eof:
-                    break
-                chunk = self._dobj.unused_data  # concatenated frames: start the next one
-                self._dobj = self._dctx.decompressobj()
-                self._in_frame = False
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+        if self.error is not None:
+            return self._fail()
+        try:
+            n = self._readinto(buffer)
+        except _STREAM_ERRORS as err:
+            self.error = err
+            return self._fail()
+        if not n and self._walker is not None and not self._walker.complete:
+            self.error = self._walker.error or EOFError("zstd stream ended in the middle of a frame")
+            return self._fail()
+        return n
+
+    def _fail(self) -> int:
+        if self._strict:
+            raise self.error  # type: ignore[misc]
+        return 0
 
     def close(self) -> None:
-        self._source.close()
+        if not self.closed:
+            self._stream.close()
         super().close()
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """Open ``path`` for streaming binary reads, decompressing .gz, .bz2, .zst or .xz by suffix."""
+def _decompressed(path: Path, *, strict: bool) -> _CheckedRaw:
     name = path.name
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rb")
-    if name.endswith(".xz"):
-        return lzma.open(path, "rb")
     if name.endswith(".zst"):
-        return io.BufferedReader(_ZstdRaw(open(path, "rb")))  # noqa: SIM115 - closed with the reader
-    return open(path, "rb")  # noqa: SIM115 - caller closes
+        source = _WalkedSource(open(path, "rb"))  # noqa: SIM115 - closed with the reader
+        reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True, closefd=True)
+        return _CheckedRaw(reader, walker=source.walker, strict=strict)
+    if name.endswith(".gz"):
+        stream: Any = gzip.open(path, "rb")
+    elif name.endswith(".bz2"):
+        stream = bz2.open(path, "rb")
+    elif name.endswith(".xz"):
+        stream = lzma.open(path, "rb")
+    else:
+        stream = open(path, "rb")  # noqa: SIM115 - closed with the reader
+    return _CheckedRaw(stream, strict=strict)
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open ``path`` for streaming binary reads, decompressing .gz, .bz2, .zst or .xz by suffix.
+
+    A truncated or corrupt compressed stream raises (EOFError, ``zstandard.ZstdError`` or OSError)
+    once the complete data before the damage has been read.
+    """
+    if not path.name.endswith((".gz", ".bz2", ".zst", ".xz")):
+        return open(path, "rb")  # noqa: SIM115 - caller closes
+    return io.BufferedReader(_decompressed(path, strict=True), buffer_size=READ_BUFFER)
 
 
 def open_text(path: Path) -> IO[str]:
@@ -158,33 +285,108 @@ def _parse_line(path: Path, lineno: int, line: bytes, require_id: bool) -> dict[
     return doc
 
 
-def iter_json_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
-    """Yield ``(line_number, raw_line)`` for non-blank lines; ``(n, None)`` once if the stream is truncated."""
-    lineno = 0
+class Unreadable(NamedTuple):
+    """What :func:`iter_json_lines` yields instead of a line it cannot give whole.
+
+    ``reason`` is ``TRUNCATED_STREAM`` (always the last item; ``raw`` holds the bytes of the cut last
+    line) or ``LINE_TOO_LONG`` (``raw`` holds the line's first ``OVERSIZE_KEPT_BYTES``).
+    """
+
+    reason: str
+    raw: bytes
+    details: dict[str, Any]
+
+    def doc(self, path: Path, lineno: int) -> dict[str, Any]:
+        """The rejected placeholder document for this item."""
+        return malformed_doc(path, lineno, self.reason, self.raw, **self.details)
+
+
+def max_line_bytes() -> int:
+    """The per-line (per-record) size limit: ``$KNOWFORGE_MAX_LINE_BYTES`` if set, else ``MAX_LINE_BYTES``."""
+    value = os.environ.get(MAX_LINE_ENV)
+    if value is None:
+        return MAX_LINE_BYTES
     try:
-        with open_binary(path) as stream:
-            for lineno, line in enumerate(stream, start=1):  # noqa: B007 - lineno used after the loop
-                if line.strip():
-                    yield lineno, line.rstrip(b"\r\n")
-    except io.UnsupportedOperation:
-        raise
-    except _STREAM_ERRORS:
-        yield lineno + 1, None
+        limit = int(value)
+    except ValueError:
+        raise ValueError(f"{MAX_LINE_ENV}={value!r} is not a whole number of bytes") from None
+    if limit < 1:
+        raise ValueError(f"{MAX_LINE_ENV}={value!r} must be at least 1")
+    return limit
 
 
-def read_jsonl(path: Path, *, require_id: bool = True) -> Iterator[dict[str, Any]]:
+def _skip_rest_of_line(stream: IO[bytes]) -> tuple[int, bool]:
+    """Read past the rest of an oversize line without holding it: (bytes skipped, ended by newline)."""
+    skipped = 0
+    while True:
+        part = stream.readline(SKIP_CHUNK)
+        skipped += len(part)
+        if not part or part.endswith(b"\n"):
+            return skipped, part.endswith(b"\n")
+
+
+def iter_json_lines(path: Path, *, limit: int | None = None) -> Iterator[tuple[int, bytes | Unreadable]]:
+    """Yield ``(line_number, raw_line)`` for non-blank lines, without their line ending.
+
+    A line longer than ``limit`` bytes (default :func:`max_line_bytes`) comes as an ``Unreadable``
+    with reason ``LINE_TOO_LONG`` and is skipped without being held; a truncated or corrupt
+    compressed stream ends with one ``Unreadable`` (``TRUNCATED_STREAM``) holding the cut line.
+    Memory stays within one line plus the decompressor's buffers, whatever the compression ratio.
+    """
+    limit = max_line_bytes() if limit is None else limit
+    if not path.name.endswith((".gz", ".bz2", ".zst", ".xz")):
+        raw: _CheckedRaw | None = None
+        stream: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed below
+    else:
+        raw = _decompressed(path, strict=False)
+        stream = io.BufferedReader(raw, buffer_size=READ_BUFFER)
+    lineno = 0
+    with stream:
+        while True:
+            line = stream.readline(limit + 1)
+            if not line:
+                break
+            lineno += 1
+            if len(line) > limit and not line.endswith(b"\n"):
+                head, size = line[:OVERSIZE_KEPT_BYTES], len(line)
+                del line  # let go of the limit-sized part before reading past the rest
+                skipped, ended = _skip_rest_of_line(stream)
+                if not ended and raw is not None and raw.error is not None:
+                    break  # cut inside the oversize line: reported as truncation below
+                yield lineno, Unreadable(LINE_TOO_LONG, head, {"bytes": size + skipped, "limit": limit})
+                continue
+            if not line.endswith(b"\n") and raw is not None and raw.error is not None:
+                # The stream was cut inside this line: keep its bytes in the placeholder.
+                yield lineno, Unreadable(TRUNCATED_STREAM, line, _cut_details(raw.error))
+                return
+            stripped = line.rstrip(b"\r\n")
+            if stripped.strip():
+                yield lineno, stripped
+    if raw is not None and raw.error is not None:
+        yield lineno + 1, Unreadable(TRUNCATED_STREAM, b"", _cut_details(raw.error))
+
+
+def _cut_details(error: BaseException) -> dict[str, str]:
+    return {"error": f"compressed stream ended early or is corrupt: {type(error).__name__}: {error}"}
+
+
+def read_jsonl(path: Path, *, require_id: bool = True, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Stream documents from a JSONL shard; malformed lines come out marked rejected (see module doc)."""
-    for lineno, line in iter_json_lines(path):
-        if line is None:
-            yield malformed_doc(path, lineno, TRUNCATED_STREAM, "", error="compressed stream ended early")
-            return
+    for lineno, line in iter_json_lines(path, limit=limit):
+        if isinstance(line, Unreadable):
+            yield line.doc(path, lineno)
+            continue
         yield _parse_line(path, lineno, line, require_id)
 
 
-def read_parquet(path: Path, *, require_id: bool = True) -> Iterator[dict[str, Any]]:
-    """Stream documents from a Parquet shard, one record batch at a time; ``meta`` may be a JSON string."""
+def read_parquet(path: Path, *, require_id: bool = True, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """Stream documents from a Parquet shard, one record batch at a time; ``meta`` may be a JSON string.
+
+    A row whose JSON form is longer than ``limit`` bytes is rejected (``LINE_TOO_LONG``) like a line.
+    """
     import pyarrow.parquet as pq
 
+    limit = max_line_bytes() if limit is None else limit
     row = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
         for doc in batch.to_pylist():
@@ -195,21 +397,59 @@ def read_parquet(path: Path, *, require_id: bool = True) -> Iterator[dict[str, A
                 except orjson.JSONDecodeError:
                     doc["meta"] = {"raw_meta": doc["meta"]}
             line = orjson.dumps(doc, default=str)
+            if len(line) > limit:
+                yield malformed_doc(path, row, LINE_TOO_LONG, line[:OVERSIZE_KEPT_BYTES], bytes=len(line), limit=limit)
+                continue
             yield _parse_line(path, row, line, require_id)
 
 
-def read_docs(path: Path, *, require_id: bool = True) -> Iterator[dict[str, Any]]:
+def read_docs(path: Path, *, require_id: bool = True, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Stream the documents of a shard in any supported format (see ``SHARD_SUFFIXES``)."""
     if path.name.endswith(".parquet"):
-        return read_parquet(path, require_id=require_id)
-    return read_jsonl(path, require_id=require_id)
+        return read_parquet(path, require_id=require_id, limit=limit)
+    return read_jsonl(path, require_id=require_id, limit=limit)
+
+
+def temp_path(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed to ``path``.
+
+    ``part-00000.jsonl.zst.knowforge-tmp-4242``: the marker says whose it is and the PID which process
+    wrote it, so a run can remove every temporary a killed run left (:func:`remove_temporaries`) and
+    never mistake someone else's file for one.
+    """
+    return path.with_name(f"{path.name}{TEMP_MARK}{os.getpid()}")
+
+
+def is_temporary(path: Path) -> bool:
+    """True for a name made by :func:`temp_path`."""
+    return _TEMP_NAME.search(path.name) is not None
+
+
+def remove_temporaries(root: Path) -> list[Path]:
+    """Delete every temporary of ours under ``root`` (recursively) and return what was deleted.
+
+    Only safe while holding ``root``'s lock (``corpus.lock``): then no live writer owns them.
+    Subdirectories with a lock file of their own are other outputs and are left alone.
+    """
+    from corpus.lock import LOCK_NAME  # corpus.lock imports this module for temp_path
+
+    removed: list[Path] = []
+    for directory, subdirs, files in os.walk(root):
+        here = Path(directory)
+        subdirs[:] = [d for d in subdirs if not (here / d / LOCK_NAME).exists()]
+        for name in files:
+            if _TEMP_NAME.search(name):
+                with contextlib.suppress(FileNotFoundError):
+                    (here / name).unlink()
+                    removed.append(here / name)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     try:
         yield tmp
         os.replace(tmp, path)
