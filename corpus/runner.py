@@ -26,6 +26,7 @@ import orjson
 from tqdm import tqdm
 
 from corpus import __version__
+from corpus.lock import holds_output_lock
 from corpus.records import rejection
 from corpus.shards import (
     DEFAULT_SUFFIX,
@@ -291,6 +292,7 @@ def _stage_config(stage: Any) -> dict[str, Any]:
     return {}
 
 
+@holds_output_lock  # one run per output; removes killed runs' temporaries first
 def run_stage(
     stage: Any,
     *,
