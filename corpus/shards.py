@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import errno
 import gzip
 import io
 import lzma
@@ -445,16 +446,92 @@ def remove_temporaries(root: Path) -> list[Path]:
     return removed
 
 
+class OutputWriteError(OSError):
+    """Writing an output failed; the message names the file and the cause in words ("disk full").
+
+    ``errno`` and ``filename`` are those of the error it replaces; the message is the one line.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+_CAUSES = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
+           errno.EPERM: "permission denied", errno.EROFS: "read-only file system"}
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")  # numpy's message for a short fwrite
+FULL_BELOW_BYTES = 1 << 20  # free space under which a short write without an errno is taken for a full disk
+
+
+def write_error(path: Path, err: OSError) -> OutputWriteError:
+    """``err`` (raised while writing ``path``) as one line naming the path and the cause.
+
+    numpy's ``tofile``/``save`` report a full disk as a bare ``OSError("83200 requested and 74736
+    written")`` with no errno; then the free space of the file system decides whether it was full.
+    """
+    cause = _CAUSES.get(err.errno) if err.errno is not None else None
+    if cause is None and err.errno is None:
+        try:
+            fs = os.statvfs(path.parent)
+            full = fs.f_bavail * fs.f_frsize < FULL_BELOW_BYTES
+        except OSError:
+            full = False
+        cause = f"disk full ({err})" if full else f"short write ({err})"
+    if cause is None:
+        cause = err.strerror or str(err)
+    if is_temporary(path):
+        path = path.with_name(_TEMP_NAME.sub("", path.name))
+    made = OutputWriteError(f"cannot write {path}: {cause}")
+    made.errno, made.filename = err.errno, str(path)
+    return made
+
+
+def _is_write_failure(err: OSError, ours: tuple[Path, ...]) -> bool:
+    """Whether ``err``, raised inside an atomic write of ``ours``, is about writing them (not reading input)."""
+    if isinstance(err, OutputWriteError):
+        return False  # already says which file and why
+    if err.filename is not None and Path(err.filename) not in ours:
+        return False  # about another file: an input that could not be read, say
+    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
+        return True
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return err.filename is not None
+    return err.errno is None and _SHORT_WRITE.search(str(err)) is not None
+
+
+@contextlib.contextmanager
+def naming_write_errors(path: Path, *also: Path) -> Iterator[None]:
+    """Turn a failure to write ``path`` (or ``also``: its temporary) in the block into ``OutputWriteError``.
+
+    For a writer that fills several files at once (pack's merge: ``.bin`` and ``.idx``), so the error
+    names the one that failed, not whichever ``atomic_path`` is innermost. Temporary names are shown
+    as the real name they stand for.
+    """
+    try:
+        yield
+    except OSError as err:
+        if _is_write_failure(err, (path, *also)):
+            raise write_error(path, err) from err
+        raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    A failure to write it (full disk, read-only file system, no permission, numpy's short write)
+    comes out as :class:`OutputWriteError` naming ``path``; other errors pass through unchanged.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(path, err) from err
     tmp = temp_path(path)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with naming_write_errors(path, tmp, path.parent):
+            yield tmp
+            os.replace(tmp, path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 
@@ -534,6 +611,7 @@ class ShardWriter:
         self._rows = []
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        failure: BaseException | None = None
         try:
             if self._stream is not None:
                 self._stream.close()
@@ -543,7 +621,11 @@ class ShardWriter:
                 if self._rows or self._parquet is None:
                     self._flush_parquet()
                 self._parquet.close()
-        except BaseException:
-            if exc_type is None:
-                raise
+        except BaseException as err:
+            failure = err
+        if failure is not None and exc_type is None:
+            # A failed close (a full disk on the last flush) fails the write like an error in the block:
+            # the temporary goes, and the error names the shard (atomic_path raises it, wrapped).
+            self._atomic.__exit__(type(failure), failure, failure.__traceback__)
+            raise failure
         return self._atomic.__exit__(exc_type, exc, tb) or False

@@ -1,10 +1,13 @@
 import bz2
+import errno
 import gzip
 import io
 import json
+import os
 import tracemalloc
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -21,8 +24,10 @@ from corpus.shards import (
     MISSING_ID,
     MISSING_TEXT,
     TRUNCATED_STREAM,
+    OutputWriteError,
     ShardWriter,
     Unreadable,
+    atomic_path,
     is_temporary,
     iter_json_lines,
     list_shards,
@@ -267,3 +272,64 @@ def test_temporaries_are_named_ours_and_removed(tmp_path):
     assert sorted(remove_temporaries(tmp_path)) == sorted(stale)
     assert all(p.exists() for p in keep) and not any(p.exists() for p in stale)
     assert list_shards(tmp_path) == [shard]
+
+
+class _FullDisk:
+    """Stands in for a writer's stream on a full disk: ``write`` (or only ``close``) fails with ENOSPC."""
+
+    def __init__(self, real, *, on_write: bool = True) -> None:
+        self.real, self.on_write = real, on_write
+
+    def write(self, data: bytes) -> int:
+        if self.on_write:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.real.write(data)
+
+    def close(self) -> None:
+        self.real.close()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_full_disk_names_the_shard_and_the_cause(tmp_path, monkeypatch):
+    path = tmp_path / "part-00000.jsonl.zst"
+    writer = ShardWriter(path)
+    with pytest.raises(OutputWriteError) as caught:
+        with writer:
+            writer._stream = _FullDisk(writer._stream)
+            writer.write(make_docs(1)[0])
+    assert str(caught.value) == f"cannot write {path}: disk full" and caught.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []  # no temporary left behind
+
+
+def test_full_disk_on_the_final_flush_is_not_lost(tmp_path, monkeypatch):
+    path = tmp_path / "part-00000.jsonl"
+    writer = ShardWriter(path)
+    with pytest.raises(OutputWriteError, match="disk full"):
+        with writer:
+            writer._stream = _FullDisk(writer._stream, on_write=False)
+            writer.write(make_docs(1)[0])
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(("err", "cause"), [
+    (OSError(errno.EROFS, "Read-only file system"), "read-only file system"),
+    (OSError(errno.EDQUOT, "Disk quota exceeded"), "disk quota exceeded"),
+    (OSError("83200 requested and 74736 written"), "disk full (83200 requested and 74736 written)"),
+])
+def test_write_failures_in_words(tmp_path, monkeypatch, err, cause):
+    monkeypatch.setattr(os, "statvfs", lambda _: SimpleNamespace(f_bavail=0, f_frsize=4096))
+    target = tmp_path / "x.npy"
+    with pytest.raises(OutputWriteError) as caught, atomic_path(target) as tmp:
+        tmp.write_bytes(b"partial")
+        raise err
+    assert str(caught.value) == f"cannot write {target}: {cause}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_permission_denied_on_the_output_and_read_errors_pass_through(tmp_path):
+    target = tmp_path / "x.bin"
+    with pytest.raises(OutputWriteError, match=f"cannot write {target}: permission denied"), \
+            atomic_path(target) as tmp:
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp))
+    with pytest.raises(FileNotFoundError), atomic_path(target):  # an input that is missing: not a write error
+        open(tmp_path / "missing-input")  # noqa: SIM115
