@@ -333,3 +333,14 @@ def test_permission_denied_on_the_output_and_read_errors_pass_through(tmp_path):
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp))
     with pytest.raises(FileNotFoundError), atomic_path(target):  # an input that is missing: not a write error
         open(tmp_path / "missing-input")  # noqa: SIM115
+
+
+@pytest.mark.parametrize("compress", ["", ".zst"])
+def test_crlf_blank_and_unterminated_lines_keep_their_numbers(tmp_path, compress):
+    docs = make_docs(4)
+    raw = (orjson.dumps(docs[0]) + b"\r\n" + b"   \n" + orjson.dumps(docs[1]) + b"\n\n" + orjson.dumps(docs[2])
+           + b"\r\n" + orjson.dumps(docs[3]))
+    path = tmp_path / f"part-00000.jsonl{compress}"
+    path.write_bytes(zstandard.ZstdCompressor().compress(raw) if compress else raw)
+    assert [n for n, _ in iter_json_lines(path)] == [1, 3, 5, 6]
+    assert list(read_docs(path)) == docs
