@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from corpus import __version__
 from corpus.fingerprint import changes, input_identity, make_marker, read_marker, stage_options, stage_parts
+from corpus.lock import holds_output_lock
 from corpus.records import rejection
 from corpus.shards import (
     DEFAULT_SUFFIX,
@@ -445,6 +446,7 @@ def begin_stage(stage: Any, units: Sequence[_Unit], output: Path, todo: Todo) ->
         (output / "_manifest.json").unlink(missing_ok=True)
 
 
+@holds_output_lock  # one run per output; removes killed runs' temporaries first
 def run_stage(
     stage: Any,
     *,

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from corpus.runner import ordered_pool_map
-from corpus.shards import iter_json_lines
+from corpus.shards import TRUNCATED_STREAM, Unreadable, iter_json_lines
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,10 @@ def _parse_chunk(lines: list[bytes]) -> list[Entity | str]:
 def _chunks(path: Path, counters: Counter, chunk_lines: int) -> Iterator[list[bytes]]:
     chunk: list[bytes] = []
     for lineno, line in iter_json_lines(path):
-        if line is None:
+        if isinstance(line, Unreadable):
+            if line.reason != TRUNCATED_STREAM:  # an oversize line: counted, the dump goes on
+                counters[line.reason] += 1
+                continue
             counters[TRUNCATED_DUMP] += 1
             logger.warning("%s: compressed stream ends early (line %d); kept every complete entity", path, lineno)
             break

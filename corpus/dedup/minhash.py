@@ -123,35 +123,26 @@ def fast_signatures(batch: ShingleBatch, *, num_perm: int, seed: int) -> np.ndar
         salt = np.uint32(gen.randint(0, 1 << 32, dtype=np.uint64))
         # bin = h * k >> 32; for k a power of two that is a plain shift, on uint32 (same values).
         shift = np.uint32(32 - k.bit_length() + 1) if k & (k - 1) == 0 else None
-        for d0, d1 in _chunks(batch.offsets, _FAST_CHUNK):
-            h = fmix32(batch.hashes[batch.offsets[d0] : batch.offsets[d1]] ^ salt)
+        flat = sig.reshape(-1)
+        for p0 in range(0, batch.hashes.size, _FAST_CHUNK):
+            # A chunk of shingles, whichever documents they belong to: one huge document is cut into
+            # many chunks (its bins fill across them), so the temporaries stay chunk-sized.
+            p1 = min(p0 + _FAST_CHUNK, batch.hashes.size)
+            d0 = int(np.searchsorted(batch.offsets, p0, side="right")) - 1
+            d1 = int(np.searchsorted(batch.offsets, p1, side="left"))
+            spans = np.diff(np.clip(batch.offsets[d0 : d1 + 1], p0, p1))
+            h = fmix32(batch.hashes[p0:p1] ^ salt)
             if shift is not None:
                 bins = h >> shift
             else:
                 bins = ((h.astype(np.uint64) * np.uint64(k)) >> np.uint64(32)).astype(np.intp)
-            slot = np.repeat(np.arange(0, (d1 - d0) * k, k, dtype=np.intp), lengths[d0:d1])
+            slot = np.repeat(np.arange(d0 * k, d1 * k, k, dtype=np.intp), spans)
             slot += bins
             # The top bits of h pick the bin, so the min of h in a bin is its min shingle. h == 2**32-1
             # would read as EMPTY; clamping it one below costs one possible collision in 2**32.
             np.minimum(h, EMPTY - np.uint32(1), out=h)
-            np.minimum.at(sig[d0:d1].reshape(-1), slot, h)
+            np.minimum.at(flat, slot, h)
     return _densify(sig, lengths > 0, seed=seed)
-
-
-def _chunks(offsets: np.ndarray, size: int) -> list[tuple[int, int]]:
-    """Consecutive document ranges [d0, d1) of about ``size`` shingles each (at least one document).
-
-    Working on cache-sized pieces keeps the temporaries small; one batch-sized temporary costs more in
-    page faults than the arithmetic on it.
-    """
-    out = []
-    n_docs = offsets.size - 1
-    d0 = 0
-    while d0 < n_docs:
-        d1 = max(int(np.searchsorted(offsets, offsets[d0] + size, side="right")) - 1, d0 + 1)
-        out.append((d0, min(d1, n_docs)))
-        d0 = d1
-    return out
 
 
 def _densify(sig: np.ndarray, nonempty: np.ndarray, *, seed: int) -> np.ndarray:

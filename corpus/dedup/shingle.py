@@ -24,6 +24,7 @@ DEFAULT_CJK_NGRAM = 5
 # Word 5-grams for Latin-script text follow the common practice of datatrove, dolma and text-dedup.
 DEFAULT_WORD_NGRAM = 5
 _GROUP_CODE_POINTS = 1 << 16
+_HORNER_BLOCK = 1 << 16  # values per block when one document is far larger than a group
 
 _MASK64 = (1 << 64) - 1
 # Odd multipliers (invertible mod 2**64): TOKEN_BASE folds characters into a token hash,
@@ -108,24 +109,6 @@ def _in_ranges(cp: np.ndarray) -> np.ndarray:
     for lo, hi in CJK_RANGES:
         mask |= (cp >= lo) & (cp <= hi)
     return mask
-
-
-def _segment_hash(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, base: int) -> np.ndarray:
-    """Horner hash ``sum(v_j * base**(e-1-j) for j in [s, e))`` mod 2**64 of many segments at once.
-
-    With prefix sums ``P_i = sum(v_j * base**-j for j <= i)`` (``base`` is odd, hence invertible
-    mod 2**64) a segment's hash is ``(P_{e-1} - P_{s-1}) * base**(e-1)``: three passes over
-    ``values`` and three gathers, whatever the segment lengths. uint64 arithmetic wraps mod 2**64.
-    """
-    powers = np.full(values.size, base, dtype=np.uint64)
-    powers[0] = 1
-    pow_b = np.cumprod(powers)  # base**j
-    powers.fill(pow(base, -1, 1 << 64))
-    powers[0] = 1
-    prefix = np.cumsum(values * np.cumprod(powers))
-    before = prefix[starts - 1]
-    before[starts == 0] = 0  # index -1 wrapped to the last element
-    return (prefix[ends - 1] - before) * pow_b[ends - 1]
 
 
 def hash_shingles(
@@ -221,9 +204,43 @@ def _powers(base: int, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _horner(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, base: int) -> np.ndarray:
-    """``_segment_hash`` with cached powers: the Horner hash of ``values[s:e]`` for every segment."""
+    """Horner hash ``sum(v_j * base**(e-1-j) for j in [s, e))`` mod 2**64 of every segment ``[s, e)``.
+
+    With prefix sums ``P_i = sum(v_j * base**-j for j <= i)`` (``base`` is odd, hence invertible
+    mod 2**64) a segment's hash is ``(P_{e-1} - P_{s-1}) * base**(e-1)``: three passes over
+    ``values`` and three gathers, whatever the segment lengths. uint64 arithmetic wraps mod 2**64.
+    ``starts`` must be ascending. Inputs longer than ``_HORNER_BLOCK`` (one huge document) are done
+    block by block, so the scratch arrays and power tables stay block-sized: linear time, and memory
+    a few bytes per value instead of ~40.
+    """
+    if values.size <= 2 * _HORNER_BLOCK:
+        return _horner_span(values, starts, ends, base)
+    out = np.empty(starts.size, dtype=np.uint64)
+    lengths = ends - starts
+    short = np.flatnonzero(lengths <= _HORNER_BLOCK)
+    # Short segments, grouped by the block their start falls in: each group spans < 2 blocks.
+    edges = np.searchsorted(starts[short], np.arange(0, values.size + _HORNER_BLOCK, _HORNER_BLOCK))
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        if a == b:
+            continue
+        sel = short[a:b]
+        lo, hi = int(starts[sel[0]]), int(ends[sel].max())
+        out[sel] = _horner_span(values[lo:hi].astype(np.uint64), starts[sel] - lo, ends[sel] - lo, base)
+    for i in np.flatnonzero(lengths > _HORNER_BLOCK).tolist():  # a giant token: chain its blocks
+        acc = 0
+        for lo in range(int(starts[i]), int(ends[i]), _HORNER_BLOCK):
+            hi = min(lo + _HORNER_BLOCK, int(ends[i]))
+            part = int(_horner_span(values[lo:hi].astype(np.uint64), np.zeros(1, np.intp),
+                                    np.array([hi - lo]), base)[0])
+            acc = (acc * pow(base, hi - lo, 1 << 64) + part) & _MASK64
+        out[i] = acc
+    return out
+
+
+def _horner_span(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, base: int) -> np.ndarray:
+    """``_horner`` in one pass over ``values`` (cached power tables of the next power-of-two size)."""
     pow_b, inv_b = _powers(base, 1 << max(int(values.size - 1).bit_length(), 10))
-    prefix = np.cumsum(values * inv_b[: values.size])
+    prefix = np.cumsum(values.astype(np.uint64, copy=False) * inv_b[: values.size])
     last = ends - 1
     before = prefix[starts - 1]
     before[starts == 0] = 0  # index -1 wrapped to the last element
@@ -306,7 +323,7 @@ def _hash_classes(
     lengths = word_ends - word_starts
     tok = units[starts].astype(np.uint64)
     if (lengths > 1).any():
-        word_hash = _horner(units.astype(np.uint64), word_starts, word_ends, TOKEN_BASE)
+        word_hash = _horner(units, word_starts, word_ends, TOKEN_BASE)
         if has_cjk:
             tok[np.flatnonzero(~tok_cjk)] = word_hash
         else:
@@ -325,14 +342,26 @@ def _hash_classes(
     # A run of length L >= n gives L - n + 1 shingles of n tokens; a shorter run one shingle of L.
     width = np.minimum(n, run_len)
     count = run_len - width + 1
-    total = int(count.sum())
-    first = np.repeat(run_starts - (np.cumsum(count) - count), count) + np.arange(total)
-    ends = first + (width[0] if (width == width[0]).all() else np.repeat(width, count))
-
-    acc = _horner(tok, first, ends, SHINGLE_BASE)
-    hashes = (fmix64(acc) >> np.uint64(32)).astype(np.uint32)
+    before = np.zeros(run_starts.size + 1, dtype=np.int64)  # shingles of the runs before each run
+    np.cumsum(count, out=before[1:])
+    total = int(before[-1])
+    hashes = np.empty(total, dtype=np.uint32)
+    # Shingles in blocks of _HORNER_BLOCK (one block for any ordinary group): the int64 and uint64
+    # temporaries stay block-sized even when one huge document is a single run of millions of tokens.
+    for q0 in range(0, total, _HORNER_BLOCK):
+        q1 = min(q0 + _HORNER_BLOCK, total)
+        r0 = int(np.searchsorted(before, q0, side="right")) - 1
+        r1 = int(np.searchsorted(before, q1, side="left"))
+        spans = np.diff(np.clip(before[r0 : r1 + 1], q0, q1))
+        first = np.repeat(run_starts[r0:r1] - before[r0:r1], spans) + np.arange(q0, q1)
+        ends = first + np.repeat(width[r0:r1], spans)
+        lo, hi = int(first[0]), int(ends.max())
+        acc = _horner(tok[lo:hi], first - lo, ends - lo, SHINGLE_BASE)
+        hashes[q0:q1] = fmix64(acc) >> np.uint64(32)
     offsets = np.empty(n_docs + 1, dtype=np.int64)
-    offsets[:-1] = np.searchsorted(first, first_tok)
+    # A document's runs start at or after its first token, so its first shingle's number is the
+    # count of shingles in the runs before that token.
+    offsets[:-1] = before[np.searchsorted(run_starts, first_tok)]
     offsets[-1] = total
     return ShingleBatch(hashes=hashes, offsets=offsets)
 
@@ -358,7 +387,7 @@ def _hash_normalized(norm: list[str], ngram_cjk: int, ngram_words: int) -> Shing
     starts = np.flatnonzero(cjk | (word & (prev_space | prev_cjk)))
     ends = np.flatnonzero(cjk | (word & (next_space | next_cjk))) + 1  # exclusive
 
-    tok = _segment_hash(cp.astype(np.uint64), starts, ends, TOKEN_BASE)
+    tok = _horner(cp, starts, ends, TOKEN_BASE)
 
     tok_doc = char_doc[starts]
     tok_cjk = cjk[starts]
@@ -379,7 +408,7 @@ def _hash_normalized(norm: list[str], ngram_cjk: int, ngram_words: int) -> Shing
     first = np.flatnonzero(valid)
     width = np.minimum(n, run_len)[first]
 
-    acc = _segment_hash(tok, first, first + width, SHINGLE_BASE)
+    acc = _horner(tok, first, first + width, SHINGLE_BASE)
     hashes = (fmix64(acc) >> np.uint64(32)).astype(np.uint32)
     counts = np.bincount(tok_doc[first], minlength=n_docs)
     offsets = np.zeros(n_docs + 1, dtype=np.int64)

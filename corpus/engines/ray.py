@@ -31,6 +31,7 @@ from corpus.dedup.exact import ExactDedupStep, hash_shard
 from corpus.dedup.lsh import bucket_pairs
 from corpus.dedup.near import NearDedupStep, choose_keepers
 from corpus.dedup.unionfind import UnionFind
+from corpus.lock import holds_output_lock
 from corpus.runner import (
     StageError,
     StageReport,
@@ -383,6 +384,7 @@ RAY_PREPARE: dict[type, Callable[..., Any]] = {ExactDedupStep: prepare_exact, Ne
 # ---------------------------------------------------------------------------------------------------
 
 
+@holds_output_lock  # one run per output, as for the local runner
 def run_stage_ray(
     stage: Any,
     *,

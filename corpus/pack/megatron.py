@@ -35,6 +35,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from corpus.shards import naming_write_errors
+
 MAGIC = b"MMIDIDX\x00\x00"
 VERSION = 1
 DTYPE_CODES: dict[type, int] = {
@@ -185,7 +187,8 @@ def merge(prefixes: list[str | Path], out_bin: str | Path, out_idx: str | Path) 
     """
     lengths, docs = [], [np.zeros(1, dtype=np.int64)]
     dtype, seen = None, 0
-    with open(out_bin, "wb") as out:
+    # The .bin is written while the .idx's temporary is open too: name the file that failed.
+    with naming_write_errors(Path(out_bin)), open(out_bin, "wb") as out:
         for prefix in prefixes:
             index = read_index(idx_path(prefix))
             if dtype is not None and index.dtype != dtype:

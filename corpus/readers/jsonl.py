@@ -19,10 +19,13 @@ from corpus.records import new_doc
 from corpus.shards import (
     BAD_JSON,
     BAD_UTF8,
+    LINE_TOO_LONG,
     MISSING_TEXT,
-    TRUNCATED_STREAM,
+    OVERSIZE_KEPT_BYTES,
+    Unreadable,
     iter_json_lines,
     malformed_doc,
+    max_line_bytes,
     shard_name,
 )
 
@@ -57,6 +60,9 @@ class _FieldPicker:
     id_field: str = "id"
     source_name: str | None = None
     lang: str | None = None  # stored as meta.lang, which filters and packing use to pick rules
+    # Longer lines (Parquet: rows as JSON) are rejected as line_too_long without being held;
+    # None: corpus.shards.max_line_bytes() (16 MiB unless $KNOWFORGE_MAX_LINE_BYTES says otherwise).
+    max_line_bytes: int | None = None
 
     def to_doc(self, record: dict[str, Any], path: Path, lineno: int, raw: bytes) -> dict[str, Any]:
         text = record.get(self.text_field)
@@ -82,10 +88,10 @@ class JsonlReader(_FieldPicker):
         return discover_files(paths, JSONL_SUFFIXES)
 
     def __call__(self, path: Path, counters: Counter) -> Iterator[dict[str, Any]]:
-        for lineno, line in iter_json_lines(path):
-            if line is None:
-                yield malformed_doc(path, lineno, TRUNCATED_STREAM, "", error="compressed stream ended early")
-                return
+        for lineno, line in iter_json_lines(path, limit=self.max_line_bytes):
+            if isinstance(line, Unreadable):  # a cut stream (keeps the cut line) or an oversize line
+                yield line.doc(path, lineno)
+                continue
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as err:
@@ -114,8 +120,13 @@ class ParquetReader(_FieldPicker):
     def __call__(self, path: Path, counters: Counter) -> Iterator[dict[str, Any]]:
         import pyarrow.parquet as pq
 
+        limit = max_line_bytes() if self.max_line_bytes is None else self.max_line_bytes
         row = 0
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
             for record in batch.to_pylist():
                 row += 1
-                yield self.to_doc(record, path, row, orjson.dumps(record, default=str))
+                raw = orjson.dumps(record, default=str)
+                if len(raw) > limit:
+                    yield malformed_doc(path, row, LINE_TOO_LONG, raw[:OVERSIZE_KEPT_BYTES], bytes=len(raw), limit=limit)
+                    continue
+                yield self.to_doc(record, path, row, raw)

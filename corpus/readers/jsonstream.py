@@ -16,7 +16,7 @@ from typing import Any
 import ijson
 import orjson
 
-from corpus.shards import BAD_JSON, TRUNCATED_STREAM, iter_json_lines, malformed_doc, open_binary
+from corpus.shards import BAD_JSON, TRUNCATED_STREAM, Unreadable, iter_json_lines, malformed_doc, open_binary
 
 RECORDS_WRAPPER = re.compile(rb'^\s*\{\s*"RECORDS"\s*:\s*\[')
 JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".json.bz2", ".jsonl.bz2", ".json.zst",
@@ -50,9 +50,9 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, dict[
     layout = sniff_layout(path)
     if layout == "lines":
         for lineno, line in iter_json_lines(path):
-            if line is None:
-                yield lineno, None, malformed_doc(path, lineno, TRUNCATED_STREAM, "", error="stream ended early")
-                return
+            if isinstance(line, Unreadable):  # a cut stream (keeps the cut line) or an oversize line
+                yield lineno, None, line.doc(path, lineno)
+                continue
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as err:

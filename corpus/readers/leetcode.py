@@ -1,6 +1,7 @@
 """LeetCode problems: LeetCodeDataset JSON lines (nested ``meta`` or flat fields) and doocs/leetcode folders.
 
-One document per problem: title, statement as plain text (HTML converted by :mod:`corpus.readers.html`)
+One document per problem, its id and title from the problem's public number (the slug where a row
+lacks it: never LeetCode's internal id): title, statement as plain text (HTML converted by :mod:`corpus.readers.html`)
 and the solution code in a fenced block. doocs folders are ``README[_EN].md`` with YAML front matter and
 an HTML statement between ``<!-- description:start/end -->``, plus ``Solution.<ext>`` files.
 """
@@ -24,6 +25,9 @@ from corpus.records import new_doc
 from corpus.shards import MISSING_TEXT, malformed_doc
 
 SKIP_NO_STATEMENT = "skip_no_statement"
+ID_CONFLICT = "leetcode_id_conflict"  # two problems in one file claimed one public number
+FRONTEND_KEYS = ("frontend_id", "question_frontend_id", "questionFrontendId", "frontend_question_id")
+ROMAN = re.compile(r"i{1,3}|iv|vi{0,3}|ix")  # "Jump Game II", "Can I Win": upper-case in slug titles
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 DESCRIPTION = re.compile(r"<!-- description:start -->(.*?)<!-- description:end -->", re.S)
 TITLE = re.compile(r"^# \[(.+?)\]\((.+?)\)", re.M)
@@ -34,6 +38,34 @@ QUERY_SUFFIX = re.compile(r"\n\s*Please complete the following python code preci
 FENCE_LANGUAGES = {"py": "python", "java": "java", "cpp": "cpp", "c": "c", "go": "go", "rs": "rust",
                    "ts": "typescript", "js": "javascript", "cs": "csharp", "kt": "kotlin", "swift": "swift",
                    "rb": "ruby", "php": "php", "scala": "scala"}
+
+
+def frontend_id(record: dict[str, Any]) -> str | None:
+    """The problem's public number (the one in its title on leetcode.com), or None if the row lacks it.
+
+    LeetCodeDataset v0.1.0 rows carry only ``meta.question_id``, LeetCode's *internal* id (2832 for
+    problem 2831): it is not used, since it gives wrong titles and, across the dataset, collisions.
+    From v0.2 on, the flat ``question_id`` is the public number. Explicit frontend-id fields (as in
+    scraped LeetCode metadata) win over both.
+    """
+    meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+    for holder in (record, meta):
+        for key in FRONTEND_KEYS:
+            value = holder.get(key)
+            if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip().isdigit():
+                return str(int(value))
+    value = record.get("question_id")  # flat rows only: the nested one is the internal id
+    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip().isdigit():
+        return str(int(value))
+    return None
+
+
+def slug_title(slug: str) -> str:
+    """``two-sum-ii-input-array-is-sorted`` -> ``Two sum II input array is sorted`` (numerals kept apart)."""
+    words = [w.upper() if ROMAN.fullmatch(w) else w for w in slug.split("-") if w]
+    if not words:
+        return ""
+    return words[0][:1].upper() + words[0][1:] + "".join(f" {w}" for w in words[1:])
 
 
 def fenced(code: str, language: str) -> str:
@@ -88,6 +120,7 @@ class LeetcodeReader:
 
     def _dataset(self, path: Path, counters: Counter) -> Iterator[dict[str, Any]]:
         source = self.source_name or self.name
+        seen: dict[str, str] = {}  # id -> task_id of the problem that has it (ids unique in a file)
         for number, record, bad in iter_records(path):
             if bad is not None:
                 yield bad
@@ -101,15 +134,24 @@ class LeetcodeReader:
                 yield malformed_doc(path, number, MISSING_TEXT, orjson.dumps(record)[:2000], field="problem_description")
                 continue
             task = field.get("task_id") or ""
-            title = task.replace("-", " ").capitalize() if task else ""
-            qid = field.get("question_id")
-            if qid is not None:
-                title = f"{qid}. {title}" if title else str(qid)
+            public = frontend_id(record)
+            title = slug_title(task)
+            if public is not None:
+                title = f"{public}. {title}" if title else public
+            doc_id = f"{source}:{public or task or number}"
+            if seen.setdefault(doc_id, task) != task:  # the same number on two problems: the slug decides
+                counters[ID_CONFLICT] += 1
+                doc_id = f"{source}:{task or number}"
+            seen[doc_id] = task
             text = problem_text(title, statement, field.get("completion"), "python")
-            meta = {k: field[k] for k in ("question_id", "task_id", "difficulty", "tags", "entry_point",
-                                          "estimated_date") if field.get(k) is not None}
+            meta = {k: field[k] for k in ("task_id", "difficulty", "tags", "entry_point", "estimated_date")
+                    if field.get(k) is not None}
+            if public is not None:
+                meta["frontend_id"] = public
+            if meta_in.get("question_id") is not None:  # LeetCode's internal number, not the public one
+                meta["internal_question_id"] = meta_in["question_id"]
             meta.update({"format": "leetcodedataset", "language": "Python", "lang": "en"})
-            yield new_doc(f"{source}:{qid if qid is not None else task or number}", text, source, meta)
+            yield new_doc(doc_id, text, source, meta)
 
     def _doocs(self, folder: Path, counters: Counter) -> dict[str, Any] | None:
         readme = folder / ("README_EN.md" if self.doocs_lang == "en" else "README.md")

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+LONG_TEXT_CHARS = 1 << 20  # longer texts are encoded in pieces where the model allows (_encode_long)
+_WORD_GAP = re.compile(r"(?<=\S) (?=\S)")  # a single space between two words
 
 
 class Encoding:
@@ -101,6 +105,8 @@ class SentencePieceTokenizer:
     identity: bool = True
     numpy_out: bool = True  # the installed sentencepiece supports encode(..., return_type="numpy")
     continued: object = field(default=None, repr=False)  # the same model without the dummy prefix, or None
+    # Whitespace pre-splitting, dummy prefix, identity normaliser: a long text may be encoded in pieces.
+    chunkable: bool = False
 
     @property
     def vocab_size(self) -> int:
@@ -115,6 +121,30 @@ class SentencePieceTokenizer:
         return _none_if_negative(self.processor.eos_id())
 
     def encode(self, texts: list[str], *, bos: bool = False, eos: bool = False) -> list[np.ndarray]:
+        if self.chunkable and any(len(t) > LONG_TEXT_CHARS for t in texts):
+            ids = self._encode([t if len(t) <= LONG_TEXT_CHARS else "" for t in texts], bos, eos)
+            return [self._encode_long(t, bos, eos) if len(t) > LONG_TEXT_CHARS else one
+                    for t, one in zip(texts, ids, strict=True)]
+        return self._encode(texts, bos, eos)
+
+    def _encode_long(self, text: str, bos: bool, eos: bool) -> np.ndarray:
+        """A huge text (SentencePiece needs ~45 bytes per character of it) in pieces of at most
+        ``LONG_TEXT_CHARS``, cut at a single space between two words and dropping that space: the next
+        piece's dummy prefix ``▁`` stands for it, and no token crosses a space, so the ids are those of
+        the whole text (tested). Text with no such space left (CJK) is encoded whole from there on."""
+        parts, start = [], 0
+        while len(text) - start > LONG_TEXT_CHARS:
+            gap = next((m.start() for m in _WORD_GAP.finditer(text, start + LONG_TEXT_CHARS // 2,
+                                                             start + LONG_TEXT_CHARS)), None)
+            if gap is None:
+                break
+            parts.append(text[start:gap])
+            start = gap + 1
+        parts.append(text[start:])
+        ends = ([np.array([self.bos_id], np.int32)] if bos else []) + self._encode(parts, False, False)
+        return np.concatenate(ends + ([np.array([self.eos_id], np.int32)] if eos else []), dtype=np.int32)
+
+    def _encode(self, texts: list[str], bos: bool, eos: bool) -> list[np.ndarray]:
         # One thread: workers are processes. SentencePiece 0.2.3 hands back int32 buffers; its Python
         # int lists cost ~20 ns more per token to build, and ~15-35 more to turn into an array afterwards.
         # Its add_bos/add_eos cost nothing; adding them afterwards costs a copy or 2 arrays per text.
@@ -258,6 +288,9 @@ def _load_sentencepiece(path: Path) -> SentencePieceTokenizer:
             table[i] = 0
     norm = proto.normalizer_spec
     identity = norm.name == "identity" and not norm.remove_extra_whitespaces
+    trainer = proto.trainer_spec
+    chunkable = (identity and norm.add_dummy_prefix and trainer.split_by_whitespace
+                 and not trainer.treat_whitespace_as_suffix)
     try:  # sentencepiece 0.2.0 has no numpy output
         processor.encode([""], num_threads=1, return_type="numpy")
         numpy_out = True
@@ -272,6 +305,7 @@ def _load_sentencepiece(path: Path) -> SentencePieceTokenizer:
     return SentencePieceTokenizer(
         path=str(path), processor=processor, piece_chars=table,
         dummy_prefix=norm.add_dummy_prefix, identity=identity, numpy_out=numpy_out, continued=continued,
+        chunkable=chunkable,
     )
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from corpus.dedup.minhash import MinHasher, classic_signatures, fast_signatures, jaccard_estimate
+from corpus.dedup.minhash import MinHasher, classic_signatures, fast_signatures, fmix32, jaccard_estimate
 from corpus.dedup.shingle import ShingleBatch, hash_shingle, hash_shingles, shingle_tokens
 
 TEXTS = [
@@ -74,3 +74,18 @@ def test_signature_of_a_document_does_not_depend_on_its_batch(mode):
 def test_unknown_mode_is_rejected():
     with pytest.raises(ValueError, match="mode"):
         MinHasher(mode="turbo")
+
+
+def test_fast_signature_of_a_huge_document_spanning_many_chunks():
+    huge = " ".join(f"w{i % 5000}" for i in range(300_000))  # ~300k shingles: several chunks of one document
+    texts = ["short one", huge, "another short document", huge[:5000]]
+    hasher = MinHasher(num_perm=128, seed=2)
+    together = hasher.signatures(hash_shingles(texts))
+    for d, text in enumerate(texts):
+        assert np.array_equal(together[d], hasher.signatures(hash_shingles([text]))[0])
+    # The huge document's bins from all its shingles at once (no chunks; every bin is hit, so no
+    # densification): the smallest mixed hash whose top 7 bits name the bin.
+    h = fmix32(hash_shingles([huge]).hashes ^ np.uint32(np.random.RandomState(2).randint(0, 1 << 32, dtype=np.uint64)))
+    ref = np.full(128, 0xFFFFFFFF, dtype=np.uint32)
+    np.minimum.at(ref, h >> np.uint32(25), np.minimum(h, np.uint32(0xFFFFFFFE)))
+    assert (ref != 0xFFFFFFFF).all() and np.array_equal(together[1], ref)

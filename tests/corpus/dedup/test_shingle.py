@@ -79,3 +79,17 @@ def test_every_bmp_character_hashes_like_the_reference():
     batch = hash_shingles(texts, ngram_cjk=2, ngram_words=2)
     for d, text in enumerate(texts):
         assert batch.doc(d).tolist() == [hash_shingle(s) for s in shingle_tokens(text, ngram_cjk=2, ngram_words=2)]
+
+
+def test_one_huge_document_is_shingled_in_blocks_exactly():
+    # Far past one block (65,536 values / shingles): a CJK run of 150k characters, a 140k-character
+    # word (one token spanning several blocks) and a word run of 30k words, against the reference.
+    rng = np.random.default_rng(3)
+    cjk = "".join(chr(c) for c in rng.integers(0x4E00, 0x4E40, 150_000))
+    words = " ".join(rng.choice(["graph", "model", "data", "ΣΑΣ", "ﬁle"], 30_000))
+    text = cjk + " " + "x" * 140_000 + "y " + words
+    small = "一个 small document 在旁边"
+    for texts in ([text], [small, text.replace("ﬁ", "fi").replace("Σ", "s"), small]):  # SLOW path, then table path
+        batch = hash_shingles(texts)
+        for d, t in enumerate(texts):
+            assert batch.doc(d).tolist() == [hash_shingle(s) for s in shingle_tokens(t)]

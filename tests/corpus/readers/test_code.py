@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +16,9 @@ from corpus.readers.code import (
     SKIP_GENERATED,
     SKIP_LOCKFILE,
     SKIP_MINIFIED,
+    SKIP_NOT_REGULAR,
+    SKIP_SYMLINK,
+    SKIP_TOO_LARGE,
     SKIP_VENDORED,
     CodeReader,
     StackReader,
@@ -85,3 +91,64 @@ def test_stack_parquet(tmp_path):
                              "repo_name": ["a/b"]}), path)
     (doc,) = StackReader()(path, Counter())
     assert doc["meta"] == {"repo": "a/b", "path": "src/main.rs", "language": "Rust", "lang": "code"}
+
+
+# --- issue 23: symlinks, FIFOs and huge files are refused before reading -------------------------------
+
+def _repo(root: Path, name: str) -> Path:
+    repo = root / name
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "core.py").write_text("def add(a, b):\n    return a + b\n")
+    (repo / "main.py").write_text("from src.core import add\nprint(add(1, 2))\n")
+    return repo
+
+
+def test_symlink_loops_and_linked_repositories_are_read_once(tmp_path):
+    repos = tmp_path / "repos"
+    repo = _repo(repos, "calc")
+    (repo / "src" / "loop").symlink_to("..")  # back into the tree: a loop for anything that follows it
+    (repo / "src" / "self").symlink_to(".", target_is_directory=True)
+    (repo / "alias.py").symlink_to("main.py")
+    (tmp_path / "outside.py").write_text("print('not part of the repository')\n")
+    (repo / "outside.py").symlink_to(tmp_path / "outside.py")  # out of the tree
+    (repos / "calc-link").symlink_to(repo)  # the same repository again, through a link
+    (repos / "src-link").symlink_to(repo / "src")  # a part of it
+    reader = CodeReader()
+    units = reader.discover([repos])
+    assert units == [repo]
+    counters: Counter = Counter()
+    docs = list(reader(repo, counters))
+    assert sorted(d["meta"]["path"] for d in docs) == ["main.py", "src/core.py"]
+    assert counters[SKIP_SYMLINK] == 4  # loop, self, alias.py, outside.py
+
+
+def test_a_fifo_in_the_tree_is_skipped_not_read(tmp_path):
+    repo = _repo(tmp_path / "repos", "calc")
+    os.mkfifo(repo / "src" / "pipe.py")  # opening it for reading would block until a writer came
+    counters: Counter = Counter()
+    result: list = []
+    worker = threading.Thread(target=lambda: result.extend(CodeReader()(repo, counters)), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the reader blocked on the FIFO"
+    assert sorted(d["meta"]["path"] for d in result) == ["main.py", "src/core.py"]
+    assert counters[SKIP_NOT_REGULAR] == 1
+
+
+def test_huge_and_binary_files_are_judged_from_stat_and_head(tmp_path):
+    repo = _repo(tmp_path / "repos", "calc")
+    with open(repo / "src" / "huge.py", "wb") as f:  # 1 GiB, sparse: costs no disk, would cost 1 GiB of RAM
+        f.write(b"x = 1\n" * 2000)
+        f.seek(1 << 30)
+        f.write(b"\n")
+    (repo / "blob.py").write_bytes(b"\x00\x01" * 4096 + b"a" * 5_000_000)
+    counters: Counter = Counter()
+    tracemalloc.start()
+    try:
+        docs = list(CodeReader()(repo, counters))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sorted(d["meta"]["path"] for d in docs) == ["main.py", "src/core.py"]
+    assert counters[SKIP_TOO_LARGE] == 1 and counters[SKIP_BINARY] == 1
+    assert peak < 1_000_000  # only the heads were read

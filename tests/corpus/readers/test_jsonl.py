@@ -27,3 +27,17 @@ def test_parquet_reader(tmp_path):
     pq.write_table(pa.table({"text": ["a", "b"], "id": ["x", "y"], "lang": ["en", "en"]}), tmp_path / "t.parquet")
     docs = list(ParquetReader()(tmp_path / "t.parquet", Counter()))
     assert [(d["id"], d["text"], d["meta"]["lang"]) for d in docs] == [("x", "a", "en"), ("y", "b", "en")]
+
+
+def test_oversize_records_are_rejected_with_their_size(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text('{"text": "short"}\n{"text": "' + "x" * 500 + '"}\n{"text": "after"}\n')
+    docs = list(JsonlReader(max_line_bytes=100)(jsonl, Counter()))
+    assert [d["text"] for d in docs if rejection(d) is None] == ["short", "after"]
+    assert rejection(docs[1])["reason"] == "line_too_long" and rejection(docs[1])["bytes"] == 513  # with its newline
+    pq.write_table(pa.table({"text": ["a", "y" * 500], "id": ["x", "big"]}), tmp_path / "t.parquet")
+    docs = list(ParquetReader(max_line_bytes=100)(tmp_path / "t.parquet", Counter()))
+    assert rejection(docs[0]) is None and rejection(docs[1])["reason"] == "line_too_long"

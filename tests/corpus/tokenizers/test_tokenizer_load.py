@@ -109,3 +109,21 @@ def test_continuation_without_a_dummy_prefix_is_the_plain_encoding():
     tok = load_tokenizer(str(DEMO_HF.parent / "llama-hf"))  # converted with prepend_scheme "never"
     texts = ["Paris", " Paris", "北京\n"]
     assert [a.tolist() for a in tok.encode_continued(texts)] == [a.tolist() for a in tok.encode(texts)]
+def test_long_text_in_pieces_gives_the_whole_texts_ids(monkeypatch):
+    # Issue 23: a 50 MB document took 2.4 GB inside SentencePiece's Encode. With a small piece size
+    # every kind of gap is cut many times; the ids, with and without specials, must not change.
+    from corpus.tokenizers import load
+
+    tok = load_tokenizer(str(LLAMA))
+    assert tok.chunkable
+    rng = np.random.default_rng(1)
+    words = ["The", "end.", "中文", "词", "2023", "年", "🙂", "ír", "a\u2581b", "x", "\n", "  ", "Hello,", "\t"]
+    text = " ".join(rng.choice(words, 6000).tolist())
+    whole = tok.processor.encode(text, add_bos=True, add_eos=True)
+    monkeypatch.setattr(load, "LONG_TEXT_CHARS", 64)
+    assert tok.encode([text, "short one"], bos=True, eos=True)[0].tolist() == whole
+    assert tok.encode([text])[0].tolist() == whole[1:-1]
+    cjk = "中文没有空格" * 100  # no gap to cut at: encoded whole
+    assert tok.encode([cjk])[0].tolist() == tok.processor.encode(cjk)
+    (enc,) = tok.encode_batch([text])
+    assert int(enc.ends[-1]) == len(text)
