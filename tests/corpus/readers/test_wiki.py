@@ -14,6 +14,7 @@ from corpus.readers.wiki import (
     SKIP_NAMESPACE,
     SKIP_REDIRECT,
     TRUNCATED_INPUT,
+    WIKI_XML_ERROR,
     WikiReader,
 )
 from corpus.readers.wikitext import WikitextConverter
@@ -161,3 +162,55 @@ def test_runner_writes_wiki_shard(tmp_path):
     run_stage(WikiReader(), inputs=[ZHWIKI], output=out, workers=1, force=False, progress=False)
     docs = [d for shard in list_shards(out) for d in read_docs(shard)]
     assert {d["id"] for d in docs} == {f"zhwiki:{i}" for i in article_pages(ZHWIKI)}
+
+
+def corrupt(xml: bytes, title: bytes, damage: bytes) -> tuple[bytes, int]:
+    """``xml`` with ``damage`` inserted in the middle of the text of page ``title``; the page's offset."""
+    page_at = xml.index(b"<title>" + title + b"</title>")
+    page_at = xml.rindex(b"<page>", 0, page_at)
+    text_at = xml.index(b"<text", page_at)
+    middle = (text_at + xml.index(b"</text>", text_at)) // 2
+    middle = xml.index(b" ", middle)  # between two words, never inside an entity
+    return xml[:middle] + damage + xml[middle:], page_at
+
+
+def test_broken_page_is_rejected_and_reading_resumes(tmp_path):
+    from corpus.runner import run_stage
+    from corpus.shards import list_shards, read_docs
+
+    xml, page_at = corrupt(bz2.decompress(ENWIKI.read_bytes()), b"Andorra", b" fish & chips ")
+    path = tmp_path / "enwiki-broken.xml.bz2"
+    path.write_bytes(bz2.compress(xml))
+    docs, counters = read(path)
+    full, _ = read(ENWIKI)
+    broken = [d for d in docs if rejection(d)]
+    assert [d["id"] for d in docs if not rejection(d)] == [d["id"] for d in full if d["meta"]["title"] != "Andorra"]
+    assert len(broken) == 1 and broken[0]["meta"]["title"] == "Andorra"
+    reason = rejection(broken[0])
+    assert reason["reason"] == WIKI_XML_ERROR and "not well-formed" in reason["error"]
+    assert reason["offset"] == page_at and b"&" in xml[reason["error_offset"] - 2 : reason["error_offset"] + 1]
+    assert "fish & chips" in broken[0]["text"]  # the raw page is kept, nothing lost
+    assert counters[WIKI_XML_ERROR] == 1 and counters[TRUNCATED_INPUT] == 0
+
+    out = tmp_path / "out"
+    run_stage(WikiReader(), inputs=[path], output=out, workers=1, force=False, progress=False)
+    kept = [d["id"] for shard in list_shards(out) for d in read_docs(shard)]
+    rejected = [d for shard in list_shards(out / "rejected") for d in read_docs(shard)]
+    assert len(kept) == len(full) - 1 and [d["meta"]["title"] for d in rejected] == ["Andorra"]
+
+
+def test_page_without_closing_tag_and_entity_bomb_are_rejected_alone(tmp_path):
+    xml = bz2.decompress(ZHWIKI.read_bytes())
+    # The first page loses its </page>; a DTD declares a billion-laughs entity used by the second page.
+    first_close = xml.index(b"</page>")
+    xml = xml[:first_close] + xml[first_close + len(b"</page>") :]
+    bomb = b'<!DOCTYPE mediawiki [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+    xml, _ = corrupt(bomb + xml, "银河便车指南".encode(), b" &b; ")
+    path = tmp_path / "zhwiki-bomb.xml"
+    path.write_bytes(xml)
+    docs, counters = read(path)
+    full, _ = read(ZHWIKI)
+    broken = {d["id"]: rejection(d) for d in docs if rejection(d)}
+    assert set(broken) == {"zhwiki:1001", "zhwiki:1002"} and counters[WIKI_XML_ERROR] == 2
+    assert "undefined entity" in broken["zhwiki:1002"]["error"]  # never expanded
+    assert [d["id"] for d in docs if not rejection(d)] == [d["id"] for d in full[2:]]
