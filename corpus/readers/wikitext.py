@@ -130,10 +130,11 @@ RESIDUAL_SPANS = (
 
 @dataclass(frozen=True, kw_only=True)
 class WikiText:
-    """The plain text of one page and its internal links as ``[target title, start, end]`` offsets."""
+    """The plain text of one page and its internal links as ``{"target", "start", "end"}`` objects
+    (objects, not ``[title, start, end]`` lists: Arrow and HF datasets cannot load mixed-type lists)."""
 
     text: str
-    links: list[list] = field(default_factory=list)
+    links: list[dict] = field(default_factory=list)
     residual_markup: int = 0
 
 
@@ -558,9 +559,9 @@ def _drop_empty_sections(lines: list[str]) -> list[str]:
 
 
 def _extract_links(marked: str, residual: int) -> WikiText:
-    """Strip the link sentinels from ``marked`` and return the text with ``[target, start, end]``."""
+    """Strip the link sentinels from ``marked`` and return the text with its link objects."""
     pieces: list[str] = []
-    links: list[list] = []
+    links: list[dict] = []
     length = 0
     pos = 0
     while True:
@@ -585,7 +586,7 @@ def _extract_links(marked: str, residual: int) -> WikiText:
             pos = trail.end()
         pieces.append(anchor)
         if anchor.strip():
-            links.append([target, length, length + len(anchor)])
+            links.append({"target": target, "start": length, "end": length + len(anchor)})
         length += len(anchor)
     pieces.append(marked[pos:])
     text = "".join(pieces).replace(LINK_OPEN, "").replace(LINK_CLOSE, "").replace("\x1f", "")

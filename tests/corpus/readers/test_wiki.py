@@ -60,9 +60,9 @@ def test_link_offsets_point_at_anchor_text(path):
     docs, _ = read(path)
     assert sum(len(d["meta"]["links"]) for d in docs) > 20
     for doc in docs:
-        for target, start, end in doc["meta"]["links"]:
-            anchor = doc["text"][start:end]
-            assert anchor and anchor == anchor.strip() and target
+        for link in doc["meta"]["links"]:
+            anchor = doc["text"][link["start"] : link["end"]]
+            assert anchor and anchor == anchor.strip() and link["target"]
 
 
 def test_zhwiki_traditional_becomes_simplified_links_included():
@@ -71,7 +71,7 @@ def test_zhwiki_traditional_becomes_simplified_links_included():
     text = adams["text"]
     assert "道格拉斯·诺尔·亚当斯" in text and "亞當斯" not in text and "劍橋" not in text
     assert "剑桥大学" in text and "计算机" in text  # -{zh-hans:...;zh-hant:...}- picks the zh-hans variant
-    links = [(target, text[start:end]) for target, start, end in adams["meta"]["links"]]
+    links = [(link["target"], text[link["start"] : link["end"]]) for link in adams["meta"]["links"]]
     assert ("剑桥大学", "剑桥大学") in links
     assert ("银河便车指南", "《银河便车指南》") in links  # piped link: anchor text, converted target
     assert ("42 (数字)", "42") in links
@@ -151,7 +151,7 @@ def test_wikitext_rules(wikitext, text):
 
 def test_link_trail_extends_anchor():
     result = WikitextConverter().convert("Many [[apple]]s grow.")
-    assert result.links == [["Apple", 5, 11]] and result.text[5:11] == "apples"
+    assert result.links == [{"target": "Apple", "start": 5, "end": 11}] and result.text[5:11] == "apples"
 
 
 def test_runner_writes_wiki_shard(tmp_path):
