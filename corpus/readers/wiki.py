@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 from urllib.parse import quote
 
-from corpus.readers.wikitext import MEDIA_PREFIXES, WikitextConverter
+from corpus.readers.wikitext import MEDIA_PREFIXES, WikitextConverter, boilerplate_sections
 from corpus.records import new_doc, reject
 from corpus.shards import open_binary
 
@@ -34,11 +34,20 @@ WIKI_XML_ERROR = "wiki_xml_error"
 WIKI_EMPTY_TEXT = "wiki_empty_text"
 RESIDUAL_MARKUP = "wikitext_residual_markup"
 
-# Disambiguation-page templates of en- and zhwiki (names and their common redirects).
+# Disambiguation-page templates of en-, zh- and jawiki (names and their common redirects); any of them
+# marks a page on any wiki, since wikis copy each other's template names.
 DISAMBIGUATION_TEMPLATES = (
     "disambiguation", "disambig", "dab", "disamb", "hndis", "geodis", "numberdis", "letter-numbercombdis",
-    "schooldis", "shipindex", "消歧义", "消歧義", "消歧义页", "消歧義頁", "disambig-cleanup",
+    "schooldis", "shipindex", "disambig-cleanup", "消歧义", "消歧義", "消歧义页", "消歧義頁",
+    "aimai", "曖昧さ回避", "人名の曖昧さ回避", "地名の曖昧さ回避",
 )
+# ... and the categories those pages are in, when the wikitext names them (common on zh- and jawiki).
+DISAMBIGUATION_CATEGORIES = re.compile(
+    r"\[\[\s*(?:category|分类|分類|カテゴリ)\s*:\s*(?:all disambiguation pages|disambiguation pages|"
+    r"消歧义|消歧義|曖昧さ回避|人名の曖昧さ回避|地名の曖昧さ回避)\s*[\]|]",
+    re.I,
+)
+TEMPLATE_DROPPED = "wiki_template_dropped"  # counter prefix: wiki_template_dropped:<template name>
 REDIRECT_TEXT = re.compile(r"^\s*#\s*(?:redirect|重定向)\s*:?\s*\[\[([^\]|#]*)", re.I)
 DUMP_SUFFIXES = (".xml", ".xml.bz2", ".bz2", ".xml.gz", ".xml.zst", ".xml.xz")
 DBNAME_IN_FILENAME = re.compile(r"^([a-z_]+wiki)\b")
@@ -134,7 +143,10 @@ class WikiReader:
 
     ``lang`` defaults to the dump's ``xml:lang``; ``opencc`` is ``"auto"`` (``t2s`` for zh, none
     otherwise), ``"none"`` or an OpenCC config name. ``keep_redirects`` emits redirect pages as
-    documents whose text is the target title (``meta.redirect``), for alias tables.
+    documents whose text is the target title (``meta.redirect``), for alias tables. ``tables``
+    (``drop``/``rows``) and ``math`` (``latex``/``placeholder``/``drop``) are the converter's policies
+    (:class:`~corpus.readers.wikitext.WikitextConverter`); boilerplate sections follow the wiki's language.
+    Every template dropped unrendered is counted as ``wiki_template_dropped:<name>``.
     """
 
     name: ClassVar[str] = "wiki"
@@ -144,8 +156,11 @@ class WikiReader:
     opencc: str | None = "auto"
     source_name: str | None = None
     disambiguation_templates: tuple[str, ...] = DISAMBIGUATION_TEMPLATES
+    tables: str = "drop"
+    math: str = "latex"
 
     def __post_init__(self) -> None:
+        WikitextConverter(tables=self.tables, math=self.math)  # checks both policies now, not per dump
         object.__setattr__(self, "namespaces", tuple(int(ns) for ns in self.namespaces))
         object.__setattr__(self, "disambiguation_templates", tuple(self.disambiguation_templates))
 
@@ -257,6 +272,10 @@ class WikiReader:
         info["converter"] = WikitextConverter(
             media_prefixes=MEDIA_PREFIXES | frozenset(info["media"]),
             first_letter_case=info["case"] == "first-letter",
+            lang=lang,
+            sections=boilerplate_sections(lang),
+            tables=self.tables,
+            math=self.math,
         )
         info["transform"] = self._conversion(lang)
         base = info["base"] or ""
@@ -286,7 +305,8 @@ class WikiReader:
         if is_redirect and not self.keep_redirects:
             counters[SKIP_REDIRECT] += 1
             return None
-        if not is_redirect and _disambiguation_pattern(self.disambiguation_templates).search(wikitext):
+        if not is_redirect and (_disambiguation_pattern(self.disambiguation_templates).search(wikitext)
+                                or DISAMBIGUATION_CATEGORIES.search(wikitext)):
             counters[SKIP_DISAMBIGUATION] += 1
             return None
         transform = site["transform"]
@@ -310,6 +330,8 @@ class WikiReader:
         result = site["converter"].convert(wikitext, transform=transform)
         if result.residual_markup:
             counters[RESIDUAL_MARKUP] += result.residual_markup
+        for template, count in result.dropped_templates.items():
+            counters[f"{TEMPLATE_DROPPED}:{template}"] += count
         doc = new_doc(doc_id, result.text, source, {**meta, "links": result.links})
         if not result.text.strip():
             return reject(doc, stage=self.name, reason=WIKI_EMPTY_TEXT, value=0)

@@ -138,7 +138,7 @@ def test_discover_skips_multistream_index(tmp_path):
     [
         ("a [[Foo|bar]]s b", "a bars b"),
         ("x<ref>{{cite web|url=u}}</ref> y", "x y"),
-        ("{{Infobox|a=1}}\n'''Bold''' text (<!-- c -->{{birth date|1952}}).", "Bold text."),
+        ("{{Infobox|a=1}}\n'''Bold''' text (<!-- c -->{{birth date|1952}}{{cite web|u}}).", "Bold text (1952)."),
         ("[[File:X.png|thumb|cap [[Y]]]]Body", "Body"),
         ("Body\n== See also ==\n* [[Z]]\n== Later ==\nMore", "Body\n\nLater\n\nMore"),
         ("{| class=x\n|-\n| a || b\n|}\nAfter", "After"),
