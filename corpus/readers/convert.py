@@ -56,6 +56,9 @@ UNITS: dict[str, Unit] = {
     "in": _unit("length", INCH, "inch", "in", plural="inches"),
     "yd": _unit("length", YARD, "yard", "yd"),
     "nmi": _unit("length", 1852, "nautical mile", "nmi"),
+    "smi": _unit("length", MILE, "statute mile", "mi"),
+    "fathom": _unit("length", 1.8288, "fathom", "fathoms"),
+    "Gm": _unit("length", 1e9, "gigametre", "Gm"),
     "ly": _unit("length", 9.4607304725808e15, "light-year", "ly"),
     "au": _unit("length", 1.495978707e11, "astronomical unit", "AU"),
     "AU": _unit("length", 1.495978707e11, "astronomical unit", "AU"),
@@ -84,6 +87,16 @@ UNITS: dict[str, Unit] = {
     "USgal": _unit("volume", 3.785411784e-3, "US gallon", "US gal"),
     "impgal": _unit("volume", 4.54609e-3, "imperial gallon", "imp gal"),
     "bbl": _unit("volume", 0.158987294928, "barrel", "bbl"),
+    "oilbbl": _unit("volume", 0.158987294928, "barrel", "bbl"),
+    "Moilbbl": _unit("volume", 0.158987294928e6, "million barrels", "million barrels", plural="million barrels"),
+    "Goilbbl": _unit("volume", 0.158987294928e9, "billion barrels", "billion barrels", plural="billion barrels"),
+    "Tcuft": _unit("volume", FOOT**3 * 1e12, "trillion cubic feet", "trillion cubic feet",
+                   plural="trillion cubic feet"),
+    # flow, in cubic metres per second
+    "m3/d": _unit("flow", 1 / 86400, "cubic metre per day", "m³/d", plural="cubic metres per day"),
+    "oilbbl/d": _unit("flow", 0.158987294928 / 86400, "barrel per day", "bbl/d", plural="barrels per day"),
+    "Moilbbl/d": _unit("flow", 0.158987294928e6 / 86400, "million barrels per day", "million barrels per day",
+                       plural="million barrels per day"),
     # mass, in kilograms
     "kg": _unit("mass", 1, "kilogram", "kg"),
     "g": _unit("mass", 1e-3, "gram", "g"),
@@ -108,6 +121,10 @@ UNITS: dict[str, Unit] = {
     # population density, per square metre
     "/km2": _unit("density", 1e-6, "per square kilometre", "/km²", plural="per square kilometre"),
     "/sqmi": _unit("density", 1 / MILE**2, "per square mile", "/sq mi", plural="per square mile"),
+    "PD/km2": _unit("density", 1e-6, "inhabitants per square kilometre", "/km²",
+                    plural="inhabitants per square kilometre"),
+    "PD/sqmi": _unit("density", 1 / MILE**2, "inhabitants per square mile", "/sq mi",
+                     plural="inhabitants per square mile"),
     # temperature, in kelvin
     "C": _unit("temperature", 1, "degree Celsius", "°C", plural="degrees Celsius", offset=273.15),
     "F": _unit("temperature", 5 / 9, "degree Fahrenheit", "°F", plural="degrees Fahrenheit",
@@ -124,7 +141,9 @@ DEFAULT_OUTPUT = {
     "cuft": "m3", "cuin": "cm3", "cumi": "km3", "USgal": "L", "impgal": "L", "bbl": "m3", "kg": "lb", "g": "oz",
     "mg": "oz", "t": "ST", "lb": "kg", "oz": "g", "st": "kg", "ST": "t", "LT": "t", "m/s": "ft/s",
     "km/h": "mph", "mph": "km/h", "kn": "km/h", "ft/s": "m/s", "W": "hp", "kW": "hp", "MW": "hp", "hp": "kW",
-    "/km2": "/sqmi", "/sqmi": "/km2", "C": "F", "°C": "F", "F": "C", "°F": "C", "K": "C",
+    "/km2": "/sqmi", "/sqmi": "/km2", "PD/km2": "PD/sqmi", "PD/sqmi": "PD/km2", "smi": "km", "fathom": "m",
+    "Gm": "mi", "oilbbl": "m3", "Moilbbl": "m3", "Goilbbl": "m3", "Tcuft": "km3", "m3/d": "oilbbl/d",
+    "oilbbl/d": "m3/d", "Moilbbl/d": "m3/d", "C": "F", "°C": "F", "F": "C", "°F": "C", "K": "C",
 }
 # Output pairs shown as one combined value ("16 ft 5 in").
 COMBINATIONS = {"ft in": ("ft", "in"), "mi yd": ("mi", "yd"), "st lb": ("st", "lb"), "lb oz": ("lb", "oz")}
@@ -276,7 +295,7 @@ def render(call: ConvertCall) -> str | None:
         return None
     out_text = "; ".join(outputs)
     disp = named.get("disp", "b").lower()
-    if named.get("order", "").lower() == "flip":
+    if named.get("order", "").lower() == "flip" or named.get("disp", "").lower() == "flip":
         in_text, out_text = out_text, in_text
     if disp in {"out", "output only"}:
         return out_text

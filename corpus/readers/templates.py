@@ -187,6 +187,11 @@ def item_list(call: Call) -> str:
     return BLOCK + "\n".join(items) + "\n" if items else ""
 
 
+def chemical(call: Call) -> str:
+    """``{{chem|H|2|O}}`` -> "H2O": the element symbols and counts run together."""
+    return "".join(p.strip() for p in call.positional)
+
+
 def fraction(call: Call) -> str:
     """``{{frac|1|2}}`` -> "1/2"; ``{{frac|3|1|2}}`` -> "3 1/2"; ``{{frac|2}}`` -> "1/2"."""
     parts = [p.strip() for p in call.positional if p.strip()]
@@ -313,7 +318,7 @@ RENDERERS: dict[str, Renderer] = {
     "citation needed span": citation_needed, "来源请求": citation_needed, "來源請求": citation_needed,
     "hlist": item_list, "flatlist": item_list, "plainlist": item_list, "unbulleted list": item_list,
     "ubl": item_list,
-    "frac": fraction, "val": value,
+    "frac": fraction, "val": value, "chem": chemical, "chem2": first_positional,
     "!": constant("|"), "pipe": constant("|"), "·": constant(" · "), "dot": constant(" · "),
     "snd": constant(" – "), "spnd": constant(" – "), "spaced ndash": constant(" – "), "ndash": constant("–"),
     "mdash": constant("—"), "'": constant("'"), "'s": constant("'s"), "nbsp": constant(" "),

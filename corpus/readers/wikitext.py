@@ -102,20 +102,21 @@ def boilerplate_sections(lang: str) -> frozenset[str]:
 
 # HTML/extension tags whose content is not running prose.
 DROP_TAGS = frozenset(
-    {"ref", "references", "table", "chem", "ce", "gallery", "timeline", "score", "imagemap",
+    {"ref", "references", "table", "gallery", "timeline", "score", "imagemap",
      "graph", "templatestyles", "noinclude", "includeonly", "mapframe", "maplink", "hiero", "inputbox",
      "categorytree", "section", "indicator", "syntaxhighlight-none", "style", "script"}
 )
 BREAK_TAGS = frozenset({"br", "hr"})
 # Tags rendered from mwparserfromhell's tree by WikitextConverter._tag (they need their attributes or
 # their raw content): math, code, block quotes and tables (dropped unless tables="rows").
-TREE_TAGS = frozenset({"math", "blockquote", "table"}) | frozenset({"pre", "source", "syntaxhighlight"})
+TREE_TAGS = frozenset({"math", "chem", "ce", "blockquote", "table", "pre", "source", "syntaxhighlight"})
 
 # Tags whose body ends at the first closing tag (extension tags; nothing nests in them): the pre-pass
 # cuts the dropped ones whole and copies the verbatim ones unchanged, so braces in them stay text.
 CUT_TAGS = DROP_TAGS - {"table", "syntaxhighlight-none"}
 CODE_TAGS = frozenset({"pre", "source", "syntaxhighlight"})
-VERBATIM_TAGS = frozenset({"nowiki", "templatedata", "math"}) | CODE_TAGS
+MATH_TAGS = frozenset({"math", "chem", "ce"})
+VERBATIM_TAGS = frozenset({"nowiki", "templatedata"}) | MATH_TAGS | CODE_TAGS
 # What becomes of tables and of <math>: the converter's ``tables`` and ``math`` options.
 TABLE_POLICIES = ("drop", "rows")
 MATH_POLICIES = ("latex", "placeholder", "drop")
@@ -431,14 +432,18 @@ class WikitextConverter:
         self.verbatim.append(text)
         return f"{VERBATIM_OPEN}{len(self.verbatim) - 1}{VERBATIM_CLOSE}"
 
-    def _math(self, node: Tag) -> str:
+    def _math(self, node: Tag, tag: str) -> str:
+        """``<math>`` (and mhchem's ``<chem>``/``<ce>``, as ``\\ce{...}``) by the ``math`` policy."""
         if self.math == "drop":
             return ""
         if self.math == "placeholder":
             return MATH_PLACEHOLDER
-        latex = str(node.contents).strip() if node.contents is not None else ""
+        # Whitespace runs are one space to LaTeX: a formula written over lines becomes one line.
+        latex = " ".join(str(node.contents).split()) if node.contents is not None else ""
         if not latex:
             return ""
+        if tag in {"chem", "ce"}:
+            latex = rf"\ce{{{latex}}}"
         block = node.has("display") and str(node.get("display").value).strip().lower() == "block"
         return self._keep(f"$${latex}$$" if block else f"${latex}$")
 
@@ -489,8 +494,8 @@ class WikitextConverter:
 
     def _tag(self, node: Tag, out: list[str]) -> None:
         tag = str(node.tag).strip().lower()
-        if tag == "math":
-            out.append(self._math(node))
+        if tag in MATH_TAGS:
+            out.append(self._math(node, tag))
             return
         if tag in CODE_TAGS:
             out.append(self._code(node, tag))
