@@ -49,11 +49,13 @@ WORD = re.compile(r"[^\W\d_]{3,}")
 TOKEN = re.compile(r"[^\W_]+")
 # Not running text, which neither tool keeps: references, image lines, tables, infobox-like boxes.
 HIDDEN = re.compile(r"<ref[^>/]*>.*?</ref>|(?m:^\[\[(?:File|Image):[^\n]*)|(?m:^\{\|.*?^\|\})", re.S | re.I)
+REFS = re.compile(r"<ref[^>/]*>.*?</ref>|<ref[^>]*/>", re.S | re.I)
 BOX = re.compile(r"\{\{\s*(?:infobox|climate chart|weather box|taxobox|automatic taxobox|chembox)", re.I)
 PAGE = re.compile(r"<page>.*?</page>", re.S)
 QUOTE = re.compile(r"\{\{\s*(?:quote|blockquote|cquote|quote box|bquote|quotation)\s*\|", re.I)
 CONVERT = re.compile(r"\{\{\s*(?:convert|cvt)\s*\|\s*(-?[\d.,]*\d)\s*\|", re.I)
 LANG = re.compile(r"\{\{\s*lang\s*\|[^|{}]*\|\s*([^|{}=]+?)\s*[|}]|\{\{\s*lang-[a-z-]+\s*\|\s*([^|{}=]+?)\s*[|}]", re.I)
+INLINE_MARKUP = re.compile(r"\[\[(?:[^|\]]*\|)?|\]\]|'{2,}|<[^>]*>|&nbsp;")  # templates' text stays
 MARKUP = re.compile(r"\[\[(?:[^|\]]*\|)?|\]\]|'{2,}|<[^>]*>|\{\{[^{}]*\}\}")
 
 
@@ -94,6 +96,7 @@ def residue(text: str) -> Counter:
 def dangling_colons(text: str, raw: str) -> int:
     """Colon lines whose raw paragraph went on, followed in the output by a line not from it."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
+    raw = REFS.sub("", raw)  # a reference after the colon is not what the colon introduced
     count = 0
     for at, line in enumerate(lines):
         if not line.endswith((":", "：")):
@@ -101,16 +104,17 @@ def dangling_colons(text: str, raw: str) -> int:
         words = WORD.findall(line)[-3:]
         if len(words) < 2:
             continue
-        found = re.search(r"\W+(?:\S+\W+){0,3}?".join(map(re.escape, words)) + r"[^\n]{0,120}?[:：][^\n]*\n", raw)
+        found = re.search(r"\W+(?:\S+\W+){0,3}?".join(map(re.escape, words)) + r"[^\n]{0,120}?[:：]", raw)
         if not found:
             continue
         paragraph_end = raw.find("\n\n", found.end())
         heading = raw.find("\n=", found.end())
         end = min(p for p in (paragraph_end, heading, len(raw)) if p >= 0)
-        continuation = raw[found.end():end]
-        if not WORD.search(MARKUP.sub(" ", continuation)) and "<math" not in continuation:
+        continuation = INLINE_MARKUP.sub("", raw[found.end():end])
+        if not WORD.search(continuation) and "<math" not in raw[found.end():end]:
             continue  # the raw paragraph ended with the colon: nothing was there to lose
-        following = WORD.findall(NOT_TEXT.sub("", lines[at + 1]))[:3] if at + 1 < len(lines) else []
+        next_line = NOT_TEXT.sub("", lines[at + 1]) if at + 1 < len(lines) else ""
+        following = (WORD.findall(next_line) or TOKEN.findall(next_line))[:3]
         if at + 1 < len(lines) and NOT_TEXT.match(lines[at + 1]):
             continue  # the next line is the kept math or code
         if not following or sum(word in continuation for word in following) < min(2, len(following)):
