@@ -95,6 +95,8 @@ UNITS: dict[str, Unit] = {
     # flow, in cubic metres per second
     "m3/d": _unit("flow", 1 / 86400, "cubic metre per day", "m³/d", plural="cubic metres per day"),
     "oilbbl/d": _unit("flow", 0.158987294928 / 86400, "barrel per day", "bbl/d", plural="barrels per day"),
+    "koilbbl/d": _unit("flow", 0.158987294928e3 / 86400, "thousand barrels per day", "thousand barrels per day",
+                       plural="thousand barrels per day"),
     "Moilbbl/d": _unit("flow", 0.158987294928e6 / 86400, "million barrels per day", "million barrels per day",
                        plural="million barrels per day"),
     # mass, in kilograms
@@ -132,6 +134,7 @@ UNITS: dict[str, Unit] = {
     "K": _unit("temperature", 1, "kelvin", "K"),
 }
 UNITS["°C"], UNITS["°F"] = UNITS["C"], UNITS["F"]
+UNITS["ft3"], UNITS["MT"] = UNITS["cuft"], UNITS["t"]  # other codes of the same units
 # Output unit when the template names none (Module:Convert's defaults for these inputs).
 DEFAULT_OUTPUT = {
     "m": "ft", "km": "mi", "cm": "in", "mm": "in", "um": "in", "nm": "in", "mi": "km", "ft": "m", "in": "cm",
@@ -143,7 +146,7 @@ DEFAULT_OUTPUT = {
     "km/h": "mph", "mph": "km/h", "kn": "km/h", "ft/s": "m/s", "W": "hp", "kW": "hp", "MW": "hp", "hp": "kW",
     "/km2": "/sqmi", "/sqmi": "/km2", "PD/km2": "PD/sqmi", "PD/sqmi": "PD/km2", "smi": "km", "fathom": "m",
     "Gm": "mi", "oilbbl": "m3", "Moilbbl": "m3", "Goilbbl": "m3", "Tcuft": "km3", "m3/d": "oilbbl/d",
-    "oilbbl/d": "m3/d", "Moilbbl/d": "m3/d", "C": "F", "°C": "F", "F": "C", "°F": "C", "K": "C",
+    "oilbbl/d": "m3/d", "koilbbl/d": "m3/d", "Moilbbl/d": "m3/d", "ft3": "m3", "MT": "ST", "C": "F", "°C": "F", "F": "C", "°F": "C", "K": "C",
 }
 # Output pairs shown as one combined value ("16 ft 5 in").
 COMBINATIONS = {"ft in": ("ft", "in"), "mi yd": ("mi", "yd"), "st lb": ("st", "lb"), "lb oz": ("lb", "oz")}
@@ -299,6 +302,8 @@ def render(call: ConvertCall) -> str | None:
         in_text, out_text = out_text, in_text
     if disp in {"out", "output only"}:
         return out_text
+    if disp == "output number only":
+        return re.sub(r"\s*\D*$", "", out_text)
     if disp == "or":
         return f"{in_text} or {out_text}"
     if disp in {"comma", ","}:
