@@ -192,6 +192,19 @@ def chemical(call: Call) -> str:
     return "".join(p.strip() for p in call.positional)
 
 
+GAUGE_NAMES = {"ussg": "standard", "standard": "standard", "sg": "standard", "metre": "metre", "meter": "metre",
+               "cape": "3 ft 6 in", "ng": "narrow", "bg": "broad"}
+
+
+def rail_gauge(call: Call) -> str:
+    """``{{RailGauge|1435mm}}`` -> "1,435 mm" (the page adds "-gauge"); named gauges by their name."""
+    gauge = call.arg(1)
+    millimetres = gauge.replace(" ", "").lower().removesuffix("mm")
+    if millimetres.isdigit():
+        return f"{int(millimetres):,} mm"
+    return GAUGE_NAMES.get(gauge.lower(), gauge)
+
+
 def fraction(call: Call) -> str:
     """``{{frac|1|2}}`` -> "1/2"; ``{{frac|3|1|2}}`` -> "3 1/2"; ``{{frac|2}}`` -> "1/2"."""
     parts = [p.strip() for p in call.positional if p.strip()]
@@ -319,6 +332,7 @@ RENDERERS: dict[str, Renderer] = {
     "hlist": item_list, "flatlist": item_list, "plainlist": item_list, "unbulleted list": item_list,
     "ubl": item_list,
     "frac": fraction, "val": value, "chem": chemical, "chem2": first_positional,
+    "railgauge": rail_gauge, "track gauge": rail_gauge,
     "!": constant("|"), "pipe": constant("|"), "·": constant(" · "), "dot": constant(" · "),
     "snd": constant(" – "), "spnd": constant(" – "), "spaced ndash": constant(" – "), "ndash": constant("–"),
     "mdash": constant("—"), "'": constant("'"), "'s": constant("'s"), "nbsp": constant(" "),

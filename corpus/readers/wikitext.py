@@ -1,12 +1,14 @@
 """Wikitext to plain text with mwparserfromhell, keeping internal links as char offsets in the output.
 
-Templates, ``<ref>``, tables, files/images, categories, interlanguage links, magic words and comments
-are removed; links become their anchor text; headings and list items become lines; boilerplate
-sections (References, 参考文献, ...) are dropped. Templates are not expanded (no Lua, no network), except
-a few inline ones whose visible text is an argument ({{lang}}, {{link-en}}, {{nowrap}}, {{convert}}).
+``<ref>``, files/images, categories, interlanguage links, magic words, comments and every template
+without a renderer are removed (the dropped templates counted by name); content templates are rendered
+through the name -> renderer table of :mod:`corpus.readers.templates`; links become their anchor text;
+headings and list items become lines; boilerplate sections of the wiki's language are dropped; tables,
+``<math>`` and code follow the policies of :class:`WikitextConverter` (see docs/wiki.md). No template is
+expanded by MediaWiki's rules (no Lua, no network).
 
 Speed: most of a page is markup that renders as nothing, so :func:`strip_unrendered` first cuts it in
-one linear pass: comments, ``<ref>``/``<math>``/... elements (up to their first closing tag, as MediaWiki
+one linear pass: comments, ``<ref>``/``<gallery>``/... elements (up to their first closing tag, as MediaWiki
 reads extension tags), and balanced ``{{...}}``/``{{{...}}}`` and line-start ``{|...|}`` spans, matched
 by counting brace runs on a stack as MediaWiki's preprocessor does (not by regexes over nested text);
 unbalanced markup is left for the parser. mwparserfromhell's C tokenizer then parses the rest (links,

@@ -214,3 +214,18 @@ def test_page_without_closing_tag_and_entity_bomb_are_rejected_alone(tmp_path):
     assert set(broken) == {"zhwiki:1001", "zhwiki:1002"} and counters[WIKI_XML_ERROR] == 2
     assert "undefined entity" in broken["zhwiki:1002"]["error"]  # never expanded
     assert [d["id"] for d in docs if not rejection(d)] == [d["id"] for d in full[2:]]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_pages_cut_the_same_at_any_read_size(chunk):
+    # Tags split across reads (down to one byte per read) must cut the dump into the same pages.
+    import io
+
+    from corpus.readers.wiki import _split_pages
+
+    xml = bz2.decompress(ENWIKI.read_bytes())
+    expected = list(_split_pages(io.BytesIO(xml)))
+    assert [kind for kind, _, _ in expected].count("page") == xml.count(b"<page>")
+    assert list(_split_pages(io.BytesIO(xml), chunk=chunk)) == expected
+    assert b"".join(data for _, _, data in expected).replace(b"\n", b"").replace(b" ", b"") == \
+        xml.replace(b"\n", b"").replace(b" ", b"")  # only the whitespace between pages is not yielded

@@ -190,6 +190,7 @@ def test_japanese_sections_and_disambiguation(tmp_path):
         ("{{Fact|这句话保留}}。", "这句话保留。"),
         ("1{{snd}}2, {{frac|3|1|2}}, {{chem|H|2|O}}", "1 – 2, 3 1/2, H2O"),
         ("{{hlist|a|b}}", "a\nb"),
+        ("the {{RailGauge|1668mm}}-gauge line, {{RailGauge|1000mm|allk=on}}", "the 1,668 mm-gauge line, 1,000 mm"),
         ("{{quote|text=Ask [[not]].|author=JFK|source=Inaugural}}", "Ask not.\n— JFK, Inaugural"),
     ],
 )
