@@ -118,6 +118,10 @@ def test_structure_policies(wikitext, text):
 def test_math_and_code_policies():
     page = "Let <math>x^2 + {{y}}</math> be.\n<math display=\"block\">\\sum_i a_i</math>\n<pre>a &lt; b\n  c</pre>"
     assert WikitextConverter().convert(page).text == "Let $x^2 + {{y}}$ be.\n$$\\sum_i a_i$$\n\n```\na < b\n  c\n```"
+    # The issue's example: "function init {" lost its indentation and parentheses.
+    code = 'function init() {\n    var x = {{a: "b"}};\n  return (x);\n}'
+    page = f'Example:\n<syntaxhighlight lang="javascript">\n{code}\n</syntaxhighlight>\nThen {{{{convert|1|km}}}}.'
+    assert WikitextConverter().convert(page).text == f"Example:\n```javascript\n{code}\n```\n\nThen 1 kilometre (0.62 mi)."
     assert WikitextConverter(math="placeholder").convert("Let <math>x</math> be.").text == f"Let {MATH_PLACEHOLDER} be."
     assert WikitextConverter(math="drop").convert("Let <math>x</math> be.").text == "Let be."
     with pytest.raises(ValueError, match="tables must be one of"):
