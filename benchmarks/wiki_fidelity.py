@@ -10,6 +10,7 @@ Both convert the same dumps; counts are per 1,000 articles, over the pages both 
 - lost texts: ``{{quote}}``-family openings, ``{{convert}}`` input values and ``{{lang}}`` texts of the
   raw wikitext that the output lacks;
 - template names dropped (ours: the reader's ``wiki_template_dropped:*`` counters).
+Needs the reference: ``pip install wikiextractor==3.1.0`` (not a dependency of knowforge).
 Run: PYTHONPATH=. python benchmarks/wiki_fidelity.py [--dump path/to/enwiki...bz2 ...]
 (default: ../shared/samples/wiki, data_samples/wiki and data_samples/wiki/gensim; see
 data_samples/wiki/gensim/make_enwiki_gensim_excerpt.py for gensim's whole 206-page dump).

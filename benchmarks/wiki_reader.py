@@ -5,6 +5,7 @@ fresh ids (``--repeat``), then times ``WikiReader`` in this process and WikiExtr
 ``--processes 1`` as a subprocess, both from the .bz2. WikiExtractor still runs three processes (reader,
 one extractor, one writer) that overlap on a multi-core machine, so CPU seconds (user + system, all its
 processes) are printed beside wall seconds: pages per CPU second is the per-process comparison.
+Needs the reference: ``pip install wikiextractor==3.1.0`` (not a dependency of knowforge).
 Run: python benchmarks/wiki_reader.py --repeat 20
 (``--sample data_samples/wiki/gensim/enwiki-gensim-excerpt.xml.bz2``: seven long real articles, heavy in
 templates, quotes, math and tables, instead of the default sample.)
