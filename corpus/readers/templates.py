@@ -153,14 +153,20 @@ def interlanguage_link(call: Call) -> str:
     zh ``{{link-en|中文名|English|显示}}``, ``{{tsl|ja|外国語題|English title|shown}}``."""
     if call.name in {"tsl", "translink"}:
         return call.first(4, 3, 2)
-    if call.name in {"ill", "interlanguage link", "interlanguage link multi"}:
-        return call.first("lt", 1)
+    if call.name in {"ill", "interlanguage link", "interlanguage link multi", "仮リンク"}:
+        return call.first("lt", "label", 1)  # jawiki: {{仮リンク|日本語名|en|English}}
     return call.first(3, "d", 1)  # link-xx, le: 1 = local title, 2 = foreign title, 3 = shown text
 
 
 def citation_needed(call: Call) -> str:
     """The marker is dropped; a span form (``{{citation needed span|text=...}}``, ``{{Fact|text}}``) keeps its text."""
-    return call.first("text", 1) if call.name not in {"citation needed", "cn"} else ""
+    return call.first("text", 1) if call.name not in {"citation needed", "cn", "要出典"} else ""
+
+
+def reading(call: Call) -> str:
+    """jawiki ``{{読み仮名|漢字|かんじ}}`` -> "漢字（かんじ）"."""
+    word, kana = call.arg(1), call.arg(2)
+    return f"{word}（{kana}）" if kana else word
 
 
 def quotation(call: Call) -> str:
@@ -329,6 +335,8 @@ RENDERERS: dict[str, Renderer] = {
     "interlanguage link multi": interlanguage_link, "link": interlanguage_link,
     "fact": citation_needed, "citation needed": citation_needed, "cn": citation_needed,
     "citation needed span": citation_needed, "来源请求": citation_needed, "來源請求": citation_needed,
+    "要出典": citation_needed, "要出典範囲": citation_needed,
+    "仮リンク": interlanguage_link, "読み仮名": reading, "読み仮名 ruby不使用": reading,
     "hlist": item_list, "flatlist": item_list, "plainlist": item_list, "unbulleted list": item_list,
     "ubl": item_list,
     "frac": fraction, "val": value, "chem": chemical, "chem2": first_positional,

@@ -192,6 +192,7 @@ def test_japanese_sections_and_disambiguation(tmp_path):
         ("他是{{link-en|道格拉斯|Douglas Adams}}。", "他是道格拉斯。"),
         ("A claim.{{citation needed|date=May 2020}} {{citation needed span|text=Kept.|date=2020}}", "A claim. Kept."),
         ("{{Fact|这句话保留}}。", "这句话保留。"),
+        ("{{仮リンク|ダグラス|en|Douglas Adams}}は{{読み仮名|作家|さっか}}。{{要出典|date=2020年1月}}", "ダグラスは作家（さっか）。"),
         ("1{{snd}}2, {{frac|3|1|2}}, {{chem|H|2|O}}", "1 – 2, 3 1/2, H2O"),
         ("{{hlist|a|b}}", "a\nb"),
         ("the {{RailGauge|1668mm}}-gauge line, {{RailGauge|1000mm|allk=on}}", "the 1,668 mm-gauge line, 1,000 mm"),
