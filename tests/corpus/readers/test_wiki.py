@@ -229,3 +229,20 @@ def test_pages_cut_the_same_at_any_read_size(chunk):
     assert list(_split_pages(io.BytesIO(xml), chunk=chunk)) == expected
     assert b"".join(data for _, _, data in expected).replace(b"\n", b"").replace(b" ", b"") == \
         xml.replace(b"\n", b"").replace(b" ", b"")  # only the whitespace between pages is not yielded
+
+
+def test_links_load_in_hf_datasets(tmp_path):
+    # Link objects, not [title, start, end] lists: Arrow has no type for a list mixing strings and ints
+    # (older datasets fail on it, newer ones fall back to opaque JSON); objects load as typed columns.
+    import json
+
+    datasets = pytest.importorskip("datasets")
+    docs, _ = read(ZHWIKI)
+    path = tmp_path / "wiki.jsonl"
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    table = datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
+    links = table[0]["meta"]["links"]
+    assert links and set(links[0]) == {"target", "start", "end"} and isinstance(links[0]["start"], int)
+    feature = table.features["meta"]["links"]
+    columns = feature.feature if hasattr(feature, "feature") else feature[0]
+    assert columns["start"].dtype == "int64" and columns["target"].dtype == "string"
