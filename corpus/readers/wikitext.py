@@ -163,7 +163,7 @@ RESIDUAL_SPANS = (
 @dataclass(frozen=True, kw_only=True)
 class WikiText:
     """The plain text of one page and its internal links as ``{"target", "start", "end"}`` objects
-    (objects, not ``[title, start, end]`` lists: Arrow and HF datasets cannot load mixed-type lists)."""
+    (objects, not ``[title, start, end]`` lists: a list mixing strings and ints has no Arrow type)."""
 
     text: str
     links: list[dict] = field(default_factory=list)
