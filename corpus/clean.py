@@ -6,15 +6,13 @@
   ("返回顶部", "Skip to content", ...) are removed; trailing spaces and runs of blank lines collapse.
 - Code (``meta.lang == "code"`` or a code source): never reflowed; only line endings, control
   characters and leading/trailing blank lines change.
-- ``meta.links`` spans (the wiki reader's, used by KG2Instruction) are moved to the cleaned text by
-  sentinels that ride through cleaning; a link on removed text is dropped and counted (``clean_link_lost``).
+- ``meta.links`` offsets (the wiki reader's, used by KG2Instruction) are moved to the cleaned text;
+  a link whose anchor cannot be found again is dropped and counted (``clean_link_lost``).
 """
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
-import difflib
 import html
 import re
 import unicodedata
@@ -76,60 +74,6 @@ def nfkc_keep_zh_punct(text: str) -> str:
     return "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
 
 
-# Link sentinels for CleanStep._move_links: link i opens with _LINK_OPENS[i] and closes with
-# _LINK_CLOSES[i] (supplementary private-use planes 15 and 16; 65,534 links per document).
-_LINK_OPENS = "".join(map(chr, range(0xF0000, 0xFFFFE)))
-_LINK_CLOSES = "".join(map(chr, range(0x100000, 0x10FFFE)))
-_LINK_MARK = re.compile("[\U000F0000-\U000FFFFD\U00100000-\U0010FFFD]")
-
-
-def _link_span(link: Any) -> tuple[str, int, int]:
-    """``(target, start, end)`` of a link object, or of a ``[target, start, end]`` list (older shards)."""
-    if isinstance(link, dict):
-        return link["target"], int(link["start"]), int(link["end"])
-    target, start, end = link
-    return target, int(start), int(end)
-
-
-def _read_link_marks(marked: str) -> tuple[str, dict[int, tuple[int, int]]]:
-    """Text without the link sentinels, and ``{link index: (start, end)}`` for every non-empty span whose
-    opening and closing sentinels both survived, in offsets of that text."""
-    opened: dict[int, int] = {}
-    found: dict[int, tuple[int, int]] = {}
-    for removed, match in enumerate(_LINK_MARK.finditer(marked)):
-        position, code = match.start() - removed, ord(match.group())
-        if code < 0x100000:
-            opened[code - 0xF0000] = position
-        elif (start := opened.pop(code - 0x100000, None)) is not None and start < position:
-            found[code - 0x100000] = (start, position)
-    return _LINK_MARK.sub("", marked), found
-
-
-def _align_lines(marked: str, text: str, found: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
-    """Move spans from ``marked`` to ``text`` through the lines the two have in common (in order)."""
-
-    def starts(lines: list[str]) -> list[int]:
-        offsets, at = [], 0
-        for line in lines:
-            offsets.append(at)
-            at += len(line) + 1
-        return offsets
-
-    old_lines, new_lines = marked.split("\n"), text.split("\n")
-    old_starts, new_starts = starts(old_lines), starts(new_lines)
-    line_map = {}
-    for block in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_matching_blocks():
-        for k in range(block.size):
-            line_map[block.a + k] = block.b + k
-    moved = {}
-    for i, (start, end) in found.items():
-        line = bisect.bisect_right(old_starts, start) - 1
-        if line in line_map and end <= old_starts[line] + len(old_lines[line]):
-            shift = new_starts[line_map[line]] - old_starts[line]
-            moved[i] = (start + shift, end + shift)
-    return moved
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CleanStep:
     """Normalise text; rejects documents that end up empty (reason ``clean_empty``)."""
@@ -171,20 +115,20 @@ class CleanStep:
         the links on lines found unchanged in both are kept. Links on removed text are counted lost.
         """
         links = doc["meta"]["links"]
-        spans = [_link_span(link) for link in links]
+        spans = [self._link_span(link) for link in links]
         events = []
-        for i, (_, start, end) in enumerate(spans[: len(_LINK_OPENS)]):
+        for i, (_, start, end) in enumerate(spans[: len(self.LINK_OPENS)]):
             if 0 <= start < end <= len(before):
-                events += [(start, 1, _LINK_OPENS[i]), (end, 0, _LINK_CLOSES[i])]
+                events += [(start, 1, self.LINK_OPENS[i]), (end, 0, self.LINK_CLOSES[i])]
         events.sort()  # by position; at one position a close comes before an open
         pieces, at = [], 0
         for position, _, mark in events:
             pieces += [before[at:position], mark]
             at = position
         pieces.append(before[at:])
-        marked, found = _read_link_marks(self.clean_text("".join(pieces), code=code, chinese=chinese))
+        marked, found = self._read_link_marks(self.clean_text("".join(pieces), code=code, chinese=chinese))
         if marked != doc["text"]:
-            found = _align_lines(marked, doc["text"], found)
+            found = self._align_lines(marked, doc["text"], found)
         moved = []
         for i, (target, _, _) in enumerate(spans):
             if i in found:
@@ -192,6 +136,61 @@ class CleanStep:
             else:
                 counters["clean_link_lost"] += 1
         doc["meta"]["links"] = moved
+
+    # Link sentinels for CleanStep._move_links: link i opens with LINK_OPENS[i] and closes with
+    # LINK_CLOSES[i] (supplementary private-use planes 15 and 16; 65,534 links per document).
+    LINK_OPENS = "".join(map(chr, range(0xF0000, 0xFFFFE)))
+    LINK_CLOSES = "".join(map(chr, range(0x100000, 0x10FFFE)))
+    LINK_MARK = re.compile("[\U000F0000-\U000FFFFD\U00100000-\U0010FFFD]")
+
+    @staticmethod
+    def _link_span(link: Any) -> tuple[str, int, int]:
+        """``(target, start, end)`` of a link object, or of a ``[target, start, end]`` list (older shards)."""
+        if isinstance(link, dict):
+            return link["target"], int(link["start"]), int(link["end"])
+        target, start, end = link
+        return target, int(start), int(end)
+
+    @staticmethod
+    def _read_link_marks(marked: str) -> tuple[str, dict[int, tuple[int, int]]]:
+        """Text without the link sentinels, and ``{link index: (start, end)}`` for every non-empty span whose
+        opening and closing sentinels both survived, in offsets of that text."""
+        opened: dict[int, int] = {}
+        found: dict[int, tuple[int, int]] = {}
+        for removed, match in enumerate(CleanStep.LINK_MARK.finditer(marked)):
+            position, code = match.start() - removed, ord(match.group())
+            if code < 0x100000:
+                opened[code - 0xF0000] = position
+            elif (start := opened.pop(code - 0x100000, None)) is not None and start < position:
+                found[code - 0x100000] = (start, position)
+        return CleanStep.LINK_MARK.sub("", marked), found
+
+    @staticmethod
+    def _align_lines(marked: str, text: str, found: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+        """Move spans from ``marked`` to ``text`` through the lines the two have in common (in order)."""
+        import bisect
+        import difflib  # stdlib, imported here to keep the link logic in one place of this module
+
+        def starts(lines: list[str]) -> list[int]:
+            offsets, at = [], 0
+            for line in lines:
+                offsets.append(at)
+                at += len(line) + 1
+            return offsets
+
+        old_lines, new_lines = marked.split("\n"), text.split("\n")
+        old_starts, new_starts = starts(old_lines), starts(new_lines)
+        line_map = {}
+        for block in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_matching_blocks():
+            for k in range(block.size):
+                line_map[block.a + k] = block.b + k
+        moved = {}
+        for i, (start, end) in found.items():
+            line = bisect.bisect_right(old_starts, start) - 1
+            if line in line_map and end <= old_starts[line] + len(old_lines[line]):
+                shift = new_starts[line_map[line]] - old_starts[line]
+                moved[i] = (start + shift, end + shift)
+        return moved
 
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
         for doc in docs:
