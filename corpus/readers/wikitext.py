@@ -190,7 +190,8 @@ def template_name(body: str) -> str:
         head = name.split(":", 1)[0].strip()
         if head.startswith("#") or (head.isupper() and head.lower() not in {"template", "msg"}):
             return head.lower() + ":"
-    return templates.normalise(name)
+    # Capped: a stray "{{" can make a whole paragraph look like a name, and names become counter keys.
+    return templates.normalise(name)[:80]
 
 
 def _template_text(template: Template, render: Callable[[Wikicode], str], lang: str) -> str | None:
