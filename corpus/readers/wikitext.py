@@ -600,6 +600,9 @@ class WikitextConverter:
             elif kind is tk.TagOpenOpen:
                 if not self._token_tag(tokens, i, stop, out):
                     self._walk(Builder().build(tokens[i:stop]).nodes, out)
+            elif kind is tk.TemplateOpen:
+                if not self._token_template(tokens, i, stop, out):
+                    self._walk(Builder().build(tokens[i:stop]).nodes, out)
             elif kind is tk.ExternalLinkOpen:
                 if token.get("brackets"):
                     separator = _find_at_depth(tokens, i, stop, tk.ExternalLinkSeparator)
@@ -608,6 +611,58 @@ class WikitextConverter:
             elif kind is not tk.CommentStart and kind is not tk.ArgumentOpen:
                 self._walk(Builder().build(tokens[i:stop]).nodes, out)
             i = stop
+
+    def _token_template(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
+        """Render a template straight from its tokens (as :func:`_template_text` does from the tree,
+        without building mwparserfromhell's parameter objects); False if its name or a key is markup."""
+        separators: list[int] = []  # TemplateParamSeparator indexes at depth 0, then the closing index
+        equals: dict[int, int] = {}  # separator index -> its first TemplateParamEquals at depth 0
+        depth = 0
+        for i in range(start + 1, stop - 1):
+            kind = type(tokens[i])
+            if depth == 0 and kind is tk.TemplateParamSeparator:
+                separators.append(i)
+            elif depth == 0 and kind is tk.TemplateParamEquals and separators and separators[-1] not in equals:
+                equals[separators[-1]] = i
+            elif kind in OPEN_TOKENS:
+                depth += 1
+            elif kind in CLOSE_TOKENS:
+                depth -= 1
+        name_end = separators[0] if separators else stop - 1
+        if not all(type(t) is tk.Text for t in tokens[start + 1 : name_end]):
+            return False
+        name = template_name("".join(t["text"] for t in tokens[start + 1 : name_end]))
+        renderer = templates.renderer(name)
+        if renderer is None:
+            if self.dropped is not None:
+                self.dropped[name] += 1
+            return True
+        numbered: dict[int, str] = {}
+        named: dict[str, str] = {}
+        position = 0
+        for at, separator in enumerate(separators):
+            end = separators[at + 1] if at + 1 < len(separators) else stop - 1
+            if separator in equals:
+                key_tokens = tokens[separator + 1 : equals[separator]]
+                if not all(type(t) is tk.Text for t in key_tokens):
+                    return False
+                key = "".join(t["text"] for t in key_tokens).strip()
+                value = self._render_tokens(tokens, equals[separator] + 1, end)
+                if key.isdigit():
+                    numbered[int(key)] = value
+                else:
+                    named[key.lower()] = value
+            else:
+                position += 1
+                numbered[position] = self._render_tokens(tokens, separator + 1, end)
+        positional = tuple(numbered.get(i, "") for i in range(1, max(numbered, default=0) + 1))
+        text = renderer(templates.Call(name=name, positional=positional, named=named, lang=self.lang))
+        if text is None:
+            if self.dropped is not None:
+                self.dropped[name] += 1
+        else:
+            out.append(text)
+        return True
 
     def _token_wikilink(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
         separator = _find_at_depth(tokens, start, stop, tk.WikilinkSeparator)
