@@ -194,26 +194,6 @@ def template_name(body: str) -> str:
     return templates.normalise(name)[:80]
 
 
-def _template_text(template: Template, render: Callable[[Wikicode], str], lang: str) -> str | None:
-    """Visible text of a template with a renderer in :mod:`corpus.readers.templates`; None if it has none
-    or its renderer cannot render these arguments."""
-    name = template_name(str(template.name))
-    renderer = templates.renderer(name)
-    if renderer is None:
-        return None
-    numbered: dict[int, str] = {}
-    named: dict[str, str] = {}
-    for param in template.params:
-        key = str(param.name).strip()
-        value = render(param.value)
-        if key.isdigit():
-            numbered[int(key)] = value
-        else:
-            named[key.lower()] = value
-    positional = tuple(numbered.get(i, "") for i in range(1, max(numbered, default=0) + 1))
-    return renderer(templates.Call(name=name, positional=positional, named=named, lang=lang))
-
-
 @functools.lru_cache(maxsize=64)
 def _closing_tag(name: str) -> re.Pattern:
     return re.compile(rf"</{name}\s*>", re.I)
@@ -393,12 +373,7 @@ class WikitextConverter:
             elif isinstance(node, Tag):
                 self._tag(node, out)
             elif isinstance(node, Template):
-                text = _template_text(node, self.render, self.lang)
-                if text is None:
-                    if self.dropped is not None:
-                        self.dropped[template_name(str(node.name))] += 1
-                    continue
-                out.append(text)
+                self._tree_template(node, out)
             elif isinstance(node, HTMLEntity):
                 out.append(node.normalize().replace("\u00a0", " "))
             elif isinstance(node, ExternalLink):
@@ -612,8 +587,32 @@ class WikitextConverter:
                 self._walk(Builder().build(tokens[i:stop]).nodes, out)
             i = stop
 
+    def _render_template(self, name: str, numbered: dict[int, str], named: dict[str, str], out: list[str]) -> None:
+        """Append what the renderer of template ``name`` shows for these (rendered) arguments; a template
+        without a renderer, or whose renderer cannot render them, is counted in ``dropped``."""
+        renderer = templates.renderer(name)
+        positional = tuple(numbered.get(i, "") for i in range(1, max(numbered, default=0) + 1))
+        text = None if renderer is None else renderer(
+            templates.Call(name=name, positional=positional, named=named, lang=self.lang))
+        if text is not None:
+            out.append(text)
+        elif self.dropped is not None:
+            self.dropped[name] += 1
+
+    def _tree_template(self, node: Template, out: list[str]) -> None:
+        """A template node of mwparserfromhell's tree (inside other tree-rendered markup)."""
+        numbered: dict[int, str] = {}
+        named: dict[str, str] = {}
+        for param in node.params:
+            key = str(param.name).strip()
+            if key.isdigit():
+                numbered[int(key)] = self.render(param.value)
+            else:
+                named[key.lower()] = self.render(param.value)
+        self._render_template(template_name(str(node.name)), numbered, named, out)
+
     def _token_template(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
-        """Render a template straight from its tokens (as :func:`_template_text` does from the tree,
+        """Render a template straight from its tokens (as :meth:`_tree_template` does from the tree,
         without building mwparserfromhell's parameter objects); False if its name or a key is markup."""
         separators: list[int] = []  # TemplateParamSeparator indexes at depth 0, then the closing index
         equals: dict[int, int] = {}  # separator index -> its first TemplateParamEquals at depth 0
@@ -632,10 +631,8 @@ class WikitextConverter:
         if not all(type(t) is tk.Text for t in tokens[start + 1 : name_end]):
             return False
         name = template_name("".join(t["text"] for t in tokens[start + 1 : name_end]))
-        renderer = templates.renderer(name)
-        if renderer is None:
-            if self.dropped is not None:
-                self.dropped[name] += 1
+        if templates.renderer(name) is None:  # no need to render its arguments
+            self._render_template(name, {}, {}, out)
             return True
         numbered: dict[int, str] = {}
         named: dict[str, str] = {}
@@ -655,13 +652,7 @@ class WikitextConverter:
             else:
                 position += 1
                 numbered[position] = self._render_tokens(tokens, separator + 1, end)
-        positional = tuple(numbered.get(i, "") for i in range(1, max(numbered, default=0) + 1))
-        text = renderer(templates.Call(name=name, positional=positional, named=named, lang=self.lang))
-        if text is None:
-            if self.dropped is not None:
-                self.dropped[name] += 1
-        else:
-            out.append(text)
+        self._render_template(name, numbered, named, out)
         return True
 
     def _token_wikilink(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
