@@ -327,6 +327,8 @@ def _output(spec: str, si_values: list[float], joiners: list[str], decimals_in: 
     """The converted text for one output spec (a unit code or a combination such as "ft in")."""
     if spec in COMBINATIONS:
         big, small = (UNITS[c] for c in COMBINATIONS[spec])
+        if big.dimension != in_unit.dimension:
+            return None
         total = from_si(si_values[0], small)
         per = big.factor / small.factor
         whole, rest = divmod(round(total), round(per))

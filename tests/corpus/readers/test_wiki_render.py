@@ -204,9 +204,9 @@ def test_template_renderers(wikitext, text):
 
 
 def test_unknown_templates_and_units_are_dropped_and_counted():
-    result = WikitextConverter().convert("a{{foo|1}}{{Foo}} b{{convert|3|furlong}} c{{#if:x|y}}")
+    result = WikitextConverter().convert("a{{foo|1}}{{Foo}} b{{convert|3|furlong}}{{convert|3|kg|ft in}} c{{#if:x|y}}")
     assert result.text == "a b c"
-    assert result.dropped_templates == Counter({"foo": 2, "convert": 1, "#if:": 1})
+    assert result.dropped_templates == Counter({"foo": 2, "convert": 2, "#if:": 1})
 
 
 def test_renderer_table_lookup():
