@@ -6,7 +6,8 @@ dropped and counted like an unknown one). Names are normalised (no ``Template:``
 space); :data:`PREFIX_RENDERERS` covers families (``lang-xx``, ``IPA-xx``, ``link-xx``). Every template
 not in the table is dropped by the converter's pre-pass and counted per name. To add one: write a
 function of a Call and add one line to :data:`RENDERERS`. Left out: anything needing Lua or the network
-(``{{inflation}}``, ``{{coord}}``), and ages relative to today (``{{birth date and age}}`` shows the date).
+(``{{inflation}}``, ``{{coord}}``). Ages (``{{birth date and age}}``, ``{{age}}``) are counted to the day of
+the page's revision, what the page showed then, so a rerun gives the same text.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ IPAC_LABELS = frozenset({"lang", "local", "ipa", "pron", "pronunciation", "also"
 
 @dataclass(frozen=True, kw_only=True)
 class Call:
-    """One template call: its normalised name, positional and named arguments (rendered), page language."""
+    """One template call: its normalised name, positional and named arguments (rendered), page language
+    and the day of the page's revision (ISO ``YYYY-MM-DD``, empty when unknown)."""
 
     name: str
     positional: tuple[str, ...] = ()
     named: dict[str, str] = field(default_factory=dict)
     lang: str = "en"
+    today: str = ""
 
     def arg(self, key: int | str, default: str = "") -> str:
         """Positional argument ``key`` (1-based) or named argument ``key``, stripped; ``default`` if empty."""
@@ -268,26 +271,52 @@ def _date_parts(call: Call) -> list[str]:
 
 
 def date(call: Call) -> str:
-    """``{{birth date|1809|2|12}}``, ``{{start date|1993|2|24|df=y}}``: the date (no age: it depends on
-    the day the page is read)."""
+    """``{{birth date|1809|2|12}}``, ``{{start date|1993|2|24|df=y}}``: the date; the "and age" forms add
+    the age on the revision's day ("(age 45)", "; 87 years ago"), death dates the age at death."""
     parts = _date_parts(call)
     if not parts:
         return ""
     text = format_date(*parts[:3], dmy=call.flag("df"), lang=call.lang)
     if call.name in {"death date and age", "death-date and age"} and len(parts) >= 4:
-        age = _age(parts[:3], parts[3:6])
+        age = _years(_parse_date(parts[3:6]), _parse_date(parts[:3]))
         if age is not None:
             text += f" (aged {age})"
+    elif call.name in {"birth date and age", "birth-date and age"}:
+        age = _years(_parse_date(parts[:3]), _parse_date(call.today.split("-")))
+        if age is not None:
+            text += f" (age {age})"
+    elif call.name in {"start date and age", "end date and age"}:
+        age = _years(_parse_date(parts[:3]), _parse_date(call.today.split("-")))
+        if age is not None:
+            ago = f"{age} year{'s' if age != 1 else ''} ago"
+            text += f" ({ago})" if call.flag("paren") else f"; {ago}"
     return text
 
 
-def _age(end: list[str], start: list[str]) -> int | None:
+def age(call: Call) -> str | None:
+    """``{{age|1969|7|20}}`` -> years from that day to the revision's day (or to a second date given)."""
+    parts = _date_parts(call)
+    if len(parts) >= 4:
+        years = _years(_parse_date(parts[:3]), _parse_date(parts[3:6]))
+    else:
+        years = _years(_parse_date(parts[:3]), _parse_date(call.today.split("-")))
+    return None if years is None else str(years)
+
+
+def _parse_date(parts: list[str]) -> datetime.date | None:
+    """A date from ``[year, month, day]`` (month as a number or an English name; missing parts are 1)."""
     try:
-        dates = [datetime.date(int(p[0]), int(p[1]) if len(p) > 1 else 1, int(p[2]) if len(p) > 2 else 1)
-                 for p in (end, start)]
-    except ValueError:
+        year = int(parts[0])
+        month = _month(parts[1]) if len(parts) > 1 else 1
+        return datetime.date(year, month or 1, int(parts[2]) if len(parts) > 2 else 1)
+    except (ValueError, IndexError):
         return None
-    later, earlier = dates
+
+
+def _years(earlier: datetime.date | None, later: datetime.date | None) -> int | None:
+    """Whole years from ``earlier`` to ``later`` (None if either is unknown or they are reversed)."""
+    if earlier is None or later is None or later < earlier:
+        return None
     return later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
 
 
@@ -329,7 +358,7 @@ RENDERERS: dict[str, Renderer] = {
     "smallcaps": first_positional, "abbr": first_positional, "vr": first_positional, "nowrap begin": constant(""),
     "start date": date, "start date and age": date, "end date": date, "end date and age": date,
     "birth date": date, "birth date and age": date, "death date": date, "death date and age": date,
-    "birth-date": date, "death-date": date, "oldstyledate": old_style_date,
+    "birth-date": date, "death-date": date, "oldstyledate": old_style_date, "age": age, "age in years": age,
     "tsl": interlanguage_link, "translink": interlanguage_link, "le": interlanguage_link,
     "ill": interlanguage_link, "interlanguage link": interlanguage_link,
     "interlanguage link multi": interlanguage_link, "link": interlanguage_link,

@@ -327,7 +327,7 @@ class WikiReader:
             target = fields.get("redirect") or (redirect_match.group(1) if redirect_match else "")
             target = site["converter"].target_title(transform(target) if transform else target)
             return new_doc(doc_id, target, source, {**meta, "redirect": target})
-        result = site["converter"].convert(wikitext, transform=transform)
+        result = site["converter"].convert(wikitext, transform=transform, today=(fields.get("rev_timestamp") or "")[:10])
         if result.residual_markup:
             counters[RESIDUAL_MARKUP] += result.residual_markup
         for template, count in result.dropped_templates.items():

@@ -317,8 +317,8 @@ class WikitextConverter:
     ``"rows"`` renders each row as a line of cells joined by " | "; ``math="latex"`` keeps ``<math>`` as
     ``$...$`` (``display="block"``: ``$$...$$``), ``"placeholder"`` writes :data:`MATH_PLACEHOLDER`,
     ``"drop"`` removes it; ``<source>``, ``<syntaxhighlight>`` and ``<pre>`` are kept verbatim as fenced
-    blocks; list items are one per line. ``dropped`` and ``verbatim`` hold one page's state: ``convert``
-    works on a copy that has them.
+    blocks; list items are one per line. ``dropped``, ``verbatim`` and ``today`` hold one page's state:
+    ``convert`` works on a copy that has them.
     """
 
     media_prefixes: frozenset[str] = MEDIA_PREFIXES
@@ -329,6 +329,7 @@ class WikitextConverter:
     math: str = "latex"
     dropped: Counter | None = field(default=None, compare=False, repr=False)
     verbatim: list[str] | None = field(default=None, compare=False, repr=False)
+    today: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.tables not in TABLE_POLICIES:
@@ -499,10 +500,11 @@ class WikitextConverter:
         elif node.contents is not None and not node.self_closing:
             self._walk(node.contents.nodes, out)
 
-    def convert(self, wikitext: str, *, transform: Callable[[str], str] | None = None) -> WikiText:
+    def convert(self, wikitext: str, *, transform: Callable[[str], str] | None = None, today: str = "") -> WikiText:
         """Plain text and links of ``wikitext``; ``transform`` (e.g. OpenCC t2s) is applied to text
-        and link targets before offsets are computed, so the offsets hold for the converted text."""
-        page = dataclasses.replace(self, dropped=Counter(), verbatim=[])
+        and link targets before offsets are computed, so the offsets hold for the converted text.
+        ``today`` is the page revision's day (``YYYY-MM-DD``), for templates that show ages."""
+        page = dataclasses.replace(self, dropped=Counter(), verbatim=[], today=today)
         return page._convert(wikitext, transform)
 
     def _convert(self, wikitext: str, transform: Callable[[str], str] | None) -> WikiText:
@@ -593,7 +595,7 @@ class WikitextConverter:
         renderer = templates.renderer(name)
         positional = tuple(numbered.get(i, "") for i in range(1, max(numbered, default=0) + 1))
         text = None if renderer is None else renderer(
-            templates.Call(name=name, positional=positional, named=named, lang=self.lang))
+            templates.Call(name=name, positional=positional, named=named, lang=self.lang, today=self.today))
         if text is not None:
             out.append(text)
         elif self.dropped is not None:

@@ -203,6 +203,18 @@ def test_template_renderers(wikitext, text):
     assert WikitextConverter().convert(wikitext).text == text
 
 
+def test_ages_count_to_the_revision_day(tmp_path):
+    converter = WikitextConverter()
+    page = "born {{birth date and age|1970|04|29}}, landed {{start date and age|1969|7|20|paren=yes}}; {{age|1969|7|20}}"
+    assert converter.convert(page, today="2016-04-20").text == \
+        "born April 29, 1970 (age 45), landed July 20, 1969 (46 years ago); 46"
+    unknown = converter.convert(page)  # no revision day: the dates alone, {{age}} dropped and counted
+    assert unknown.text == "born April 29, 1970, landed July 20, 1969;" and unknown.dropped_templates["age"] == 1
+    # The reader passes each page's revision day (2024-01-01 in this export).
+    (doc,) = WikiReader()(jawiki(tmp_path, {"年齢": "{{age|2000|1|2}}歳。"}), Counter())
+    assert doc["text"] == "23歳。"
+
+
 def test_unknown_templates_and_units_are_dropped_and_counted():
     result = WikitextConverter().convert("a{{foo|1}}{{Foo}} b{{convert|3|furlong}}{{convert|3|kg|ft in}} c{{#if:x|y}}")
     assert result.text == "a b c"
