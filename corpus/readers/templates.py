@@ -118,7 +118,7 @@ def nihongo(call: Call) -> str:
 
 
 def chinese(call: Call) -> str:
-    """``{{zh|s=中国|t=中國|p=Zhōngguó}}`` -> "Chinese: 中国; traditional Chinese: 中國; pinyin: Zhōngguó"."""
+    """``{{zh|s=中国|t=中國|p=Zhōngguó}}`` -> "simplified Chinese: 中国; traditional Chinese: 中國; pinyin: Zhōngguó"."""
     labels = (("c", "Chinese"), ("s", "simplified Chinese"), ("t", "traditional Chinese"), ("p", "pinyin"),
               ("w", "Wade–Giles"), ("j", "Jyutping"), ("poj", "Pe̍h-ōe-jī"), ("l", "lit."))
     parts = [f"{label}: {call.arg(key)}" for key, label in labels if call.arg(key)]
