@@ -291,16 +291,21 @@ def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: b
 @click.option("--namespaces", default=None, help="wiki: comma-separated namespace numbers to read (default: 0).")
 @click.option("--keep-redirects", is_flag=True, default=None, help="wiki: emit redirects (text = target title).")
 @click.option("--opencc", default=None, help="wiki: OpenCC config (default auto: t2s for zh; 'none' to keep).")
+@click.option("--tables", type=click.Choice(["drop", "rows"]), default=None,
+              help="wiki: drop tables with their lead-in sentence (default) or keep them as text rows.")
+@click.option("--math", type=click.Choice(["latex", "placeholder", "drop"]), default=None,
+              help="wiki: <math> as $LaTeX$ (default), as a placeholder, or dropped.")
 @click.option("--doocs-lang", type=click.Choice(["en", "zh"]), default=None, help="leetcode: doocs README language.")
 @click.option("--solution-ext", default=None, help="leetcode: doocs Solution.<ext> to include (default: py).")
 def read_cmd(inputs, output, source, text_field, id_field, lang, source_name, namespaces, keep_redirects, opencc,
-             doocs_lang, solution_ext):
+             tables, math, doocs_lang, solution_ext):
     """Read raw files into document shards (one output shard per input file)."""
     from corpus.pipeline import StageCall
     from corpus.steps import build_reader
 
     options = {"text_field": text_field, "id_field": id_field, "lang": lang, "source_name": source_name,
-               "keep_redirects": keep_redirects, "opencc": opencc, "doocs_lang": doocs_lang,
+               "keep_redirects": keep_redirects, "opencc": opencc, "tables": tables, "math": math,
+               "doocs_lang": doocs_lang,
                "solution_ext": solution_ext,
                "namespaces": tuple(int(n) for n in namespaces.split(",")) if namespaces else None}
     reader = build_reader(source, {k: v for k, v in options.items() if v is not None})

@@ -5,7 +5,10 @@ fresh ids (``--repeat``), then times ``WikiReader`` in this process and WikiExtr
 ``--processes 1`` as a subprocess, both from the .bz2. WikiExtractor still runs three processes (reader,
 one extractor, one writer) that overlap on a multi-core machine, so CPU seconds (user + system, all its
 processes) are printed beside wall seconds: pages per CPU second is the per-process comparison.
+Needs the reference: ``pip install wikiextractor==3.1.0`` (not a dependency of knowforge).
 Run: python benchmarks/wiki_reader.py --repeat 20
+(``--sample data_samples/wiki/gensim/enwiki-gensim-excerpt.xml.bz2``: seven long real articles, heavy in
+templates, quotes, math and tables, instead of the default sample.)
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from corpus.readers.wiki import WikiReader
 SAMPLE = Path(__file__).parents[1] / "data_samples" / "wiki" / "enwiki-sample.xml.bz2"
 
 
-def build_dump(repeat: int, out: Path) -> tuple[int, int]:
+def build_dump(repeat: int, out: Path, sample: Path = SAMPLE) -> tuple[int, int]:
     """Write a dump with the sample's pages repeated ``repeat`` times; return (pages, xml bytes)."""
-    xml = bz2.decompress(SAMPLE.read_bytes()).decode("utf-8")
+    xml = bz2.decompress(sample.read_bytes()).decode("utf-8")
     head, rest = xml.split("<page>", 1)
     pages = re.findall(r"<page>.*?</page>", "<page>" + rest, re.S)
     body = []
@@ -49,10 +52,11 @@ def children_cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--sample", type=Path, default=SAMPLE, help="the dump whose pages are repeated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "enwiki-bench.xml.bz2"
-        pages, size = build_dump(args.repeat, dump)
+        pages, size = build_dump(args.repeat, dump, args.sample)
         mb = size / 1e6
         start, cpu = time.perf_counter(), time.process_time()
         counters: Counter = Counter()

@@ -396,21 +396,93 @@ class CleanStep:
             drop("trailing_list", line.strip())
         return lines[:start]
 
-    def _move_links(self, doc: dict[str, Any], before: str, chinese: bool, counters: Counter) -> None:
-        """Find each link's cleaned anchor in the cleaned text, in order, and store its new offsets."""
-        links = doc["meta"].get("links")
-        if not links:
-            return
-        text, cursor, moved = doc["text"], 0, []
-        for title, start, end in links:
-            anchor = self.clean_text(before[start:end], chinese=chinese)
-            at = text.find(anchor, cursor) if anchor else -1
-            if at < 0:
+    def _move_links(self, doc: dict[str, Any], before: str, code: bool, chinese: bool, counters: Counter) -> None:
+        """Carry each ``meta.links`` span ``{"target", "start", "end"}`` over to the cleaned text.
+
+        Each anchor is bracketed with its own private-use sentinels (plane 15 opens, plane 16 closes,
+        which no text rule touches and no real text uses), the marked text is cleaned, and the spans are
+        read back where the sentinels ended up: a link stays on the occurrence it was on, whatever lines
+        ``clean_text`` removed or rewrote. If the sentinels changed what a rule did (a line rule that no
+        longer matches a line holding a link), the marked result differs from ``doc["text"]``: then only
+        the links on lines found unchanged in both are kept. Links on removed text are counted lost.
+        """
+        links = doc["meta"]["links"]
+        spans = [self._link_span(link) for link in links]
+        events = []
+        for i, (_, start, end) in enumerate(spans[: len(self.LINK_OPENS)]):
+            if 0 <= start < end <= len(before):
+                events += [(start, 1, self.LINK_OPENS[i]), (end, 0, self.LINK_CLOSES[i])]
+        events.sort()  # by position; at one position a close comes before an open
+        pieces, at = [], 0
+        for position, _, mark in events:
+            pieces += [before[at:position], mark]
+            at = position
+        pieces.append(before[at:])
+        marked, found = self._read_link_marks(self.clean_text("".join(pieces), code=code, chinese=chinese))
+        if marked != doc["text"]:
+            found = self._align_lines(marked, doc["text"], found)
+        moved = []
+        for i, (target, _, _) in enumerate(spans):
+            if i in found:
+                moved.append({"target": target, "start": found[i][0], "end": found[i][1]})
+            else:
                 counters["clean_link_lost"] += 1
-                continue
-            moved.append([title, at, at + len(anchor)])
-            cursor = at + len(anchor)
         doc["meta"]["links"] = moved
+
+    # Link sentinels for CleanStep._move_links: link i opens with LINK_OPENS[i] and closes with
+    # LINK_CLOSES[i] (supplementary private-use planes 15 and 16; 65,534 links per document).
+    LINK_OPENS = "".join(map(chr, range(0xF0000, 0xFFFFE)))
+    LINK_CLOSES = "".join(map(chr, range(0x100000, 0x10FFFE)))
+    LINK_MARK = re.compile("[\U000F0000-\U000FFFFD\U00100000-\U0010FFFD]")
+
+    @staticmethod
+    def _link_span(link: Any) -> tuple[str, int, int]:
+        """``(target, start, end)`` of a link object, or of a ``[target, start, end]`` list (older shards)."""
+        if isinstance(link, dict):
+            return link["target"], int(link["start"]), int(link["end"])
+        target, start, end = link
+        return target, int(start), int(end)
+
+    @staticmethod
+    def _read_link_marks(marked: str) -> tuple[str, dict[int, tuple[int, int]]]:
+        """Text without the link sentinels, and ``{link index: (start, end)}`` for every non-empty span whose
+        opening and closing sentinels both survived, in offsets of that text."""
+        opened: dict[int, int] = {}
+        found: dict[int, tuple[int, int]] = {}
+        for removed, match in enumerate(CleanStep.LINK_MARK.finditer(marked)):
+            position, code = match.start() - removed, ord(match.group())
+            if code < 0x100000:
+                opened[code - 0xF0000] = position
+            elif (start := opened.pop(code - 0x100000, None)) is not None and start < position:
+                found[code - 0x100000] = (start, position)
+        return CleanStep.LINK_MARK.sub("", marked), found
+
+    @staticmethod
+    def _align_lines(marked: str, text: str, found: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+        """Move spans from ``marked`` to ``text`` through the lines the two have in common (in order)."""
+        import bisect
+        import difflib  # stdlib, imported here to keep the link logic in one place of this module
+
+        def starts(lines: list[str]) -> list[int]:
+            offsets, at = [], 0
+            for line in lines:
+                offsets.append(at)
+                at += len(line) + 1
+            return offsets
+
+        old_lines, new_lines = marked.split("\n"), text.split("\n")
+        old_starts, new_starts = starts(old_lines), starts(new_lines)
+        line_map = {}
+        for block in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_matching_blocks():
+            for k in range(block.size):
+                line_map[block.a + k] = block.b + k
+        moved = {}
+        for i, (start, end) in found.items():
+            line = bisect.bisect_right(old_starts, start) - 1
+            if line in line_map and end <= old_starts[line] + len(old_lines[line]):
+                shift = new_starts[line_map[line]] - old_starts[line]
+                moved[i] = (start + shift, end + shift)
+        return moved
 
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
         for doc in docs:
@@ -432,8 +504,8 @@ class CleanStep:
                     counters[f"clean_{key}"] += n
             if doc["text"] != before:
                 counters["clean_changed"] += 1
-                if not code:
-                    self._move_links(doc, before, chinese, counters)
+                if doc["meta"].get("links"):
+                    self._move_links(doc, before, code, chinese, counters)
             if not doc["text"].strip():
                 yield reject(doc, stage=self.name, reason=CLEAN_EMPTY, value=len(before), filter=self.name)
                 continue

@@ -75,7 +75,7 @@ def link_page(
     meta = doc.get("meta") or {}
     page_qid = kb.qid_for_title(meta.get("title", ""))
     linked: list[tuple[int, int, str]] = []
-    for title, start, end in meta.get("links", []):
+    for title, start, end in ((link["target"], link["start"], link["end"]) for link in meta.get("links", [])):
         qid = kb.qid_for_title(title)
         if qid is None:
             counters[UNRESOLVED_LINK] += 1

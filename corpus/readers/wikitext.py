@@ -1,12 +1,14 @@
 """Wikitext to plain text with mwparserfromhell, keeping internal links as char offsets in the output.
 
-Templates, ``<ref>``, tables, files/images, categories, interlanguage links, magic words and comments
-are removed; links become their anchor text; headings and list items become lines; boilerplate
-sections (References, 参考文献, ...) are dropped. Templates are not expanded (no Lua, no network), except
-a few inline ones whose visible text is an argument ({{lang}}, {{link-en}}, {{nowrap}}, {{convert}}).
+``<ref>``, files/images, categories, interlanguage links, magic words, comments and every template
+without a renderer are removed (the dropped templates counted by name); content templates are rendered
+through the name -> renderer table of :mod:`corpus.readers.templates`; links become their anchor text;
+headings and list items become lines; boilerplate sections of the wiki's language are dropped; tables,
+``<math>`` and code follow the policies of :class:`WikitextConverter` (see docs/wiki.md). No template is
+expanded by MediaWiki's rules (no Lua, no network).
 
 Speed: most of a page is markup that renders as nothing, so :func:`strip_unrendered` first cuts it in
-one linear pass: comments, ``<ref>``/``<math>``/... elements (up to their first closing tag, as MediaWiki
+one linear pass: comments, ``<ref>``/``<gallery>``/... elements (up to their first closing tag, as MediaWiki
 reads extension tags), and balanced ``{{...}}``/``{{{...}}}`` and line-start ``{|...|}`` spans, matched
 by counting brace runs on a stack as MediaWiki's preprocessor does (not by regexes over nested text);
 unbalanced markup is left for the parser. mwparserfromhell's C tokenizer then parses the rest (links,
@@ -16,8 +18,11 @@ templates, entities) go through its tree builder, whose Python objects cost more
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import html
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -37,6 +42,8 @@ from mwparserfromhell.parser import tokens as tk
 from mwparserfromhell.parser.builder import Builder
 from mwparserfromhell.wikicode import Wikicode
 
+from corpus.readers import templates
+
 try:  # the C tokenizer (the one mwparserfromhell.parse uses when it is built); the pure-Python one otherwise
     from mwparserfromhell.parser._tokenizer import CTokenizer as _Tokenizer
 except ImportError:  # pragma: no cover
@@ -48,6 +55,15 @@ LINK_OPEN = "\ue000"
 LINK_CLOSE = "\ue001"
 # Marks a heading line so that headings of sections left empty (all tables/templates) can be dropped.
 HEADING_MARK = "\ue002"
+# Where a dropped table stood, so that a lead-in sentence that only introduces it goes with it.
+TABLE_MARK = "\ue003"
+# Brackets the index of a verbatim piece (math, code) kept aside until the text is finished, so that
+# no cleanup rule (quotes, spaces, braces, OpenCC) touches it: VERBATIM_OPEN + "12" + VERBATIM_CLOSE.
+VERBATIM_OPEN = "\ue004"
+VERBATIM_CLOSE = "\ue005"
+VERBATIM_PIECE = re.compile("\ue004(\\d+)\ue005")
+BLOCK_MARK = templates.BLOCK
+MARKS = (LINK_OPEN, LINK_CLOSE, HEADING_MARK, TABLE_MARK, VERBATIM_OPEN, VERBATIM_CLOSE, BLOCK_MARK, "\x1f")
 
 # Link prefixes that name media or categories in en and zh wikis (local names and common aliases);
 # such links are dropped with their caption. Namespace names from the dump's <siteinfo> are added.
@@ -65,34 +81,47 @@ INTERWIKI_PREFIXES = frozenset(
 )
 LANG_CODE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,8})*$")
 
-# Sections dropped with everything under them (until a heading of the same or a higher level).
-BOILERPLATE_SECTIONS = frozenset(
-    {"参考文献", "參考文獻", "参考资料", "參考資料", "参考", "參考", "外部链接", "外部連結", "外部鏈接",
-     "参见", "參見", "参看", "參看", "注释", "註釋", "注解", "註解", "脚注", "腳註", "延伸阅读", "延伸閱讀",
-     "相关条目", "相關條目", "扩展阅读", "擴展閱讀", "references", "external links", "see also", "notes",
-     "further reading", "bibliography", "sources", "footnotes", "citations", "notes and references",
-     "references and notes"}
-)
+# Sections dropped with everything under them (until a heading of the same or a higher level), per
+# language of the wiki (titles compared in lower case, a trailing colon ignored); other wikis use all.
+SECTIONS_BY_LANG = {
+    "en": frozenset({"references", "external links", "see also", "notes", "further reading", "bibliography",
+                     "sources", "footnotes", "citations", "notes and references", "references and notes",
+                     "explanatory notes", "works cited", "general references", "external link"}),
+    "zh": frozenset({"参考文献", "參考文獻", "参考资料", "參考資料", "参考", "參考", "外部链接", "外部連結",
+                     "外部鏈接", "外部链结", "外部連接", "参见", "參見", "参看", "參看", "注释", "註釋", "注解",
+                     "註解", "脚注", "腳註", "延伸阅读", "延伸閱讀", "相关条目", "相關條目", "扩展阅读",
+                     "擴展閱讀", "参考来源", "參考來源", "来源", "來源", "外部連結與參考資料"}),
+    "ja": frozenset({"脚注", "出典", "参考文献", "外部リンク", "関連項目", "注釈", "参考資料", "参照",
+                     "脚注・出典", "注釈・出典", "出典・脚注", "関連文献", "参考図書", "外部サイト"}),
+}
+BOILERPLATE_SECTIONS = frozenset().union(*SECTIONS_BY_LANG.values())
+
+
+def boilerplate_sections(lang: str) -> frozenset[str]:
+    """The section titles dropped on a wiki of language ``lang`` (zh-yue and zh-classical count as zh)."""
+    return SECTIONS_BY_LANG.get(lang.split("-", 1)[0].lower(), BOILERPLATE_SECTIONS)
 
 # HTML/extension tags whose content is not running prose.
 DROP_TAGS = frozenset(
-    {"ref", "references", "table", "math", "chem", "ce", "gallery", "timeline", "score", "imagemap",
+    {"ref", "references", "table", "gallery", "timeline", "score", "imagemap",
      "graph", "templatestyles", "noinclude", "includeonly", "mapframe", "maplink", "hiero", "inputbox",
      "categorytree", "section", "indicator", "syntaxhighlight-none", "style", "script"}
 )
 BREAK_TAGS = frozenset({"br", "hr"})
+# Tags rendered from mwparserfromhell's tree by WikitextConverter._tag (they need their attributes or
+# their raw content): math, code, block quotes and tables (dropped unless tables="rows").
+TREE_TAGS = frozenset({"math", "chem", "ce", "blockquote", "table", "pre", "source", "syntaxhighlight"})
 
-# Templates whose visible text is an argument (rendered by _template_text); the pre-pass cuts every
-# other template. Names are normalised (stripped, lower case, "_" as " "); "lang-xx" matches by prefix.
-INLINE_TEMPLATES = frozenset(
-    {"lang", "lang-x", "transl", "transliteration", "nowrap", "nobr", "nobreak", "noitalic", "small", "big",
-     "linktext", "link-en", "link-ja", "link-de", "link-fr", "le", "ill", "interlanguage link", "link",
-     "tsl", "translink", "convert", "cvt"}
-)
 # Tags whose body ends at the first closing tag (extension tags; nothing nests in them): the pre-pass
 # cuts the dropped ones whole and copies the verbatim ones unchanged, so braces in them stay text.
 CUT_TAGS = DROP_TAGS - {"table", "syntaxhighlight-none"}
-VERBATIM_TAGS = frozenset({"nowiki", "pre", "source", "syntaxhighlight", "templatedata"})
+CODE_TAGS = frozenset({"pre", "source", "syntaxhighlight"})
+MATH_TAGS = frozenset({"math", "chem", "ce"})
+VERBATIM_TAGS = frozenset({"nowiki", "templatedata"}) | MATH_TAGS | CODE_TAGS
+# What becomes of tables and of <math>: the converter's ``tables`` and ``math`` options.
+TABLE_POLICIES = ("drop", "rows")
+MATH_POLICIES = ("latex", "placeholder", "drop")
+MATH_PLACEHOLDER = "[formula]"
 # The pre-pass's tokens (a lexer, not a matcher of nested spans): a comment opening, runs of two or more
 # braces, a table opening/closing at the start of a line (after its newline, so every branch starts with
 # a fixed character and the search skips ahead fast), and the opening of a cut or verbatim tag.
@@ -113,11 +142,14 @@ VARIANT_PREFERENCE = ("zh-hans", "zh-cn", "zh", "zh-sg", "zh-my", "zh-hant", "zh
 EMPTY_PAREN = r"(?:\((?:[^\S\n]|[,;:、，；：])*\)|（(?:[^\S\n]|[,;:、，；：])*）)"
 EMPTY_PARENS = re.compile(r"[ \t]*" + EMPTY_PAREN)
 EMPTY_PARENS_PRESENT = re.compile(EMPTY_PAREN)  # starts with a literal: a fast scan before the slow sub
+# A lead-in that only introduces a table: the last sentence before it ends with a colon.
+SENTENCE_END = re.compile(r"[.!?。！？][\"')\]”’」』]*\s+|\n")
 # MediaWiki's English link trail: [[apple]]s renders as one link over "apples".
 LINK_TRAIL = re.compile(r"[a-z]+")
 SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+(?=[,.;:!?，。；：！？、）)])")
 SPACES = re.compile(r"[ \t\u00a0]{2,}")
 BLANK_LINES = re.compile(r"\n{3,}")
+CELL_SPACE = re.compile(r"[ \t\n]+")
 LEADING_PAREN_COMMA = re.compile(r"([(（])[^\S\n]*[,;，；、][^\S\n]*")
 # Safety net for markup the parser could not pair (an unclosed <ref>, a table broken by a stray
 # template, ...): innermost spans first, then any leftover token; counted so a rise shows in _stats.
@@ -130,11 +162,13 @@ RESIDUAL_SPANS = (
 
 @dataclass(frozen=True, kw_only=True)
 class WikiText:
-    """The plain text of one page and its internal links as ``[target title, start, end]`` offsets."""
+    """The plain text of one page and its internal links as ``{"target", "start", "end"}`` objects
+    (objects, not ``[title, start, end]`` lists: a list mixing strings and ints has no Arrow type)."""
 
     text: str
-    links: list[list] = field(default_factory=list)
+    links: list[dict] = field(default_factory=list)
     residual_markup: int = 0
+    dropped_templates: Counter = field(default_factory=Counter)  # normalised name -> calls dropped
 
 
 def _variant(match: re.Match) -> str:
@@ -148,30 +182,16 @@ def _variant(match: re.Match) -> str:
     return next(iter(parts.values())).strip()
 
 
-def _inline_template(name: str) -> bool:
-    """Whether a template of this (normalised) name renders visible text that :func:`_template_text` keeps."""
-    return name in INLINE_TEMPLATES or name.startswith("lang-")
-
-
-def _template_text(template: Template, render: Callable[[Wikicode], str]) -> str:
-    """Visible text of the few inline templates worth keeping; empty for every other template."""
-    name = str(template.name).strip().lower().replace("_", " ")
-
-    def arg(key: str | int) -> str:
-        key = str(key)
-        return render(template.get(key).value).strip() if template.has(key) else ""
-
-    if name in {"lang", "lang-x", "transl", "transliteration"}:
-        return arg(2)
-    if name.startswith("lang-") or name in {"nowrap", "nobr", "nobreak", "noitalic", "small", "big", "linktext"}:
-        return arg(1)
-    if name in {"link-en", "link-ja", "link-de", "link-fr", "le", "ill", "interlanguage link", "link"}:
-        return arg(1)
-    if name in {"tsl", "translink"}:
-        return arg(3) or arg(2)
-    if name in {"convert", "cvt"}:
-        return " ".join(part for part in (arg(1), arg(2)) if part)
-    return ""
+def template_name(body: str) -> str:
+    """Normalised name of a template from the text between its braces: ``Lang_de|x`` -> ``lang de``;
+    parser functions and magic words keep the part before their colon (``#if:``, ``DEFAULTSORT:``)."""
+    name = body.split("|", 1)[0]
+    if ":" in name:
+        head = name.split(":", 1)[0].strip()
+        if head.startswith("#") or (head.isupper() and head.lower() not in {"template", "msg"}):
+            return head.lower() + ":"
+    # Capped: a stray "{{" can make a whole paragraph look like a name, and names become counter keys.
+    return templates.normalise(name)[:80]
 
 
 @functools.lru_cache(maxsize=64)
@@ -179,15 +199,18 @@ def _closing_tag(name: str) -> re.Pattern:
     return re.compile(rf"</{name}\s*>", re.I)
 
 
-def strip_unrendered(wikitext: str) -> str:
+def strip_unrendered(wikitext: str, *, tables: str = "drop", dropped: Counter | None = None) -> str:
     """Cut what the converter would render as nothing, in one left-to-right pass over ``wikitext``.
 
-    Removes comments, cut-tag elements (``<ref>...</ref>``, ``<ref/>``, ``<math>``, ...), balanced
-    ``{{...}}`` templates and ``{{{...}}}`` arguments (nested; the few :data:`INLINE_TEMPLATES` stay) and
-    ``{|...|}`` tables opened and closed at line starts (nested). Open spans sit on a stack; closing one
-    deletes its output pieces, so the pass is linear. Unclosed spans stay as text, as MediaWiki shows them,
-    except an unclosed comment, which hides the rest of the page as in MediaWiki.
+    Removes comments, cut-tag elements (``<ref>...</ref>``, ``<ref/>``, ``<gallery>``, ...), balanced
+    ``{{...}}`` templates and ``{{{...}}}`` arguments (nested; templates with a renderer in
+    :mod:`corpus.readers.templates` stay, every other one is counted in ``dropped`` by name) and, with
+    ``tables="drop"``, ``{|...|}`` tables opened and closed at line starts (nested), leaving
+    :data:`TABLE_MARK` where they stood. Open spans sit on a stack; closing one deletes its output pieces,
+    so the pass is linear. Unclosed spans stay as text, as MediaWiki shows them, except an unclosed
+    comment, which hides the rest of the page as in MediaWiki.
     """
+    keep_tables = tables == "rows"
     wikitext = "\n" + wikitext  # the page starts a line; the newline is dropped on return
     pieces: list[str] = []
     # Open spans: [is_table, index in pieces of the opening token, braces still open (0 for tables)].
@@ -223,6 +246,10 @@ def strip_unrendered(wikitext: str) -> str:
                 pieces.append(wikitext[start:element_end])
             pos = element_end
         elif token.endswith("{|"):
+            if keep_tables:
+                pieces.append(token)
+                pos = end
+                continue
             pieces.append("\n")
             stack.append([True, len(pieces), 0])
             pieces.append(token[1:])
@@ -233,9 +260,10 @@ def strip_unrendered(wikitext: str) -> str:
             pos = end
         elif first == "}":
             pos = end
-            _close_braces(len(token), stack, pieces)
+            _close_braces(len(token), stack, pieces, dropped)
         elif stack and stack[-1][0]:  # |} closing the innermost open table
             del pieces[stack.pop()[1] :]
+            pieces.append(TABLE_MARK + "\n")
             pos = end
         else:  # a |} that closes no table: the '|' is text and the '}' may start a '}}'
             pieces.append(token[:-1])
@@ -244,7 +272,7 @@ def strip_unrendered(wikitext: str) -> str:
     return "".join(pieces)[1:]
 
 
-def _close_braces(count: int, stack: list[list], pieces: list[str]) -> None:
+def _close_braces(count: int, stack: list[list], pieces: list[str], dropped: Counter | None) -> None:
     """Match a run of ``count`` closing braces against the open brace spans, as MediaWiki's preprocessor
     does: three braces close an argument, two a template; tables still open inside are left as text."""
     while count >= 2:
@@ -260,8 +288,13 @@ def _close_braces(count: int, stack: list[list], pieces: list[str]) -> None:
         body = ""
         if used == 2:
             body = "".join(pieces[index + 1 :])
-            name = body.split("|", 1)[0].strip().lower().replace("_", " ")
-            body = "{{" + body + "}}" if _inline_template(name) else ""
+            name = template_name(body)
+            if templates.renderer(name) is not None:
+                body = "{{" + body + "}}"
+            else:
+                body = ""
+                if dropped is not None:
+                    dropped[name] += 1
         del pieces[index + 1 :]
         pieces[index] = "{" * (opened - used)
         if body:
@@ -276,10 +309,33 @@ def _close_braces(count: int, stack: list[list], pieces: list[str]) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class WikitextConverter:
-    """Render wikitext to text; ``media_prefixes`` extends the built-in file/category namespace names."""
+    """Render wikitext to text; ``media_prefixes`` extends the built-in file/category namespace names.
+
+    ``lang`` is the wiki's language (template output, e.g. dates); ``sections`` the section titles
+    dropped with their content (see :func:`boilerplate_sections`). Structures follow stated policies:
+    ``tables="drop"`` removes tables with a lead-in sentence ending in a colon that only introduces them,
+    ``"rows"`` renders each row as a line of cells joined by " | "; ``math="latex"`` keeps ``<math>`` as
+    ``$...$`` (``display="block"``: ``$$...$$``), ``"placeholder"`` writes :data:`MATH_PLACEHOLDER`,
+    ``"drop"`` removes it; ``<source>``, ``<syntaxhighlight>`` and ``<pre>`` are kept verbatim as fenced
+    blocks; list items are one per line. ``dropped``, ``verbatim`` and ``today`` hold one page's state:
+    ``convert`` works on a copy that has them.
+    """
 
     media_prefixes: frozenset[str] = MEDIA_PREFIXES
     first_letter_case: bool = True
+    lang: str = "en"
+    sections: frozenset[str] = BOILERPLATE_SECTIONS
+    tables: str = "drop"
+    math: str = "latex"
+    dropped: Counter | None = field(default=None, compare=False, repr=False)
+    verbatim: list[str] | None = field(default=None, compare=False, repr=False)
+    today: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.tables not in TABLE_POLICIES:
+            raise ValueError(f"wiki: tables must be one of {', '.join(TABLE_POLICIES)}, not {self.tables!r}")
+        if self.math not in MATH_POLICIES:
+            raise ValueError(f"wiki: math must be one of {', '.join(MATH_POLICIES)}, not {self.math!r}")
 
     def target_title(self, title: str) -> str:
         """Normalise a link target the way MediaWiki does: no fragment, spaces, first letter upper."""
@@ -318,7 +374,7 @@ class WikitextConverter:
             elif isinstance(node, Tag):
                 self._tag(node, out)
             elif isinstance(node, Template):
-                out.append(_template_text(node, self.render))
+                self._tree_template(node, out)
             elif isinstance(node, HTMLEntity):
                 out.append(node.normalize().replace("\u00a0", " "))
             elif isinstance(node, ExternalLink):
@@ -347,8 +403,90 @@ class WikitextConverter:
         else:
             out.append(anchor)
 
+    def _keep(self, text: str) -> str:
+        """Set ``text`` aside until the page is finished (no cleanup rule touches it); its marker."""
+        if self.verbatim is None:
+            return text
+        self.verbatim.append(text)
+        return f"{VERBATIM_OPEN}{len(self.verbatim) - 1}{VERBATIM_CLOSE}"
+
+    def _math(self, node: Tag, tag: str) -> str:
+        """``<math>`` (and mhchem's ``<chem>``/``<ce>``, as ``\\ce{...}``) by the ``math`` policy."""
+        if self.math == "drop":
+            return ""
+        if self.math == "placeholder":
+            return MATH_PLACEHOLDER
+        # Whitespace runs are one space to LaTeX: a formula written over lines becomes one line.
+        latex = " ".join(str(node.contents).split()) if node.contents is not None else ""
+        if not latex:
+            return ""
+        if tag in {"chem", "ce"}:
+            latex = rf"\ce{{{latex}}}"
+        block = node.has("display") and str(node.get("display").value).strip().lower() == "block"
+        return self._keep(f"$${latex}$$" if block else f"${latex}$")
+
+    def _code(self, node: Tag, tag: str) -> str:
+        """A code element as a fenced block with its language (``inline``: between backticks)."""
+        code = str(node.contents) if node.contents is not None else ""
+        if tag == "pre":  # MediaWiki decodes entities in <pre>, not in <source>/<syntaxhighlight>
+            code = html.unescape(code)
+        if node.has("inline"):
+            return self._keep(f"`{code.strip()}`") if code.strip() else ""
+        code = code.strip("\n").rstrip()
+        if not code.strip():
+            return ""
+        lang = str(node.get("lang").value).strip() if node.has("lang") else ""
+        return BLOCK_MARK + self._keep(f"```{lang}\n{code}\n```") + "\n\n"
+
+    def _table_rows(self, node: Tag) -> str:
+        """A table as text: its caption, then one line per row with the cells joined by " | "."""
+        lines: list[str] = []
+        loose: list[str] = []  # cells before the first row separator belong to an implicit first row
+
+        def cells(nodes: Iterable) -> list[str]:
+            found = []
+            for cell in nodes:
+                if isinstance(cell, Tag) and str(cell.tag).strip().lower() in {"td", "th"}:
+                    # [ \t\n], not str.split(): the link sentinels' \x1f separator is whitespace to Python
+                    text = CELL_SPACE.sub(" ", self.render(cell.contents)).strip() if cell.contents else ""
+                    if text:
+                        found.append(text)
+            return found
+
+        for child in node.contents.nodes if node.contents is not None else ():
+            if not isinstance(child, Tag):
+                continue
+            tag = str(child.tag).strip().lower()
+            if tag == "caption" and child.contents is not None:
+                lines.append(CELL_SPACE.sub(" ", self.render(child.contents)).strip())
+            elif tag == "tr" and child.contents is not None:
+                lines.append(" | ".join(cells(child.contents.nodes)))
+            elif tag in {"td", "th"}:
+                loose.extend(cells([child]))
+        caption = []
+        if loose and loose[0].startswith("+"):  # mwparserfromhell reads a "|+" caption as a cell
+            caption.append(loose.pop(0)[1:].strip())
+        lines = caption + ([" | ".join(loose)] if loose else []) + lines
+        lines = [line for line in lines if line]
+        return BLOCK_MARK + "\n".join(lines) + "\n\n" if lines else ""
+
     def _tag(self, node: Tag, out: list[str]) -> None:
         tag = str(node.tag).strip().lower()
+        if tag in MATH_TAGS:
+            out.append(self._math(node, tag))
+            return
+        if tag in CODE_TAGS:
+            out.append(self._code(node, tag))
+            return
+        if tag == "table" and self.tables == "rows":
+            out.append(self._table_rows(node))
+            return
+        if tag == "blockquote":  # a quoted paragraph of its own
+            out.append(BLOCK_MARK)
+            if node.contents is not None:
+                self._walk(node.contents.nodes, out)
+            out.append("\n\n")
+            return
         if tag in DROP_TAGS:
             return
         if tag in BREAK_TAGS:
@@ -362,17 +500,25 @@ class WikitextConverter:
         elif node.contents is not None and not node.self_closing:
             self._walk(node.contents.nodes, out)
 
-    def convert(self, wikitext: str, *, transform: Callable[[str], str] | None = None) -> WikiText:
+    def convert(self, wikitext: str, *, transform: Callable[[str], str] | None = None, today: str = "") -> WikiText:
         """Plain text and links of ``wikitext``; ``transform`` (e.g. OpenCC t2s) is applied to text
-        and link targets before offsets are computed, so the offsets hold for the converted text."""
-        for mark in (LINK_OPEN, LINK_CLOSE, HEADING_MARK, "\x1f"):
+        and link targets before offsets are computed, so the offsets hold for the converted text.
+        ``today`` is the page revision's day (``YYYY-MM-DD``), for templates that show ages."""
+        page = dataclasses.replace(self, dropped=Counter(), verbatim=[], today=today)
+        return page._convert(wikitext, transform)
+
+    def _convert(self, wikitext: str, transform: Callable[[str], str] | None) -> WikiText:
+        for mark in MARKS:
             if mark in wikitext:
                 wikitext = wikitext.replace(mark, "")
+        wikitext = strip_unrendered(wikitext, tables=self.tables, dropped=self.dropped)
+        # Variant markup after comments and elements are gone: "<!--{{Infobox}}-->" must not be read
+        # as "-{...}-" (it became "‹!-{…}->" when this ran first).
         if "-{" in wikitext:
             wikitext = VARIANT.sub(_variant, wikitext)
         # Bold/italic quotes stay text (skip_style_tags) and are removed with the magic words: parsing
         # them as tags is most of the tokenizer's time on real pages, and they carry no content.
-        tokens = _Tokenizer().tokenize(strip_unrendered(wikitext), 0, True)
+        tokens = _Tokenizer().tokenize(wikitext, 0, True)
         out: list[str] = []
         self._render_range(tokens, 0, len(tokens), out, sections=True)
         raw = "".join(out)
@@ -417,7 +563,7 @@ class WikitextConverter:
                         i = stop
                         continue
                     title = self._render_tokens(tokens, i + 1, stop - 1).strip()
-                    skip_level = level if title.lower().rstrip(":：") in BOILERPLATE_SECTIONS else 0
+                    skip_level = level if title.lower().rstrip(":：").strip() in self.sections else 0
                     if not skip_level:
                         out.append(f"\n{HEADING_MARK}{min(level, 9)}{title}\n")
                 else:
@@ -431,6 +577,9 @@ class WikitextConverter:
             elif kind is tk.TagOpenOpen:
                 if not self._token_tag(tokens, i, stop, out):
                     self._walk(Builder().build(tokens[i:stop]).nodes, out)
+            elif kind is tk.TemplateOpen:
+                if not self._token_template(tokens, i, stop, out):
+                    self._walk(Builder().build(tokens[i:stop]).nodes, out)
             elif kind is tk.ExternalLinkOpen:
                 if token.get("brackets"):
                     separator = _find_at_depth(tokens, i, stop, tk.ExternalLinkSeparator)
@@ -439,6 +588,74 @@ class WikitextConverter:
             elif kind is not tk.CommentStart and kind is not tk.ArgumentOpen:
                 self._walk(Builder().build(tokens[i:stop]).nodes, out)
             i = stop
+
+    def _render_template(self, name: str, numbered: dict[int, str], named: dict[str, str], out: list[str]) -> None:
+        """Append what the renderer of template ``name`` shows for these (rendered) arguments; a template
+        without a renderer, or whose renderer cannot render them, is counted in ``dropped``."""
+        renderer = templates.renderer(name)
+        positional = tuple(numbered.get(i, "") for i in range(1, max(numbered, default=0) + 1))
+        text = None if renderer is None else renderer(
+            templates.Call(name=name, positional=positional, named=named, lang=self.lang, today=self.today))
+        if text is not None:
+            out.append(text)
+        elif self.dropped is not None:
+            self.dropped[name] += 1
+
+    def _tree_template(self, node: Template, out: list[str]) -> None:
+        """A template node of mwparserfromhell's tree (inside other tree-rendered markup)."""
+        numbered: dict[int, str] = {}
+        named: dict[str, str] = {}
+        for param in node.params:
+            key = str(param.name).strip()
+            if key.isdigit():
+                numbered[int(key)] = self.render(param.value)
+            else:
+                named[key.lower()] = self.render(param.value)
+        self._render_template(template_name(str(node.name)), numbered, named, out)
+
+    def _token_template(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
+        """Render a template straight from its tokens (as :meth:`_tree_template` does from the tree,
+        without building mwparserfromhell's parameter objects); False if its name or a key is markup."""
+        separators: list[int] = []  # TemplateParamSeparator indexes at depth 0, then the closing index
+        equals: dict[int, int] = {}  # separator index -> its first TemplateParamEquals at depth 0
+        depth = 0
+        for i in range(start + 1, stop - 1):
+            kind = type(tokens[i])
+            if depth == 0 and kind is tk.TemplateParamSeparator:
+                separators.append(i)
+            elif depth == 0 and kind is tk.TemplateParamEquals and separators and separators[-1] not in equals:
+                equals[separators[-1]] = i
+            elif kind in OPEN_TOKENS:
+                depth += 1
+            elif kind in CLOSE_TOKENS:
+                depth -= 1
+        name_end = separators[0] if separators else stop - 1
+        if not all(type(t) is tk.Text for t in tokens[start + 1 : name_end]):
+            return False
+        name = template_name("".join(t["text"] for t in tokens[start + 1 : name_end]))
+        if templates.renderer(name) is None:  # no need to render its arguments
+            self._render_template(name, {}, {}, out)
+            return True
+        numbered: dict[int, str] = {}
+        named: dict[str, str] = {}
+        position = 0
+        for at, separator in enumerate(separators):
+            end = separators[at + 1] if at + 1 < len(separators) else stop - 1
+            if separator in equals:
+                key_tokens = tokens[separator + 1 : equals[separator]]
+                if not all(type(t) is tk.Text for t in key_tokens):
+                    return False
+                key = "".join(t["text"] for t in key_tokens).strip()
+                value = self._render_tokens(tokens, equals[separator] + 1, end)
+                if key.isdigit():
+                    numbered[int(key)] = value
+                else:
+                    named[key.lower()] = value
+            else:
+                position += 1
+                numbered[position] = self._render_tokens(tokens, separator + 1, end)
+        self._render_template(name, numbered, named, out)
+        return True
 
     def _token_wikilink(self, tokens: list, start: int, stop: int, out: list[str]) -> bool:
         separator = _find_at_depth(tokens, start, stop, tk.WikilinkSeparator)
@@ -463,6 +680,8 @@ class WikitextConverter:
         if after is not tk.TagCloseOpen and after is not tk.TagCloseSelfclose and after is not tk.TagAttrStart:
             return False  # a tag name made of markup
         tag = tokens[start + 1]["text"].strip().lower()
+        if tag in TREE_TAGS:
+            return False  # math, code, quotes and table rows are rendered by _tag, from the tree
         if tag in DROP_TAGS:
             return True
         if tag in BREAK_TAGS:
@@ -482,6 +701,10 @@ class WikitextConverter:
         return True
 
     def _finish(self, raw: str) -> WikiText:
+        if TABLE_MARK in raw:
+            raw = _drop_lead_ins(raw)
+        if BLOCK_MARK in raw:
+            raw = _break_blocks(raw)
         residual = len(RESIDUAL_MARKUP.findall(raw))
         if residual:
             for span in RESIDUAL_SPANS:
@@ -495,7 +718,9 @@ class WikitextConverter:
         raw = SPACE_BEFORE_PUNCT.sub("", SPACES.sub(" ", raw))
         lines = [line.strip() for line in raw.split("\n")]
         text = BLANK_LINES.sub("\n\n", "\n".join(_drop_empty_sections(lines))).strip()
-        return _extract_links(text, residual)
+        if self.verbatim:
+            text = VERBATIM_PIECE.sub(lambda match: self.verbatim[int(match.group(1))], text)
+        return dataclasses.replace(_extract_links(text, residual), dropped_templates=self.dropped or Counter())
 
 
 # Tokens that open a node and the tokens that close one (a tag closes with either of its two enders).
@@ -537,6 +762,34 @@ def _find_at_depth(tokens: list, start: int, stop: int, kind: type) -> int | Non
     return None
 
 
+def _break_blocks(raw: str) -> str:
+    """Start each block (:data:`BLOCK_MARK`) on a new paragraph, or on the next line after a lead-in
+    ending in a colon ("He wrote:" + quote stays one paragraph). Split, not a regex: one linear pass."""
+    pieces = raw.split(BLOCK_MARK)
+    for i in range(len(pieces) - 1):
+        before = pieces[i].rstrip(" \t\n")
+        pieces[i] = before + ("\n" if before.endswith((":", "：")) else "\n\n")
+    return "".join(pieces)
+
+
+def _drop_lead_ins(raw: str) -> str:
+    """Remove each :data:`TABLE_MARK` and, before it, a last sentence ending in a colon ("... as
+    follows:"), which only introduced the dropped table. A sentence is cut only whole, links included."""
+    pieces = raw.split(TABLE_MARK)
+    for i in range(len(pieces) - 1):
+        before = pieces[i].rstrip()
+        if not before.endswith((":", "：")):
+            continue
+        window = max(0, len(before) - 2000)  # a sentence is shorter; bounds the search on long pages
+        starts = [window] + [m.end() for m in SENTENCE_END.finditer(before, window, len(before) - 1)]
+        for start in reversed(starts):
+            tail = before[start:]
+            if tail.count(LINK_OPEN) == tail.count(LINK_CLOSE) and HEADING_MARK not in tail:
+                pieces[i] = before[:start] + "\n"
+                break
+    return "".join(pieces)
+
+
 def _drop_empty_sections(lines: list[str]) -> list[str]:
     """Drop headings whose section holds no text (the next heading is of the same or a higher
     level, or the page ends), and unmark the rest. Heading lines look like ``MARK + level + title``."""
@@ -558,9 +811,9 @@ def _drop_empty_sections(lines: list[str]) -> list[str]:
 
 
 def _extract_links(marked: str, residual: int) -> WikiText:
-    """Strip the link sentinels from ``marked`` and return the text with ``[target, start, end]``."""
+    """Strip the link sentinels from ``marked`` and return the text with its link objects."""
     pieces: list[str] = []
-    links: list[list] = []
+    links: list[dict] = []
     length = 0
     pos = 0
     while True:
@@ -585,7 +838,7 @@ def _extract_links(marked: str, residual: int) -> WikiText:
             pos = trail.end()
         pieces.append(anchor)
         if anchor.strip():
-            links.append([target, length, length + len(anchor)])
+            links.append({"target": target, "start": length, "end": length + len(anchor)})
         length += len(anchor)
     pieces.append(marked[pos:])
     text = "".join(pieces).replace(LINK_OPEN, "").replace(LINK_CLOSE, "").replace("\x1f", "")

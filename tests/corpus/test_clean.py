@@ -56,10 +56,11 @@ def test_opencc_option():
 
 def test_link_offsets_follow_the_cleaned_text():
     text = "ＡＢ　说：\n\n\n\n他生于[剑桥]，读过劍橋大學。"
-    links = [["剑桥", text.index("剑桥"), text.index("剑桥") + 2], ["剑桥大学", text.index("劍橋"), text.index("劍橋") + 4]]
+    links = [{"target": "剑桥", "start": text.index("剑桥"), "end": text.index("剑桥") + 2},
+             {"target": "剑桥大学", "start": text.index("劍橋"), "end": text.index("劍橋") + 4}]
     (doc,), counters = _run([_doc(text, lang="zh", links=links)], opencc="t2s")
-    for title, start, end in doc["meta"]["links"]:
-        assert doc["text"][start:end] == title
+    for link in doc["meta"]["links"]:
+        assert doc["text"][link["start"] : link["end"]] == link["target"]
     assert counters["clean_link_lost"] == 0
 
 

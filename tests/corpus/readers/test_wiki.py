@@ -14,6 +14,7 @@ from corpus.readers.wiki import (
     SKIP_NAMESPACE,
     SKIP_REDIRECT,
     TRUNCATED_INPUT,
+    WIKI_XML_ERROR,
     WikiReader,
 )
 from corpus.readers.wikitext import WikitextConverter
@@ -59,9 +60,9 @@ def test_link_offsets_point_at_anchor_text(path):
     docs, _ = read(path)
     assert sum(len(d["meta"]["links"]) for d in docs) > 20
     for doc in docs:
-        for target, start, end in doc["meta"]["links"]:
-            anchor = doc["text"][start:end]
-            assert anchor and anchor == anchor.strip() and target
+        for link in doc["meta"]["links"]:
+            anchor = doc["text"][link["start"] : link["end"]]
+            assert anchor and anchor == anchor.strip() and link["target"]
 
 
 def test_zhwiki_traditional_becomes_simplified_links_included():
@@ -70,7 +71,7 @@ def test_zhwiki_traditional_becomes_simplified_links_included():
     text = adams["text"]
     assert "道格拉斯·诺尔·亚当斯" in text and "亞當斯" not in text and "劍橋" not in text
     assert "剑桥大学" in text and "计算机" in text  # -{zh-hans:...;zh-hant:...}- picks the zh-hans variant
-    links = [(target, text[start:end]) for target, start, end in adams["meta"]["links"]]
+    links = [(link["target"], text[link["start"] : link["end"]]) for link in adams["meta"]["links"]]
     assert ("剑桥大学", "剑桥大学") in links
     assert ("银河便车指南", "《银河便车指南》") in links  # piped link: anchor text, converted target
     assert ("42 (数字)", "42") in links
@@ -137,7 +138,7 @@ def test_discover_skips_multistream_index(tmp_path):
     [
         ("a [[Foo|bar]]s b", "a bars b"),
         ("x<ref>{{cite web|url=u}}</ref> y", "x y"),
-        ("{{Infobox|a=1}}\n'''Bold''' text (<!-- c -->{{birth date|1952}}).", "Bold text."),
+        ("{{Infobox|a=1}}\n'''Bold''' text (<!-- c -->{{birth date|1952}}{{cite web|u}}).", "Bold text (1952)."),
         ("[[File:X.png|thumb|cap [[Y]]]]Body", "Body"),
         ("Body\n== See also ==\n* [[Z]]\n== Later ==\nMore", "Body\n\nLater\n\nMore"),
         ("{| class=x\n|-\n| a || b\n|}\nAfter", "After"),
@@ -150,7 +151,7 @@ def test_wikitext_rules(wikitext, text):
 
 def test_link_trail_extends_anchor():
     result = WikitextConverter().convert("Many [[apple]]s grow.")
-    assert result.links == [["Apple", 5, 11]] and result.text[5:11] == "apples"
+    assert result.links == [{"target": "Apple", "start": 5, "end": 11}] and result.text[5:11] == "apples"
 
 
 def test_runner_writes_wiki_shard(tmp_path):
@@ -161,3 +162,87 @@ def test_runner_writes_wiki_shard(tmp_path):
     run_stage(WikiReader(), inputs=[ZHWIKI], output=out, workers=1, force=False, progress=False)
     docs = [d for shard in list_shards(out) for d in read_docs(shard)]
     assert {d["id"] for d in docs} == {f"zhwiki:{i}" for i in article_pages(ZHWIKI)}
+
+
+def corrupt(xml: bytes, title: bytes, damage: bytes) -> tuple[bytes, int]:
+    """``xml`` with ``damage`` inserted in the middle of the text of page ``title``; the page's offset."""
+    page_at = xml.index(b"<title>" + title + b"</title>")
+    page_at = xml.rindex(b"<page>", 0, page_at)
+    text_at = xml.index(b"<text", page_at)
+    middle = (text_at + xml.index(b"</text>", text_at)) // 2
+    middle = xml.index(b" ", middle)  # between two words, never inside an entity
+    return xml[:middle] + damage + xml[middle:], page_at
+
+
+def test_broken_page_is_rejected_and_reading_resumes(tmp_path):
+    from corpus.runner import run_stage
+    from corpus.shards import list_shards, read_docs
+
+    xml, page_at = corrupt(bz2.decompress(ENWIKI.read_bytes()), b"Andorra", b" fish & chips ")
+    path = tmp_path / "enwiki-broken.xml.bz2"
+    path.write_bytes(bz2.compress(xml))
+    docs, counters = read(path)
+    full, _ = read(ENWIKI)
+    broken = [d for d in docs if rejection(d)]
+    assert [d["id"] for d in docs if not rejection(d)] == [d["id"] for d in full if d["meta"]["title"] != "Andorra"]
+    assert len(broken) == 1 and broken[0]["meta"]["title"] == "Andorra"
+    reason = rejection(broken[0])
+    assert reason["reason"] == WIKI_XML_ERROR and "not well-formed" in reason["error"]
+    assert reason["offset"] == page_at and b"&" in xml[reason["error_offset"] - 2 : reason["error_offset"] + 1]
+    assert "fish & chips" in broken[0]["text"]  # the raw page is kept, nothing lost
+    assert counters[WIKI_XML_ERROR] == 1 and counters[TRUNCATED_INPUT] == 0
+
+    out = tmp_path / "out"
+    run_stage(WikiReader(), inputs=[path], output=out, workers=1, force=False, progress=False)
+    kept = [d["id"] for shard in list_shards(out) for d in read_docs(shard)]
+    rejected = [d for shard in list_shards(out / "rejected") for d in read_docs(shard)]
+    assert len(kept) == len(full) - 1 and [d["meta"]["title"] for d in rejected] == ["Andorra"]
+
+
+def test_page_without_closing_tag_and_entity_bomb_are_rejected_alone(tmp_path):
+    xml = bz2.decompress(ZHWIKI.read_bytes())
+    # The first page loses its </page>; a DTD declares a billion-laughs entity used by the second page.
+    first_close = xml.index(b"</page>")
+    xml = xml[:first_close] + xml[first_close + len(b"</page>") :]
+    bomb = b'<!DOCTYPE mediawiki [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+    xml, _ = corrupt(bomb + xml, "银河便车指南".encode(), b" &b; ")
+    path = tmp_path / "zhwiki-bomb.xml"
+    path.write_bytes(xml)
+    docs, counters = read(path)
+    full, _ = read(ZHWIKI)
+    broken = {d["id"]: rejection(d) for d in docs if rejection(d)}
+    assert set(broken) == {"zhwiki:1001", "zhwiki:1002"} and counters[WIKI_XML_ERROR] == 2
+    assert "undefined entity" in broken["zhwiki:1002"]["error"]  # never expanded
+    assert [d["id"] for d in docs if not rejection(d)] == [d["id"] for d in full[2:]]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_pages_cut_the_same_at_any_read_size(chunk):
+    # Tags split across reads (down to one byte per read) must cut the dump into the same pages.
+    import io
+
+    from corpus.readers.wiki import _split_pages
+
+    xml = bz2.decompress(ENWIKI.read_bytes())
+    expected = list(_split_pages(io.BytesIO(xml)))
+    assert [kind for kind, _, _ in expected].count("page") == xml.count(b"<page>")
+    assert list(_split_pages(io.BytesIO(xml), chunk=chunk)) == expected
+    assert b"".join(data for _, _, data in expected).replace(b"\n", b"").replace(b" ", b"") == \
+        xml.replace(b"\n", b"").replace(b" ", b"")  # only the whitespace between pages is not yielded
+
+
+def test_links_load_in_hf_datasets(tmp_path):
+    # Link objects, not [title, start, end] lists: Arrow has no type for a list mixing strings and ints
+    # (older datasets fail on it, newer ones fall back to opaque JSON); objects load as typed columns.
+    import json
+
+    datasets = pytest.importorskip("datasets")
+    docs, _ = read(ZHWIKI)
+    path = tmp_path / "wiki.jsonl"
+    path.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    table = datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
+    links = table[0]["meta"]["links"]
+    assert links and set(links[0]) == {"target", "start", "end"} and isinstance(links[0]["start"], int)
+    feature = table.features["meta"]["links"]
+    columns = feature.feature if hasattr(feature, "feature") else feature[0]
+    assert columns["start"].dtype == "int64" and columns["target"].dtype == "string"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.readers.wikitext import WikitextConverter, _Tokenizer, strip_unrendered
+from corpus.readers.wikitext import TABLE_MARK, WikitextConverter, _Tokenizer, strip_unrendered
 
 SAMPLES = Path(__file__).parents[3] / "data_samples" / "wiki"
 
@@ -28,8 +28,9 @@ SAMPLES = Path(__file__).parents[3] / "data_samples" / "wiki"
         ("a{{{{x}}|y}}b", "ab"),  # a template whose name is a template: brace runs matched like MediaWiki
         ("x<ref name=\"a b\" group=n>{{cite web|url=u}}</ref>y<ref name=c />z<REF>q</Ref>", "xyz"),
         ("x<ref>never closed", "x<ref>never closed"),
-        ("a\n{| class=\"wikitable\"\n|-\n| {{flag|X}} || b\n|}\nafter", "a\n\nafter"),  # table with templates
-        ("a\n{|\n|\n{|\n| inner\n|}\n| outer\n|}\nb", "a\n\nb"),  # nested tables
+        # tables leave a mark, so that a lead-in that introduced them can go with them
+        ("a\n{| class=\"wikitable\"\n|-\n| {{flag|X}} || b\n|}\nafter", f"a\n{TABLE_MARK}\n\nafter"),
+        ("a\n{|\n|\n{|\n| inner\n|}\n| outer\n|}\nb", f"a\n{TABLE_MARK}\n\nb"),  # nested tables
         ("a\n{|\n| never closed", "a\n{|\n| never closed"),
         ("a {| not at a line start |}", "a {| not at a line start |}"),
         ("{{t|\n{|\n| a\n|}}}b", "b"),  # |}} inside a template closes the template
@@ -37,7 +38,7 @@ SAMPLES = Path(__file__).parents[3] / "data_samples" / "wiki"
         ("a<!-- never closed\nrest", "a"),  # MediaWiki hides the rest of the page
         ("{{x|<!-- }} -->}}b", "b"),
         ("<nowiki>{{kept}}</nowiki><pre>{{also}}</pre>", "<nowiki>{{kept}}</nowiki><pre>{{also}}</pre>"),
-        ("a<math>\\frac{{1}}{2}</math>b", "ab"),
+        ("a<math>\\frac{{1}}{2}</math>b", "a<math>\\frac{{1}}{2}</math>b"),  # kept verbatim for the renderer
         ("{{lang|fr|la {{dropped}}vie}} {{Nowrap|x}} {{lang-de|Haus}}", "{{lang|fr|la vie}} {{Nowrap|x}} {{lang-de|Haus}}"),
     ],
 )
@@ -50,7 +51,7 @@ def test_strip_unrendered(wikitext, kept):
     [
         ("{{lang|fr|la {{dropped}}vie}} and [[Foo|bar{{efn|n}}]]", "la vie and bar"),
         ("See <nowiki>[[x]] ''y''</nowiki>.", "See x ''y''."),  # nowiki text stays, bar leftover brackets
-        ("Caf&eacute; [http://x.org site] ''it'' __NOTOC__ {{convert|5|km}}", "Café site it 5 km"),
+        ("Caf&eacute; [http://x.org site] ''it'' __NOTOC__ {{convert|5|km}}", "Café site it 5 kilometres (3.1 mi)"),
         ("; Term : definition\n* item <br/> next", "Term definition\nitem\nnext"),
     ],
 )
@@ -89,7 +90,7 @@ MARKUP = st.sampled_from([
     ("<ref name=r/>", ""),
     ("<!-- a\n{{b\n-->", ""),
     ("{{{1|{{x}}}}}", ""),
-    ("\n{| class=t\n|-\n| {{a}} || b\n|}\n", "\n\n"),
+    ("\n{| class=t\n|-\n| {{a}} || b\n|}\n", f"\n{TABLE_MARK}\n\n"),
     ("[[L|{{x}}anchor]]", "[[L|anchor]]"),
 ])
 
