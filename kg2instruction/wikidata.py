@@ -2,7 +2,7 @@
 
 The dump is one JSON array written one entity per line: ``[`` first, every entity line ending in
 ``,``, ``]`` last. We parse line by line and keep only what KG2Instruction needs: zh/en labels and
-aliases (every zh variant normalised to Simplified with OpenCC), the zhwiki title, entity-valued
+aliases (every zh variant normalised to Simplified with OpenCC), the zhwiki and enwiki titles, entity-valued
 statements, and time/quantity values. A dump cut mid-line (a partial download) yields every complete
 entity, then logs a warning; a damaged line is counted and skipped. Qualifiers and references are ignored.
 """
@@ -10,9 +10,10 @@ entity, then logs a warning; a damaged line is counted and skipped. Qualifiers a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class Entity:
     aliases_zh: tuple[str, ...]
     aliases_en: tuple[str, ...]
     zhwiki_title: str | None
+    enwiki_title: str | None
     edges: tuple[tuple[str, str], ...]  # (property, target QID) for entity-valued statements
     values: tuple[tuple[str, str, str, str], ...]  # (property, "time"|"quantity", value, unit or precision)
 
@@ -103,7 +105,8 @@ def compact_entity(raw: dict[str, Any]) -> Entity:
             elif kind == "quantity" and isinstance(value, dict):
                 unit = value.get("unit", "1").rsplit("/", 1)[-1]
                 values.append((prop, "quantity", value["amount"], unit))
-    sitelink = (raw.get("sitelinks") or {}).get("zhwiki") or {}
+    sitelinks = raw.get("sitelinks") or {}
+    zhwiki, enwiki = sitelinks.get("zhwiki") or {}, sitelinks.get("enwiki") or {}
     return Entity(
         id=raw["id"],
         kind=raw.get("type", "item"),
@@ -111,7 +114,8 @@ def compact_entity(raw: dict[str, Any]) -> Entity:
         label_en=label_en,
         aliases_zh=_unique(zh_aliases, label_zh),
         aliases_en=_unique(en_aliases, label_en),
-        zhwiki_title=_zh(sitelink.get("title")),
+        zhwiki_title=_zh(zhwiki.get("title")),
+        enwiki_title=enwiki.get("title"),
         edges=tuple(dict.fromkeys(edges)),
         values=tuple(dict.fromkeys(values)),
     )
@@ -124,9 +128,10 @@ def _parse_line(line: bytes) -> Entity | None:
     return compact_entity(orjson.loads(body))
 
 
-def _parse_chunk(lines: list[bytes]) -> list[Entity | str]:
-    """Entities of a chunk of dump lines, in order; a bad line becomes the string ``BAD_ENTITY_LINE``."""
-    out: list[Entity | str] = []
+def _parse_chunk(lines: list[bytes], transform: Callable[[Entity], Any] | None = None) -> list[Any]:
+    """Entities of a chunk of dump lines, in order (or ``transform(entity)`` of each, computed in the
+    worker so that only its result is sent back); a bad line becomes the string ``BAD_ENTITY_LINE``."""
+    out: list[Any] = []
     for line in lines:
         try:
             entity = _parse_line(line)
@@ -134,7 +139,7 @@ def _parse_chunk(lines: list[bytes]) -> list[Entity | str]:
             out.append(BAD_ENTITY_LINE)
             continue
         if entity is not None:
-            out.append(entity)
+            out.append(entity if transform is None else transform(entity))
     return out
 
 
@@ -153,20 +158,22 @@ def _chunks(path: Path, counters: Counter, chunk_lines: int) -> Iterator[list[by
         yield chunk
 
 
-def read_dump(path: Path, counters: Counter | None = None, *, workers: int = 1,
-              chunk_lines: int = 500) -> Iterator[Entity]:
+def read_dump(path: Path, counters: Counter | None = None, *, workers: int = 1, chunk_lines: int = 500,
+              transform: Callable[[Entity], Any] | None = None) -> Iterator[Any]:
     """Stream the entities of a dump file in order; bad or cut lines are counted, never raised.
 
     With ``workers > 1`` the main process only decompresses and splits lines into chunks; JSON parsing
     and compaction (most of the cost) run in a process pool, at most ``2 * workers`` chunks in flight,
-    so memory stays bounded and the order is the file's.
+    so memory stays bounded and the order is the file's. ``transform`` (a picklable function of an
+    :class:`Entity`) runs in the workers too; its results are yielded instead of the entities.
     """
     counters = counters if counters is not None else Counter()
-    results: Iterator[list[Entity | str]]
+    parse = _parse_chunk if transform is None else functools.partial(_parse_chunk, transform=transform)
+    results: Iterator[list[Any]]
     if workers <= 1:
-        results = map(_parse_chunk, _chunks(path, counters, chunk_lines))
+        results = map(parse, _chunks(path, counters, chunk_lines))
     else:
-        results = ordered_pool_map(_parse_chunk, _chunks(path, counters, chunk_lines), workers=workers)
+        results = ordered_pool_map(parse, _chunks(path, counters, chunk_lines), workers=workers)
     for chunk in results:
         for item in chunk:
             if isinstance(item, str):
