@@ -216,8 +216,18 @@ def constrain(
     schema: Schema,
     typer: EntityTyper,
     counters: Counter,
+    *,
+    known_types: dict[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """Apply the schema to raw triples; returns InstructIE relation dicts in text order."""
+    """Apply the schema to raw triples; returns InstructIE relation dicts in text order.
+
+    ``known_types`` (QID -> type) wins over the typer: the page entity of a page the topic model
+    classified has the topic's type even when its P31 classes map to none.
+    """
+
+    def type_of(qid: str) -> str:
+        return (known_types or {}).get(qid) or typer.type_of(qid) or schema.other_type
+
     rules = schema.relations[topic]
     prop_map = schema.property_map(topic)
     main: dict[str, Mention] = {}
@@ -229,7 +239,7 @@ def constrain(
     order: dict[tuple[str, str, str], int] = {}
 
     def add(head: Mention, relation: str, tail_text: str, tail_type: str, at: int) -> None:
-        head_type = typer.type_of(head.qid) or schema.other_type
+        head_type = type_of(head.qid)
         rule = rules[relation]
         if head_type not in rule.head_types or tail_type not in rule.tail_types:
             counters[TYPE_LIMIT] += 1
@@ -246,7 +256,7 @@ def constrain(
     if alias in rules:
         for m in mentions:
             if m.text != main[m.qid].text:
-                add(main[m.qid], alias, m.text, typer.type_of(m.qid) or schema.other_type, m.start)
+                add(main[m.qid], alias, m.text, type_of(m.qid), m.start)
 
     for head, prop, reverse, tail, kind, support in candidates:
         relation = prop_map.get((prop, reverse))
@@ -263,7 +273,7 @@ def constrain(
             continue
         if kind == "entity":
             assert isinstance(tail, Mention)
-            tail_text, tail_type = main[tail.qid].text, typer.type_of(tail.qid) or schema.other_type
+            tail_text, tail_type = main[tail.qid].text, type_of(tail.qid)
         else:
             tail_text, tail_type = str(tail), schema.time_type if kind == "time" else schema.quantity_type
         add(head, relation, tail_text, tail_type, head.start)

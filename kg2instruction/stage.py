@@ -105,6 +105,10 @@ class KG2InstructionStep:
             yield reject(doc, stage=self.name, reason=PAGE_NOT_IN_KB, value=doc["meta"].get("title"))
             return
         page_type = typer.type_of(page_qid)
+        known_types = {}
+        if topic is not None and schema.topics.get(page_type or "") != topic:
+            # The topic model placed the page: its entity takes the topic's type (the rule table inverted).
+            known_types[page_qid] = next(t for t, name in schema.topics.items() if name == topic)
         topic = topic or schema.topics.get(page_type or "")
         if topic is None:
             if self.defer_other:
@@ -119,7 +123,7 @@ class KG2InstructionStep:
             candidates = raw_triples(mentions, text, kb, value_props, counters, page_qid=page_qid,
                                      pronouns=schema.subject_pronouns, lang=lang)
             counters["pairs_with_statement"] += len(candidates)
-            relations = constrain(topic, mentions, candidates, schema, typer, counters)
+            relations = constrain(topic, mentions, candidates, schema, typer, counters, known_types=known_types)
             if self.complete_cmd:
                 relations = complete_triples(_command(self.complete_cmd), text, topic, relations, schema, counters)
             if self.nli_cmd:
