@@ -31,9 +31,9 @@ CREATE TABLE IF NOT EXISTS edge (head TEXT, prop TEXT, tail TEXT);
 CREATE TABLE IF NOT EXISTS value (head TEXT, prop TEXT, kind TEXT, value TEXT, unit TEXT);
 """
 # Build-time settings: the file is written once to a temporary name and renamed, so a crash loses
-# nothing worth journaling; a large page cache keeps index building in memory.
-PRAGMAS = ("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-           " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-262144;")  # 256 MiB
+# nothing worth journaling. The page cache is bounded (64 MiB); index sorts spill to temporary files,
+# not to memory, since the full dump's edge table has over a billion rows.
+PRAGMAS = "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-65536;"
 INDEXES = """
 CREATE INDEX IF NOT EXISTS entity_by_qid ON entity (qid);
 CREATE INDEX IF NOT EXISTS mention_by_text ON mention (lang, mention);
