@@ -98,20 +98,24 @@ class KnowledgeBase:
         self.db.close()
 
 
-def entity_rows(entity: Entity, value_props: frozenset[str]) -> list[tuple[str, tuple]]:
-    """(table, row) pairs of one entity; runs in the dump-reading workers (see :func:`read_dump`)."""
-    rows: list[tuple[str, tuple]] = [("entity", (entity.id, entity.kind, entity.label_zh, entity.label_en))]
-    for lang, title in (("zh", entity.zhwiki_title), ("en", entity.enwiki_title)):
-        if title:
-            rows.append(("title", (lang, normalise_title(title), entity.id)))
+def entity_rows(entity: Entity, value_props: frozenset[str]) -> dict[str, list[tuple]]:
+    """The rows of one entity, per table; runs in the dump-reading workers (see :func:`read_dump`), so the
+    main process only extends its batches (a handful of list operations per entity, not one per row)."""
+    titles = [(lang, normalise_title(title), entity.id)
+              for lang, title in (("zh", entity.zhwiki_title), ("en", entity.enwiki_title)) if title]
+    mentions = []
     for lang, label, aliases in (("zh", entity.label_zh, entity.aliases_zh), ("en", entity.label_en, entity.aliases_en)):
         if label:
-            rows.append(("mention", (lang, label, entity.id, 1)))
-        rows += [("mention", (lang, alias, entity.id, 0)) for alias in aliases]
-    rows += [("edge", (entity.id, prop, tail)) for prop, tail in entity.edges]
-    rows += [("value", (entity.id, prop, kind, value, unit))
-             for prop, kind, value, unit in entity.values if prop in value_props]
-    return rows
+            mentions.append((lang, label, entity.id, 1))
+        mentions += [(lang, alias, entity.id, 0) for alias in aliases]
+    return {
+        "entity": [(entity.id, entity.kind, entity.label_zh, entity.label_en)],
+        "title": titles,
+        "mention": mentions,
+        "edge": [(entity.id, prop, tail) for prop, tail in entity.edges],
+        "value": [(entity.id, prop, kind, value, unit)
+                  for prop, kind, value, unit in entity.values if prop in value_props],
+    }
 
 
 INSERT = {
@@ -157,8 +161,8 @@ def build_kb(
     rows_of = functools.partial(entity_rows, value_props=value_props)
     for dump in dumps:
         for rows in read_dump(dump, counters, workers=workers, transform=rows_of):
-            for table, row in rows:
-                pending[table].append(row)
+            for table, table_rows in rows.items():
+                pending[table] += table_rows
             entities += 1
             if entities % BATCH == 0:
                 flush()
