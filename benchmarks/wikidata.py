@@ -96,10 +96,30 @@ def measure(mode: str, dump: Path, work: Path) -> None:
                             progress=False)
         count = counters["entities"]
     seconds = time.perf_counter() - started
-    main_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"mode": mode, "entities": count, "seconds": seconds, "main_mib": main_mib,
-                      "worker_mib": worker_mib}))
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"mode": mode, "entities": count, "seconds": seconds, "main_mib": own.ru_maxrss / 1024,
+                      "worker_mib": children.ru_maxrss / 1024, "main_cpu": own.ru_utime + own.ru_stime,
+                      "worker_cpu": children.ru_utime + children.ru_stime}))
+
+
+def _burn(n: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i * i
+    return time.perf_counter() - started
+
+
+def free_cores_probe() -> str:
+    """Wall time of one CPU burner alone and of two at once: equal times mean two free cores."""
+    import multiprocessing
+
+    one = _burn(10_000_000)
+    with multiprocessing.Pool(2) as pool:
+        started = time.perf_counter()
+        pool.map(_burn, [10_000_000, 10_000_000])
+        two = time.perf_counter() - started
+    return f"free-core probe: one burner {one:.2f} s, two at once {two:.2f} s (two free cores: about equal)"
 
 
 def main() -> None:
@@ -114,9 +134,13 @@ def main() -> None:
         measure(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
     best: dict[str, tuple[float, float]] = {}
+    print(free_cores_probe())
+    # "free-core wall" is what the run would take with a core per process: the largest of the main
+    # process's CPU time and the workers' CPU time shared by 2 (on a shared machine wall time is not that).
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{'input':>6} {'mode':>6} {'entities':>9} {'MB bz2':>7} {'MB json':>8} {'entities/s':>11} "
-              f"{'MB json/s':>10} {'main MiB':>9} {'worker MiB':>11}")
+              f"{'MB json/s':>10} {'main MiB':>9} {'worker MiB':>11} {'main CPU s':>11} {'worker CPU s':>13} "
+              f"{'free-core wall s':>17}")
         for scale in (1, 10):
             dump = Path(tmp) / f"dump{scale}.json.bz2"
             json_bytes = make_dump(dump, args.entities * scale)
@@ -128,9 +152,11 @@ def main() -> None:
                 r = json.loads(out.strip().splitlines()[-1])
                 rate, byte_rate = r["entities"] / r["seconds"], json_bytes / r["seconds"]
                 best[mode] = (rate, byte_rate)
+                workers = int(mode.split("x")[1])
+                ideal = max(r["main_cpu"], r["worker_cpu"] / workers)
                 print(f"{scale:>5}x {mode:>6} {r['entities']:>9,} {dump.stat().st_size / 1e6:>7.1f} "
                       f"{json_bytes / 1e6:>8.1f} {rate:>11,.0f} {byte_rate / 1e6:>10.1f} {r['main_mib']:>9.0f} "
-                      f"{r['worker_mib']:>11.0f}")
+                      f"{r['worker_mib']:>11.0f} {r['main_cpu']:>11.1f} {r['worker_cpu']:>13.1f} {ideal:>17.1f}")
     print(f"\nfull dump estimate ({args.full_entities:,.0f} entities, {args.full_json_bytes / 1e12:.1f} TB of JSON), "
           "from the 10x run:")
     for mode, (rate, byte_rate) in best.items():

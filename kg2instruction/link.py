@@ -66,12 +66,14 @@ def paragraphs(text: str, max_len: int, lang: str = "zh") -> Iterator[tuple[int,
         offset += len(line) + 1
         if not line.strip():
             continue
-        piece_start, piece = start, ""
+        piece_start, piece, piece_len = start, "", 0
         for sentence in split_sentences(line, "prose"):
-            if piece and text_length(piece + sentence, lang) > max_len:
+            length = text_length(sentence, lang)
+            if piece and piece_len + length > max_len:
                 yield piece_start, piece
-                piece_start, piece = piece_start + len(piece), ""
+                piece_start, piece, piece_len = piece_start + len(piece), "", 0
             piece += sentence
+            piece_len += length
         if piece.strip():
             yield piece_start, piece
 
