@@ -69,6 +69,15 @@ def _gap(a: tuple[int, int], b: tuple[int, int]) -> int:
     return max(0, max(a[0], b[0]) - min(a[1], b[1]))
 
 
+def _modifies(t: tuple[int, int], o: tuple[int, int], h: tuple[int, int], near: int) -> bool:
+    """Whether the name at ``t`` modifies the name at ``o`` rather than the one at ``h``: it stands right
+    before ``o`` (a modifier precedes its noun: "英国作家亚当斯", "the American player Andre Agassi"),
+    unless ``h`` follows it even more closely."""
+    if o[0] < t[1] or _gap(t, o) > near:
+        return False
+    return not (h[0] >= t[1] and _gap(t, h) <= _gap(t, o))
+
+
 def _adjacent(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
     left, right = sorted((a, b))
     between = text[left[1]:right[0]]
@@ -123,8 +132,8 @@ def raw_triples(
 
     A statement ``A p B`` needs one sentence naming both (or the page subject, named or as a leading
     pronoun, and the other); a sentence does not carry it when a third entity E named there holds B
-    too and stands right by B, nearer than A ("是英国作家亚当斯": 英国 is the author's country, not the
-    book's), nor when E, leading the sentence or the page's subject, holds both A and B, listed apart (UK: "由英格兰……组成，首都是伦敦" does not say
+    too and B stands right before E, modifying it ("是英国作家亚当斯": 英国 is the author's country, not
+    the book's), nor when E, leading the sentence or the page's subject, holds both A and B, listed apart (UK: "由英格兰……组成，首都是伦敦" does not say
     London is in England). A time/quantity value needs a sentence naming its entity and one of its forms.
     """
     first: dict[str, Mention] = {}
@@ -152,7 +161,7 @@ def raw_triples(
         for other, other_spans in sentences[i].spans.items():
             if other in (head, tail) or other not in holds:
                 continue
-            if tail in holds[other] and any(_gap(o, t) <= min(near, _gap(h, t) - 1) for o in other_spans):
+            if tail in holds[other] and any(_modifies(t, o, h, near) for o in other_spans):
                 return THIRD_ENTITY_ATTRIBUTE
             # E lists both (its capital, its parts): only when E leads the sentence or is the page's subject,
             # so that "London" (in England and in the UK) does not veto "England is in the UK".
