@@ -837,7 +837,8 @@ def kg2instruction() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
               help="Worker processes for the wiki stages.")
 @click.option("--kb-workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes parsing the Wikidata dump while the main one decompresses it and inserts rows.")
+              help="Processes reading the Wikidata dump (byte ranges of a plain or multi-stream .bz2 dump; "
+                   "else they parse what the main process decompresses); the main process inserts the rows.")
 @click.option("--force", is_flag=True, help="Rebuild the KB and redo every shard.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def kg2instruction_build_cmd(wikidata, wiki, output, lang, schema_zh, schema_en, max_len, nli_cmd, nli_threshold,
