@@ -1066,7 +1066,7 @@ def generate_cmd(method, inputs, output_path, lang, per_passage, passage_tokens,
 
 @main.group()
 def kg2instruction() -> None:
-    """KG2Instruction: Wikidata triples matched onto Chinese Wikipedia as IE instruction data."""
+    """KG2Instruction: Wikidata triples matched onto Chinese and English Wikipedia as IE instruction data."""
 
 
 # --- kg2instruction commands ---
@@ -1077,40 +1077,69 @@ def kg2instruction() -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Wikidata JSON dump (latest-all.json[.gz|.bz2]); repeatable.")
 @click.option("--wiki", "wiki", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="zhwiki pages-articles dump (.xml[.bz2]) or a directory of dumps; repeatable.")
+              help="zhwiki/enwiki pages-articles dump (.xml[.bz2]) or a directory of dumps; repeatable.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="Output directory: kb.sqlite, stage directories, instructie/, ie_records/, summary.json.")
-@click.option("--schema", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Schema YAML (default: configs/kg2instruction/schema_zh.yaml).")
-@click.option("--max-chars", type=click.IntRange(min=16), default=512, show_default=True,
-              help="Longest paragraph, in characters.")
+@click.option("--lang", type=click.Choice(["zh", "en", "both"]), default="zh", show_default=True,
+              help="Which pages to label (the language comes from each dump); outputs are named *_zh / *_en.")
+@click.option("--schema", "--schema-zh", "schema_zh", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="zh schema YAML (default: configs/kg2instruction/schema_zh.yaml).")
+@click.option("--schema-en", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="en schema YAML (default: configs/kg2instruction/schema_en.yaml).")
+@click.option("--max-len", "--max-chars", "max_len", type=click.IntRange(min=16), default=512, show_default=True,
+              help="Longest paragraph: characters for zh, words for en (InstructIE's limit).")
 @click.option("--nli-cmd", default=None,
               help="Command scoring triples against text over JSON lines (see docs/kg2instruction.md).")
 @click.option("--nli-threshold", type=float, default=0.5, show_default=True)
 @click.option("--complete-cmd", default=None, help="Command proposing extra triples over JSON lines.")
+@click.option("--nli-model", default=None, help="Chat model scoring triples against their paragraph (LLM client).")
+@click.option("--complete-model", default=None, help="Chat/IE model (e.g. OneKE) adding triples the graph lacks.")
+@click.option("--topic-model", default=None,
+              help="Chat model giving a topic to pages the type rules leave as other (zero-shot, 12 topics + other).")
+@click.option("--base-url", default=None, help="OpenAI-compatible endpoint of the models, e.g. http://localhost:8000/v1.")
+@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+              help="Environment variable holding the API key (never printed or stored).")
+@click.option("--llm-concurrency", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--max-attempts", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--llm-timeout", type=float, default=120.0, show_default=True, help="Seconds per attempt.")
 @click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True,
-              help="Worker processes for the zhwiki stages.")
+              help="Worker processes for the wiki stages.")
 @click.option("--kb-workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes parsing the Wikidata dump while the main one decompresses it.")
+              help="Processes reading the Wikidata dump (byte ranges of a plain or multi-stream .bz2 dump; "
+                   "else they parse what the main process decompresses); the main process inserts the rows.")
 @click.option("--force", is_flag=True, help="Rebuild the KB and redo every shard.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def kg2instruction_build_cmd(wikidata, wiki, output, schema, max_chars, nli_cmd, nli_threshold, complete_cmd,
-                             workers, kb_workers, force, quiet):
-    """Build InstructIE records from Wikidata triples matched onto zhwiki paragraphs (resumable)."""
+def kg2instruction_build_cmd(wikidata, wiki, output, lang, schema_zh, schema_en, max_len, nli_cmd, nli_threshold,
+                             complete_cmd, nli_model, complete_model, topic_model, base_url, api_key_env,
+                             llm_concurrency, max_attempts, llm_timeout, workers, kb_workers, force, quiet):
+    """Build InstructIE records from Wikidata triples matched onto zhwiki/enwiki paragraphs (resumable)."""
     from corpus.pipeline import summary_table
+    from instruct.llm import LLMSetupError, resolve_api_key
     from kg2instruction.build import run_build
-    from kg2instruction.schema import DEFAULT_SCHEMA
+    from kg2instruction.models import ModelSteps
 
-    options = {"max_chars": max_chars, "nli_cmd": nli_cmd, "nli_threshold": nli_threshold,
-               "complete_cmd": complete_cmd}
-    reports, summary = run_build(
-        wikidata=list(wikidata), wiki=list(wiki), output=output, schema=schema or DEFAULT_SCHEMA,
-        workers=workers, force=force, progress=not quiet, step_options=options, kb_workers=kb_workers,
-    )
+    options = {"max_len": max_len, "nli_cmd": nli_cmd, "nli_threshold": nli_threshold, "complete_cmd": complete_cmd}
+    langs = ("zh", "en") if lang == "both" else (lang,)
+    try:
+        models = None
+        if nli_model or complete_model or topic_model:
+            models = ModelSteps(api_key=resolve_api_key(api_key_env), base_url=base_url, nli_model=nli_model,
+                                complete_model=complete_model, topic_model=topic_model, nli_threshold=nli_threshold,
+                                concurrency=llm_concurrency, max_attempts=max_attempts, timeout=llm_timeout)
+        reports, summary = run_build(
+            wikidata=list(wikidata), wiki=list(wiki), output=output, langs=langs,
+            schemas={"zh": schema_zh, "en": schema_en}, workers=workers, force=force, progress=not quiet,
+            step_options=options, kb_workers=kb_workers, models=models,
+        )
+    except (LLMSetupError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
     click.echo(summary_table(reports))
+    if models is not None:
+        m = summary["models"]
+        click.echo(f"models: {m['labelled']} paragraphs labelled, rejected {m['rejected']}, failed {m['failed']} "
+                   f"(listed in {output}/03-models/_failures.jsonl; rerun to retry them); requests {m['requests']}")
     click.echo(f"records per topic: {summary['records_per_topic']}")
     click.echo(f"records per split: {summary['records_per_split']}  (in {output}/instructie and ie_records)")
-
 
 
 # ----------------------------------------------------------------------------------------------

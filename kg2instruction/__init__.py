@@ -1,2 +1,2 @@
-"""KG2Instruction: Wikidata triples distantly matched onto Chinese Wikipedia paragraphs,
+"""KG2Instruction: Wikidata triples distantly matched onto Chinese and English Wikipedia paragraphs,
 written as InstructIE records and IE records for the instruction builders."""

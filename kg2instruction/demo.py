@@ -27,7 +27,7 @@ def run_kg_demo(output_dir: Path, echo: Callable[[str], None], *, workers: int =
     echo(f"  InstructIE records: {output_dir / 'instructie'}; IE records: {output_dir / 'ie_records'}")
     # The IE records feed the same builders as every IE dataset: here IEPile-style zh RE instructions.
     instructions = output_dir / "instructions_re_zh.json"
-    result = build_file(output_dir / "ie_records" / "train.jsonl", instructions,
+    result = build_file(output_dir / "ie_records" / "train_zh.jsonl", instructions,
                         BuildConfig(task="re", lang="zh", style="iepile", seed=42))
     echo(f"  {result['instructions']} zh RE instructions (IEPile style) -> {instructions}")
     return summary

@@ -60,6 +60,22 @@ class JsonLinesCommand:
         return answer
 
 
+def apply_scores(
+    relations: list[dict[str, str]], scores: Any, threshold: float, counters: Counter
+) -> list[dict[str, str]]:
+    """Keep the triples whose entailment score is above ``threshold``; ``scores`` must be one number per
+    triple (else :class:`PluginError`). Shared by the command plug-in and the LLM step."""
+    if not isinstance(scores, list) or len(scores) != len(relations):
+        raise PluginError(f"NLI must answer one score per triple ({len(relations)}), got {scores!r}")
+    try:
+        values = [float(score) for score in scores]
+    except (TypeError, ValueError):
+        raise PluginError(f"NLI scores must be numbers, got {scores!r}") from None
+    kept = [r for r, score in zip(relations, values, strict=True) if score > threshold]
+    counters[NLI_DROPPED] += len(relations) - len(kept)
+    return kept
+
+
 def nli_filter(
     command: JsonLinesCommand, text: str, relations: list[dict[str, str]], threshold: float, counters: Counter
 ) -> list[dict[str, str]]:
@@ -68,29 +84,21 @@ def nli_filter(
         return relations
     triples = [{k: r[k] for k in ("head", "relation", "tail")} for r in relations]
     scores = command.ask({"text": text, "triples": triples}).get("scores")
-    if not isinstance(scores, list) or len(scores) != len(relations):
-        raise PluginError(f"NLI plug-in must answer one score per triple, got {scores!r}")
-    kept = [r for r, score in zip(relations, scores, strict=True) if float(score) > threshold]
-    counters[NLI_DROPPED] += len(relations) - len(kept)
-    return kept
+    return apply_scores(relations, scores, threshold, counters)
 
 
-def complete_triples(
-    command: JsonLinesCommand,
-    text: str,
-    topic: str,
-    relations: list[dict[str, str]],
-    schema: Schema,
-    counters: Counter,
+def merge_proposals(
+    proposals: Any, text: str, topic: str, relations: list[dict[str, str]], schema: Schema, counters: Counter
 ) -> list[dict[str, str]]:
-    """Add the model's proposed triples that fit the topic's schema and occur in the text."""
+    """Add the proposed triples that fit the topic's schema and whose head and tail occur in ``text``;
+    every other proposal is counted as rejected. Shared by the command plug-in and the LLM step."""
     rules = schema.relations[topic]
-    answer = command.ask({"text": text, "cate": topic, "schema": sorted(rules), "relation": relations})
     known = {(r["head"], r["relation"], r["tail"]) for r in relations}
     types = {r["head"]: r["head_type"] for r in relations} | {r["tail"]: r["tail_type"] for r in relations}
     result = list(relations)
-    for proposal in answer.get("relation") or []:
-        head, relation, tail = (proposal.get(k) for k in ("head", "relation", "tail"))
+    for proposal in proposals if isinstance(proposals, list) else []:
+        head, relation, tail = (proposal.get(k) if isinstance(proposal, dict) else None
+                                for k in ("head", "relation", "tail"))
         rule = rules.get(relation) if isinstance(relation, str) else None
         if (
             rule is None
@@ -108,3 +116,17 @@ def complete_triples(
         })
         counters[MODEL_ADDED] += 1
     return result
+
+
+def complete_triples(
+    command: JsonLinesCommand,
+    text: str,
+    topic: str,
+    relations: list[dict[str, str]],
+    schema: Schema,
+    counters: Counter,
+) -> list[dict[str, str]]:
+    """Add the model's proposed triples that fit the topic's schema and occur in the text."""
+    answer = command.ask({"text": text, "cate": topic, "schema": sorted(schema.relations[topic]),
+                          "relation": relations})
+    return merge_proposals(answer.get("relation") or [], text, topic, relations, schema, counters)

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 UNITS = {
     "Q712226": ("平方公里", "平方千米", "km²", "km2"),
     "Q25343": ("平方米", "m²"),
-    "Q11573": ("米", "公尺", "m"),
+    "Q11573": ("米", "公尺", "m", "metres", "meters"),
     "Q828224": ("公里", "千米", "km"),
     "Q11570": ("千克", "公斤", "kg"),
     "Q174728": ("厘米", "cm"),
@@ -38,6 +38,8 @@ def time_forms(value: str, precision: int) -> list[str]:
         forms += [f"{y}年{month}月", f"{EN_MONTHS[month - 1]} {y}"]
     if precision >= 9:
         forms += [f"{y}年"]
+    if precision == 9:
+        forms += [y]  # a value known to the year only is written as the bare year in English ("in 1209")
     return sorted(dict.fromkeys(forms), key=len, reverse=True)
 
 

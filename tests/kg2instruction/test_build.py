@@ -1,4 +1,4 @@
-"""End to end on the shipped samples: the triples were checked by hand against the Wikidata entities
+"""End to end on the shipped zh samples: the triples were checked by hand against the Wikidata entities
 (Q42 is the real entity; the others carry real, well-known statements; see make_sample.py)."""
 
 import sys
@@ -21,8 +21,8 @@ ZHWIKI = REPO / "data_samples" / "wiki" / "zhwiki-sample.xml.bz2"
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("kg")
     reports, summary = run_build(wikidata=[WIKIDATA], wiki=[ZHWIKI], output=out, workers=1, progress=False)
-    records = [orjson.loads(line) for split in ("train", "dev", "test")
-               for line in (out / "instructie" / f"{split}.json").read_bytes().splitlines()]
+    records = [orjson.loads(line) for split in ("train", "valid", "test")
+               for line in (out / "instructie" / f"{split}_zh.json").read_bytes().splitlines()]
     return out, reports, summary, records
 
 
@@ -42,6 +42,8 @@ def test_expected_triples_on_the_douglas_adams_page(built):
         ("亚当斯", "国籍", "英国"),  # P27 Q145
         ("亚当斯", "职业", "编剧"),  # P106 Q28389; 作家 (Q36180) is linked but not among his P106 values
     }
+    # The 1978 paragraph says "他为BBC……写成广播剧《银河便车指南》" but never names him: no head mention.
+    assert not [r for r in records if r["text"].startswith("1978年")]
     triples, _ = _triples(records, "亚当斯生于英格兰剑桥")
     assert triples == {("亚当斯", "出生地点", "剑桥")}  # P19 Q350
 
@@ -55,11 +57,13 @@ def test_expected_triples_on_other_topics(built):
     assert record["cate"] == "地理地区"
     assert ("大不列颠及北爱尔兰联合王国", "别名", "英国") in triples  # two names of Q145 merged
     assert ("大不列颠及北爱尔兰联合王国", "行政中心", "伦敦") in triples  # P36
-    assert ("伦敦", "位于", "英格兰") in triples
-    assert ("伦敦", "位于", "大不列颠及北爱尔兰联合王国") not in triples  # reduced: London ⊂ England ⊂ UK
+    assert ("英格兰", "位于", "大不列颠及北爱尔兰联合王国") in triples
+    # The sentence lists England and London as parts of the UK; it does not say London is in England.
+    assert ("伦敦", "位于", "英格兰") not in triples
     triples, record = _triples(records, "《银河便车指南》（The")
     assert record["cate"] == "作品"
-    assert triples == {("银河便车指南", "作者", "亚当斯"), ("银河便车指南", "产地", "英国")}
+    # "是英国作家亚当斯创作的": 英国 is the author's country (Q42 P27), not the book's country of origin.
+    assert triples == {("银河便车指南", "作者", "亚当斯")}
 
 
 def test_no_triple_violates_the_type_limits(built):
@@ -78,7 +82,7 @@ def test_every_drop_is_counted_by_reason(built):
     assert stage.reasons == Counter({PARAGRAPH_NO_TRIPLES: 15, PAGE_NOT_IN_KB: 3})
     assert summary["dropped"] == dict(stage.reasons)
     for key in ("mention_unresolved_link", "pair_no_statement", "triple_not_in_schema", "triple_type_limit",
-                "triple_transitive_located_in", "triple_duplicate"):
+                "triple_duplicate", "triple_third_entity_attribute"):
         assert summary["counters"][key] > 0, key
     stats = [orjson.loads(p.read_bytes()) for p in (out / "02-kg2instruction" / "_stats").glob("*.json")]
     assert sum(s["rejected"] for s in stats) == 18
@@ -89,10 +93,10 @@ def test_ie_records_feed_the_instruction_builders(built, tmp_path):
     from instruct.build.run import BuildConfig, build_file
 
     out, _, _, records = built
-    ie = [orjson.loads(line) for split in ("train", "dev", "test")
-          for line in (out / "ie_records" / f"{split}.jsonl").read_bytes().splitlines()]
+    ie = [orjson.loads(line) for split in ("train", "valid", "test")
+          for line in (out / "ie_records" / f"{split}_zh.jsonl").read_bytes().splitlines()]
     assert len(ie) == len(records) and all(r["language"] == "zh" for r in ie)
-    result = build_file(out / "ie_records" / "train.jsonl", tmp_path / "re.json",
+    result = build_file(out / "ie_records" / "train_zh.jsonl", tmp_path / "re.json",
                         BuildConfig(task="re", lang="zh", style="knowlm", seed=1))
     assert (tmp_path / "re.json").exists() and result
 
@@ -133,6 +137,6 @@ def test_model_plugins_over_json_lines(tmp_path):
     assert summary["counters"]["triple_nli_below_threshold"] == 1  # the one 职业 triple
     assert summary["counters"]["triple_added_by_model"] == 1
     assert summary["counters"]["triple_model_proposal_rejected"] == 2
-    lines = (tmp_path / "out" / "instructie" / "train.json").read_text() + (
-        tmp_path / "out" / "instructie" / "dev.json").read_text()
+    lines = "".join((tmp_path / "out" / "instructie" / f"{split}_zh.json").read_text()
+                    for split in ("train", "valid", "test"))
     assert '"relation":"配偶","tail":"英国"' in lines and '"relation":"职业"' not in lines

@@ -69,3 +69,38 @@ def test_parallel_reading_gives_the_same_entities_in_order(tmp_path, real_entiti
     two = [e.id for e in read_dump(path, parallel, workers=2, chunk_lines=3)]
     assert one == two == [f"Q{i}" for i in range(1, 39)]
     assert serial == parallel and serial[BAD_ENTITY_LINE] == 1
+
+
+@pytest.mark.parametrize("kind", ["multistream-bz2", "plain", "cut-multistream-bz2"])
+def test_byte_range_reading_matches_one_process(tmp_path, real_entities, monkeypatch, kind):
+    """pbzip2/lbzip2-style dumps (one bz2 stream per block) and plain dumps are read by workers in byte
+    ranges; borders fall inside lines, and the result is the serial one, entity for entity."""
+    import kg2instruction.wikidata as wikidata
+
+    monkeypatch.setattr(wikidata, "RANGE_BYTES", 3_000)  # many ranges, most borders inside an entity line
+    entities = [dict(real_entities[0], id=f"Q{i}") for i in range(1, 60)]
+    data = _dump(entities)
+    if kind == "plain":
+        path = tmp_path / "dump.json"
+        path.write_bytes(data)
+    else:
+        streams = b"".join(bz2.compress(data[i:i + 50_000]) for i in range(0, len(data), 50_000))
+        path = tmp_path / "dump.json.bz2"
+        path.write_bytes(streams[: len(streams) * 2 // 3] if kind.startswith("cut") else streams)
+    ranges = wikidata.split_ranges(path)
+    assert ranges is not None and len(ranges) > 3
+    serial, parallel = Counter(), Counter()
+    one = [e.id for e in read_dump(path, serial)]
+    two = [e.id for e in read_dump(path, parallel, workers=2)]
+    assert one == two and serial == parallel
+    assert (serial[TRUNCATED_DUMP] == 1) == kind.startswith("cut")
+    if not kind.startswith("cut"):
+        assert one == [f"Q{i}" for i in range(1, 60)]
+
+
+def test_single_stream_bz2_is_not_split(tmp_path, real_entities):
+    path = tmp_path / "dump.json.bz2"
+    path.write_bytes(bz2.compress(_dump(real_entities)))
+    from kg2instruction.wikidata import split_ranges
+
+    assert split_ranges(path) is None  # read by one decompressing process, parsed by the workers
