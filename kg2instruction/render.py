@@ -57,7 +57,9 @@ def quantity_forms(amount: str, unit: str) -> list[str]:
     for text in numbers:
         for symbol in UNITS.get(unit, ("",)):
             forms.append(f"{text}{symbol}")
-            if symbol and symbol.isascii():
+            # Latin-script symbols are spaced in English prose ("468 km²", as the wiki reader renders
+            # {{convert}}); Chinese unit names never are.
+            if symbol and not any("\u4e00" <= ch <= "\u9fff" for ch in symbol):
                 forms.append(f"{text} {symbol}")
     return sorted(dict.fromkeys(f for f in forms if f), key=len, reverse=True)
 
