@@ -110,7 +110,8 @@ class CleanStep:
         if not links:
             return
         text, cursor, moved = doc["text"], 0, []
-        for title, start, end in links:
+        for link in links:  # {"target", "start", "end"} as corpus/schema.py stores them, or the reader's list
+            title, start, end = (link["target"], link["start"], link["end"]) if isinstance(link, dict) else link
             anchor = self.clean_text(before[start:end], chinese=chinese)
             at = text.find(anchor, cursor) if anchor else -1
             if at < 0:

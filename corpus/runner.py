@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from corpus import __version__
 from corpus.records import rejection
+from corpus.schema import conform_doc
 from corpus.shards import (
     DEFAULT_SUFFIX,
     ShardWriter,
@@ -152,6 +153,9 @@ def process_unit(
     stats = {"in": 0, "out": 0, "rejected": 0}
     kind = _stage_kind(stage)
     rejected_path = output / "rejected" / f"{unit.name}{DEFAULT_SUFFIX}"
+    # Corpus documents are written in the declared meta schema; a stage whose records are of another
+    # kind sets ``conform = None`` (corpus/schema.py).
+    conform = getattr(stage, "conform", conform_doc)
 
     if hasattr(stage, "for_shard"):
         stage = stage.for_shard(unit.name)
@@ -173,7 +177,7 @@ def process_unit(
             rejected.write(doc)
 
     try:
-        with ShardWriter(rejected_path) as rejected:
+        with ShardWriter(rejected_path, conform=conform, write_empty=False) as rejected:
             valid = split(_counted(source, tick), rejected, count_in=True)
             if kind == "sink":
                 stage.write_shard(_tally(valid, stats), output / unit.name, counters)
@@ -182,7 +186,7 @@ def process_unit(
                 # A reader's documents are its input; a document stage's own rejections were already
                 # counted in "in" when they came in.
                 results = valid if kind == "reader" else split(stage(valid, counters), rejected, count_in=False)
-                with ShardWriter(output / f"{unit.name}{suffix}") as writer:
+                with ShardWriter(output / f"{unit.name}{suffix}", conform=conform, write_empty=False) as writer:
                     for doc in results:
                         writer.write(doc)
                     stats["out"] = writer.count
@@ -351,8 +355,11 @@ def finish_stage(
 ) -> StageReport:
     """Sum the shards' ``_stats``, run ``finalize`` once, write ``_manifest.json``; shared by every engine."""
     report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=skipped)
+    empty = []  # shards that kept no document: no file is written for them (see ShardWriter)
     for unit in units:
         record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
+        if record["out"] == 0:
+            empty.append(unit.name)
         report.docs_in += record["in"]
         report.docs_out += record["out"]
         report.rejected += record["rejected"]
@@ -369,6 +376,7 @@ def finish_stage(
         "config": _stage_config(stage),
         "inputs": [str(p) for p in inputs],
         "shards": {u.name: str(u.source) for u in units},
+        "empty_shards": empty,
         "knowforge_version": __version__,
         "totals": {
             "shards": report.shards,

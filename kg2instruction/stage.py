@@ -51,6 +51,7 @@ class KG2InstructionStep:
     """Label zhwiki paragraphs with Wikidata triples; ``kb`` is a KB built by ``kg2instruction kb``."""
 
     name: ClassVar[str] = "kg2instruction"
+    conform: ClassVar[None] = None  # paragraphs with InstructIE fields, not corpus documents (corpus/schema.py)
     kb: str
     schema: str = str(DEFAULT_SCHEMA)
     max_chars: int = 512  # InstructIE's paragraph limit, in characters for Chinese

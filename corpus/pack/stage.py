@@ -34,6 +34,7 @@ HISTOGRAM_EDGES = (32, 64, 128, 256, 512, 768, 1024, 2048, 4096)  # sample-lengt
 EMPTY_DOC = "pack_empty_doc"  # a document with no tokens (nothing written)
 SHORT_SAMPLE = "pack_short_sample"  # a sample below --min-tokens, dropped (KnowLM drops <= 20)
 DOC_ALL_SHORT = "pack_doc_all_samples_short"  # every sample of a document was below --min-tokens
+NO_SAMPLES = "pack_shards_without_samples"  # shards that wrote no files (nothing kept upstream, or all short)
 
 
 def suffixes(fmt: str) -> tuple[str, ...]:
@@ -136,6 +137,12 @@ class PackStep:
                         self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), lengths,
                                    counters)
         lengths.flush()
+        if lengths.samples == 0:
+            # No empty outputs: megatron-core cannot mmap an empty .bin and `datasets` fails on an empty
+            # Parquet part, so a shard without samples leaves no files (the merge skips it).
+            for suffix in suffixes(self.format):
+                Path(f"{out_stem}{suffix}").unlink(missing_ok=True)
+            counters[NO_SAMPLES] += 1
         counters["pack_samples"] += lengths.samples
         counters["pack_tokens"] += lengths.tokens
         for bucket, count in enumerate(lengths.hist.tolist()):
@@ -210,10 +217,14 @@ class PackStep:
         lengths.add_one(sample.size)
 
     def finalize(self, output: Path, stems: list[Path], counters: Counter) -> None:
-        """Merge every shard's output into ``OUTPUT/merged`` (+ suffixes)."""
-        merge_outputs(self.format, [s for s in stems if Path(f"{s}{suffixes(self.format)[0]}").exists()],
-                      output / MERGED)
-        counters["pack_merged_parts"] += len(stems)
+        """Merge every shard's output into ``OUTPUT/merged`` (+ suffixes); no merged files without samples."""
+        parts = [s for s in stems if Path(f"{s}{suffixes(self.format)[0]}").exists()]
+        if parts:
+            merge_outputs(self.format, parts, output / MERGED)
+        else:
+            for suffix in suffixes(self.format):  # a rerun that now has no samples leaves no stale merge
+                Path(f"{output / MERGED}{suffix}").unlink(missing_ok=True)
+        counters["pack_merged_parts"] += len(parts)
 
 
 def _sample_parts(items: Iterator[tuple[Piece, np.ndarray] | _Run], tok, dtype: type

@@ -19,6 +19,7 @@ import numpy as np
 
 from corpus.records import rejection
 from corpus.runner import internal, parallel_map
+from corpus.schema import conform_doc
 from corpus.score.ngram import PerplexityModels, guess_lang, train_models
 from corpus.shards import DEFAULT_SUFFIX, ShardWriter, atomic_path, read_docs, shard_name, write_bytes_atomic
 
@@ -189,7 +190,8 @@ class ScoreStep:
         paths = {b: output / b / f"{name}{DEFAULT_SUFFIX}" for b in sets} if self.buckets else {
             UNSCORED: output / f"{name}{DEFAULT_SUFFIX}"}
         with contextlib.ExitStack() as stack:
-            writers = {b: stack.enter_context(ShardWriter(path)) for b, path in paths.items()}
+            writers = {b: stack.enter_context(ShardWriter(path, conform=conform_doc, write_empty=False))
+                       for b, path in paths.items()}
             for doc, bucket in self._scored(docs, counters):
                 writers[bucket if self.buckets else UNSCORED].write(doc)
 
