@@ -13,7 +13,9 @@ from typing import Any
 
 import yaml
 
-DEFAULT_SCHEMA = Path(__file__).resolve().parent.parent / "configs" / "kg2instruction" / "schema_zh.yaml"
+from corpus.resources import shipped
+
+DEFAULT_SCHEMA = shipped("configs/kg2instruction/schema_zh.yaml")
 ALIAS_RELATION = "别名"
 TIME_TYPE = "时间"
 QUANTITY_TYPE = "度量"

@@ -22,10 +22,11 @@ import numpy as np
 from corpus.pack import hf, knowlm, megatron
 from corpus.pack.greedy import CUT_SENTENCE, BosEos, Piece, Specials, pack_stream
 from corpus.pack.split import document_pieces, piece_tokens
+from corpus.resources import shipped
 from corpus.shards import atomic_path
 from corpus.tokenizers.load import load_tokenizer
 
-DEFAULT_TOKENIZER = Path(__file__).resolve().parents[2] / "data_samples" / "tokenizer" / "knowforge-demo.model"
+DEFAULT_TOKENIZER = shipped("data_samples/tokenizer/knowforge-demo.model")
 FORMATS = ("megatron", "knowlm", "hf")
 MERGED = "merged"  # stem of the merged output: OUTPUT/merged.bin + merged.idx (or merged.parquet)
 HISTOGRAM_EDGES = (32, 64, 128, 256, 512, 768, 1024, 2048, 4096)  # sample-length buckets, tokens

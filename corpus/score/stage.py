@@ -18,12 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from corpus.records import rejection
+from corpus.resources import shipped
 from corpus.runner import internal, parallel_map
 from corpus.schema import conform_doc
 from corpus.score.ngram import PerplexityModels, guess_lang, train_models
 from corpus.shards import DEFAULT_SUFFIX, ShardWriter, atomic_path, read_docs, shard_name, write_bytes_atomic
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data_samples" / "score" / "char-ngram.json.gz"
+DEFAULT_MODEL = shipped("data_samples/score/char-ngram.json.gz")
 SCORERS = ("ppl",)
 STATE_DIR = "_score"
 BOUNDARIES_FILE = "boundaries.json"
