@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from corpus import __version__
 from corpus.records import rejection
-from corpus.schema import conform_doc
+from corpus.schema import conform_doc, write_dataset_card
 from corpus.shards import (
     DEFAULT_SUFFIX,
     ShardWriter,
@@ -391,4 +391,6 @@ def finish_stage(
         "seconds": round(report.seconds, 3),
     }
     write_bytes_atomic(output / "_manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2, default=str))
+    if getattr(stage, "conform", conform_doc) is not None:
+        write_dataset_card(output)  # `load_dataset(output)` then reads the shards with the declared features
     return report

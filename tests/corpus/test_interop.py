@@ -111,6 +111,22 @@ def test_datasets_json_loads_all_shards_of_every_stage(demo, tmp_path):
     assert links and all(isinstance(link["target"], str) and link["end"] > link["start"] for link in links)
 
 
+def test_datasets_loads_every_stage_folder_by_its_card_without_features(demo, tmp_path):
+    # The plain HF call on a folder: README.md's configs and features (corpus.schema.write_dataset_card).
+    import yaml
+
+    cards = sorted(demo.glob("*/README.md"))
+    assert len(cards) >= 14
+    for card in cards:
+        configs = yaml.safe_load(card.read_text(encoding="utf-8").split("---")[1])["configs"]
+        for config in configs:
+            name = config["config_name"]
+            folder = card.parent if name == "default" else card.parent / name
+            ds = datasets.load_dataset(str(card.parent), name, split="train", cache_dir=str(tmp_path / "cache"))
+            assert len(ds) == sum(1 for s in list_shards(folder) for _ in read_docs(s)), (card, name)
+            assert list(ds.features["meta"]) == list(META)
+
+
 def test_no_stage_leaves_an_empty_file_and_the_manifest_lists_the_empty_shards(demo):
     stage_dirs = [p.parent for p in demo.glob("*/_manifest.json")]
     assert len(stage_dirs) >= 14
