@@ -1,7 +1,7 @@
 """``knowforge demo``: run ``configs/demo.yaml`` on ``data_samples/`` and print what every stage did.
 
-The demo needs no network and no API key. Paths in the demo config are relative to the repository
-(where ``data_samples/`` lives), so the demo works from any current directory.
+The demo needs no network and no API key. Paths in the demo config name shipped files (found through
+the package, corpus/resources.py), so the demo works from any directory, in a checkout or installed.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from corpus.pipeline import load_config, run_pipeline, summary_table
+from corpus.resources import shipped
 from corpus.runner import StageReport
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
+DEMO_CONFIG = shipped("configs/demo.yaml")
 
 
 def run_demo(
@@ -27,9 +27,9 @@ def run_demo(
 ) -> list[StageReport]:
     """Run the demo corpus pipeline into ``output/corpus`` and echo the per-stage table."""
     output = output.resolve()
-    if not (REPO_ROOT / "data_samples").is_dir():
-        raise FileNotFoundError(f"data_samples/ not found beside {REPO_ROOT}; run the demo from a source checkout")
-    os.chdir(REPO_ROOT)  # the config's relative paths name files in the repository
+    # The config's relative paths name shipped files; configs/ and data_samples/ sit side by side (in the
+    # repository, and as knowforge_data/ when installed).
+    os.chdir(shipped("data_samples").parent)
     config = load_config(DEMO_CONFIG)
     reports = run_pipeline(config.calls, work_dir=output / "corpus", workers=workers, force=force, progress=progress)
     echo("\nPretraining corpus (configs/demo.yaml)")

@@ -30,7 +30,9 @@ def reject(
     """Mark ``doc`` as rejected by ``stage`` for ``reason`` (a named constant) and return it.
 
     ``value`` is the measured score that decided, ``threshold`` the bound it crossed;
-    ``details`` (e.g. ``filter=``, ``kept_id=``, ``line=``) are stored beside them.
+    ``details`` (e.g. ``filter=``, ``kept_id=``, ``line=``) are stored beside them. Each key must be
+    declared in ``corpus/schema.py``; on write, a value or threshold that is not a number goes to
+    ``value_text`` / ``threshold_text`` as JSON text.
     """
     record: dict[str, Any] = {"stage": stage, "reason": reason, "value": value, "threshold": threshold}
     record.update(details)

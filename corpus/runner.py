@@ -32,6 +32,7 @@ from corpus import __version__
 from corpus.fingerprint import changes, input_identity, make_marker, read_marker, stage_options, stage_parts
 from corpus.lock import holds_output_lock
 from corpus.records import rejection
+from corpus.schema import conform_doc, write_dataset_card
 from corpus.shards import (
     DEFAULT_SUFFIX,
     ShardWriter,
@@ -239,6 +240,9 @@ def process_unit(
     stats = {"in": 0, "out": 0, "rejected": 0}
     kind = _stage_kind(stage)
     rejected_path = output / "rejected" / f"{unit.name}{DEFAULT_SUFFIX}"
+    # Corpus documents are written in the declared meta schema; a stage whose records are of another
+    # kind sets ``conform = None`` (corpus/schema.py).
+    conform = getattr(stage, "conform", conform_doc)
 
     if hasattr(stage, "for_shard"):
         stage = stage.for_shard(unit.name)
@@ -260,7 +264,7 @@ def process_unit(
             rejected.write(doc)
 
     try:
-        with ShardWriter(rejected_path) as rejected:
+        with ShardWriter(rejected_path, conform=conform, write_empty=False) as rejected:
             valid = split(_counted(source, unit, tick), rejected, count_in=True)
             if kind == "sink":
                 stage.write_shard(_tally(valid, stats), output / unit.name, counters)
@@ -269,7 +273,7 @@ def process_unit(
                 # A reader's documents are its input; a document stage's own rejections were already
                 # counted in "in" when they came in.
                 results = valid if kind == "reader" else split(stage(valid, counters), rejected, count_in=False)
-                with ShardWriter(output / f"{unit.name}{suffix}") as writer:
+                with ShardWriter(output / f"{unit.name}{suffix}", conform=conform, write_empty=False) as writer:
                     for doc in results:
                         writer.write(doc)
                     stats["out"] = writer.count
@@ -535,8 +539,11 @@ def finish_stage(
     report = StageReport(stage=stage_label(stage), output=output, shards=len(units), shards_skipped=skipped)
     if plan is not None:
         report.shards_redone, report.redo_reasons = plan.redone, plan.reasons
+    empty = []  # shards that kept no document: no file is written for them (see ShardWriter)
     for unit in units:
         record = orjson.loads((output / "_stats" / f"{unit.name}.json").read_bytes())
+        if record["out"] == 0:
+            empty.append(unit.name)
         report.docs_in += record["in"]
         report.docs_out += record["out"]
         report.rejected += record["rejected"]
@@ -555,6 +562,7 @@ def finish_stage(
         "fingerprint": {k: v for k, v in stage_parts(stage).items() if k != "options"},
         "inputs": [str(p) for p in inputs],
         "shards": {u.name: str(u.source) for u in units},
+        "empty_shards": empty,
         "knowforge_version": __version__,
         "totals": {
             "shards": report.shards,
@@ -569,4 +577,6 @@ def finish_stage(
         "seconds": round(report.seconds, 3),
     }
     write_bytes_atomic(output / "_manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2, default=str))
+    if getattr(stage, "conform", conform_doc) is not None:
+        write_dataset_card(output)  # `load_dataset(output)` then reads the shards with the declared features
     return report

@@ -20,7 +20,7 @@ import itertools
 import lzma
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -28,6 +28,7 @@ import orjson
 import zstandard
 
 from corpus.records import reject
+from corpus.schema import arrow_schema, without_nulls
 
 SHARD_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet")
 DEFAULT_SUFFIX = ".jsonl.zst"
@@ -281,8 +282,8 @@ def _parse_line(path: Path, lineno: int, line: bytes, require_id: bool) -> dict[
         return malformed_doc(path, lineno, MISSING_TEXT, line)
     if require_id and not isinstance(doc.get("id"), str):
         return malformed_doc(path, lineno, MISSING_ID, line)
-    if not isinstance(doc.get("meta"), dict):
-        doc["meta"] = {}
+    # Stages see only the keys a document has: the nulls the schema writes for absent keys are dropped.
+    doc["meta"] = without_nulls(doc["meta"]) if isinstance(doc.get("meta"), dict) else {}
     doc.setdefault("source", "")
     return doc
 
@@ -412,7 +413,7 @@ def read_parquet(path: Path, *, require_id: bool = True, limit: int | None = Non
                 try:
                     doc["meta"] = orjson.loads(doc["meta"])
                 except orjson.JSONDecodeError:
-                    doc["meta"] = {"raw_meta": doc["meta"]}
+                    doc["meta"] = {"extra": doc["meta"]}  # kept as text (corpus/schema.py)
             line = orjson.dumps(doc, default=str)
             if len(line) > limit:
                 yield malformed_doc(path, row, LINE_TOO_LONG, line[:OVERSIZE_KEPT_BYTES], bytes=len(line), limit=limit)
@@ -562,12 +563,25 @@ class ShardWriter:
 
     Use as a context manager: the file appears under its real name only when the block exits
     without an exception. ``count`` and ``bytes_written`` (uncompressed JSON bytes) are kept.
+    ``conform`` (stage outputs: ``corpus.schema.conform_doc``) is applied to every document first; Parquet
+    then stores ``meta`` as the declared struct, else as JSON text. With ``write_empty=False`` a shard
+    that received no document leaves no file (and removes one an earlier run left): readers such as
+    ``datasets`` fail on empty JSONL and Parquet files, so stage outputs list such shards as empty in
+    their manifest instead.
     """
 
-    def __init__(self, path: Path):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        conform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        write_empty: bool = True,
+    ):
         if not path.name.endswith(SHARD_SUFFIXES):
             raise ValueError(f"unsupported shard suffix for {path}; use one of {', '.join(SHARD_SUFFIXES)}")
         self.path = path
+        self._conform = conform
+        self._write_empty = write_empty
         self.count = 0
         self.bytes_written = 0
         self._atomic = atomic_path(path)
@@ -595,6 +609,8 @@ class ShardWriter:
 
     def write(self, doc: dict[str, Any]) -> None:
         """Append one document."""
+        if self._conform is not None:
+            doc = self._conform(doc)
         line = orjson.dumps(doc, default=str) + b"\n"
         self.count += 1
         self.bytes_written += len(line)
@@ -609,17 +625,19 @@ class ShardWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        # meta is free-form per source, so it travels as a JSON string column with a fixed schema.
+        # Conformed meta has one declared struct type; free-form meta travels as a JSON string column.
+        typed = self._conform is not None
         rows = [
             {
                 "id": d.get("id"),
                 "text": d.get("text"),
                 "source": d.get("source", ""),
-                "meta": orjson.dumps(d.get("meta", {}), default=str).decode(),
+                "meta": d.get("meta", {}) if typed else orjson.dumps(d.get("meta", {}), default=str).decode(),
             }
             for d in self._rows
         ]
-        schema = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("meta", pa.string())])
+        schema = arrow_schema() if typed else pa.schema(
+            [("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("meta", pa.string())])
         table = pa.Table.from_pylist(rows, schema=schema)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self._tmp, schema, compression="zstd")
@@ -628,12 +646,13 @@ class ShardWriter:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         failure: BaseException | None = None
+        skip = exc_type is None and self.count == 0 and not self._write_empty
         try:
             if self._stream is not None:
                 self._stream.close()
                 if self._raw is not None:
                     self._raw.close()
-            elif exc_type is None:
+            elif exc_type is None and not skip:
                 if self._rows or self._parquet is None:
                     self._flush_parquet()
                 self._parquet.close()
@@ -644,4 +663,12 @@ class ShardWriter:
             # the temporary goes, and the error names the shard (atomic_path raises it, wrapped).
             self._atomic.__exit__(type(failure), failure, failure.__traceback__)
             raise failure
+        if skip:
+            self._atomic.__exit__(_NothingWritten, _NothingWritten(), None)  # deletes the temporary
+            self.path.unlink(missing_ok=True)
+            return False
         return self._atomic.__exit__(exc_type, exc, tb) or False
+
+
+class _NothingWritten(Exception):
+    """Thrown into ``atomic_path`` to discard the temporary of a shard left empty."""

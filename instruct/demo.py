@@ -11,10 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from corpus.resources import shipped
 from instruct.build.run import BuildConfig, build_file
 from instruct.ie.convert import convert
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data_samples" / "ie"
+SAMPLES = shipped("data_samples/ie")
 
 # (dataset format, sample path, task, language, style)
 _JOBS = (

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from corpus.records import rejection
 from corpus.runner import upstream_count
+from corpus.resources import shipped
 from corpus.score.ngram import guess_lang
 from corpus.shards import list_shards, read_docs
 from instruct.chunking import Passage, estimate_tokens, passages
@@ -33,7 +34,7 @@ from instruct.llm import (
 )
 from instruct.translate import default_cache_path, default_failures_path, ordered
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "configs" / "prompts"
+PROMPTS_DIR = shipped("configs/prompts")
 METHODS = ("self-qa", "self-instruct", "evol-instruct", "backtranslate")
 LANGS = ("zh", "en")
 

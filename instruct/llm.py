@@ -24,8 +24,10 @@ from typing import IO, Any
 
 import yaml
 
+from corpus.resources import shipped
+
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
-DEFAULT_PRICES = Path(__file__).resolve().parent.parent / "configs" / "llm_prices.yaml"
+DEFAULT_PRICES = shipped("configs/llm_prices.yaml")
 CHAT_URL = "/v1/chat/completions"
 
 # Per-request failure reasons (the run goes on; the caller records them).

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from corpus.resources import shipped
 from instruct.llm import (
     REASON_DEFERRED,
     Accounting,
@@ -28,7 +29,7 @@ from instruct.llm import (
 )
 from instruct.protect import MarkerInSourceError, Masked, protect, restore, unmasked_text
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "configs" / "prompts"
+PROMPTS_DIR = shipped("configs/prompts")
 LANG_NAMES = {"en": "English", "zh": "Simplified Chinese"}
 STRATEGIES = ("translate", "answer")
 FORMAT_ALPACA, FORMAT_SHAREGPT, FORMAT_JSONL = "alpaca", "sharegpt", "jsonl"

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from corpus.resources import shipped
 from instruct.build.run import BuildConfig, build_file
 from kg2instruction.build import run_build
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-WIKIDATA_SAMPLE = REPO_ROOT / "data_samples" / "wikidata" / "wikidata-sample.json.bz2"
-ZHWIKI_SAMPLE = REPO_ROOT / "data_samples" / "wiki" / "zhwiki-sample.xml.bz2"
+WIKIDATA_SAMPLE = shipped("data_samples/wikidata/wikidata-sample.json.bz2")
+ZHWIKI_SAMPLE = shipped("data_samples/wiki/zhwiki-sample.xml.bz2")
 
 
 def run_kg_demo(output_dir: Path, echo: Callable[[str], None], *, workers: int = 1, progress: bool = False) -> dict[str, Any]:

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "configs" / "kg2instruction"
+from corpus.resources import shipped
+
+SCHEMA_DIR = shipped("configs/kg2instruction")
 DEFAULT_SCHEMA = SCHEMA_DIR / "schema_zh.yaml"
 # The zh file's words for the special relation and types; an English file names its own.
 ALIAS_RELATION = "别名"

@@ -64,6 +64,7 @@ class KG2InstructionStep:
     """Label wiki paragraphs with Wikidata triples; ``kb`` is a KB built by :func:`build_kb`."""
 
     name: ClassVar[str] = "kg2instruction"
+    conform: ClassVar[None] = None  # paragraphs with InstructIE fields, not corpus documents (corpus/schema.py)
     kb: str
     langs: tuple[str, ...] = ("zh",)  # pages of other languages are rejected as page_lang_not_selected
     schema_zh: str = str(schema_path("zh"))

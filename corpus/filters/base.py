@@ -20,12 +20,11 @@ from typing import Any, ClassVar, NamedTuple
 import yaml
 
 from corpus.records import reject
+from corpus.resources import resolve
 
 Scores = dict[str, Any]
 
 STAGE = "filter"
-# The repository root: default configs are found here when the working directory is elsewhere.
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = "configs/filters/mixed.yaml"
 
 # Programming-language names and file extensions that mark a document as code when routing
@@ -123,13 +122,11 @@ def build_filter(name: str, options: dict[str, Any] | None) -> Filter:
 
 
 def resolve_path(path: str | Path, base: Path | None = None) -> Path:
-    """Find a config or list file: as given, then beside ``base``, then under the repository root."""
-    path = Path(path)
-    candidates = [path] if path.is_absolute() else [path, *([base / path] if base else []), REPO_ROOT / path]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError(f"filter config or list not found: {path}")
+    """Find a config or list file: as given, then beside ``base``, then among the shipped ``configs/``."""
+    try:
+        return resolve(path, base)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"filter config or list not found: {path}") from None
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ import numpy as np
 from corpus.pack import hf, knowlm, megatron
 from corpus.pack.greedy import CUT_SENTENCE, BosEos, Piece, Specials, pack_stream
 from corpus.pack.split import document_pieces, piece_tokens
+from corpus.resources import shipped
 from corpus.shards import atomic_path
 from corpus.tokenizers.load import load_tokenizer
 
-DEFAULT_TOKENIZER = Path(__file__).resolve().parents[2] / "data_samples" / "tokenizer" / "knowforge-demo.model"
+DEFAULT_TOKENIZER = shipped("data_samples/tokenizer/knowforge-demo.model")
 FORMATS = ("megatron", "knowlm", "hf")
 MERGED = "merged"  # stem of the merged output: OUTPUT/merged.bin + merged.idx (or merged.parquet)
 HISTOGRAM_EDGES = (32, 64, 128, 256, 512, 768, 1024, 2048, 4096)  # sample-length buckets, tokens
@@ -34,6 +35,7 @@ HISTOGRAM_EDGES = (32, 64, 128, 256, 512, 768, 1024, 2048, 4096)  # sample-lengt
 EMPTY_DOC = "pack_empty_doc"  # a document with no tokens (nothing written)
 SHORT_SAMPLE = "pack_short_sample"  # a sample below --min-tokens, dropped (KnowLM drops <= 20)
 DOC_ALL_SHORT = "pack_doc_all_samples_short"  # every sample of a document was below --min-tokens
+NO_SAMPLES = "pack_shards_without_samples"  # shards that wrote no files (nothing kept upstream, or all short)
 
 
 def suffixes(fmt: str) -> tuple[str, ...]:
@@ -138,6 +140,12 @@ class PackStep:
                         self._emit(writer, piece_tokens(piece, ids, tok.bos_id, tok.eos_id, dtype), lengths,
                                    counters)
         lengths.flush()
+        if lengths.samples == 0:
+            # No empty outputs: megatron-core cannot mmap an empty .bin and `datasets` fails on an empty
+            # Parquet part, so a shard without samples leaves no files (the merge skips it).
+            for suffix in suffixes(self.format):
+                Path(f"{out_stem}{suffix}").unlink(missing_ok=True)
+            counters[NO_SAMPLES] += 1
         counters["pack_samples"] += lengths.samples
         counters["pack_tokens"] += lengths.tokens
         for bucket, count in enumerate(lengths.hist.tolist()):
@@ -212,10 +220,14 @@ class PackStep:
         lengths.add_one(sample.size)
 
     def finalize(self, output: Path, stems: list[Path], counters: Counter) -> None:
-        """Merge every shard's output into ``OUTPUT/merged`` (+ suffixes)."""
-        merge_outputs(self.format, [s for s in stems if Path(f"{s}{suffixes(self.format)[0]}").exists()],
-                      output / MERGED)
-        counters["pack_merged_parts"] += len(stems)
+        """Merge every shard's output into ``OUTPUT/merged`` (+ suffixes); no merged files without samples."""
+        parts = [s for s in stems if Path(f"{s}{suffixes(self.format)[0]}").exists()]
+        if parts:
+            merge_outputs(self.format, parts, output / MERGED)
+        else:
+            for suffix in suffixes(self.format):  # a rerun that now has no samples leaves no stale merge
+                Path(f"{output / MERGED}{suffix}").unlink(missing_ok=True)
+        counters["pack_merged_parts"] += len(parts)
 
 
 def _sample_parts(items: Iterator[tuple[Piece, np.ndarray] | _Run], tok, dtype: type

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import orjson
 
 from corpus.records import new_doc
+from corpus.schema import gather_extra
 from corpus.shards import (
     BAD_JSON,
     BAD_UTF8,
@@ -75,7 +76,7 @@ class _FieldPicker:
             meta.update(record["meta"])
         if self.lang:
             meta["lang"] = self.lang
-        return new_doc(doc_id, text, source, meta)
+        return new_doc(doc_id, text, source, gather_extra(meta))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

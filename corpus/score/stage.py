@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from corpus.records import rejection
+from corpus.resources import shipped
 from corpus.runner import internal, parallel_map
+from corpus.schema import conform_doc
 from corpus.score.ngram import PerplexityModels, guess_lang, train_models
 
 if TYPE_CHECKING:
     from corpus.score.kenlm_models import KenLMModels
 from corpus.shards import DEFAULT_SUFFIX, ShardWriter, atomic_path, read_docs, shard_name, write_bytes_atomic
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data_samples" / "score" / "char-ngram.json.gz"
+DEFAULT_MODEL = shipped("data_samples/score/char-ngram.json.gz")
 SCORERS = ("ppl",)
 STATE_DIR = "_score"
 BOUNDARIES_FILE = "boundaries.json"
@@ -206,7 +208,8 @@ class ScoreStep:
         paths = {b: output / b / f"{name}{DEFAULT_SUFFIX}" for b in sets} if self.buckets else {
             UNSCORED: output / f"{name}{DEFAULT_SUFFIX}"}
         with contextlib.ExitStack() as stack:
-            writers = {b: stack.enter_context(ShardWriter(path)) for b, path in paths.items()}
+            writers = {b: stack.enter_context(ShardWriter(path, conform=conform_doc, write_empty=False))
+                       for b, path in paths.items()}
             for doc, bucket in self._scored(docs, counters):
                 writers[bucket if self.buckets else UNSCORED].write(doc)
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import yaml
 
+from corpus.resources import shipped
 from instruct.build.answers import Fact
 from instruct.ie.record import Argument, Entity, Event, IERecord, Relation, position
 from instruct.ie.schema import Schema, split_spo_key, spo_key
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "configs" / "ie" / "templates.yaml"
+DEFAULT_TEMPLATES = shipped("configs/ie/templates.yaml")
 
 
 def load_templates(path: Path | None = None) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from corpus.resources import shipped
 from instruct.sft.io import dataset_info_entry, write_dataset_info
 from instruct.sft.select import SelectSettings, select_file
 from instruct.sft.tokenize import TokenizeSettings, tokenize_file
 
-DATA = Path(__file__).resolve().parents[2] / "data_samples"
+DATA = shipped("data_samples")
 SAMPLES = DATA / "instruct"
 TOKENIZER = DATA / "tokenizer" / "llama-hf"
 

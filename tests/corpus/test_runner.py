@@ -144,7 +144,7 @@ SLOW_STAGE = textwrap.dedent(
         def __call__(self, docs, counters):
             for doc in docs:
                 time.sleep(0.004)
-                doc["meta"]["seen"] = True
+                doc["meta"]["kind"] = "seen"  # a declared key (corpus/schema.py)
                 yield doc
 
     if __name__ == "__main__":

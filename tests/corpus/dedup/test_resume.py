@@ -68,7 +68,7 @@ def uninterrupted(tmp_path_factory):
     script.write_text(SCRIPT)
     reference = root / "reference"
     assert _run(src, reference, script).wait(timeout=120) == 0
-    assert len(list((reference / "rejected").glob("part-*"))) == N_SHARDS
+    assert len(list((reference / "rejected").glob("part-*"))) >= 1  # shards that rejected none write no file
     assert len(list((reference / "_done").glob("*"))) == N_SHARDS
     return src, script, reference
 
