@@ -316,11 +316,14 @@ def rejection_warnings(report: StageReport) -> list[str]:
     (no page before the cut), so it gets the question that settles it.
     """
     warnings = []
+    # A stage may split documents into records (kg2instruction: paragraphs) and reject records: the
+    # share is of what it wrote, kept and rejected.
+    total = max(report.docs_in, report.docs_out + report.rejected)
+    unit = "documents" if total == report.docs_in else "records"
     for reason, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
-        if report.docs_in and count > WARN_SHARE * report.docs_in:
+        if total and count > WARN_SHARE * total:
             hint = HINTS.get(reason, lambda r: f"see the examples in {r.output / 'rejected'}")(report)
-            warnings.append(f"warning: {report.stage} rejected {count:,} of {report.docs_in:,} documents as "
-                            f"{reason}; {hint}")
+            warnings.append(f"warning: {report.stage} rejected {count:,} of {total:,} {unit} as {reason}; {hint}")
     if report.stage.startswith("read-wiki") and report.docs_in == 0 and report.counters.get("truncated_input"):
         warnings.append(f"warning: {report.stage} read no page from {report.counters['truncated_input']} "
                         "input(s) that do not parse as XML: is this a MediaWiki XML dump (pages-articles.xml.bz2)?")

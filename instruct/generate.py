@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from corpus.records import rejection
-from corpus.runner import upstream_count
 from corpus.resources import shipped
+from corpus.runner import upstream_count
 from corpus.score.ngram import guess_lang
 from corpus.shards import list_shards, read_docs
 from instruct.chunking import Passage, estimate_tokens, passages
