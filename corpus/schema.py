@@ -98,6 +98,8 @@ REJECT = struct(
     filter=STR,  # filter stage: which filter
     kept_id=STR, cluster_id=STR,  # dedup: the document kept instead
     file=STR, line=INT, error=STR, field=STR, kind=STR,  # unreadable input: where and what
+    bytes=INT, limit=INT,  # a line over the size limit: its size and the limit
+    offset=INT, error_offset=INT,  # wiki: a broken page's byte offset and the XML error's
 )
 
 # The table. Comments name who writes each key.

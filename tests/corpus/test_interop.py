@@ -130,7 +130,6 @@ def test_datasets_loads_every_stage_folder_by_its_card_without_features(demo, tm
 def test_no_stage_leaves_an_empty_file_and_the_manifest_lists_the_empty_shards(demo):
     stage_dirs = [p.parent for p in demo.glob("*/_manifest.json")]
     assert len(stage_dirs) >= 14
-    empty_somewhere = False
     for directory in stage_dirs:
         manifest = orjson.loads((directory / "_manifest.json").read_bytes())
         for name in manifest["shards"]:
@@ -139,11 +138,11 @@ def test_no_stage_leaves_an_empty_file_and_the_manifest_lists_the_empty_shards(d
             kept = [p for p in kept if p.parent.name != "rejected"]
             assert (name in manifest["empty_shards"]) == (stats["out"] == 0), (directory, name)
             if stats["out"] == 0:
-                empty_somewhere = True
                 assert not kept, (directory, name)
             rejected = directory / "rejected" / f"{name}.jsonl.zst"
             assert rejected.exists() == (stats["rejected"] > 0), (directory, name)
-    assert empty_somewhere  # the demo has shards whose every document is filtered out
+    # Since the real-text rules (issue 16) no demo shard loses every document; the tests below make
+    # such shards on purpose.
     for path in demo.rglob("*"):
         if path.is_file() and not path.name.startswith("_") and path.parent.name not in ("_done",):
             assert path.stat().st_size > 0 and (not path.name.endswith(".jsonl.zst") or next(iter_json_lines(path))), path

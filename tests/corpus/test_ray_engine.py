@@ -193,14 +193,18 @@ def test_exact_dedup_on_ray_keeps_the_same_first_copies(tmp_path, priority):
     on_ray = run_stage_ray(step, inputs=[inp], output=tmp_path / "ray", progress=False,
                            options=RayOptions(partitions=3))
     assert local.docs_out == 40 and on_ray.docs_out == 40 and on_ray.reasons == local.reasons
-    kept = [d for s in range(4) for d in read_docs(tmp_path / "ray" / f"part-{s:05d}.jsonl.zst")]
+    # A shard whose every document went to another shard's keeper writes no file (docs/architecture.md).
+    kept = [d for s in range(4) if (tmp_path / "ray" / f"part-{s:05d}.jsonl.zst").exists()
+            for d in read_docs(tmp_path / "ray" / f"part-{s:05d}.jsonl.zst")]
     has_b = {d["text"].lower() for d in docs if d["source"] == "b"}
     if priority:  # the copy from source b is kept wherever there is one
         assert all(d["source"] == "b" for d in kept if d["text"].lower() in has_b)
     for sub in ("", "rejected/"):
         for s in range(4):
             rel = f"{sub}part-{s:05d}.jsonl.zst"
-            assert (tmp_path / "ray" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+            assert (tmp_path / "ray" / rel).exists() == (tmp_path / "local" / rel).exists(), rel
+            if (tmp_path / "local" / rel).exists():
+                assert (tmp_path / "ray" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
 
 
 def test_nothing_imports_ray_unless_the_engine_is_ray():
