@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from instruct.llm import REASON_BAD_REQUEST, LLMConfig, ResponseCache, cache_key
+from instruct.jobs import default_failures_path
+from instruct.llm import REASON_BAD_REQUEST, LLMConfig
+from instruct.llm_cache import ResponseCache, cache_key
 from instruct.protect import REASON_PLACEHOLDER_MISSING, protect
 from instruct.translate import (
     REASON_INPUT_MALFORMED,
@@ -31,7 +33,6 @@ from instruct.translate import (
     Checks,
     TranslateConfig,
     check_translation,
-    default_failures_path,
     translate_file,
 )
 from tests.fakellm import (
@@ -304,7 +305,7 @@ def answer_batch(batch_path: Path, out_path: Path) -> None:
 
 
 def test_batch_rounds_fill_the_cache_then_write_the_output(server: FakeLLMServer, tmp_path: Path) -> None:
-    from instruct.llm import ingest_batch_output
+    from instruct.llm_cache import ingest_batch_output
 
     out, batch, cache_path = tmp_path / "out.json", tmp_path / "batch.jsonl", tmp_path / "cache.sqlite"
     config = TranslateConfig(strategy="answer")
