@@ -822,8 +822,9 @@ def llm_options(func):
 
 def _run_llm_command(run, format_report, options: dict):
     """Build the LLM config from ``options``, call ``run(llm, api_key, options)``, print the accounting."""
-    from instruct.llm import LLMConfig, LLMSetupError, resolve_api_key
+    from instruct.llm import LLMConfig
     from instruct.llm_cost import PriceTable
+    from instruct.llm_errors import LLMSetupError, resolve_api_key
 
     try:
         llm = LLMConfig(model=options["model"], base_url=options["base_url"], concurrency=options["concurrency"],

@@ -89,14 +89,16 @@ def iter_json_lines(path: Path, *, reason: str, loads: Loads = orjson.loads,
 def iter_json_records(path: Path, *, reason: str, loads: Loads = orjson.loads,
                       objects: bool = False) -> Iterator[tuple[str, Any]]:
     """Like :func:`iter_json_lines`, but a file that starts with ``[`` is one JSON array (how Alpaca
-    ships: tens of MB at most, read whole), and a file that is one pretty-printed object is one record.
+    ships: tens of MB at most, read whole), and a file whose first line is ``{`` alone is one
+    pretty-printed object, one record (if it does not parse, its lines are read as JSON Lines).
 
     An array that does not parse is one :class:`Rejected` for the whole file: no item can be trusted.
     """
     path = Path(path)
     with open(path, "rb") as fh:
         head = fh.read(_HEAD).lstrip()
-        first_line = head.split(b"\n", 1)[0] if head.startswith(b"{") else b""
+        # A pretty-printed object opens with "{" alone on its line; no JSON Lines record does.
+        one_object = head.split(b"\n", 1)[0].strip() == b"{"
     if head.startswith(b"["):
         data, problem = _parse(path.read_bytes(), loads)
         if problem is not None or not isinstance(data, list):
@@ -109,8 +111,7 @@ def iter_json_records(path: Path, *, reason: str, loads: Loads = orjson.loads,
             else:
                 yield where, item
         return
-    if first_line and _parse(first_line, loads)[1] is not None:
-        # The first line alone is not JSON: perhaps the whole file is one object spread over lines.
+    if one_object:
         whole, problem = _parse(path.read_bytes(), loads)
         if problem is None and isinstance(whole, dict):
             yield path.name, whole

@@ -1,8 +1,9 @@
 """Async client for any OpenAI-compatible chat endpoint (OpenAI, Azure-style gateways, vLLM): bounded
 concurrency, RPM/TPM token buckets, retries with full-jitter exponential backoff that honour
 Retry-After, an SQLite cache keyed by sha256(model, messages, params) so no request is paid twice
-(``instruct.llm_cache``), token/cost accounting (``instruct.llm_cost``), and OpenAI Batch API request
-files. Streaming and tool calls are left out.
+(``instruct.llm_cache``), token/cost accounting (``instruct.llm_cost``), OpenAI Batch API request
+files, and a stop with one line when the endpoint cannot work (``instruct.llm_errors``). Streaming and
+tool calls are left out.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import random
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,8 +20,8 @@ from typing import IO, Any
 
 from instruct.llm_cache import ResponseCache, cache_key
 from instruct.llm_cost import Accounting
+from instruct.llm_errors import LLMSetupError, connect_failure, endpoint_error, error_message
 
-DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 CHAT_URL = "/v1/chat/completions"
 
 # Per-request failure reasons (the run goes on; the caller records them).
@@ -51,58 +50,6 @@ ERROR_CONNECTION = "connection"
 ERROR_MALFORMED = "malformed_response"
 
 MessageList = Sequence[Mapping[str, Any]]
-
-
-class LLMSetupError(Exception):
-    """A problem no retry can fix (missing key, 401/403, unknown model or URL, no server there): stop the
-    run with this one-line message. The message never contains the API key."""
-
-
-def endpoint_error(base_url: Any, model: str, what: str, hint: str) -> LLMSetupError:
-    """The one line that stops a run: the endpoint, the model, what happened, and what to try."""
-    return LLMSetupError(f"{base_url} (model {model!r}): {what}; {hint}")
-
-
-def _connect_failure(err: BaseException) -> tuple[str, str] | None:
-    """(OS error, hint) when ``err`` failed before any HTTP exchange (refused, DNS, TLS), else None.
-
-    A connection dropped mid-response is not one of these: it is retried like a 5xx.
-    """
-    import socket
-    import ssl
-
-    import aiohttp
-
-    chain: list[BaseException] = []
-    cause: BaseException | None = err
-    while cause is not None and len(chain) < 20:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    dns_error = getattr(aiohttp, "ClientConnectorDNSError", socket.gaierror)
-    # Most specific first: aiohttp wraps a refusal (an OSError) in ClientConnectorError.
-    checks = (
-        (ssl.SSLError | aiohttp.ClientSSLError, "TLS error",
-         "check http:// versus https:// in --base-url and the server's certificate"),
-        (socket.gaierror | dns_error, "DNS lookup failed", "check the host name in --base-url"),
-        (ConnectionRefusedError, "connection refused", "is the server running, and is the port in --base-url right?"),
-        (aiohttp.ClientConnectorError, "cannot connect", "is the server running, and is --base-url right?"),
-    )
-    for kind, what, hint in checks:
-        found = next((c for c in chain if isinstance(c, kind)), None)
-        if found is not None:
-            return f"{what}: {found}", hint
-    return None
-
-
-def resolve_api_key(env_name: str = DEFAULT_API_KEY_ENV) -> str:
-    """The API key from the environment variable ``env_name``; raises :class:`LLMSetupError`."""
-    key = os.environ.get(env_name, "").strip()
-    if not key:
-        raise LLMSetupError(
-            f"no API key: set the environment variable {env_name} (or choose another with --api-key-env);"
-            " a local server without authentication accepts any value, e.g. EMPTY"
-        )
-    return key
 
 
 def estimate_tokens(messages: MessageList) -> int:
@@ -435,11 +382,11 @@ class LLMClient:
                 raise self._stop(f"HTTP {err.status_code}, the API key was refused",
                                  "check the key's environment variable (--api-key-env) and --base-url") from None
             except openai.NotFoundError as err:
-                raise self._stop(f"HTTP 404 ({_error_message(err)})",
+                raise self._stop(f"HTTP 404 ({error_message(err)})",
                                  "check the model name (--model) and that --base-url ends in /v1") from None
             except openai.APIConnectionError as err:  # timeouts too: aiohttp's refusals come as these
                 last_error = _timeout_or_drop(err) if isinstance(err, openai.APITimeoutError) else ERROR_CONNECTION
-                if (refused := _connect_failure(err)) is not None:
+                if (refused := connect_failure(err)) is not None:
                     self._connect_failures += 1
                     if self._connect_failures >= MAX_CONNECT_FAILURES:
                         what, hint = refused
@@ -447,19 +394,19 @@ class LLMClient:
                     delay = min(2.0, CONNECT_BACKOFF * 2 ** (self._connect_failures - 1))
             except openai.APIStatusError as err:
                 if err.status_code in FATAL_STATUSES:
-                    raise self._stop(f"HTTP {err.status_code} ({_error_message(err)})",
+                    raise self._stop(f"HTTP {err.status_code} ({error_message(err)})",
                                      "this endpoint does not serve chat completions: point --base-url at an "
                                      "OpenAI-compatible server, e.g. http://localhost:8000/v1") from None
                 if err.status_code < 500 and err.status_code not in (408, 409):
                     self._bad_requests += 1
                     if not self._succeeded and self._bad_requests >= MAX_BAD_REQUESTS_FIRST:
                         raise self._stop(f"HTTP {err.status_code} for the first {self._bad_requests} requests "
-                                         f"({_error_message(err)})",
+                                         f"({error_message(err)})",
                                          "the endpoint refuses this request shape: check --model and the "
                                          "sampling options (--temperature, --max-tokens)") from None
                     return ChatResult(
                         key=key, attempts=attempt, reason=REASON_BAD_REQUEST,
-                        detail=f"HTTP {err.status_code}: {_error_message(err)}",
+                        detail=f"HTTP {err.status_code}: {error_message(err)}",
                     )
                 last_error = f"http_{err.status_code}"
                 retry_after = parse_retry_after(err.response.headers)
@@ -497,13 +444,3 @@ def _timeout_or_drop(err: BaseException) -> str:
             return ERROR_CONNECTION
         cause = cause.__cause__ or cause.__context__
     return ERROR_TIMEOUT
-
-
-def _error_message(err: Exception) -> str:
-    body = getattr(err, "body", None)
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        message = inner.get("message") if isinstance(inner, Mapping) else None
-        if message:
-            return str(message)[:300]
-    return re.sub(r"\s+", " ", str(err))[:300]

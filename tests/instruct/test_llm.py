@@ -24,14 +24,13 @@ from instruct.llm import (
     REASON_RETRIES_EXHAUSTED,
     LLMClient,
     LLMConfig,
-    LLMSetupError,
     TokenBucket,
     estimate_tokens,
     parse_retry_after,
-    resolve_api_key,
 )
 from instruct.llm_cache import ResponseCache, cache_key, ingest_batch_output
 from instruct.llm_cost import Accounting, PriceTable
+from instruct.llm_errors import LLMSetupError, resolve_api_key
 from tests.fakellm import (
     FAULT_DROP,
     FAULT_MALFORMED,
