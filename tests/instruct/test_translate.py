@@ -24,16 +24,14 @@ from instruct.jobs import default_failures_path
 from instruct.llm import REASON_BAD_REQUEST, LLMConfig
 from instruct.llm_cache import ResponseCache, cache_key
 from instruct.protect import REASON_PLACEHOLDER_MISSING, protect
-from instruct.translate import (
-    REASON_INPUT_MALFORMED,
+from instruct.translate import REASON_INPUT_MALFORMED, TranslateConfig, translate_file
+from instruct.translate_checks import (
     REASON_LENGTH_RATIO,
     REASON_PREAMBLE,
     REASON_STRUCTURE,
     REASON_WRONG_LANGUAGE,
     Checks,
-    TranslateConfig,
     check_translation,
-    translate_file,
 )
 from tests.fakellm import (
     FAULT_DROP,
