@@ -822,7 +822,9 @@ def llm_options(func):
 
 def _run_llm_command(run, format_report, options: dict):
     """Build the LLM config from ``options``, call ``run(llm, api_key, options)``, print the accounting."""
-    from instruct.llm import LLMConfig, LLMSetupError, PriceTable, resolve_api_key
+    from instruct.llm import LLMConfig
+    from instruct.llm_cost import PriceTable
+    from instruct.llm_errors import LLMSetupError, resolve_api_key
 
     try:
         llm = LLMConfig(model=options["model"], base_url=options["base_url"], concurrency=options["concurrency"],
@@ -890,7 +892,8 @@ def translate_cmd(input_path, output_path, strategy, source_lang, target_lang, i
 @click.option("--model", default=None, help="Model name, for the cost estimate.")
 def batch_ingest_cmd(batch_output: Path, cache_path: Path, model: str | None) -> None:
     """Store an OpenAI Batch API output file in the response cache (then rerun `translate`)."""
-    from instruct.llm import PriceTable, ResponseCache, ingest_batch_output
+    from instruct.llm_cache import ResponseCache, ingest_batch_output
+    from instruct.llm_cost import PriceTable
 
     cache = ResponseCache(cache_path)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.resources import shipped
+from corpus.shards import write_bytes_atomic
 from instruct.build.run import BuildConfig, build_file
 from instruct.ie.convert import convert
 
@@ -47,7 +48,7 @@ def run_ie_demo(output_dir: Path, echo: Callable[[str], None], *, samples: Path 
     for lang, parts in built.items():
         target = output_dir / f"instructions_{lang}.jsonl"
         lines = [line for part in parts for line in part.read_bytes().splitlines(keepends=True)]
-        target.write_bytes(b"".join(lines))
+        write_bytes_atomic(target, b"".join(lines))
         report[lang] = {"path": str(target), "instructions": len(lines)}
         echo(f"ie {lang}: {len(lines)} instructions -> {target}")
     return report

@@ -4,16 +4,16 @@ Alpaca: ``{"instruction", "input", "output"}`` (a JSON array for ``.json``, JSON
 LLaMA-Factory and alpaca-lora read it. IEPile: ``{"task", "source", "instruction", "output"}`` JSONL,
 test rows with ``id`` and ``label`` and no ``output``. ShareGPT: ``{"conversations": [{"from": "human"},
 {"from": "gpt"}]}``. ``id`` and ``meta`` (template, format, schema) ride along; trainers ignore them.
+Files are read and written by ``instruct.io``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
+from instruct.io import read_records, write_records
 
 OUTPUT_FORMATS = ("alpaca", "iepile", "sharegpt")
 
@@ -56,54 +56,6 @@ def to_sharegpt(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _CONVERT = {"alpaca": to_alpaca, "iepile": to_iepile, "sharegpt": to_sharegpt}
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Records of a JSON array file or a JSONL file (decided by the first non-space byte).
-
-    The whole file is read: instruction sets are at most a few million short records; a bad JSONL line
-    raises with its line number, since a half-read training set is worse than a stopped run.
-    """
-    raw = Path(path).read_bytes()
-    if raw.lstrip().startswith(b"["):
-        rows = orjson.loads(raw)
-    else:
-        rows = []
-        for n, line in enumerate(raw.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(orjson.loads(line))
-                except orjson.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{n}: bad JSON line: {exc}") from None
-    if not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: every record must be a JSON object")
-    return rows
-
-
-def write_records(path: Path, rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write ``rows`` as a JSON array (``.json``) or JSONL (anything else), atomically; return the count.
-
-    A JSON array holds one record per line, so the file is both valid JSON and easy to diff; the bytes
-    depend only on the rows (no timestamps).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with open(tmp, "wb") as fh:
-        as_array = path.suffix == ".json"
-        if as_array:
-            fh.write(b"[\n")
-        for row in rows:
-            if as_array:
-                fh.write((b",\n" if n else b"") + orjson.dumps(row))
-            else:
-                fh.write(orjson.dumps(row) + b"\n")
-            n += 1
-        if as_array:
-            fh.write(b"\n]\n")
-    os.replace(tmp, path)
-    return n
 
 
 def write_rows(path: Path, rows: Iterable[Mapping[str, Any]], output_format: str) -> int:

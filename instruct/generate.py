@@ -7,15 +7,13 @@ the passage, exact-dedup/length selection and optional LLM-as-judge (1-5). Left 
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
-import os
 import re
 import string
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from corpus.records import rejection
 from corpus.resources import shipped
@@ -23,16 +21,24 @@ from corpus.runner import upstream_count
 from corpus.score.ngram import guess_lang
 from corpus.shards import list_shards, read_docs
 from instruct.chunking import Passage, estimate_tokens, passages
-from instruct.llm import (
-    REASON_DEFERRED,
-    Accounting,
-    DeferredToBatch,
-    LLMClient,
-    LLMConfig,
-    PriceTable,
-    ResponseCache,
+from instruct.jobs import (
+    Failure,
+    JobOutput,
+    JobReport,
+    LLMJob,
+    Outcome,
+    RequestFailed,
+    Task,
+    ask,
+    default_cache_path,
+    default_failures_path,
+    run_job,
+    run_with_client,
 )
-from instruct.translate import default_cache_path, default_failures_path, ordered
+from instruct.jobs import format_report as jobs_format_report
+from instruct.llm import DeferredToBatch, LLMClient, LLMConfig
+from instruct.llm_cost import PriceTable
+from instruct.sft.select import exact_key
 
 PROMPTS_DIR = shipped("configs/prompts")
 METHODS = ("self-qa", "self-instruct", "evol-instruct", "backtranslate")
@@ -204,40 +210,14 @@ class GenerateConfig:
         return string.Template(text).substitute(n=self.per_passage).strip()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Failure:
-    """Why a passage or one generated example produced nothing."""
-
-    reason: str
-    detail: str | None = None
-    example: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    """The result for one passage: its examples, its failures, or deferred to a batch file."""
-
-    passage: Passage
-    lang: str
-    examples: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    deferred: bool = False
-
-
 @dataclass(kw_only=True)
-class GenerateReport:
-    """Totals of one run; ``accounting`` holds the client's request/token/cost counters."""
+class GenerateReport(JobReport):
+    """Totals of one run: passages read and their estimated tokens, examples generated; the rest as in
+    :class:`~instruct.jobs.JobReport`."""
 
     passages: int = 0
     passage_tokens: int = 0
     generated: int = 0
-    written: int = 0
-    failed: int = 0
-    deferred: int = 0
-    failure_reasons: collections.Counter[str] = field(default_factory=collections.Counter)
-    accounting: Accounting = field(default_factory=Accounting)
-    output_written: bool = False
-    failures_path: Path | None = None
 
     def unfinished(self) -> int:
         """Failures that left work undone (a request failed, no usable reply after every attempt); an
@@ -266,15 +246,14 @@ class Generator:
                 f"{user}\n\n(attempt {attempt}: the previous reply was rejected ({problem}); reply with the JSON"
                 " object only)"
             )
-            result = await self.client.chat([{"role": "system", "content": system}, {"role": "user", "content": content}])
-            if result.reason == REASON_DEFERRED:
-                raise DeferredToBatch
-            if not result.ok or result.text is None:
-                return None, f"{result.reason}: {result.detail}"
             try:
-                return parse(parse_json_reply(result.text)), None
+                text = await ask(self.client, [{"role": "system", "content": system}, {"role": "user", "content": content}])
+            except RequestFailed as err:
+                return None, f"{err.reason}: {err.detail}"
+            try:
+                return parse(parse_json_reply(text)), None
             except ReplyError as err:
-                problem = f"{err}; reply began {result.text.strip()[:80]!r}"
+                problem = f"{err}; reply began {text.strip()[:80]!r}"
         return None, f"{REASON_MALFORMED}: after {self.config.parse_attempts} attempts, last: {problem}"
 
     def lang_of(self, passage: Passage, meta_lang: str | None) -> str:
@@ -285,7 +264,8 @@ class Generator:
         return guess_lang(passage.text)
 
     async def process(self, passage: Passage, meta_lang: str | None) -> Outcome:
-        """Generate, parse, ground-check and (optionally) judge the examples of one passage."""
+        """Generate, parse, ground-check and (optionally) judge the examples of one passage; the outcome's
+        item is ``passage``."""
         cfg = self.config
         lang = self.lang_of(passage, meta_lang)
         try:
@@ -293,10 +273,10 @@ class Generator:
                 cfg.prompt(cfg.method, lang), passage.text, lambda data: parse_examples(cfg.method, data)
             )
         except DeferredToBatch:
-            return Outcome(passage=passage, lang=lang, deferred=True)
+            return Outcome(item=passage, deferred=True)
         if examples is None:
             reason, _, rest = (detail or "").partition(": ")
-            return Outcome(passage=passage, lang=lang, failures=[Failure(reason=reason, detail=rest)])
+            return Outcome(item=passage, failures=[Failure(reason=reason, detail=rest)])
         kept, failures = [], []
         for index, example in enumerate(examples):
             example = self._annotate(example, passage, lang, index)
@@ -309,10 +289,10 @@ class Generator:
             try:
                 judged = await asyncio.gather(*(self._judge(e, passage, lang) for e in kept))
             except DeferredToBatch:
-                return Outcome(passage=passage, lang=lang, deferred=True)
+                return Outcome(item=passage, deferred=True)
             kept = [e for e, f in zip(kept, judged, strict=True) if f is None]
             failures += [f for f in judged if f is not None]
-        return Outcome(passage=passage, lang=lang, examples=kept, failures=failures)
+        return Outcome(item=passage, records=kept, failures=failures)
 
     def _annotate(self, example: dict[str, Any], passage: Passage, lang: str, index: int) -> dict[str, Any]:
         extra = {k: example.pop(k) for k in ("seed", "curation") if k in example}
@@ -360,18 +340,15 @@ class Generator:
 # --- selection -----------------------------------------------------------------------------------------
 
 
-def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
-
-
 class Selector:
-    """Cheap checks while generating: exact dedup (normalised instruction + input + output) and length
-    bounds. The full SFT selectors (near-duplicates, ROUGE-L diversity, refusals) run after generation
-    with ``knowforge instruct generate --select DIR`` (``instruct.sft.select.select_file``)."""
+    """Cheap checks while generating: length bounds in characters and exact dedup of instruction, input
+    and output by ``instruct.sft.select.exact_key`` (the SFT selector's normalisation). The full SFT
+    selectors (near-duplicates, ROUGE-L diversity, refusals) run after generation with ``knowforge
+    instruct generate --select DIR`` (``instruct.sft.select.select_file``)."""
 
     def __init__(self, config: GenerateConfig) -> None:
         self.config = config
-        self.seen: set[tuple[str, str, str]] = set()
+        self.seen: set[tuple[int, ...]] = set()
 
     def check(self, example: dict[str, Any]) -> tuple[str, str] | None:
         cfg = self.config
@@ -383,7 +360,7 @@ class Selector:
             if high is not None and size > high:
                 return REASON_TOO_LONG, f"{name} {size} chars > {high}"
         if cfg.dedup:
-            key = (_normalise(example["instruction"]), _normalise(example["input"]), _normalise(example["output"]))
+            key = exact_key(example["instruction"], example["input"], example["output"])
             if key in self.seen:
                 return REASON_DUPLICATE, "same instruction, input and output as an earlier example"
             self.seen.add(key)
@@ -426,25 +403,54 @@ def document_total(inputs: list[Path]) -> int | None:
     return total
 
 
-class _JsonlWriter:
-    """JSON Lines to a temporary name, renamed into place by :meth:`commit`."""
+class GenerateJob(LLMJob):
+    """Every passage of the input shards, in order: its examples that pass :class:`Selector`, failures."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle: IO[str] = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in commit/abort)
+    def __init__(self, inputs: list[Path], config: GenerateConfig, generator: Generator, report: GenerateReport,
+                 *, progress: bool) -> None:
+        from tqdm import tqdm
 
-    def write(self, record: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.inputs = inputs
+        self.config = config
+        self.generator = generator
+        self.selector = Selector(config)
+        self.report = report
+        self.window = config.window
+        # The bar counts documents when the shards' document counts are known (a stage wrote them), so it
+        # has a total and an ETA; else passages, up to --max-passages if given.
+        self.documents = None if config.max_passages is not None else document_total(inputs)
+        self.bar = tqdm(total=self.documents or config.max_passages, unit="doc" if self.documents else "passage",
+                        desc=f"generate {config.method}", disable=not progress)
+        self.last_doc: str | None = None
 
-    def commit(self) -> None:
-        self.handle.close()
-        os.replace(self.tmp, self.path)
+    def tasks(self) -> Iterator[Task]:
+        for passage, lang in iter_passages(self.inputs, self.config):
+            yield lambda passage=passage, lang=lang: self.generator.process(passage, lang)
 
-    def abort(self) -> None:
-        self.handle.close()
-        self.tmp.unlink(missing_ok=True)
+    def advance(self, outcome: Outcome) -> None:
+        passage: Passage = outcome.item
+        self.report.passages += 1
+        self.report.passage_tokens += estimate_tokens(passage.text)
+        if not self.documents or passage.doc_id != self.last_doc:
+            self.bar.update(1)
+        self.last_doc = passage.doc_id
+
+    def failure_line(self, outcome: Outcome, failure: Failure) -> dict[str, Any]:
+        p: Passage = outcome.item
+        return {"reason": failure.reason, "detail": failure.detail, "doc_id": p.doc_id,
+                "passage": [p.start, p.end], "example": failure.example}
+
+    def take(self, outcome: Outcome, out: JobOutput) -> None:
+        for failure in outcome.failures:
+            out.fail(failure.reason, self.failure_line(outcome, failure))
+        for example in outcome.records:
+            self.report.generated += 1
+            problem = self.selector.check(example)
+            if problem is None:
+                out.write(example)
+            else:
+                failure = Failure(reason=problem[0], detail=problem[1], example=example)
+                out.fail(failure.reason, self.failure_line(outcome, failure))
 
 
 async def generate_records(
@@ -453,64 +459,9 @@ async def generate_records(
 ) -> GenerateReport:
     """Generate examples for every passage of ``inputs`` into ``output`` (JSONL, Alpaca fields + meta),
     failures into ``failures_path``; both are replaced only when no response is pending in a batch."""
-    from tqdm import tqdm
-
-    generator = Generator(config, client, model=model)
-    selector = Selector(config)
     report = GenerateReport(accounting=client.accounting)
-    writer, failures = _JsonlWriter(output), _JsonlWriter(failures_path)
-
-    def jobs() -> Iterator[Callable[[], Awaitable[Outcome]]]:
-        for passage, lang in iter_passages(inputs, config):
-            yield lambda passage=passage, lang=lang: generator.process(passage, lang)
-
-    def fail(outcome: Outcome, failure: Failure) -> None:
-        report.failed += 1
-        report.failure_reasons[failure.reason] += 1
-        p = outcome.passage
-        failures.write({"reason": failure.reason, "detail": failure.detail, "doc_id": p.doc_id,
-                        "passage": [p.start, p.end], "example": failure.example})
-
-    # The bar counts documents when the shards' document counts are known (a stage wrote them), so it
-    # has a total and an ETA; else passages, up to --max-passages if given.
-    documents = None if config.max_passages is not None else document_total(inputs)
-    bar = tqdm(total=documents or config.max_passages, unit="doc" if documents else "passage",
-               desc=f"generate {config.method}", disable=not progress)
-    last_doc: str | None = None
-    try:
-        async for outcome in ordered(jobs(), config.window):
-            report.passages += 1
-            report.passage_tokens += estimate_tokens(outcome.passage.text)
-            if not documents or outcome.passage.doc_id != last_doc:
-                bar.update(1)
-            last_doc = outcome.passage.doc_id
-            if outcome.deferred:
-                report.deferred += 1
-                continue
-            for failure in outcome.failures:
-                fail(outcome, failure)
-            for example in outcome.examples:
-                report.generated += 1
-                problem = selector.check(example)
-                if problem is None:
-                    writer.write(example)
-                    report.written += 1
-                else:
-                    fail(outcome, Failure(reason=problem[0], detail=problem[1], example=example))
-    except BaseException:
-        writer.abort()
-        failures.abort()
-        raise
-    finally:
-        bar.close()
-    if report.deferred:
-        writer.abort()
-        failures.abort()
-    else:
-        writer.commit()
-        failures.commit()
-        report.output_written = True
-    return report
+    job = GenerateJob(inputs, config, Generator(config, client, model=model), report, progress=progress)
+    return await run_job(job, report, output=output, failures_path=failures_path, close=job.bar.close)
 
 
 def generate_file(
@@ -519,39 +470,19 @@ def generate_file(
     progress: bool = True,
 ) -> GenerateReport:
     """Run :func:`generate_records` with a cached client (the CLI's entry point); ``batch_path`` writes
-    uncached requests as an OpenAI Batch API file instead of sending them (see ``instruct.translate``)."""
-    cache = ResponseCache(cache_path or default_cache_path(output))
-    failures_path = failures_path or default_failures_path(output)
+    uncached requests as an OpenAI Batch API file instead of sending them (see ``instruct.jobs``)."""
+    failures = failures_path or default_failures_path(output)
 
-    async def run(batch_file: IO[str] | None) -> GenerateReport:
-        async with LLMClient(llm, api_key=api_key, cache=cache, batch_file=batch_file) as client:
-            return await generate_records(inputs, output, config=config, client=client, model=llm.model,
-                                          failures_path=failures_path, progress=progress)
+    def run(client: LLMClient) -> Awaitable[GenerateReport]:
+        return generate_records(inputs, output, config=config, client=client, model=llm.model,
+                                failures_path=failures, progress=progress)
 
-    try:
-        if batch_path is None:
-            report = asyncio.run(run(None))
-        else:
-            batch_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(batch_path, "w", encoding="utf-8") as batch_file:
-                report = asyncio.run(run(batch_file))
-            if not report.accounting.deferred:
-                batch_path.unlink()
-        report.failures_path = failures_path
-        return report
-    finally:
-        cache.close()
+    return run_with_client(run, llm=llm, api_key=api_key, cache_path=cache_path or default_cache_path(output),
+                           batch_path=batch_path)
 
 
 def format_report(report: GenerateReport, model: str, prices: PriceTable | None) -> str:
     """The end-of-run summary printed by the CLI."""
-    reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.failure_reasons.items()))
-    lines = [
-        f"passages           {report.passages}",
-        f"examples generated {report.generated}",
-        f"examples written   {report.written}",
-        f"failures           {report.failed}" + (f"  ({reasons})" if reasons else ""),
-    ]
-    if report.deferred:
-        lines.append(f"waiting for batch  {report.deferred} passages (output not written yet)")
-    return "\n".join(lines) + "\n" + report.accounting.summary(model, prices)
+    rows = [("passages", report.passages), ("examples generated", report.generated),
+            ("examples written", report.written)]
+    return jobs_format_report(report, report.summary(rows, "failures", "passages"), model, prices)

@@ -1,33 +1,27 @@
 """Async client for any OpenAI-compatible chat endpoint (OpenAI, Azure-style gateways, vLLM): bounded
 concurrency, RPM/TPM token buckets, retries with full-jitter exponential backoff that honour
-Retry-After, an SQLite cache keyed by sha256(model, messages, params) so no request is paid twice,
-token/cost accounting, and OpenAI Batch API request files. Streaming and tool calls are left out.
+Retry-After, an SQLite cache keyed by sha256(model, messages, params) so no request is paid twice
+(``instruct.llm_cache``), token/cost accounting (``instruct.llm_cost``), OpenAI Batch API request
+files, and a stop with one line when the endpoint cannot work (``instruct.llm_errors``). Streaming and
+tool calls are left out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
-import os
 import random
-import re
-import sqlite3
 import time
-from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import IO, Any
 
-import yaml
+from instruct.llm_cache import ResponseCache, cache_key
+from instruct.llm_cost import Accounting
+from instruct.llm_errors import LLMSetupError, connect_failure, endpoint_error, error_message
 
-from corpus.resources import shipped
-
-DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
-DEFAULT_PRICES = shipped("configs/llm_prices.yaml")
 CHAT_URL = "/v1/chat/completions"
 
 # Per-request failure reasons (the run goes on; the caller records them).
@@ -56,65 +50,6 @@ ERROR_CONNECTION = "connection"
 ERROR_MALFORMED = "malformed_response"
 
 MessageList = Sequence[Mapping[str, Any]]
-
-
-class LLMSetupError(Exception):
-    """A problem no retry can fix (missing key, 401/403, unknown model or URL, no server there): stop the
-    run with this one-line message. The message never contains the API key."""
-
-
-def endpoint_error(base_url: Any, model: str, what: str, hint: str) -> LLMSetupError:
-    """The one line that stops a run: the endpoint, the model, what happened, and what to try."""
-    return LLMSetupError(f"{base_url} (model {model!r}): {what}; {hint}")
-
-
-def _connect_failure(err: BaseException) -> tuple[str, str] | None:
-    """(OS error, hint) when ``err`` failed before any HTTP exchange (refused, DNS, TLS), else None.
-
-    A connection dropped mid-response is not one of these: it is retried like a 5xx.
-    """
-    import socket
-    import ssl
-
-    import aiohttp
-
-    chain: list[BaseException] = []
-    cause: BaseException | None = err
-    while cause is not None and len(chain) < 20:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    dns_error = getattr(aiohttp, "ClientConnectorDNSError", socket.gaierror)
-    # Most specific first: aiohttp wraps a refusal (an OSError) in ClientConnectorError.
-    checks = (
-        (ssl.SSLError | aiohttp.ClientSSLError, "TLS error",
-         "check http:// versus https:// in --base-url and the server's certificate"),
-        (socket.gaierror | dns_error, "DNS lookup failed", "check the host name in --base-url"),
-        (ConnectionRefusedError, "connection refused", "is the server running, and is the port in --base-url right?"),
-        (aiohttp.ClientConnectorError, "cannot connect", "is the server running, and is --base-url right?"),
-    )
-    for kind, what, hint in checks:
-        found = next((c for c in chain if isinstance(c, kind)), None)
-        if found is not None:
-            return f"{what}: {found}", hint
-    return None
-
-
-def resolve_api_key(env_name: str = DEFAULT_API_KEY_ENV) -> str:
-    """The API key from the environment variable ``env_name``; raises :class:`LLMSetupError`."""
-    key = os.environ.get(env_name, "").strip()
-    if not key:
-        raise LLMSetupError(
-            f"no API key: set the environment variable {env_name} (or choose another with --api-key-env);"
-            " a local server without authentication accepts any value, e.g. EMPTY"
-        )
-    return key
-
-
-def cache_key(model: str, messages: MessageList, params: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of (model, messages, params): equal requests, equal keys."""
-    payload = {"model": model, "messages": [dict(m) for m in messages], "params": dict(params)}
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def estimate_tokens(messages: MessageList) -> int:
@@ -188,146 +123,9 @@ class LLMConfig:
         return {name: value for name, value in values.items() if value is not None}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Price:
-    """USD per million tokens."""
-
-    input: float
-    output: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class PriceTable:
-    """Model prices; a model matches its longest listed prefix (``gpt-4o-2024-08-06`` -> ``gpt-4o``)."""
-
-    models: Mapping[str, Price]
-    batch_discount: float = 0.5
-
-    @classmethod
-    def load(cls, path: Path = DEFAULT_PRICES) -> PriceTable:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        models = {name: Price(input=float(p["input"]), output=float(p["output"])) for name, p in data["models"].items()}
-        return cls(models=models, batch_discount=float(data.get("batch_discount", 0.5)))
-
-    def lookup(self, model: str) -> Price | None:
-        matches = [name for name in self.models if model == name or model.startswith(name + "-")]
-        return self.models[max(matches, key=len)] if matches else None
-
-
-# --- accounting -------------------------------------------------------------------------------------
-
-
 class DeferredToBatch(Exception):
     """A response the caller needs is waiting in the batch request file (``--batch``): skip the record
     for this run; it completes on the rerun after ``batch-ingest``."""
-
-
-@dataclass(kw_only=True)
-class Accounting:
-    """Counters for one run. ``requests`` counts HTTP attempts sent; ``cache_hits`` calls answered from
-    the cache or by an identical request already in flight; tokens count paid responses only."""
-
-    requests: int = 0
-    cache_hits: int = 0
-    retries: int = 0
-    failures: int = 0
-    deferred: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    batch_prompt_tokens: int = 0
-    batch_completion_tokens: int = 0
-    retry_kinds: Counter[str] = field(default_factory=Counter)
-    failure_reasons: Counter[str] = field(default_factory=Counter)
-
-    def add_usage(self, usage: Mapping[str, Any] | None, *, batch: bool = False) -> None:
-        usage = usage or {}
-        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        if batch:
-            self.batch_prompt_tokens += prompt
-            self.batch_completion_tokens += completion
-        else:
-            self.prompt_tokens += prompt
-            self.completion_tokens += completion
-
-    def cost(self, model: str, prices: PriceTable | None) -> float | None:
-        """Estimated USD for this run's paid tokens, or None if the model has no listed price."""
-        price = prices.lookup(model) if prices else None
-        if price is None:
-            return None
-        online = self.prompt_tokens * price.input + self.completion_tokens * price.output
-        batch = self.batch_prompt_tokens * price.input + self.batch_completion_tokens * price.output
-        return (online + batch * (1 - prices.batch_discount)) / 1e6
-
-    def summary(self, model: str, prices: PriceTable | None) -> str:
-        """A short multi-line report for the terminal."""
-        cost = self.cost(model, prices)
-        lines = [
-            f"requests sent      {self.requests}",
-            f"cache hits         {self.cache_hits}",
-            f"retries            {self.retries}"
-            + (f"  ({', '.join(f'{k} {v}' for k, v in sorted(self.retry_kinds.items()))})" if self.retry_kinds else ""),
-            f"failed requests    {self.failures}"
-            + (f"  ({', '.join(f'{k} {v}' for k, v in sorted(self.failure_reasons.items()))})" if self.failures else ""),
-            f"prompt tokens      {self.prompt_tokens + self.batch_prompt_tokens}",
-            f"completion tokens  {self.completion_tokens + self.batch_completion_tokens}",
-            f"estimated cost     {'n/a (model not in the price table)' if cost is None else f'${cost:.4f}'}",
-        ]
-        if self.deferred:
-            lines.append(f"deferred to batch  {self.deferred}")
-        return "\n".join(lines)
-
-
-# --- the cache ----------------------------------------------------------------------------------------
-
-
-class ResponseCache:
-    """Completed chat responses on disk (SQLite, WAL), keyed by :func:`cache_key`.
-
-    Each response is committed as soon as it arrives, so a run killed with ``kill -9`` loses at most
-    the requests in flight. Batch request bodies are kept too, so ``batch-ingest`` accepts only
-    answers to requests this cache wrote.
-    """
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives process kills
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT, response TEXT,"
-            " source TEXT, created REAL)"
-        )
-        self._db.execute("CREATE TABLE IF NOT EXISTS batch_requests (key TEXT PRIMARY KEY, body TEXT)")
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def put(self, key: str, model: str, response: Mapping[str, Any], *, source: str = "online") -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
-            (key, model, json.dumps(response, ensure_ascii=False), source, time.time()),
-        )
-
-    def __contains__(self, key: object) -> bool:
-        return self._db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone() is not None
-
-    def keys(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT key FROM responses")}
-
-    def __len__(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-
-    def add_batch_request(self, key: str, body: Mapping[str, Any]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO batch_requests VALUES (?, ?)", (key, json.dumps(body)))
-
-    def batch_request(self, key: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT body FROM batch_requests WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def close(self) -> None:
-        self._db.close()
 
 
 # --- rate limiting ------------------------------------------------------------------------------------
@@ -584,11 +382,11 @@ class LLMClient:
                 raise self._stop(f"HTTP {err.status_code}, the API key was refused",
                                  "check the key's environment variable (--api-key-env) and --base-url") from None
             except openai.NotFoundError as err:
-                raise self._stop(f"HTTP 404 ({_error_message(err)})",
+                raise self._stop(f"HTTP 404 ({error_message(err)})",
                                  "check the model name (--model) and that --base-url ends in /v1") from None
             except openai.APIConnectionError as err:  # timeouts too: aiohttp's refusals come as these
                 last_error = _timeout_or_drop(err) if isinstance(err, openai.APITimeoutError) else ERROR_CONNECTION
-                if (refused := _connect_failure(err)) is not None:
+                if (refused := connect_failure(err)) is not None:
                     self._connect_failures += 1
                     if self._connect_failures >= MAX_CONNECT_FAILURES:
                         what, hint = refused
@@ -596,19 +394,19 @@ class LLMClient:
                     delay = min(2.0, CONNECT_BACKOFF * 2 ** (self._connect_failures - 1))
             except openai.APIStatusError as err:
                 if err.status_code in FATAL_STATUSES:
-                    raise self._stop(f"HTTP {err.status_code} ({_error_message(err)})",
+                    raise self._stop(f"HTTP {err.status_code} ({error_message(err)})",
                                      "this endpoint does not serve chat completions: point --base-url at an "
                                      "OpenAI-compatible server, e.g. http://localhost:8000/v1") from None
                 if err.status_code < 500 and err.status_code not in (408, 409):
                     self._bad_requests += 1
                     if not self._succeeded and self._bad_requests >= MAX_BAD_REQUESTS_FIRST:
                         raise self._stop(f"HTTP {err.status_code} for the first {self._bad_requests} requests "
-                                         f"({_error_message(err)})",
+                                         f"({error_message(err)})",
                                          "the endpoint refuses this request shape: check --model and the "
                                          "sampling options (--temperature, --max-tokens)") from None
                     return ChatResult(
                         key=key, attempts=attempt, reason=REASON_BAD_REQUEST,
-                        detail=f"HTTP {err.status_code}: {_error_message(err)}",
+                        detail=f"HTTP {err.status_code}: {error_message(err)}",
                     )
                 last_error = f"http_{err.status_code}"
                 retry_after = parse_retry_after(err.response.headers)
@@ -646,61 +444,3 @@ def _timeout_or_drop(err: BaseException) -> str:
             return ERROR_CONNECTION
         cause = cause.__cause__ or cause.__context__
     return ERROR_TIMEOUT
-
-
-def _error_message(err: Exception) -> str:
-    body = getattr(err, "body", None)
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        message = inner.get("message") if isinstance(inner, Mapping) else None
-        if message:
-            return str(message)[:300]
-    return re.sub(r"\s+", " ", str(err))[:300]
-
-
-# --- batch output ingestion ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class IngestReport:
-    """What :func:`ingest_batch_output` did with each line of a batch output file."""
-
-    stored: int
-    errors: int
-    unknown: int
-    malformed: int
-    accounting: Accounting
-
-
-def ingest_batch_output(path: Path, cache: ResponseCache) -> IngestReport:
-    """Store the successful answers of an OpenAI Batch API output file in ``cache``.
-
-    Each line is ``{"custom_id", "response": {"status_code", "body"}, "error"}``; ``custom_id`` is the
-    cache key written by ``--batch``. Lines with an error or a non-200 status are counted and left out,
-    so the next run sends those requests again; ids this cache never wrote are counted as unknown.
-    """
-    stored = errors = unknown = malformed = 0
-    accounting = Accounting()
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                key = item["custom_id"]
-                response = item.get("response") or {}
-            except (ValueError, KeyError, TypeError):
-                malformed += 1
-                continue
-            request = cache.batch_request(key)
-            if request is None:
-                unknown += 1
-                continue
-            body = response.get("body")
-            if item.get("error") or response.get("status_code") != 200 or not isinstance(body, dict):
-                errors += 1
-                continue
-            cache.put(key, request["model"], body, source="batch")
-            accounting.add_usage(body.get("usage"), batch=True)
-            stored += 1
-    return IngestReport(stored=stored, errors=errors, unknown=unknown, malformed=malformed, accounting=accounting)

@@ -1,133 +1,55 @@
 """Translate instruction data with an LLM (KnowLM's recipe): ``translate`` turns every text field into the
 target language, ``answer`` translates the questions and has the model answer them. Alpaca, ShareGPT and
 generic JSONL in and out; every record written once in input order or failed with its reason; spans
-protected by ``instruct.protect``. Alpaca ``history`` is translated as context, never re-answered."""
+protected by ``instruct.protect``, replies checked by ``instruct.translate_checks``, the run an
+``instruct.jobs`` job. Alpaca ``history`` is translated as context, never re-answered."""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import copy
-import json
-import os
-import re
 import string
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from corpus.resources import shipped
-from instruct.llm import (
-    REASON_DEFERRED,
-    Accounting,
-    DeferredToBatch,
-    LLMClient,
-    LLMConfig,
-    PriceTable,
-    ResponseCache,
+from instruct.io import FORMAT_ALPACA, SPACED, Rejected, count_records, iter_json_records, stdlib_loads
+from instruct.io import detect_format as io_detect_format
+from instruct.jobs import (
+    Failure,
+    JobReport,
+    LLMJob,
+    Outcome,
+    RequestFailed,
+    Task,
+    ask,
+    default_cache_path,
+    default_failures_path,
+    ready,
+    run_job,
+    run_with_client,
 )
+from instruct.jobs import format_report as jobs_format_report
+from instruct.llm import DeferredToBatch, LLMClient, LLMConfig
+from instruct.llm_cost import PriceTable
 from instruct.protect import MarkerInSourceError, Masked, protect, restore, unmasked_text
+from instruct.translate_checks import (
+    REASON_WRONG_LANGUAGE,
+    Checks,
+    check_translation,
+    target_share,
+)
 
 PROMPTS_DIR = shipped("configs/prompts")
 LANG_NAMES = {"en": "English", "zh": "Simplified Chinese"}
 STRATEGIES = ("translate", "answer")
-FORMAT_ALPACA, FORMAT_SHAREGPT, FORMAT_JSONL = "alpaca", "sharegpt", "jsonl"
+FORMAT_SHAREGPT, FORMAT_JSONL = "sharegpt", "jsonl"
 FORMATS = ("auto", FORMAT_ALPACA, FORMAT_SHAREGPT, FORMAT_JSONL)
 
 REASON_INPUT_MALFORMED = "input_malformed"  # a line that is not a JSON object, or missing its fields
-REASON_PREAMBLE = "translate_preamble"  # "Here is the translation:" / "以下是翻译" in front of the text
-REASON_WRONG_LANGUAGE = "translate_wrong_language"  # target-language share below the minimum
-REASON_LENGTH_RATIO = "translate_length_ratio"  # output length far from what the direction predicts
-REASON_STRUCTURE = "translate_structure_changed"  # paragraphs or list/heading lines differ in number
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
-_PREAMBLE_RES = (
-    re.compile(
-        r"^\W*(?:(?:sure|certainly|of course|okay|ok)\W+)?(?:here(?:'s| is| are)|below is|the following is)"
-        r"[^\n]{0,60}translat", re.I,
-    ),
-    re.compile(r"^\W*(?:translation|translated text)\s*[:：]", re.I),
-    re.compile(r"^\W*(?:(?:好的|当然)\W*)?(?:以下是|下面是|这是)[^\n]{0,30}(?:翻译|译文)"),
-    re.compile(r"^\W*(?:翻译|译文)(?:结果|如下)?\s*[:：]"),
-)
-_BLOCK_LINE_RE = re.compile(r"^\s*(?:[-*+•]|(?:\d+|⟦\d+⟧)[.)、]|#{1,6})\s", re.M)
-_PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
-
-
-# --- validation -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Checks:
-    """Validation thresholds; None switches a check off.
-
-    ``min_target_share``: target units / all units, where a unit is a CJK character or a Latin word
-    (a word, not a letter, so "使用 Python 的 pandas 库" scores 4/6 for Chinese, not 4/16).
-    ``length_ratio``: (min, max) of output/source non-space characters, markers removed; en->zh
-    prose runs about 0.25-0.5, zh->en about 2-4 (our measurements on parallel Alpaca pairs are
-    within these), so the bounds flag only gross failures (a summary, a cut, an answer instead).
-    Both are skipped for texts shorter than ``min_chars`` (names and one-word fields vary too much).
-    """
-
-    min_target_share: float | None = 0.5
-    length_ratio: tuple[float, float] | None = None
-    min_chars: int = 20
-    check_structure: bool = True
-    check_preamble: bool = True
-
-    @classmethod
-    def for_direction(cls, source_lang: str, target_lang: str) -> Checks:
-        ratio = {("en", "zh"): (0.1, 1.2), ("zh", "en"): (0.8, 8.0)}.get((source_lang, target_lang))
-        return cls(min_target_share=0.5 if target_lang == "zh" else 0.7, length_ratio=ratio)
-
-
-def target_share(text: str, lang: str) -> tuple[float, int]:
-    """(share of ``lang`` units, total units) in ``text``, markers removed; see :class:`Checks`."""
-    prose = unmasked_text(text)
-    cjk = len(_CJK_RE.findall(prose))
-    latin = len(_LATIN_WORD_RE.findall(prose))
-    total = cjk + latin
-    if total == 0:
-        return 1.0, 0
-    return (cjk if lang == "zh" else latin) / total, total
-
-
-def has_preamble(text: str) -> bool:
-    """True if the text opens with a translator's preamble ("Here is the translation", "以下是译文")."""
-    head = text.lstrip()[:120]
-    return any(pattern.search(head) for pattern in _PREAMBLE_RES)
-
-
-def structure(masked_text: str) -> tuple[int, int]:
-    """(paragraphs, list/heading lines) of a masked text; code is one marker, so its lines do not count."""
-    paragraphs = sum(1 for part in _PARAGRAPH_SPLIT_RE.split(masked_text.strip()) if part.strip())
-    return paragraphs, len(_BLOCK_LINE_RE.findall(masked_text))
-
-
-def check_translation(
-    source_masked: str, output_masked: str, *, target_lang: str, checks: Checks
-) -> tuple[str, str] | None:
-    """Validate a translation (both texts still masked); returns ``(reason, detail)`` or None."""
-    if checks.check_preamble and has_preamble(output_masked) and not has_preamble(source_masked):
-        return REASON_PREAMBLE, repr(output_masked.lstrip()[:60])
-    source_chars = len(re.sub(r"\s", "", unmasked_text(source_masked)))
-    long_enough = source_chars >= checks.min_chars
-    if checks.min_target_share is not None and long_enough:
-        share, units = target_share(output_masked, target_lang)
-        if units and share < checks.min_target_share:
-            return REASON_WRONG_LANGUAGE, f"{target_lang} share {share:.2f} < {checks.min_target_share}"
-    if checks.length_ratio is not None and long_enough:
-        ratio = len(re.sub(r"\s", "", unmasked_text(output_masked))) / source_chars
-        low, high = checks.length_ratio
-        if not low <= ratio <= high:
-            return REASON_LENGTH_RATIO, f"ratio {ratio:.2f} outside [{low}, {high}]"
-    if checks.check_structure:
-        before, after = structure(source_masked), structure(output_masked)
-        if before != after:
-            return REASON_STRUCTURE, f"(paragraphs, list/heading lines) {before} -> {after}"
-    return None
 
 
 # --- record formats ---------------------------------------------------------------------------------
@@ -185,12 +107,12 @@ class RecordFormat:
 
 
 def detect_format(record: dict[str, Any]) -> str:
-    """Alpaca if it has ``instruction``, ShareGPT if ``conversations`` or ``messages``, else JSONL."""
-    if "instruction" in record:
-        return FORMAT_ALPACA
-    if isinstance(record.get("conversations"), list) or isinstance(record.get("messages"), list):
-        return FORMAT_SHAREGPT
-    return FORMAT_JSONL
+    """``instruct.io.detect_format``, with OpenAI ``messages`` read as ShareGPT turns and a record of
+    neither kind as generic JSONL: a list of turns wins over ``instruction`` (see there why)."""
+    found = io_detect_format(record)
+    if found is None:
+        return FORMAT_JSONL
+    return FORMAT_ALPACA if found == FORMAT_ALPACA else FORMAT_SHAREGPT
 
 
 def get_at(record: Any, path: FieldPath) -> Any:
@@ -203,36 +125,6 @@ def set_at(record: Any, path: FieldPath, value: Any) -> None:
     for part in path[:-1]:
         record = record[part]
     record[path[-1]] = value
-
-
-def read_records(path: Path) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
-    """Yield ``(record, None)`` or ``(None, error)`` per input record: a JSON array (whole file,
-    which is how Alpaca ships; tens of MB at most) or JSON Lines (streamed)."""
-    with open(path, encoding="utf-8") as handle:
-        head = handle.read(4096).lstrip()
-        handle.seek(0)
-        if head.startswith("["):
-            try:
-                items = json.load(handle)
-            except RecursionError:
-                raise ValueError(f"{path}: a record is nested too deeply to parse; use JSON Lines to reject it "
-                                 "alone") from None
-            for item in items:
-                yield (item, None) if isinstance(item, dict) else (None, "array item is not an object")
-            return
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError as err:
-                yield None, f"line {number}: {err}"
-                continue
-            except RecursionError:
-                # e.g. 10,000 nested arrays: deeper than the parser's recursion limit; one record, not the run
-                yield None, f"line {number}: nested too deeply to parse"
-                continue
-            yield (item, None) if isinstance(item, dict) else (None, f"line {number}: not a JSON object")
 
 
 # --- the translator -------------------------------------------------------------------------------------
@@ -273,42 +165,12 @@ class TranslateConfig:
         ).strip()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Failure:
-    """Why one text of a record could not be produced."""
-
-    reason: str
-    detail: str | None = None
-    field: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    """The result for one input record: exactly one of ``record``, ``failure`` or ``deferred``."""
-
-    index: int
-    source: dict[str, Any] | None
-    record: dict[str, Any] | None = None
-    failure: Failure | None = None
-    deferred: bool = False
-
-
 @dataclass(kw_only=True)
-class TranslateReport:
-    """Totals of one run; ``accounting`` holds the LLM client's request/token counters."""
+class TranslateReport(JobReport):
+    """Totals of one run: ``records`` read; the rest as in :class:`~instruct.jobs.JobReport` (every failure
+    of a translation, of a request, a check or the input, leaves a record undone)."""
 
     records: int = 0
-    written: int = 0
-    failed: int = 0
-    deferred: int = 0
-    failure_reasons: collections.Counter[str] = field(default_factory=collections.Counter)
-    accounting: Accounting = field(default_factory=Accounting)
-    output_written: bool = False
-    failures_path: Path | None = None
-
-    def unfinished(self) -> int:
-        """Records with no output: every failure of a translation (request, check or input) counts."""
-        return self.failed
 
 
 class _FieldFailed(Exception):
@@ -365,20 +227,19 @@ class Translator:
         return output
 
     async def _ask(self, messages: list[dict[str, str]], field_name: str) -> str:
-        result = await self.client.chat(messages)
-        if result.reason == REASON_DEFERRED:
-            raise DeferredToBatch
-        if not result.ok or result.text is None:
-            raise _FieldFailed(Failure(reason=result.reason or "", detail=result.detail, field=field_name))
-        return result.text
+        try:
+            return await ask(self.client, messages)
+        except RequestFailed as err:
+            raise _FieldFailed(Failure(reason=err.reason, detail=err.detail, field=field_name)) from None
 
     async def process(self, index: int, record: dict[str, Any], fmt: RecordFormat) -> Outcome:
-        """Translate (or translate and answer) one record."""
+        """Translate (or translate and answer) one record; the outcome's item is ``(index, record)``."""
+        item = (index, record)
         try:
             slots = fmt.slots(record)
         except (KeyError, TypeError, IndexError) as err:
             failure = Failure(reason=REASON_INPUT_MALFORMED, detail=f"{type(err).__name__}: {err}")
-            return Outcome(index=index, source=record, failure=failure)
+            return Outcome(item=item, failures=[failure])
         result = copy.deepcopy(record)
         try:
             if self.config.strategy == "translate":
@@ -387,10 +248,10 @@ class Translator:
                 await self._translate_slots(result, [s for s in slots if s.role != ROLE_ANSWER and _has_text(record, s)])
                 await self._answer_slots(result, fmt, slots)
         except DeferredToBatch:
-            return Outcome(index=index, source=record, deferred=True)
+            return Outcome(item=item, deferred=True)
         except _FieldFailed as err:
-            return Outcome(index=index, source=record, failure=err.failure)
-        return Outcome(index=index, source=record, record=result)
+            return Outcome(item=item, failures=[err.failure])
+        return Outcome(item=item, records=[result])
 
     async def _translate_slots(self, record: dict[str, Any], slots: list[Slot]) -> None:
         texts = await _gather_all([self.translate_text(get_at(record, s.path), _name(s.path)) for s in slots])
@@ -441,81 +302,55 @@ async def _gather_all(awaitables: list[Awaitable[str]]) -> list[str]:
     return results  # type: ignore[return-value]
 
 
-async def ordered(
-    jobs: Iterable[Callable[[], Awaitable[Outcome]]], window: int
-) -> AsyncIterator[Outcome]:
-    """Run jobs with at most ``window`` in flight and yield their outcomes in submission order."""
-    pending: collections.deque[asyncio.Task[Outcome]] = collections.deque()
-    try:
-        for job in jobs:
-            pending.append(asyncio.ensure_future(job()))
-            if len(pending) >= window:
-                yield await pending.popleft()
-        while pending:
-            yield await pending.popleft()
-    finally:
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+# --- the job ----------------------------------------------------------------------------------------
 
 
-# --- files ------------------------------------------------------------------------------------------
+class TranslateJob(LLMJob):
+    """Every record of one input file, translated in input order: one output record or one failure each."""
 
+    layout = SPACED
 
-class _RecordWriter:
-    """Writes records as a JSON array (``.json``) or JSON Lines, to a temp name renamed on commit."""
+    def __init__(self, input_path: Path, config: TranslateConfig, translator: Translator,
+                 report: TranslateReport, *, progress: bool) -> None:
+        from tqdm import tqdm
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.array = path.suffix == ".json"
-        self.handle: IO[str] = open(self.tmp, "w", encoding="utf-8")  # closed in commit/abort
-        self.count = 0
-        if self.array:
-            self.handle.write("[")
+        self.input_path = input_path
+        self.config = config
+        self.translator = translator
+        self.report = report
+        self.window = config.window
+        self.format: RecordFormat | None = None
+        self.bar = tqdm(total=count_records(input_path), unit="rec", desc="translate", disable=not progress)
 
-    def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False)
-        if self.array:
-            self.handle.write(("\n" if self.count == 0 else ",\n") + "  " + line)
-        else:
-            self.handle.write(line + "\n")
-        self.count += 1
+    def record_format(self, record: dict[str, Any]) -> RecordFormat:
+        """The format of the file: the first record decides "auto", so one file is read as one format."""
+        if self.format is None:
+            config = self.config
+            name = config.input_format if config.input_format != "auto" else detect_format(record)
+            if name == FORMAT_JSONL and not config.fields:
+                raise ValueError("generic JSONL input needs the fields to translate (--fields a,b)")
+            self.format = RecordFormat(name=name, fields=config.fields, answer_field=config.answer_field)
+        return self.format
 
-    def commit(self) -> None:
-        if self.array:
-            self.handle.write("\n]\n")
-        self.handle.close()
-        os.replace(self.tmp, self.path)
+    def tasks(self) -> Iterator[Task]:
+        read = iter_json_records(self.input_path, reason=REASON_INPUT_MALFORMED, loads=stdlib_loads, objects=True)
+        for index, (_, record) in enumerate(read):
+            if isinstance(record, Rejected):
+                detail = record.detail if record.line is None else f"line {record.line}: {record.detail}"
+                failure = Failure(reason=REASON_INPUT_MALFORMED, detail=detail)
+                yield ready(Outcome(item=(index, None), failures=[failure]))
+            else:
+                fmt = self.record_format(record)
+                yield lambda index=index, record=record, fmt=fmt: self.translator.process(index, record, fmt)
 
-    def abort(self) -> None:
-        self.handle.close()
-        self.tmp.unlink(missing_ok=True)
+    def advance(self, outcome: Outcome) -> None:
+        self.report.records += 1
+        self.bar.update(1)
 
-
-def default_failures_path(output: Path) -> Path:
-    return output.with_name(output.name.split(".")[0] + ".failures.jsonl")
-
-
-def default_cache_path(output: Path) -> Path:
-    return output.with_name(output.name.split(".")[0] + ".llm-cache.sqlite")
-
-
-def count_records(path: Path) -> int | None:
-    """Number of records for the progress bar (JSONL: non-blank lines; a JSON array: its length, parsed
-    once more: arrays are tens of MB at most, and a bar without a total has no ETA)."""
-    with open(path, encoding="utf-8") as handle:
-        if handle.read(4096).lstrip().startswith("["):
-            handle.seek(0)
-            try:
-                items = json.load(handle)
-            except (ValueError, RecursionError):
-                return None  # read_records reports the problem
-            return len(items) if isinstance(items, list) else None
-        handle.seek(0)
-        return sum(1 for line in handle if line.strip())
+    def failure_line(self, outcome: Outcome, failure: Failure) -> dict[str, Any]:
+        index, source = outcome.item
+        return {"index": index, "reason": failure.reason, "field": failure.field, "detail": failure.detail,
+                "record": source}
 
 
 async def translate_records(
@@ -532,69 +367,9 @@ async def translate_records(
     The output and failures files are replaced only when no response is still pending (``--batch``);
     each is written to a temp name first, so a killed run leaves the previous files intact.
     """
-    from tqdm import tqdm
-
-    translator = Translator(config, client)
     report = TranslateReport(accounting=client.accounting)
-    writer, failures = _RecordWriter(output_path), _RecordWriter(failures_path)
-    fmt_holder: list[RecordFormat] = []
-
-    def record_format(record: dict[str, Any]) -> RecordFormat:
-        if not fmt_holder:  # the first record decides "auto", so one file is read as one format
-            name = config.input_format if config.input_format != "auto" else detect_format(record)
-            if name == FORMAT_JSONL and not config.fields:
-                raise ValueError("generic JSONL input needs the fields to translate (--fields a,b)")
-            fmt_holder.append(RecordFormat(name=name, fields=config.fields, answer_field=config.answer_field))
-        return fmt_holder[0]
-
-    def jobs() -> Iterator[Callable[[], Awaitable[Outcome]]]:
-        for index, (record, error) in enumerate(read_records(input_path)):
-            if record is None:
-                failure = Failure(reason=REASON_INPUT_MALFORMED, detail=error)
-                yield _ready(Outcome(index=index, source=None, failure=failure))
-            else:
-                fmt = record_format(record)
-                yield lambda index=index, record=record, fmt=fmt: translator.process(index, record, fmt)
-
-    bar = tqdm(total=count_records(input_path), unit="rec", desc="translate", disable=not progress)
-    try:
-        async for outcome in ordered(jobs(), config.window):
-            report.records += 1
-            bar.update(1)
-            if outcome.deferred:
-                report.deferred += 1
-            elif outcome.failure is not None:
-                report.failed += 1
-                report.failure_reasons[outcome.failure.reason] += 1
-                failures.write({
-                    "index": outcome.index, "reason": outcome.failure.reason, "field": outcome.failure.field,
-                    "detail": outcome.failure.detail, "record": outcome.source,
-                })
-            else:
-                assert outcome.record is not None
-                writer.write(outcome.record)
-                report.written += 1
-    except BaseException:
-        writer.abort()
-        failures.abort()
-        raise
-    finally:
-        bar.close()
-    if report.deferred:
-        writer.abort()
-        failures.abort()
-    else:
-        writer.commit()
-        failures.commit()
-        report.output_written = True
-    return report
-
-
-def _ready(outcome: Outcome) -> Callable[[], Awaitable[Outcome]]:
-    async def done() -> Outcome:
-        return outcome
-
-    return done
+    job = TranslateJob(input_path, config, Translator(config, client), report, progress=progress)
+    return await run_job(job, report, output=output_path, failures_path=failures_path, close=job.bar.close)
 
 
 def translate_file(
@@ -612,42 +387,20 @@ def translate_file(
     """Run :func:`translate_records` with a cached client (the entry point of the CLI).
 
     With ``batch_path``, requests missing from the cache are written there as an OpenAI Batch API
-    file instead of being sent; ingest the batch output with :func:`instruct.llm.ingest_batch_output`
+    file instead of being sent; ingest the batch output with :func:`instruct.llm_cache.ingest_batch_output`
     and run again (the ``answer`` strategy needs two rounds: translations, then answers).
     """
-    cache = ResponseCache(cache_path or default_cache_path(output_path))
-    failures_path = failures_path or default_failures_path(output_path)
+    failures = failures_path or default_failures_path(output_path)
 
-    async def run(batch_file: IO[str] | None) -> TranslateReport:
-        async with LLMClient(llm, api_key=api_key, cache=cache, batch_file=batch_file) as client:
-            return await translate_records(
-                input_path, output_path, config=config, client=client, failures_path=failures_path,
-                progress=progress,
-            )
+    def run(client: LLMClient) -> Awaitable[TranslateReport]:
+        return translate_records(input_path, output_path, config=config, client=client, failures_path=failures,
+                                 progress=progress)
 
-    try:
-        if batch_path is None:
-            report = asyncio.run(run(None))
-        else:
-            batch_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(batch_path, "w", encoding="utf-8") as batch_file:
-                report = asyncio.run(run(batch_file))
-            if not report.accounting.deferred:
-                batch_path.unlink()  # nothing left to send: the output was written from the cache
-        report.failures_path = failures_path
-        return report
-    finally:
-        cache.close()
+    return run_with_client(run, llm=llm, api_key=api_key, cache_path=cache_path or default_cache_path(output_path),
+                           batch_path=batch_path)
 
 
 def format_report(report: TranslateReport, model: str, prices: PriceTable | None) -> str:
     """The end-of-run summary printed by the CLI."""
-    lines = [
-        f"records            {report.records}",
-        f"written            {report.written}",
-        f"failed             {report.failed}"
-        + (f"  ({', '.join(f'{k} {v}' for k, v in sorted(report.failure_reasons.items()))})" if report.failed else ""),
-    ]
-    if report.deferred:
-        lines.append(f"waiting for batch  {report.deferred} records (output not written yet)")
-    return "\n".join(lines) + "\n" + report.accounting.summary(model, prices)
+    summary = report.summary([("records", report.records), ("written", report.written)], "failed", "records")
+    return jobs_format_report(report, summary, model, prices)

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from corpus.records import reject
+from corpus.resources import shipped
 from corpus.shards import ShardWriter, list_shards, read_docs
 from instruct.generate import ReplyError, parse_json_reply
 from instruct.llm import Accounting, LLMClient, LLMConfig, ResponseCache
 from instruct.translate import ordered
 from kg2instruction.plugins import PluginError, apply_scores, merge_proposals
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "configs" / "prompts"
+PROMPTS_DIR = shipped("configs/prompts")
 STAGE = "kg2instruction_models"
 
 # Reasons: failures (the paragraph or page is asked again on the next run) and rejections (final).

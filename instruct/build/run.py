@@ -15,16 +15,18 @@ from typing import Any
 
 import orjson
 
+from corpus.shards import write_bytes_atomic
 from instruct.build.answers import FORMATS, NAN, norm
 from instruct.build.common import load_label_map, load_templates, record_facts, relabel, relabel_schema
 from instruct.build.iepile import IEPileOptions, build_iepile
 from instruct.build.knowlm import KnowLMOptions, build_knowlm
 from instruct.build.sampling import SchemaOptions
 from instruct.formats import read_rows, write_rows
-from instruct.ie.convert import read_records, rejected_path, stats_path, write_jsonl
-from instruct.ie.record import IERecord, RecordError, Rejected, validate
+from instruct.ie.convert import read_records, rejected_path, stats_path
+from instruct.ie.record import IERecord, RecordError, validate
 from instruct.ie.schema import TASKS, Schema, read_schema, schema_from_records
 from instruct.ie.segment import split_record
+from instruct.io import Rejected, write_jsonl
 
 STYLES = ("knowlm", "iepile")
 
@@ -159,5 +161,5 @@ def build_file(input_path: Path, output: Path, config: BuildConfig) -> dict[str,
         "per_source": dict(sorted(counts["source"].items())), "per_type": dict(sorted(counts["type"].items())),
         "per_template": dict(sorted(counts["template"].items())), "per_format": dict(sorted(counts["format"].items())),
     }
-    stats_path(output).write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
+    write_bytes_atomic(stats_path(output), orjson.dumps(stats, option=orjson.OPT_INDENT_2))
     return stats

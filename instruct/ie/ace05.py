@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from instruct.ie.jsonl import iter_json_records
 from instruct.ie.record import (
     REASON_BAD_FIELD,
+    REASON_BAD_JSON,
     REASON_MISSING_FIELD,
     REASON_OFFSET_OUT_OF_RANGE,
     Argument,
@@ -24,10 +24,10 @@ from instruct.ie.record import (
     Event,
     IERecord,
     RecordError,
-    Rejected,
     Relation,
     validate,
 )
+from instruct.io import Rejected, iter_json_records
 
 SOURCE = "ace05"
 
@@ -94,7 +94,7 @@ def _dygiepp_sentence(doc: Mapping[str, Any], i: int, offset: int, source: str) 
 
 def read_dygiepp(path: Path, *, source: str = SOURCE) -> Iterator[IERecord | Rejected]:
     """Yield one IE record per sentence of every DyGIE++ document; a broken sentence is a Rejected."""
-    for where, doc in iter_json_records(path):
+    for where, doc in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(doc, Rejected):
             yield doc
             continue
@@ -156,7 +156,7 @@ def convert_oneie(obj: Any, *, source: str = SOURCE) -> IERecord:
 
 def read_oneie(path: Path, *, source: str = SOURCE) -> Iterator[IERecord | Rejected]:
     """Yield one IE record per OneIE sentence line."""
-    for where, obj in iter_json_records(path):
+    for where, obj in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             yield obj
             continue

@@ -24,9 +24,9 @@ from instruct.ie.record import (
     Event,
     IERecord,
     RecordError,
-    Rejected,
     validate,
 )
+from instruct.io import Rejected
 
 SOURCE = "casie"
 REPAIR_WINDOW = 40  # characters; the shifted offsets seen in CASIE are a handful of characters off

@@ -10,15 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from instruct.ie.record import (
-    REASON_BAD_LINE,
-    REASON_BAD_TAG,
-    Entity,
-    IERecord,
-    RecordError,
-    Rejected,
-    validate,
-)
+from instruct.ie.record import REASON_BAD_LINE, REASON_BAD_TAG, Entity, IERecord, RecordError, validate
+from instruct.io import Rejected
 
 SOURCE = "conll03"
 

@@ -1,20 +1,20 @@
 """The one table of IE dataset readers, and ``convert``: dataset → IE-records JSONL + rejected + stats.
 
 Each reader yields IE records or :class:`Rejected` items; counting and writing the rejected file
-happens once, here. Output is plain JSONL written through a temp file and renamed.
+happens once, here. Output is plain JSONL written atomically through ``instruct.io``.
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import orjson
 
+from corpus.shards import write_bytes_atomic
 from instruct.ie.ace05 import read_dygiepp, read_oneie
 from instruct.ie.casie import read_casie
 from instruct.ie.conll import read_conll
@@ -22,9 +22,9 @@ from instruct.ie.duee import read_duee
 from instruct.ie.duie import read_duie
 from instruct.ie.iepile import read_iepile
 from instruct.ie.instructie import read_instructie
-from instruct.ie.jsonl import iter_json_lines
 from instruct.ie.peoples_daily import read_peoples_daily
-from instruct.ie.record import IERecord, RecordError, Rejected, from_dict, to_dict
+from instruct.ie.record import REASON_BAD_JSON, IERecord, RecordError, from_dict, to_dict
+from instruct.io import Rejected, iter_json_lines, sidecar_path, write_jsonl
 
 Reader = Callable[[Path], Iterator[IERecord | Rejected]]
 
@@ -43,25 +43,12 @@ READERS: MappingProxyType[str, Reader] = MappingProxyType({
 
 def rejected_path(output: Path) -> Path:
     """The rejected file beside ``output``: ``name.rejected.jsonl``."""
-    return output.with_name(f"{output.name.split('.')[0]}.rejected.jsonl")
+    return sidecar_path(output, ".rejected.jsonl")
 
 
 def stats_path(output: Path) -> Path:
     """The counts file beside ``output``: ``name.stats.json``."""
-    return output.with_name(f"{output.name.split('.')[0]}.stats.json")
-
-
-def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
-    """Write rows as JSONL via a temp file + rename; returns the row count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with open(tmp, "wb") as fh:
-        for row in rows:
-            fh.write(orjson.dumps(row) + b"\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
+    return sidecar_path(output, ".stats.json")
 
 
 def input_files(path: Path, fmt: str) -> list[Path]:
@@ -97,13 +84,13 @@ def convert(fmt: str, inputs: Path, output: Path) -> dict[str, Any]:
     write_jsonl(output, records())
     write_jsonl(rejected_path(output), rejected)
     stats = {"format": fmt, **counts, "rejected": sum(reasons.values()), "reasons": dict(reasons)}
-    stats_path(output).write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2))
+    write_bytes_atomic(stats_path(output), orjson.dumps(stats, option=orjson.OPT_INDENT_2))
     return stats
 
 
 def read_records(path: Path) -> Iterator[IERecord | Rejected]:
     """Read an IE-records JSONL file back; a bad line is a Rejected."""
-    for where, obj in iter_json_lines(path):
+    for where, obj in iter_json_lines(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             yield obj
             continue

@@ -11,19 +11,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from instruct.ie.jsonl import iter_json_records
 from instruct.ie.record import (
     REASON_BAD_FIELD,
+    REASON_BAD_JSON,
     REASON_MISSING_FIELD,
     Argument,
     Event,
     IERecord,
     RecordError,
-    Rejected,
     dedup,
     validate,
 )
 from instruct.ie.schema import Schema
+from instruct.io import Rejected, iter_json_records
 
 SOURCE = "duee"
 
@@ -63,7 +63,7 @@ def convert_duee(obj: Any, *, source: str = SOURCE) -> IERecord:
 
 def read_duee(path: Path, *, source: str = SOURCE) -> Iterator[IERecord | Rejected]:
     """Yield IE records from a DuEE 1.0 JSONL file."""
-    for where, obj in iter_json_records(path):
+    for where, obj in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             yield obj
             continue
@@ -78,7 +78,7 @@ def read_duee_schema(path: Path) -> Schema:
     types: list[str] = []
     roles: list[str] = []
     type_roles: dict[str, tuple[str, ...]] = {}
-    for where, obj in iter_json_records(path):
+    for where, obj in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             raise ValueError(f"{where}: {obj.detail}")
         own = tuple(r["role"] for r in obj.get("role_list", ()))

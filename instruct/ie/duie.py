@@ -12,18 +12,18 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from instruct.ie.jsonl import iter_json_records
 from instruct.ie.record import (
     REASON_BAD_FIELD,
+    REASON_BAD_JSON,
     REASON_MISSING_FIELD,
     IERecord,
     RecordError,
-    Rejected,
     Relation,
     dedup,
     validate,
 )
 from instruct.ie.schema import Schema, spo_key
+from instruct.io import Rejected, iter_json_records
 
 SOURCE = "duie"
 
@@ -61,7 +61,7 @@ def convert_duie(obj: Any, *, id: str, source: str = SOURCE) -> IERecord:
 
 def read_duie(path: Path, *, source: str = SOURCE) -> Iterator[IERecord | Rejected]:
     """Yield IE records from a DuIE 2.0 JSONL file; ids are the sha256 of the text (as IEPile does)."""
-    for where, obj in iter_json_records(path):
+    for where, obj in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             yield obj
             continue
@@ -80,7 +80,7 @@ def read_duie_schema(path: Path) -> Schema:
     """
     types: list[str] = []
     roles: list[str] = []
-    for where, obj in iter_json_records(path):
+    for where, obj in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             raise ValueError(f"{where}: {obj.detail}")
         obj_type, _ = _value(obj["object_type"], "object_type")

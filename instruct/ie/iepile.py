@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 
-from instruct.ie.jsonl import iter_json_records
 from instruct.ie.record import (
     REASON_BAD_FIELD,
     REASON_BAD_JSON,
@@ -27,11 +26,11 @@ from instruct.ie.record import (
     Event,
     IERecord,
     RecordError,
-    Rejected,
     Relation,
     dedup,
     has_cjk,
 )
+from instruct.io import Rejected, iter_json_records
 
 SOURCE = "iepile"
 NAN = "NAN"
@@ -110,7 +109,7 @@ def read_iepile(path: Path, *, source: str | None = None, language: str | None =
     """Yield IE records from an IEPile raw-sample file or instruction-row file (detected per line)."""
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     default_source = source or Path(path).parent.name or SOURCE
-    for where, obj in iter_json_records(path):
+    for where, obj in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             yield obj
             continue

@@ -12,19 +12,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from instruct.ie.jsonl import iter_json_records
 from instruct.ie.record import (
     REASON_BAD_FIELD,
+    REASON_BAD_JSON,
     REASON_MISSING_FIELD,
     Entity,
     IERecord,
     RecordError,
-    Rejected,
     Relation,
     dedup,
     has_cjk,
     validate,
 )
+from instruct.io import Rejected, iter_json_records
 
 SOURCE = "instructie"
 
@@ -66,7 +66,7 @@ def convert_instructie(obj: Any, *, source: str = SOURCE, language: str | None =
 
 def read_instructie(path: Path, *, source: str = SOURCE, language: str | None = None) -> Iterator[IERecord | Rejected]:
     """Yield IE records from an InstructIE JSONL (or JSON array) file."""
-    for where, obj in iter_json_records(path):
+    for where, obj in iter_json_records(path, reason=REASON_BAD_JSON):
         if isinstance(obj, Rejected):
             yield obj
             continue

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from instruct.ie.conll import tokens_to_record
-from instruct.ie.record import REASON_BAD_LINE, IERecord, RecordError, Rejected
+from instruct.ie.record import REASON_BAD_LINE, IERecord, RecordError
+from instruct.io import Rejected
 
 SOURCE = "peoples_daily"
 

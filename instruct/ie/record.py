@@ -100,20 +100,6 @@ class IERecord:
         return dataclasses.replace(self, **changes)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Rejected:
-    """An input record a converter could not use, and why."""
-
-    reason: str
-    detail: str
-    where: str
-    raw: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The line written to the rejected file."""
-        return {"reason": self.reason, "detail": self.detail, "where": self.where, "raw": self.raw}
-
-
 # ---------------------------------------------------------------------------------------------
 # JSON form: plain dicts, spans as [start, end] lists, absent optional fields left out.
 # ---------------------------------------------------------------------------------------------

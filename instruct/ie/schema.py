@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from corpus.shards import write_bytes_atomic
 from instruct.ie.record import IERecord
 
 TASKS = ("ner", "re", "spo", "ee", "eet", "eea")
@@ -68,7 +69,7 @@ def read_schema(path: Path) -> Schema:
 
 def write_schema(schema: Schema, path: Path) -> None:
     """Write ``schema`` as IEPile's 3-line ``schema.json``."""
-    Path(path).write_text(schema.to_lines(), encoding="utf-8")
+    write_bytes_atomic(Path(path), schema.to_lines().encode("utf-8"))
 
 
 def schema_from_records(records: Iterable[IERecord], task: str) -> Schema:

@@ -9,7 +9,6 @@ file without installing LLaMA-Factory (which needs torch). Tool calls and multim
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from instruct.formats import read_records, write_records  # noqa: F401 - this module's file I/O
+from corpus.shards import write_bytes_atomic
+from instruct.io import detect_format, read_records, write_records  # noqa: F401 - the SFT tools' file I/O
 
 FORMATS = ("alpaca", "sharegpt", "openai")
 
@@ -56,14 +56,11 @@ class Conversation:
 
 
 def record_format(row: Mapping[str, Any]) -> str:
-    """``alpaca``, ``sharegpt`` or ``openai``, from the keys a record carries."""
-    if "conversations" in row:
-        return "sharegpt"
-    if "messages" in row:
-        return "openai"
-    if "instruction" in row:
-        return "alpaca"
-    raise ValueError(f"record has none of instruction/conversations/messages: keys {sorted(row)}")
+    """``alpaca``, ``sharegpt`` or ``openai``, from the keys a record carries (``instruct.io.detect_format``)."""
+    fmt = detect_format(row)
+    if fmt is None:
+        raise ValueError(f"record has none of instruction/conversations/messages: keys {sorted(row)}")
+    return fmt
 
 
 def _from_messages(messages: list[dict[str, Any]], role_key: str, content_key: str, roles: Mapping[str, str],
@@ -179,9 +176,7 @@ def write_dataset_info(directory: Path, name: str, entry: Mapping[str, Any]) -> 
     path = Path(directory) / "dataset_info.json"
     info = orjson.loads(path.read_bytes()) if path.exists() else {}
     info[name] = dict(entry)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2) + b"\n")
-    os.replace(tmp, path)
+    write_bytes_atomic(path, orjson.dumps(info, option=orjson.OPT_INDENT_2) + b"\n")
     return path
 
 

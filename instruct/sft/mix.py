@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import yaml
 
+from corpus.shards import write_bytes_atomic
 from instruct.sft import io
 
 
@@ -159,8 +160,8 @@ def mix(config: MixConfig, output: Path, *, dataset_name: str | None = None) -> 
     for item in report:
         item["share"] = round(item["taken"] / total, 6) if total else 0.0
     manifest = {"output": output.name, "format": fmt, "seed": config.seed, "total": total, "sources": report}
-    output.with_name(output.name + ".manifest.json").write_bytes(
-        orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    write_bytes_atomic(output.with_name(output.name + ".manifest.json"),
+                       orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     if dataset_name:
         io.register_dataset(output.parent, dataset_name, output.name, out_rows, fmt)
     return manifest

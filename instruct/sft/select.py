@@ -25,6 +25,7 @@ from corpus.dedup.minhash import MinHasher
 from corpus.dedup.near import id_hash
 from corpus.dedup.shingle import hash_shingles
 from corpus.records import reject
+from corpus.shards import write_bytes_atomic
 from instruct.sft.io import Conversation, read_records, register_dataset, to_conversation, write_records
 
 STAGE = "sft-select"
@@ -148,6 +149,12 @@ def rouge_l(a: Sequence[str], b: Sequence[str]) -> float:
         return 0.0
     precision, recall = lcs / len(b), lcs / len(a)
     return 2 * precision * recall / (precision + recall)
+
+
+def exact_key(*texts: str) -> tuple[int, ...]:
+    """What exact duplicates share: ``corpus.dedup.exact.text_hash`` of each text (NFKC, lower case, runs
+    of white space as one space), so two records differing only in case or spacing are duplicates."""
+    return tuple(text_hash(text) for text in texts)
 
 
 def prompt_text(conv: Conversation) -> str:
@@ -300,9 +307,9 @@ def select_records(
 
     prompts = {n: compared(convs[n]) for n in alive()}
     if settings.exact_dedup:
-        first: dict[int, int] = {}
+        first: dict[tuple[int, ...], int] = {}
         for n in alive():
-            h = text_hash(prompts[n])
+            h = exact_key(prompts[n])
             if h in first:
                 verdict[n] = (EXACT_DUPLICATE, None, None, {"kept_index": first[h]})
             else:
@@ -377,6 +384,6 @@ def select_file(input_path: Path, output_dir: Path, settings: SelectSettings, *,
     stats = {"stage": STAGE, "input": str(input_path), "records": len(rows), "kept": len(kept),
              "rejected": len(rejected), "by_reason": dict(sorted(by_reason.items())), "dataset_name": name,
              "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(settings).items()}}
-    (output_dir / "_stats.json").write_bytes(orjson.dumps(stats, option=orjson.OPT_INDENT_2) + b"\n")
+    write_bytes_atomic(output_dir / "_stats.json", orjson.dumps(stats, option=orjson.OPT_INDENT_2) + b"\n")
     return stats
 

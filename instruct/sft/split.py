@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from corpus.shards import write_bytes_atomic
 from instruct.sft.io import read_records, write_records
 from instruct.sft.mix import apportion
 
@@ -85,5 +86,5 @@ def split_file(
               "stratified_by": f"provenance:{provenance}" if provenance else by,
               "records": len(rows), "splits": {name: len(idx) for name, idx in parts.items()},
               "strata": dict(sorted(counts.items()))}
-    (output_dir / "_split.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    write_bytes_atomic(output_dir / "_split.json", orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     return report

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from corpus.records import reject
+from corpus.shards import write_bytes_atomic
 from corpus.tokenizers.load import Tokenizer, load_tokenizer
 from instruct.sft.io import read_records, to_conversation, write_records
 from instruct.sft.templates import appends_eos, render
@@ -185,5 +186,5 @@ def tokenize_file(
         "settings": asdict(settings),
         "counts": dict(sorted(counts.items())),
     }
-    (output_dir / "_manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+    write_bytes_atomic(output_dir / "_manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     return manifest

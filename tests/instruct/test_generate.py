@@ -216,3 +216,18 @@ def test_chunks_are_whole_sentences_with_offsets():
     long = "字" * 50
     assert [b - a for a, b in chunk_text(long, max_tokens=20, min_chars=1)] == [20, 20, 10]
 
+
+
+def test_selector_dedups_with_the_sft_selectors_key():
+    """Case, runs of white space and full-width forms (NFKC) do not make an example new; the length
+    bounds count characters."""
+    from instruct.generate import REASON_TOO_SHORT, Selector
+
+    selector = Selector(GenerateConfig())
+    first = {"instruction": "What is the Yangtze?", "input": "", "output": "The longest river in Asia."}
+    variant = {"instruction": "ＷＨＡＴ  is the yangtze?", "input": "", "output": "The longest river in  Asia."}
+    other = {**first, "output": "A river in China."}
+    assert selector.check(first) is None
+    assert selector.check(variant)[0] == REASON_DUPLICATE  # type: ignore[index]
+    assert selector.check(other) is None
+    assert selector.check({**first, "instruction": "Why"})[0] == REASON_TOO_SHORT  # type: ignore[index]

@@ -22,19 +22,15 @@ from instruct.llm import (
     REASON_DEFERRED,
     REASON_EMPTY,
     REASON_RETRIES_EXHAUSTED,
-    Accounting,
     LLMClient,
     LLMConfig,
-    LLMSetupError,
-    PriceTable,
-    ResponseCache,
     TokenBucket,
-    cache_key,
     estimate_tokens,
-    ingest_batch_output,
     parse_retry_after,
-    resolve_api_key,
 )
+from instruct.llm_cache import ResponseCache, cache_key, ingest_batch_output
+from instruct.llm_cost import Accounting, PriceTable
+from instruct.llm_errors import LLMSetupError, resolve_api_key
 from tests.fakellm import (
     FAULT_DROP,
     FAULT_MALFORMED,

@@ -20,19 +20,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from instruct.llm import REASON_BAD_REQUEST, LLMConfig, ResponseCache, cache_key
+from instruct.jobs import default_failures_path
+from instruct.llm import REASON_BAD_REQUEST, LLMConfig
+from instruct.llm_cache import ResponseCache, cache_key
 from instruct.protect import REASON_PLACEHOLDER_MISSING, protect
-from instruct.translate import (
-    REASON_INPUT_MALFORMED,
+from instruct.translate import REASON_INPUT_MALFORMED, TranslateConfig, translate_file
+from instruct.translate_checks import (
     REASON_LENGTH_RATIO,
     REASON_PREAMBLE,
     REASON_STRUCTURE,
     REASON_WRONG_LANGUAGE,
     Checks,
-    TranslateConfig,
     check_translation,
-    default_failures_path,
-    translate_file,
 )
 from tests.fakellm import (
     FAULT_DROP,
@@ -304,7 +303,7 @@ def answer_batch(batch_path: Path, out_path: Path) -> None:
 
 
 def test_batch_rounds_fill_the_cache_then_write_the_output(server: FakeLLMServer, tmp_path: Path) -> None:
-    from instruct.llm import ingest_batch_output
+    from instruct.llm_cache import ingest_batch_output
 
     out, batch, cache_path = tmp_path / "out.json", tmp_path / "batch.jsonl", tmp_path / "cache.sqlite"
     config = TranslateConfig(strategy="answer")
@@ -462,3 +461,24 @@ def test_cli_empty_input_is_one_line_before_any_request(tmp_path: Path) -> None:
                        "--base-url", "http://127.0.0.1:9/v1", env={"OPENAI_API_KEY": "x"})
     assert result.returncode == 2 and result.stderr.strip() == f"Error: {empty} holds no records: nothing to translate"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.json"]
+
+
+def test_a_broken_json_array_is_one_failure_naming_the_file(server: FakeLLMServer, tmp_path: Path) -> None:
+    """No item of an array that does not parse can be trusted: the file is one input_malformed failure."""
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(alpaca_records(2))[:-20], encoding="utf-8")
+    report, output, failures = run(server, source, tmp_path / "o.json")
+    assert output == [] and report.records == 1 and server.request_count == 0
+    assert [(f["index"], f["reason"], f["record"]) for f in failures] == [(0, REASON_INPUT_MALFORMED, None)]
+
+
+def test_a_conversation_with_an_instruction_beside_it_is_translated_as_sharegpt(server: FakeLLMServer,
+                                                                                 tmp_path: Path) -> None:
+    record = {"instruction": "seed prompt kept by the exporter",
+              "conversations": [{"from": "human", "value": "Name three rivers in Asia, please."},
+                                {"from": "gpt", "value": "The Yangtze, the Mekong and the Ganges."}]}
+    source = write_jsonl(tmp_path / "in.jsonl", [record])
+    _, output, failures = run(server, source, tmp_path / "o.jsonl")
+    assert failures == []
+    assert output[0]["instruction"] == record["instruction"]  # not a text slot of a ShareGPT record
+    assert all(re.search(r"[\u4e00-\u9fff]", turn["value"]) for turn in output[0]["conversations"])

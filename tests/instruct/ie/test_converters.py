@@ -22,8 +22,8 @@ from instruct.ie.record import (
     REASON_MISSING_FIELD,
     REASON_OFFSET_MISMATCH,
     IERecord,
-    Rejected,
 )
+from instruct.io import Rejected
 
 SAMPLES = Path(__file__).resolve().parents[3] / "data_samples" / "ie"
 
