@@ -1117,7 +1117,7 @@ def kg2instruction_build_cmd(wikidata, wiki, output, lang, schema_zh, schema_en,
                              llm_concurrency, max_attempts, llm_timeout, workers, kb_workers, force, quiet):
     """Build InstructIE records from Wikidata triples matched onto zhwiki/enwiki paragraphs (resumable)."""
     from corpus.pipeline import summary_table
-    from instruct.llm import LLMSetupError, resolve_api_key
+    from instruct.llm_errors import LLMSetupError, resolve_api_key
     from kg2instruction.build import run_build
     from kg2instruction.models import ModelSteps
 

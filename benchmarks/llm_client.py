@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from instruct.llm import LLMClient, LLMConfig, ResponseCache  # noqa: E402
+from instruct.llm import LLMClient, LLMConfig  # noqa: E402
+from instruct.llm_cache import ResponseCache  # noqa: E402
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:

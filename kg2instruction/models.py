@@ -25,8 +25,10 @@ from corpus.records import reject
 from corpus.resources import shipped
 from corpus.shards import ShardWriter, list_shards, read_docs
 from instruct.generate import ReplyError, parse_json_reply
-from instruct.llm import Accounting, LLMClient, LLMConfig, ResponseCache
-from instruct.translate import ordered
+from instruct.jobs import ordered
+from instruct.llm import LLMClient, LLMConfig
+from instruct.llm_cache import ResponseCache
+from instruct.llm_cost import Accounting
 from kg2instruction.plugins import PluginError, apply_scores, merge_proposals
 
 PROMPTS_DIR = shipped("configs/prompts")
