@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
 
-from corpus.readers.jsonl import discover_files
-from corpus.readers.jsonstream import JSON_SUFFIXES, iter_records
+from corpus.readers.jsonstream import JsonRecordReader
 from corpus.records import new_doc
 from corpus.shards import MISSING_TEXT, malformed_doc
 
@@ -58,36 +56,25 @@ def render_qa(record: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BaikeReader:
-    """Baike pages (id ``baike:{id|url|sha1(title)}``) and QA lines (id ``baike_qa:{qid}``), mixed freely."""
+class BaikeReader(JsonRecordReader):
+    """Baike pages (id ``baike:{id|url|sha1(title)}``) and QA lines (id ``baike_qa:{qid}``), mixed freely;
+    records without text come out rejected (``missing_text``)."""
 
     name: ClassVar[str] = "baike"
-    source_name: str | None = None
-    lang: str = "zh"
 
-    def discover(self, paths: Sequence[Path]) -> list[Path]:
-        """JSON / JSON-lines files named in ``paths`` or found under directories, sorted."""
-        return discover_files([Path(p) for p in paths], JSON_SUFFIXES)
-
-    def __call__(self, path: Path, counters: Counter) -> Iterator[dict[str, Any]]:
-        """Documents of ``path``; records without text come out rejected (``missing_text``)."""
-        source = self.source_name or self.name
-        for number, record, bad in iter_records(Path(path)):
-            if bad is not None:
-                yield bad
-                continue
-            if "qid" in record and "answer" in record:
-                kind, text = BAIKE_QA, render_qa(record)
-                doc_id = f"{BAIKE_QA}:{record['qid']}"
-                meta = {k: record[k] for k in ("title", "category", "qid") if record.get(k)}
-            else:
-                kind, text = BAIKE_PAGE, render_page(record)
-                key = record.get("id") or record.get("url") or hashlib.sha1(
-                    _text(record.get("title")).encode("utf-8")).hexdigest()[:16]
-                doc_id = f"{source}:{key}"
-                meta = {k: record[k] for k in ("title", "url", "tags", "category") if record.get(k)}
-            if not text:
-                yield malformed_doc(path, number, MISSING_TEXT, orjson.dumps(record)[:2000], kind=kind)
-                continue
-            counters[kind] += 1
-            yield new_doc(doc_id, text, source, {**meta, "kind": kind, "lang": self.lang})
+    def document(self, path: Path, number: int, record: dict[str, Any], source: str,
+                 counters: Counter) -> dict[str, Any]:
+        if "qid" in record and "answer" in record:
+            kind, text = BAIKE_QA, render_qa(record)
+            doc_id = f"{BAIKE_QA}:{record['qid']}"
+            meta = {k: record[k] for k in ("title", "category", "qid") if record.get(k)}
+        else:
+            kind, text = BAIKE_PAGE, render_page(record)
+            key = record.get("id") or record.get("url") or hashlib.sha1(
+                _text(record.get("title")).encode("utf-8")).hexdigest()[:16]
+            doc_id = f"{source}:{key}"
+            meta = {k: record[k] for k in ("title", "url", "tags", "category") if record.get(k)}
+        if not text:
+            return malformed_doc(path, number, MISSING_TEXT, orjson.dumps(record)[:2000], kind=kind)
+        counters[kind] += 1
+        return new_doc(doc_id, text, source, {**meta, "kind": kind, "lang": self.lang})

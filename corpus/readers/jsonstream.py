@@ -9,9 +9,11 @@ rejected placeholder. JSON lines go through :func:`corpus.shards.iter_json_lines
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import ijson
 import orjson
@@ -82,3 +84,31 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, dict[
                 path, number + 1, TRUNCATED_STREAM if cut else BAD_JSON, "",
                 error=f"{type(err).__name__}: {err}; {number} records before it were read",
             )
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonRecordReader:
+    """The part every reader of JSON record files shares (WuDao, Baike): it finds the files and streams
+    their records in file order, malformed ones coming out rejected; a subclass says what one record
+    becomes in :meth:`document`."""
+
+    name: ClassVar[str] = "json-records"
+    source_name: str | None = None
+    lang: str = "zh"
+
+    def discover(self, paths: Sequence[Path]) -> list[Path]:
+        """JSON / JSON-lines files named in ``paths`` or found under directories, sorted."""
+        from corpus.readers.jsonl import discover_files  # jsonl's reader imports this module
+
+        return discover_files([Path(p) for p in paths], JSON_SUFFIXES)
+
+    def __call__(self, path: Path, counters: Counter) -> Iterator[dict[str, Any]]:
+        """Documents of ``path`` in file order; malformed records come out rejected."""
+        source = self.source_name or self.name
+        for number, record, bad in iter_records(Path(path)):
+            yield bad if bad is not None else self.document(Path(path), number, record, source, counters)
+
+    def document(self, path: Path, number: int, record: dict[str, Any], source: str,
+                 counters: Counter) -> dict[str, Any]:
+        """The document of record ``number`` of ``path``, or a rejected placeholder (``malformed_doc``)."""
+        raise NotImplementedError
