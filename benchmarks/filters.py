@@ -16,10 +16,18 @@ from collections import Counter
 from pathlib import Path
 
 from corpus.filters.base import FilterStep
+from corpus.filters.evaluate import (
+    load_labelled,
+    output_differences,
+    read_outputs,
+    stage_outputs,
+    write_outputs,
+)
 from corpus.filters.harmful import build_matcher, load_matcher, normalise, read_lines
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "filters" / "labelled.jsonl"
+DEV = REPO.parent / "shared" / "quality" / "dev.jsonl"
 
 
 def _docs(lang: str, megabytes: float) -> list[dict]:
@@ -90,10 +98,27 @@ def matcher_rates(megabytes: float) -> dict[str, float]:
     return rates
 
 
+def dev_outputs() -> dict[str, list[dict]]:
+    """clean and every default chain over the real labelled documents (not committed: their licences vary)."""
+    docs = [{"id": r["id"], "text": r["text"], "source": "web", "meta": {"lang": r["lang"]}}
+            for r in load_labelled(DEV)]
+    return stage_outputs(docs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=float, default=4.0, help="MB of text per measurement")
+    parser.add_argument("--dump", type=Path, help=f"write every output of clean and the chains on {DEV.name} here")
+    parser.add_argument("--compare", type=Path, help="check that those outputs equal a --dump made earlier")
     args = parser.parse_args()
+    if args.dump:
+        write_outputs(dev_outputs(), args.dump)
+        print(f"wrote {args.dump}")
+        return
+    if args.compare:
+        diffs = output_differences(read_outputs(args.compare), dev_outputs())
+        print("\n".join(diffs) or f"identical to {args.compare}")
+        raise SystemExit(1 if diffs else 0)
     print("one process (MB/s per core); the machine's cores may be shared with other work\n")
     for lang, config in (("zh", "configs/filters/zh.yaml"), ("en", "configs/filters/en.yaml")):
         rate, n = chain_rate(config, lang, args.mb)
