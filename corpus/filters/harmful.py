@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
+from corpus.filters.view import TextView
 
 HARM_PORN = "harm_porn"
 HARM_GAMBLING = "harm_gambling"
@@ -159,9 +160,9 @@ class HarmfulFilter(Filter):
             if bounds is not None and set(bounds) != {"min_distinct", "min_per_1k_chars"}:
                 raise ValueError(f"harmful: thresholds[{category!r}] needs exactly min_distinct, min_per_1k_chars")
 
-    def score(self, text: str) -> Scores:
+    def score(self, text: str | TextView) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
-        normalised = normalise(text)
+        normalised = normalise(TextView.of(text).text)
         matcher = load_matcher(self.wordlists)
         found = matcher.count(normalised)
         length = max(len(normalised), 1)
