@@ -165,6 +165,8 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     for n in sizes:
         if n <= n_numpy:
             continue
+        if starts == []:
+            break  # no shorter n-gram repeats, so no longer one does: the rest are 0 (filled in below)
         if starts is not None:  # sorted: cut the starts too close to the end for an n-gram
             starts = starts[: bisect_right(starts, m - n)]
         keys = _ngram_keys(tokens, starts, n) if m >= n else []
