@@ -71,9 +71,18 @@ def _top(sample: str, k: int) -> list[tuple[str, float]]:
     return [(label[9:], min(float(prob), 1.0)) for prob, label in predictions]
 
 
+# ASCII bytes that are not letters, all mapped to a space: the ASCII form of _NON_LETTERS.
+_ASCII_NON_LETTERS = bytes(c if chr(c).isalpha() else 32 for c in range(128)).ljust(256, b" ")
+
+
 def letters_of(text: str, max_chars: int = DETECT_CHARS) -> str:
     """The start of ``text`` with digits, punctuation and symbols replaced by single spaces."""
-    return _NON_LETTERS.sub(" ", text[:max_chars]).strip()
+    head = text[:max_chars]
+    if head.isascii():
+        # The same string without the regex, 2-3x faster: in ASCII, [\d\W_] is everything but
+        # [A-Za-z]; split/join collapses the runs of spaces and strips the ends as sub + strip do.
+        return " ".join(head.encode("ascii").translate(_ASCII_NON_LETTERS).decode("ascii").split())
+    return _NON_LETTERS.sub(" ", head).strip()
 
 
 def detect(text: str | TextView, max_chars: int = DETECT_CHARS) -> tuple[str, float]:
