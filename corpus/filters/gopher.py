@@ -106,11 +106,12 @@ def _dup_chars(starts: Sequence[int], keys: Sequence, n: int, span) -> int:
 
 
 # Sizes up to this are counted with numpy over integer n-gram ids (sorting beats hashing substrings);
-# larger sizes only look at the few starts whose shorter n-gram repeats, with Python sets. Below
-# _NUMPY_MIN_TOKENS tokens numpy's per-call cost loses to C-level map/Counter over slices (measured:
-# a 200-character text 158 vs 131 us, 600 characters 234 vs 414 us; benchmarks/RESULTS.md, issue 20).
+# larger sizes only look at the few starts whose shorter n-gram repeats, with Python sets. Below these
+# lengths numpy's per-call cost loses to C-level map/Counter over slices (measured on the fixture's
+# texts: 128-192 characters 83 vs 72 us, 192-300 characters 122 vs 145 us; ~90 words 113 vs 76 us).
 _NUMPY_MAX_N = 4
-_NUMPY_MIN_TOKENS = 256
+_NUMPY_MIN_CHARS = 180
+_NUMPY_MIN_WORDS = 256
 
 
 def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: Sequence[int]) -> Scores:
@@ -141,7 +142,8 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     found: Scores = {}
     sizes = sorted(set(top_ns) | set(dup_ns))
     starts: list[int] | None = None  # None: every start
-    n_numpy = min(_NUMPY_MAX_N, sizes[-1]) if sizes and sizes[0] >= 2 and m >= _NUMPY_MIN_TOKENS else 1
+    long_enough = m >= (_NUMPY_MIN_WORDS if words else _NUMPY_MIN_CHARS)
+    n_numpy = min(_NUMPY_MAX_N, sizes[-1]) if sizes and sizes[0] >= 2 and long_enough else 1
     if n_numpy >= 2:
         ids, bound = _token_ids(tokens)
         prefix = ids

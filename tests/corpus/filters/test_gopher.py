@@ -59,7 +59,8 @@ def random_tokens(rng: random.Random, words: bool, length: int):
 @pytest.mark.parametrize("length", [0, 1, 3, 9, 40, 300])
 def test_fast_measures_equal_the_plain_definition(monkeypatch, path, words, length):
     # Every length through both paths: numpy for every text, or for none.
-    monkeypatch.setattr(gopher, "_NUMPY_MIN_TOKENS", 0 if path == "numpy" else 10**9)
+    for bound in ("_NUMPY_MIN_CHARS", "_NUMPY_MIN_WORDS"):
+        monkeypatch.setattr(gopher, bound, 0 if path == "numpy" else 10**9)
     rng = random.Random(length * 2 + words)
     top_ns, dup_ns = (4, 2, 3), (10, 5, 20, 6)  # unsorted: scores keep the configured order
     for _ in range(15):
