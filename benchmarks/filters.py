@@ -14,6 +14,9 @@ English word tokenizer needs spaCy (additive in our venv)::
     pip install --target /tmp/datatrove --no-deps datatrove==0.10.1 huggingface_hub==2.4.0 loguru humanize
     python benchmarks/filters.py --mb 2 --datatrove /tmp/datatrove
 
+Before/after figures: ``PYTHONPATH=OLD python benchmarks/filters.py`` times the code of another tree
+(``git archive <commit> | tar -x -C OLD``) on the same documents.
+
 ``--matcher`` adds the harmful matcher with our lists padded to 10,000 terms against one ``re``
 alternation. ``--dump FILE`` / ``--compare FILE`` write and check every output of clean and the default
 chains on dev.jsonl (kept out of the repository: its licences vary), around a speed change.
@@ -38,13 +41,7 @@ import yaml
 
 from corpus.clean import CleanStep
 from corpus.filters.base import FilterStep
-from corpus.filters.evaluate import (
-    load_labelled,
-    output_differences,
-    read_outputs,
-    stage_outputs,
-    write_outputs,
-)
+from corpus.filters.evaluate import load_labelled
 from corpus.filters.harmful import build_matcher, load_matcher, normalise, read_lines
 from corpus.steps import build_reader
 
@@ -191,6 +188,8 @@ def dev_outputs() -> dict[str, list[dict]]:
     """clean and every default chain over the real labelled documents (not committed: their licences vary)."""
     docs = [{"id": r["id"], "text": r["text"], "source": "web", "meta": {"lang": r["lang"]}}
             for r in load_labelled(DEV)]
+    from corpus.filters.evaluate import stage_outputs
+
     return stage_outputs(docs)
 
 
@@ -202,11 +201,16 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help=f"write every output of clean and the chains on {DEV.name} here")
     parser.add_argument("--compare", type=Path, help="check that those outputs equal a --dump made earlier")
     args = parser.parse_args()
+    # Imported here: the timings below also run on an older tree (PYTHONPATH=OLD) that lacks these.
     if args.dump:
+        from corpus.filters.evaluate import write_outputs
+
         write_outputs(dev_outputs(), args.dump)
         print(f"wrote {args.dump}")
         return
     if args.compare:
+        from corpus.filters.evaluate import output_differences, read_outputs
+
         diffs = output_differences(read_outputs(args.compare), dev_outputs())
         print("\n".join(diffs) or f"identical to {args.compare}")
         raise SystemExit(1 if diffs else 0)
