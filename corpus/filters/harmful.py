@@ -33,11 +33,10 @@ CATEGORY_REASONS = {
 }
 
 # Up to three separators (spaces, punctuation, underscores) between two CJK characters: "赌 . 博" → "赌博".
-# The pattern starts with the CJK character (kept by the replacement) rather than a lookbehind, so the
-# engine skips ahead to the next CJK character instead of testing a lookbehind at every position (a
-# third of the normalisation time on English text); the lookahead leaves the next character to start
-# the next match, so "赌 . 博 . 彩" loses both gaps, as before.
-_CJK_GAP = re.compile(r"([\u4e00-\u9fff])[\s\W_]{1,3}(?=[\u4e00-\u9fff])")
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])[\s\W_]{1,3}(?=[\u4e00-\u9fff])")
+# A text without CJK characters has no such gap: one quick scan saves the lookbehind test at every
+# position (a third of the normalisation time on English text).
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 # Three or more single Latin letters/digits separated by one or two separators: "c a s i n o", "v.i.a.g.r.a".
 _SPACED_LATIN = re.compile(r"(?<![a-z0-9])[a-z0-9](?:(?:[^\S\n]{1,2}|[.\-_*·]{1,2})[a-z0-9](?![a-z0-9])){2,}")
 _SEPARATORS = re.compile(r"[\s\W_]+")
@@ -55,7 +54,8 @@ def normalise(text: str) -> str:
     """Undo common obfuscation: full-width and case, Traditional script, separators inside words."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _t2s().convert(text)
-    text = _CJK_GAP.sub(r"\1", text)
+    if _CJK.search(text):
+        text = _CJK_GAP.sub("", text)
     return _SPACED_LATIN.sub(lambda m: _SEPARATORS.sub("", m.group()), text)
 
 
