@@ -116,4 +116,3 @@ def test_an_article_that_names_any_listed_term_once_is_kept(lang: str) -> None:
     dropped = [(d["id"], d["meta"]["reject"]["reason"]) for d in step(iter(docs), Counter())
                if d["meta"].get("reject", {}).get("reason", "").startswith("harm_")]
     assert dropped == []
-
