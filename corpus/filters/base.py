@@ -19,6 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import yaml
 
+from corpus.filters.view import TextView
 from corpus.records import reject
 from corpus.resources import resolve
 
@@ -71,8 +72,9 @@ class Filter:
 
     name: ClassVar[str]
 
-    def score(self, text: str) -> Scores:
-        """Measure ``text``; pure, no side effects. Override in subclasses."""
+    def score(self, text: str | TextView) -> Scores:
+        """Measure ``text`` (a string, or the stage's shared :class:`TextView` of it); pure, no side effects.
+        Override in subclasses."""
         return {}
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
@@ -136,8 +138,10 @@ class Plan:
     chains: dict[str, tuple[Filter, ...]]
     sources: dict[str, str]
 
-    def kind(self, doc: dict[str, Any]) -> str:
-        """The route for ``doc``: ``code``, a language code such as ``zh``/``en``, or ``default``."""
+    def kind(self, doc: dict[str, Any], view: TextView | None = None) -> str:
+        """The route for ``doc``: ``code``, a language code such as ``zh``/``en``, or ``default``.
+
+        ``view`` (of ``doc["text"]``) keeps the language ID result for the chain's langid filter."""
         if "all" in self.chains:
             return "all"
         meta = doc.get("meta") or {}
@@ -151,7 +155,7 @@ class Plan:
         if not lang:
             from corpus.filters.langid import detect
 
-            lang, _ = detect(doc.get("text") or "")
+            lang, _ = detect(view if view is not None else doc.get("text") or "")
             lang = {"wuu": "zh", "yue": "zh"}.get(lang, lang)  # Chinese varieties take the zh chain
         lang = lang.replace("_", "-").split("-")[0]
         return lang if lang in self.chains else "default"
@@ -217,14 +221,16 @@ class FilterStep:
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
         plan = load_plan(self.config)
         for doc in docs:
-            kind = plan.kind(doc)
+            # One view per document: lines, words, language ID and the like are computed once for the chain.
+            view = TextView(doc["text"])
+            kind = plan.kind(doc, view)
             counters[f"filter_route_{kind}"] += 1
             meta = doc.setdefault("meta", {})
             scores = meta.setdefault("scores", {})
             failed: list[dict[str, Any]] = []
             for flt in plan.chains.get(kind, ()):
                 start = time.perf_counter()
-                scores[flt.name] = result = flt.score(doc["text"])
+                scores[flt.name] = result = flt.score(view)
                 verdict = flt.decide(result, doc)
                 counters[f"filter_seconds_{flt.name}"] += time.perf_counter() - start
                 if verdict.keep:

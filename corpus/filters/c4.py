@@ -7,11 +7,13 @@ shares of lines with a bound, and the curly-brace rule a bound on the count (0 i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
-from corpus.filters.lines import line_kinds, prose_chars_ratio
+from corpus.filters.lines import prose_chars_ratio
+from corpus.filters.view import TextView
 
 C4_LOREM_IPSUM = "c4_lorem_ipsum"
 C4_CURLY_BRACE = "c4_curly_brace"
@@ -24,6 +26,7 @@ C4_FEW_SENTENCES = "c4_few_sentences"
 POLICY_SUBSTRINGS = (
     "terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies",
 )
+_POLICY = re.compile("|".join(map(re.escape, POLICY_SUBSTRINGS)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,21 +42,24 @@ class C4Filter(Filter):
     max_policy_lines_ratio: float | None = 0.1
     min_sentences: int | None = 3
 
-    def score(self, text: str) -> Scores:
+    def score(self, text: str | TextView) -> Scores:
         """Counts and line shares for each C4 rule."""
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        view = TextView.of(text)
+        text, lines, lower_text = view.text, view.lines, view.lower
         # Headings and list items end without punctuation by nature; only body lines are judged.
-        prose_ratio, _ = prose_chars_ratio(lines, line_kinds(lines))
-        lowered = [line.lower() for line in lines]
+        prose_ratio, _ = prose_chars_ratio(lines, view.line_kinds)
         n = len(lines) or 1
-        lower_text = text.lower()
+        braces = text.count("{")
+        # A line can only mention javascript or a policy phrase if the whole text does: the per-line
+        # count runs only then (a line's lower case is that line of the lower-cased text).
+        lowered = lower_text.split("\n") if "javascript" in lower_text or _POLICY.search(lower_text) else []
         return {
             "lorem_ipsum": float("lorem ipsum" in lower_text),
-            "curly_braces": text.count("{"),
-            "curly_braces_per_1k_chars": 1000 * text.count("{") / max(len(text), 1),
+            "curly_braces": braces,
+            "curly_braces_per_1k_chars": 1000 * braces / max(len(text), 1),
             "terminal_punct_chars_ratio": prose_ratio,
             "javascript_lines_ratio": sum("javascript" in line for line in lowered) / n,
-            "policy_lines_ratio": sum(any(p in line for p in POLICY_SUBSTRINGS) for line in lowered) / n,
+            "policy_lines_ratio": sum(_POLICY.search(line) is not None for line in lowered) / n,
             # Sentence count as C4 estimates it without a tokenizer: terminal marks followed by space/end.
             "sentences": sum(lower_text.count(p) for p in (". ", "! ", "? ", ".\n", "!\n", "?\n"))
             + lower_text.rstrip().endswith((".", "!", "?")),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
+from corpus.filters.view import TextView
 
 CODE_LONG_LINE = "code_long_line"
 CODE_LONG_MEAN_LINE = "code_long_mean_line"
@@ -68,8 +69,9 @@ class CodeFilter(Filter):
             if unknown:
                 raise ValueError(f"code filter: per_language[{lang!r}] has unknown option(s) {', '.join(unknown)}")
 
-    def score(self, text: str) -> Scores:
+    def score(self, text: str | TextView) -> Scores:
         """Line lengths, alphanumeric share, encoded-data share and the auto-generated marker line."""
+        text = TextView.of(text).text
         lines = text.split("\n")
         n = len(text)
         encoded = sum(m.end() - m.start() for m in _ENCODED.finditer(text))

@@ -89,3 +89,111 @@ def report(outcomes: list[dict[str, Any]]) -> str:
     missed = Counter(o["lang"] for o in outcomes if o["label"] == "drop" and o["kept"])
     lines.append(f"`drop` documents kept: {dict(missed)}")
     return "\n".join(lines)
+
+
+# The filter configs whose outputs :func:`stage_outputs` records: every default chain.
+CHAIN_CONFIGS = ("zh", "en", "mixed", "code")
+
+
+def stage_outputs(docs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Every output document of ``clean`` and of each default chain, by variant name, for regression checks.
+
+    Variants: ``clean`` (all documents after clean, rejected ones included); for each config of
+    ``CHAIN_CONFIGS``, the chain over the raw documents and over the documents clean kept, dropping
+    (``<config>/<input>``) and with ``--annotate`` (``<config>/<input>/annotate``: every filter runs, so
+    every score is recorded); and ``mixed`` with ``meta.lang`` removed (routing by language ID). A speed
+    change must leave all of them identical (tests/corpus/filters/test_golden.py).
+    """
+    def fresh(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return json.loads(json.dumps(items))  # deep copies: each stage adds to meta in place
+
+    counters: Counter = Counter()
+    cleaned = list(CleanStep()(iter(fresh(docs)), counters))
+    inputs = {"raw": docs, "clean": [d for d in cleaned if rejection(d) is None]}
+    unlabelled = fresh(docs)
+    for doc in unlabelled:
+        doc.get("meta", {}).pop("lang", None)
+    outputs = {"clean": cleaned}
+    for config in CHAIN_CONFIGS:
+        path = f"configs/filters/{config}.yaml"
+        for name, items in inputs.items():
+            outputs[f"{config}/{name}"] = list(FilterStep(config=path)(iter(fresh(items)), counters))
+            outputs[f"{config}/{name}/annotate"] = list(
+                FilterStep(config=path, annotate=True)(iter(fresh(items)), counters))
+    outputs["mixed/raw/no-lang"] = list(FilterStep(config="configs/filters/mixed.yaml")(iter(unlabelled), counters))
+    return outputs
+
+
+# What the demo reads from data_samples/ (configs/demo.yaml): (reader, input, options).
+SAMPLE_READS = (
+    ("jsonl", "data_samples/jsonl/knowlm-style.jsonl", {"text_field": "content", "source_name": "knowlm"}),
+    ("jsonl", "data_samples/jsonl/web-near-duplicates.jsonl", {"source_name": "web"}),
+    ("wiki", "data_samples/wiki", {}),
+    ("wudao", "data_samples/wudao", {}),
+    ("baike", "data_samples/baike", {}),
+    ("code", "data_samples/code/repos", {}),
+    ("stack", "data_samples/code/the-stack-sample.jsonl", {}),
+    ("leetcode", "data_samples/leetcode", {}),
+)
+
+
+def sample_documents(root: Path) -> list[dict[str, Any]]:
+    """The documents of ``root/data_samples`` as the demo reads them, then the labelled fixture's (all ours)."""
+    from corpus.steps import build_reader  # corpus.steps imports the filters: import late
+
+    docs: list[dict[str, Any]] = []
+    for source, path, options in SAMPLE_READS:
+        reader = build_reader(source, options)
+        for file in reader.discover([root / path]):
+            docs.extend(reader(file, Counter()))
+    labelled = root / "tests" / "fixtures" / "filters" / "labelled.jsonl"
+    docs.extend(json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip())
+    return docs
+
+
+def write_outputs(outputs: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    """Store :func:`stage_outputs` as xz-compressed JSONL of ``{variant, doc}`` (xz: the variants repeat
+    the same texts, which its large window stores once)."""
+    import lzma
+
+    lines = (json.dumps({"variant": k, "doc": d}, ensure_ascii=False, sort_keys=True) for k, v in outputs.items()
+             for d in v)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(lzma.compress("\n".join(lines).encode("utf-8") + b"\n"))
+
+
+def read_outputs(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The outputs :func:`write_outputs` stored, by variant, in order."""
+    import lzma
+
+    outputs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in lzma.decompress(path.read_bytes()).decode("utf-8").splitlines():
+        record = json.loads(line)
+        outputs[record["variant"]].append(record["doc"])
+    return dict(outputs)
+
+
+def output_differences(expected: dict[str, list[dict[str, Any]]], got: dict[str, list[dict[str, Any]]],
+                       limit: int = 10) -> list[str]:
+    """Where ``got`` differs from ``expected`` (variant, document id, first differing meta key), at most
+    ``limit`` lines; empty when identical. Both go through JSON, so 1 and 1.0 or a tuple and a list differ
+    exactly as they would in a written shard."""
+    got = json.loads(json.dumps(got))
+    diffs = [f"variants: expected {sorted(expected)}, got {sorted(got)}"] if set(expected) != set(got) else []
+    for variant in sorted(set(expected) & set(got)):
+        old, new = expected[variant], got[variant]
+        if len(old) != len(new):
+            diffs.append(f"{variant}: {len(old)} documents expected, {len(new)} produced")
+        for a, b in zip(old, new, strict=False):
+            if a == b:
+                continue
+            keys = [k for k in ("id", "text", "source") if a.get(k) != b.get(k)]
+            keys += [f"meta.{k}" for k in sorted(set(a["meta"]) | set(b["meta"]))
+                     if a["meta"].get(k) != b["meta"].get(k)]
+            scores_a, scores_b = a["meta"].get("scores", {}), b["meta"].get("scores", {})
+            keys += [f"scores.{f}.{k}={scores_a.get(f, {}).get(k)!r}->{scores_b.get(f, {}).get(k)!r}"
+                     for f in sorted(set(scores_a) | set(scores_b))
+                     for k in sorted(set(scores_a.get(f, {})) | set(scores_b.get(f, {})))
+                     if scores_a.get(f, {}).get(k) != scores_b.get(f, {}).get(k)]
+            diffs.append(f"{variant} {a.get('id')}: {', '.join(keys[:6])}")
+    return diffs[:limit]

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
+from corpus.filters.view import TextView
 
 HARM_PORN = "harm_porn"
 HARM_GAMBLING = "harm_gambling"
@@ -33,6 +34,9 @@ CATEGORY_REASONS = {
 
 # Up to three separators (spaces, punctuation, underscores) between two CJK characters: "赌 . 博" → "赌博".
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])[\s\W_]{1,3}(?=[\u4e00-\u9fff])")
+# A text without CJK characters has no such gap: one quick scan saves the lookbehind test at every
+# position (a third of the normalisation time on English text).
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 # Three or more single Latin letters/digits separated by one or two separators: "c a s i n o", "v.i.a.g.r.a".
 _SPACED_LATIN = re.compile(r"(?<![a-z0-9])[a-z0-9](?:(?:[^\S\n]{1,2}|[.\-_*·]{1,2})[a-z0-9](?![a-z0-9])){2,}")
 _SEPARATORS = re.compile(r"[\s\W_]+")
@@ -50,7 +54,8 @@ def normalise(text: str) -> str:
     """Undo common obfuscation: full-width and case, Traditional script, separators inside words."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _t2s().convert(text)
-    text = _CJK_GAP.sub("", text)
+    if _CJK.search(text):
+        text = _CJK_GAP.sub("", text)
     return _SPACED_LATIN.sub(lambda m: _SEPARATORS.sub("", m.group()), text)
 
 
@@ -159,16 +164,20 @@ class HarmfulFilter(Filter):
             if bounds is not None and set(bounds) != {"min_distinct", "min_per_1k_chars"}:
                 raise ValueError(f"harmful: thresholds[{category!r}] needs exactly min_distinct, min_per_1k_chars")
 
-    def score(self, text: str) -> Scores:
+    def score(self, text: str | TextView) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
-        normalised = normalise(text)
+        normalised = normalise(TextView.of(text).text)
         matcher = load_matcher(self.wordlists)
         found = matcher.count(normalised)
         length = max(len(normalised), 1)
         scores: Scores = {}
         # Every category gets all four keys (zeros when absent): the same score names in every document.
         for category in matcher.categories:
-            terms = found.get(category, {})
+            terms = found.get(category)
+            if not terms:  # most documents match no category: the zeros without the arithmetic
+                scores.update({f"{category}_hits": 0, f"{category}_distinct": 0, f"{category}_per_1k_chars": 0.0,
+                               f"{category}_terms": []})
+                continue
             hits = sum(terms.values())
             scores[f"{category}_hits"] = hits
             scores[f"{category}_distinct"] = len(terms)

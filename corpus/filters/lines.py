@@ -92,5 +92,8 @@ def is_complete_entry(text: str, min_sentences: int = 1) -> bool:
     title, a keyword list or a cut fragment does not.
     """
     stripped = text.rstrip()
-    ends = len(_ZH_SENTENCE.findall(stripped)) + len(_EN_SENTENCE.findall(stripped))
-    return ends >= min_sentences and stripped.endswith(TERMINAL)
+    if not stripped.endswith(TERMINAL):
+        return False  # the cheap test first; most texts are decided here or by the first sentence end
+    if min_sentences <= 1:
+        return min_sentences <= 0 or bool(_ZH_SENTENCE.search(stripped) or _EN_SENTENCE.search(stripped))
+    return len(_ZH_SENTENCE.findall(stripped)) + len(_EN_SENTENCE.findall(stripped)) >= min_sentences

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
 from corpus.filters.gopher import ngram_violation, repetition_scores
-from corpus.filters.lines import is_complete_entry, line_kinds, prose_chars_ratio
+from corpus.filters.lines import is_complete_entry, prose_chars_ratio
+from corpus.filters.view import TextView
 
 ZH_SHORT_DOC = "zh_short_doc"
 ZH_LOW_CJK = "zh_low_cjk_ratio"
@@ -29,10 +30,11 @@ ZH_SPECIAL_CHARS = "zh_special_chars"
 ZH_DIGITS = "zh_digits"
 ZH_BOILERPLATE = "zh_boilerplate"
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_DIGIT = re.compile(r"\d")
+# Runs, not single characters: the count is the runs' total length, with one match object per run.
+_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_DIGIT_RUNS = re.compile(r"\d+")
 # "Special" = not a letter/CJK/digit, not whitespace, not common Chinese or ASCII punctuation.
-_SPECIAL = re.compile(r"[^\w\s，。！？；：、“”‘’（）《》〈〉【】「」『』—…·,.!?;:'\"()\[\]\-%/]")
+_SPECIAL_RUNS = re.compile(r"[^\w\s，。！？；：、“”‘’（）《》〈〉【】「」『』—…·,.!?;:'\"()\[\]\-%/]+")
 # Clause and sentence ends of running Chinese text; a one- or two-line document needs a few of them.
 CLAUSE_MARKS = tuple("，,、；;。！？!?~～…")
 _CLAUSE_END = re.compile(r"[，,、；;。！？!?~～…]+")
@@ -44,6 +46,13 @@ BOILERPLATE_MARKERS = (
     "设为首页", "加入收藏", "联系我们", "网站地图", "ICP备", "公网安备", "登录", "注册", "本文来源",
     "责任编辑", "相关阅读", "热门推荐", "猜你喜欢", "阅读全文", "展开全文", "Copyright", "All Rights Reserved",
 )
+# One search per line for all markers (literals, so "is any marker in the line" is the same question).
+_BOILERPLATE = re.compile("|".join(map(re.escape, BOILERPLATE_MARKERS)))
+
+
+def _count(runs: re.Pattern, text: str) -> int:
+    """Characters of ``text`` in matches of ``runs``."""
+    return sum(map(len, runs.findall(text)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,32 +76,32 @@ class ZhQualityFilter(Filter):
     top_ngram_max: dict[int, float] = field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
     dup_ngram_max: dict[int, float] = field(default_factory=lambda: {10: 0.3, 20: 0.2})
 
-    def score(self, text: str) -> Scores:
+    def score(self, text: str | TextView) -> Scores:
         """Character counts and shares, line shape, boilerplate lines and character-level repetition."""
-        chars = "".join(text.split())
+        view = TextView.of(text)
+        text, chars, lines = view.text, view.chars, view.lines
         n = len(chars)
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
         # Headings and list items are left out of the line-shape measures (they end without 。).
-        kinds = line_kinds(lines)
+        kinds = view.line_kinds
         body = [line for line, kind in zip(lines, kinds, strict=True) if kind in ("prose", "fragment")]
         end_punct_ratio, _ = prose_chars_ratio(lines, kinds)
         scores: Scores = {
             "chars": n,
             "complete_entry": is_complete_entry(text),
-            "cjk_ratio": len(_CJK.findall(chars)) / n if n else 0.0,
+            "cjk_ratio": _count(_CJK_RUNS, chars) / n if n else 0.0,
             "body_lines": len(body),
             "clauses": len(_CLAUSE_END.findall(text)) + (not text.rstrip().endswith(CLAUSE_MARKS)),
             "mean_line_chars": sum(len(line) for line in body) / len(body) if body else 0.0,
             "end_punct_chars_ratio": end_punct_ratio,
-            "special_ratio": len(_SPECIAL.findall(chars)) / n if n else 0.0,
-            "digit_ratio": len(_DIGIT.findall(chars)) / n if n else 0.0,
+            "special_ratio": _count(_SPECIAL_RUNS, chars) / n if n else 0.0,
+            "digit_ratio": _count(_DIGIT_RUNS, chars) / n if n else 0.0,
             # Only furniture-sized lines count: a paragraph that mentions 登录 or 版权 is not a footer.
             "boilerplate_lines_ratio": (
-                sum(len(line) <= BOILERPLATE_LINE_CHARS and any(m in line for m in BOILERPLATE_MARKERS)
+                sum(len(line) <= BOILERPLATE_LINE_CHARS and _BOILERPLATE.search(line) is not None
                     for line in lines) / len(lines) if lines else 0.0
             ),
         }
-        scores.update(repetition_scores(text, chars, self.top_ngram_max, self.dup_ngram_max, ""))
+        scores.update(repetition_scores(view, chars, self.top_ngram_max, self.dup_ngram_max))
         return scores
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:

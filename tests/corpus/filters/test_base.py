@@ -168,3 +168,38 @@ def test_a_list_shaped_answer_is_kept_and_a_bulleted_menu_is_not():
     menu = "\n".join(f"- {item} and the other things" for item in "Home News Sport Weather Travel Culture "
                      "Music Film Books Food Science Health".split())
     assert GopherQualityFilter().keep({"text": menu}).reason == GOPHER_BULLETS
+
+
+def test_letters_of_ascii_path_equals_the_regex():
+    # ASCII text takes a translate/split path; it must give the regex's string exactly.
+    import random
+
+    from corpus.filters import langid
+
+    rng = random.Random(0)
+    for _ in range(3000):
+        text = "".join(chr(rng.randrange(128)) for _ in range(rng.randint(0, 40)))
+        assert langid.letters_of(text) == langid._NON_LETTERS.sub(" ", text).strip(), repr(text)
+    assert langid.letters_of("It's 3 o'clock_now!") == "It s o clock now"
+    assert langid.letters_of("x" * 50, max_chars=10) == "x" * 10
+
+
+def test_one_language_id_call_per_document_routing_included(monkeypatch):
+    # An unlabelled document is routed by language ID and then judged by the chain's langid filter:
+    # the document's view keeps the answer, so lid.176 runs once (newline-free, on the letters only).
+    from corpus.filters import langid
+
+    real = langid._predict()
+    lines: list[str] = []
+
+    def counting(line, k, threshold, on_error):
+        lines.append(line)
+        return real(line, k, threshold, on_error)
+
+    monkeypatch.setattr(langid, "_predict", lambda: counting)
+    unlabelled = [dict(d, meta={}) for d in docs() if d["id"] in ("en", "zh")]
+    out = list(FilterStep()(iter(unlabelled), Counter()))
+    assert [rejection(d) for d in out] == [None, None]
+    assert [d["meta"]["scores"]["langid"]["lang"] for d in out] == ["en", "zh"]
+    assert len(lines) == 2
+    assert all(line.endswith("\n") and "\n" not in line[:-1] for line in lines)

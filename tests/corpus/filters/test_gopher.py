@@ -1,0 +1,81 @@
+"""Gopher's n-gram repetition measures: the fast ``ngram_fractions`` equals the plain definition.
+
+The plain definition below is the code the measures had before issue 20 (one joined string per
+n-gram, a Counter, a left-to-right scan); random texts over tiny alphabets make ties, overlapping
+repeats and long repeated runs common, on both the numpy path (long texts) and the Python path.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from corpus.filters import gopher
+from corpus.filters.gopher import ngram_fractions
+
+
+def plain_top(tokens, n, joiner):
+    if len(tokens) < n:
+        return 0.0
+    counts = Counter(joiner.join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    gram, count = counts.most_common(1)[0]
+    if count < 2:
+        return 0.0
+    total = sum(len(t) for t in tokens)
+    return min(1.0, count * len(gram.replace(joiner, "")) / total) if total else 0.0
+
+
+def plain_dup(tokens, n, joiner):
+    if len(tokens) < n:
+        return 0.0
+    seen, dup_chars, i = set(), 0, 0
+    while i <= len(tokens) - n:
+        gram = joiner.join(tokens[i : i + n])
+        if gram in seen:
+            dup_chars += sum(len(t) for t in tokens[i : i + n])
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    total = sum(len(t) for t in tokens)
+    return dup_chars / total if total else 0.0
+
+
+def random_tokens(rng: random.Random, words: bool, length: int):
+    alphabet = rng.choice([["ab", "c", "dde"], ["the", "of", "a", "cat", "sat"], list("长江大河")])
+    if rng.random() < 0.5:  # a repeated run in the middle
+        run = [rng.choice(alphabet) for _ in range(rng.randint(1, 30))]
+        tokens = [rng.choice(alphabet) for _ in range(length // 3)] + run * 4 + [rng.choice(alphabet)
+                                                                               for _ in range(length // 3)]
+    else:
+        tokens = [rng.choice(alphabet) for _ in range(length)]
+    return tokens if words else "".join(t[0] for t in tokens)
+
+
+@pytest.mark.parametrize("path", ["numpy", "python"])
+@pytest.mark.parametrize("words", [True, False])
+@pytest.mark.parametrize("length", [0, 1, 3, 9, 40, 300])
+def test_fast_measures_equal_the_plain_definition(monkeypatch, path, words, length):
+    # Every length through both paths: numpy for every text, or for none.
+    for bound in ("_NUMPY_MIN_CHARS", "_NUMPY_MIN_WORDS"):
+        monkeypatch.setattr(gopher, bound, 0 if path == "numpy" else 10**9)
+    rng = random.Random(length * 2 + words)
+    top_ns, dup_ns = (4, 2, 3), (10, 5, 20, 6)  # unsorted: scores keep the configured order
+    for _ in range(15):
+        tokens = random_tokens(rng, words, length)
+        joiner = " " if words else ""
+        expected = {**{f"top_{n}gram_frac": plain_top(tokens, n, joiner) for n in top_ns},
+                    **{f"dup_{n}gram_frac": plain_dup(tokens, n, joiner) for n in dup_ns}}
+        got = ngram_fractions(tokens, top_ns, dup_ns)
+        assert list(got) == list(expected)
+        assert got == expected
+        assert all(type(v) is float for v in got.values())
+
+
+def test_a_cycle_is_one_repeated_ngram():
+    text = "abc" * 160  # 480 characters: the numpy path
+    scores = ngram_fractions(text, (3,), (5,))
+    assert scores["top_3gram_frac"] == 1.0  # "abc" 160 times covers every character
+    assert scores["dup_5gram_frac"] == plain_dup(text, 5, "") > 0.9
