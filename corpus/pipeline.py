@@ -206,6 +206,18 @@ def stage_runner(engine: str, *, workers: int, ray_address: str | None = None) -
     raise ConfigError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
 
 
+def fused_runner(engine: str, *, workers: int, ray_address: str | None = None) -> Callable[..., list[StageReport]]:
+    """``run(stages, inputs=, outputs=, force=, progress=)`` for ``engine``: ``corpus.runner.run_fused`` or,
+    on Ray, ``corpus.engines.ray.run_fused_ray`` (one task per shard's pass); both write the same files."""
+    if engine == "ray":
+        stage_runner(engine, workers=workers, ray_address=ray_address)  # the same check that Ray is installed
+        from corpus.engines.ray import RayOptions, run_fused_ray
+
+        return partial(run_fused_ray, options=RayOptions(address=ray_address))
+    stage_runner(engine, workers=workers)  # an unknown engine fails here as for one stage
+    return partial(run_fused, workers=workers)
+
+
 def _first_existing(path: Path) -> Path:
     path = path.absolute()
     while not path.exists() and path != path.parent:
@@ -426,18 +438,19 @@ def run_pipeline(
 ) -> list[StageReport]:
     """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output.
 
-    Everything :func:`check_calls` can see is checked first: a ConfigError names what to fix. On the
-    local engine, consecutive per-document stages run fused (:func:`fuse_groups`, one pass per shard,
-    the same final bytes) unless ``fuse`` is False; Ray runs every stage on its own.
+    Everything :func:`check_calls` can see is checked first: a ConfigError names what to fix; then
+    consecutive per-document stages run fused (:func:`fuse_groups`, one pass per shard, the same final
+    bytes, on either engine) unless ``fuse`` is False.
     """
     check_calls(calls, work_dir=work_dir)
     run = stage_runner(engine, workers=workers, ray_address=ray_address)
     reports: list[StageReport] = []
-    for group in fuse_groups(plan_pipeline(calls, work_dir=work_dir), fuse=fuse and engine == "local"):
+    for group in fuse_groups(plan_pipeline(calls, work_dir=work_dir), fuse=fuse):
         step = group[0]
         if len(group) > 1:
-            done = run_fused([s.stage for s in group], inputs=step.inputs, outputs=[s.output for s in group],
-                             workers=workers, force=force, progress=progress)
+            run_group = fused_runner(engine, workers=workers, ray_address=ray_address)
+            done = run_group([s.stage for s in group], inputs=step.inputs, outputs=[s.output for s in group],
+                             force=force, progress=progress)
         elif hasattr(step.stage, "run_once"):  # a step over whole outputs (merge): cheap, local on any engine
             done = [step.stage.run_once(step.inputs, step.output)]
         else:
@@ -466,7 +479,7 @@ def plan_text(config: PipelineConfig, *, work_dir: Path | None = None, workers: 
     """
     work = work_dir or config.work_dir
     steps = plan_pipeline(config.calls, work_dir=work)
-    fused = [g for g in fuse_groups(steps, fuse=fuse and config.fuse and engine == "local") if len(g) > 1]
+    fused = [g for g in fuse_groups(steps, fuse=fuse and config.fuse) if len(g) > 1]
     lines = [f"plan: {len(steps)} stages, work_dir {work}, workers {workers or config.workers or os.cpu_count() or 1}, "
              f"engine {engine}"]
     for i, step in enumerate(steps, 1):

@@ -693,11 +693,11 @@ def process_fused(
     stages: Sequence[Any],
     outputs: Sequence[Path],
     shard: _FusedShard,
-    tick: Callable[[int], None] | None = None,
-    *,
     markers: Sequence[dict[str, Any]],
-) -> list[float]:
-    """One pass over a shard through consecutive document stages; returns each stage's seconds.
+    tick: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """One pass over a shard through consecutive document stages; returns the shard's name and each
+    stage's seconds (``{"shard", "seconds"}``).
 
     Every written stage gets the files ``process_unit`` writes (rejected, stats, done marker, in that
     order, stage by stage), except the kept documents of all but the group's last stage, which go to
@@ -756,40 +756,47 @@ def process_fused(
             record = _stats_record(stages[k], _Unit(sources[k], name), stats[k], reasons[k], counters[k], sizes[k],
                                    seconds[k])
             _write_done(outputs[k], name, record, markers[k])
-    return seconds
+    return {"shard": name, "seconds": seconds}
 
 
-def run_fused(
-    stages: Sequence[Any],
-    *,
-    inputs: Sequence[Path],
-    outputs: Sequence[Path],
-    workers: int = 1,
-    force: bool = False,
-    progress: bool = True,
-) -> list[StageReport]:
-    """Run consecutive per-document ``stages`` in one pass over each shard; stage k writes ``outputs[k]``.
+@dataclasses.dataclass
+class FusedPlan:
+    """What a fused run will do: each stage's units, inputs and plan, and the shards' passes."""
 
-    Each output directory gets what ``run_stage`` would write (rejected/, _stats/, _done/ markers with
-    the same fingerprints, _manifest.json), but only the last stage writes kept documents: the others
-    hand theirs on in memory (docs/architecture.md, "Fused document stages"). A shard is redone from
-    the first stage whose marker is stale; done stages before it are replayed, not rewritten, unless
-    their kept shard is on disk (an unfused run), which is then read instead.
-    """
+    stages: list[Any]
+    outputs: list[Path]
+    units: list[list[_Unit]]
+    inputs: list[list[Path]]
+    plans: list[Todo]
+    shards: list[_FusedShard]
+    started: float
+
+    @property
+    def label(self) -> str:
+        return "+".join(stage_label(s) for s in self.stages)
+
+    def tasks(self) -> list[tuple[Any, ...]]:
+        """``process_fused`` arguments for every shard's pass (the engine adds ``tick`` or not)."""
+        return [(self.stages, self.outputs, shard, [p.markers[shard.name] for p in self.plans]) for shard in self.shards]
+
+
+def plan_fused(stages: Sequence[Any], *, inputs: Sequence[Path], outputs: Sequence[Path], force: bool) -> FusedPlan:
+    """Plan a fused run (see ``run_fused``): every stage's markers, chained as an unfused run chains
+    them, and per shard the stages to redo; says what is redone and why, before any work."""
     if len(stages) != len(outputs) or not all(fusable(s) for s in stages):
-        raise ValueError("run_fused takes per-document stages without a global step, one output each")
+        raise ValueError("fused runs take per-document stages without a global step, one output each")
     started = time.perf_counter()
     outputs = [Path(o) for o in outputs]
     for output in outputs:
         output.mkdir(parents=True, exist_ok=True)
     units = plan_units(stages[0], [Path(p) for p in inputs])
     if not units:
-        raise StageError(f"stage {stages[0].name}: no input shards found in {', '.join(map(str, inputs))}")
+        raise StageError(f"stage {stages[0].name}: no input shards found in {', '.join(map(str, inputs))}"
+                         + "".join(no_shards_hint(p) for p in inputs))
     final = len(stages) - 1
     # Stage k > 0 reads the shards stage k-1 would have written: same names, same marker chain.
     stage_units = [units] + [[_Unit(outputs[k - 1] / f"{u.name}{DEFAULT_SUFFIX}", u.name) for u in units]
                              for k in range(1, len(stages))]
-    stage_inputs = [list(inputs)] + [[outputs[k - 1]] for k in range(1, len(stages))]
     plans: list[Todo] = []
     identities: dict[str, str] | None = None
     for k, stage in enumerate(stages):
@@ -811,22 +818,47 @@ def run_fused(
                 first, source = j + 1, kept
                 break
         shards.append(_FusedShard(unit.name, source, first, max(stale), tuple(k in stale for k in range(len(stages)))))
+    return FusedPlan(list(stages), outputs, stage_units, [list(inputs)] + [[o] for o in outputs[:-1]], plans, shards,
+                     started)
 
-    labels = [stage_label(s) for s in stages]
-    bar = progress_bar("+".join(labels), [_Unit(s.source, s.name) for s in shards], progress)
-    tasks = [(process_fused, (stages, outputs, shard), {"markers": [p.markers[shard.name] for p in plans]})
-             for shard in shards]
-    per_shard = _run_tasks(tasks, workers=workers, bar=bar)
 
-    # The pass's wall time, split between the stages by the time each spent on the shards.
-    elapsed = time.perf_counter() - started
-    spent = [sum(seconds[k] for seconds in per_shard) for k in range(len(stages))]
+def finish_fused(plan: FusedPlan, passes: Sequence[dict[str, Any]]) -> list[StageReport]:
+    """``finish_stage`` for every fused stage; the pass's wall time is split between the stages by the
+    time each spent on the shards (``passes``: what ``process_fused`` returned)."""
+    elapsed = time.perf_counter() - plan.started
+    n = len(plan.stages)
+    spent = [sum(done["seconds"][k] for done in passes) for k in range(n)]
     total = sum(spent)
+    labels = [stage_label(s) for s in plan.stages]
     reports = []
-    for k, stage in enumerate(stages):
-        share = spent[k] / total if total else 1 / len(stages)
-        kept = "written here" if k == final else f"passed on in memory to {labels[k + 1]}, not written"
-        fused = {"stages": labels, "outputs": [str(o) for o in outputs], "kept_documents": kept}
-        reports.append(finish_stage(stage, stage_units[k], len(units) - len(stale_sets[k]), stage_inputs[k],
-                                    outputs[k], started, plans[k], seconds=elapsed * share, fused=fused))
+    for k, stage in enumerate(plan.stages):
+        share = spent[k] / total if total else 1 / n
+        kept = "written here" if k == n - 1 else f"passed on in memory to {labels[k + 1]}, not written"
+        fused = {"stages": labels, "outputs": [str(o) for o in plan.outputs], "kept_documents": kept}
+        skipped = len(plan.units[k]) - len(plan.plans[k].units)
+        reports.append(finish_stage(stage, plan.units[k], skipped, plan.inputs[k], plan.outputs[k], plan.started,
+                                    plan.plans[k], seconds=elapsed * share, fused=fused))
     return reports
+
+
+def run_fused(
+    stages: Sequence[Any],
+    *,
+    inputs: Sequence[Path],
+    outputs: Sequence[Path],
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+) -> list[StageReport]:
+    """Run consecutive per-document ``stages`` in one pass over each shard; stage k writes ``outputs[k]``.
+
+    Each output directory gets what ``run_stage`` would write (rejected/, _stats/, _done/ markers with
+    the same fingerprints, _manifest.json), but only the last stage writes kept documents: the others
+    hand theirs on in memory (docs/architecture.md, "Fused document stages"). A shard is redone from
+    the first stage whose marker is stale; done stages before it are replayed, not rewritten, unless
+    their kept shard is on disk (an unfused run), which is then read instead.
+    """
+    plan = plan_fused(stages, inputs=inputs, outputs=outputs, force=force)
+    bar = progress_bar(plan.label, [_Unit(s.source, s.name) for s in plan.shards], progress)
+    passes = _run_tasks([(process_fused, args, {}) for args in plan.tasks()], workers=workers, bar=bar)
+    return finish_fused(plan, passes)

@@ -270,7 +270,7 @@ def test_yaml_fuse_key_and_plan(tmp_path, raw):
     assert config.fuse is True
     assert "fused: clean+filter in one pass per shard" in plan_text(config)
     assert "fused:" not in plan_text(config, fuse=False)
-    assert "fused:" not in plan_text(config, engine="ray")
+    assert "fused: clean+filter" in plan_text(config, engine="ray")
     off = parse_config({"fuse": False, "steps": [{"clean": {"input": [str(raw)]}}, {"filter": {}}]})
     assert off.fuse is False and "fused:" not in plan_text(off)
     with pytest.raises(ConfigError, match="`fuse` must be true or false"):
@@ -323,3 +323,22 @@ def test_each_fused_stage_is_given_its_own_share_of_the_time(raw, tmp_path):
     assert clean + sleepy + pii <= wall
     stats = orjson.loads((tmp_path / "w" / "02-sleepy" / "_stats" / "part-00000.json").read_bytes())
     assert stats["seconds"] >= 0.005 * stats["in"]
+
+
+@pytest.mark.ray
+def test_ray_fuses_the_same_way_and_writes_the_same_files(raw, tmp_path):
+    ray = pytest.importorskip("ray")
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    _run(raw, local, fuse=True, workers=2)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        reports = run_pipeline(_calls(raw), work_dir=on_ray, workers=2, progress=False, engine="ray")
+        assert _kept_shards(on_ray / "01-clean") == []
+        assert _files(on_ray) == _files(local)
+        # Unfused on Ray after a fused run: the intermediate documents are written, nothing else changes.
+        again = run_pipeline(_calls(raw), work_dir=on_ray, workers=2, progress=False, engine="ray", fuse=False)
+    finally:
+        ray.shutdown()
+    assert [r.docs_out for r in reports] == [r.docs_out for r in again]
+    assert [(r.shards_redone, r.shards_skipped) for r in again] == [(5, 0), (5, 0), (0, 5)]
+    assert len(_kept_shards(on_ray / "01-clean")) == 5
