@@ -342,3 +342,37 @@ def test_ray_fuses_the_same_way_and_writes_the_same_files(raw, tmp_path):
     assert [r.docs_out for r in reports] == [r.docs_out for r in again]
     assert [(r.shards_redone, r.shards_skipped) for r in again] == [(5, 0), (5, 0), (0, 5)]
     assert len(_kept_shards(on_ray / "01-clean")) == 5
+
+
+@pytest.mark.parametrize("where", ["group", "after-stage", "yaml", "run"])
+def test_no_fuse_from_the_command_line_and_yaml(raw, tmp_path, where):
+    import yaml
+    from click.testing import CliRunner
+
+    from cli import main
+
+    work = tmp_path / "w"
+    chain = ["read", "--source", "jsonl", "-i", str(raw), "clean", "pii", "stats"]
+    recipe = {"work_dir": str(work), "steps": [{"read": {"source": "jsonl", "input": [str(raw)]}}, {"clean": {}},
+                                               {"pii": {}}, {"stats": {}}]}
+    if where in ("yaml", "run"):
+        if where == "yaml":
+            recipe["fuse"] = False
+        (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+        args = ["run", str(tmp_path / "r.yaml"), "--quiet", *(["--no-fuse"] if where == "run" else [])]
+    else:
+        flag_first = where == "group"
+        args = ["corpus", "-w", str(work), "--quiet", *(["--no-fuse"] if flag_first else []), *chain,
+                *([] if flag_first else ["--no-fuse"])]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert len(_kept_shards(work / "02-clean")) == 5 and len(_kept_shards(work / "03-pii")) == 5
+    fused = tmp_path / "fused"
+    default = ["corpus", "-w", str(fused), "--quiet", *chain]
+    assert CliRunner().invoke(main, default).exit_code == 0
+    assert _kept_shards(fused / "02-clean") == [] and _kept_shards(fused / "03-pii") == []
+    assert len(_kept_shards(fused / "04-stats")) == 5
+    for stage in ("02-clean", "03-pii"):
+        for path in list_shards(work / stage):
+            path.unlink()
+    assert _files(work) == _files(fused)
