@@ -9,7 +9,9 @@ about to process (dedup looks up that shard's removal list). Each shard is proce
 byte-identical for any worker count; ``_done/<shard>`` is written last and records the fingerprint of what
 made the shard (corpus.fingerprint), so a killed run redoes only unfinished shards and a rerun with other
 options, inputs or code redoes the shards they change, and says so. Rejected documents go to ``rejected/``
-with their reason; nothing is dropped silently.
+with their reason; nothing is dropped silently. Consecutive document stages without a global step can
+run fused (``run_fused``): one pass per shard, each stage writing its own files but only the last its
+kept documents, with the bytes and markers of an unfused run.
 """
 
 from __future__ import annotations
