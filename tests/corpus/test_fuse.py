@@ -298,6 +298,18 @@ def test_show_and_report_still_explain_a_document(raw, tmp_path):
     assert fate[1].startswith("02-filter: dropped: ") and fate[2] == "03-pii: not reached (dropped earlier)"
     report = collect(work / "02-filter")
     assert (report.docs_in, report.rejected) == (reports[1].docs_in, reports[1].rejected)
+    from corpus.steps import build_reader
+
+    read = tmp_path / "read"
+    calls = [StageCall(build_reader("jsonl"), [raw]), *[StageCall(c.stage) for c in _calls(raw)]]
+    run_pipeline(calls, work_dir=read, workers=1, progress=False)
+    masked = next(d for p in list_shards(read / "04-pii") for d in read_docs(p) if "<EMAIL>" in d["text"])
+    fate = document_fate(read, masked["id"])
+    assert fate[1] == "02-clean: kept, passed on to filter in memory (a fused run keeps no copy here; --no-fuse " \
+        "writes one)"
+    assert fate[2].startswith("03-filter: kept, passed on to pii")
+    # pii's change is told against the last stage that holds a copy: the reader's.
+    assert fate[3].startswith("04-pii: changed since 01-read-jsonl (")
 
 
 @dataclasses.dataclass(frozen=True)
