@@ -62,7 +62,7 @@ def test_histograms_mark_the_threshold_and_the_table_lists_examples(tmp_path: Pa
     svg = histogram_svg([60.0, 70.0], [3.0, 6.0], threshold=50.0)
     assert 'class="threshold"' in svg and "threshold 50" in svg
     page = write_html(report, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "threshold 50" in page
+    assert "threshold 20" in page
 
 
 def test_cli_report_on_a_work_directory_reports_every_stage(tmp_path: Path, write_shard) -> None:
