@@ -196,11 +196,15 @@ def engine_options(func):
     )(func)
 
 
+NO_FUSE_HELP = ("Run each per-document stage (clean, filter, pii, ...) on its own and write its kept documents; "
+                "by default consecutive ones share one pass and only the last writes them (same bytes).")
+
+
 class ChainGroup(_Group):
     """``knowforge corpus``: run options (``--workers``, ``--force``, ``--quiet``) also work after a stage
     name, where users put them (``corpus clean -i DIR --force``); they apply to the whole chain."""
 
-    RUN_FLAGS = ("--force", "--quiet")
+    RUN_FLAGS = ("--force", "--quiet", "--no-fuse")
     RUN_OPTIONS = ("--workers",)  # take a value
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -242,8 +246,10 @@ class ChainGroup(_Group):
 )
 @click.option("--force", is_flag=True, help="Redo shards already marked done in _done/.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--no-fuse", is_flag=True, help=NO_FUSE_HELP)
 @engine_options
-def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, engine: str, ray_address: str | None) -> None:
+def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, no_fuse: bool, engine: str,
+           ray_address: str | None) -> None:
     """Pretraining-corpus stages. Chain them in one command, e.g.
 
     \b
@@ -253,12 +259,12 @@ def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, engine: str, 
     rejected/ (every dropped document and why), _stats/, _done/ and _manifest.json.
     A rerun skips shards already done with the same settings, so a killed run resumes where it
     stopped; shards made with other options or inputs are redone, and the run says so.
-    --workers, --force and --quiet may also follow a stage name.
+    --workers, --force, --quiet and --no-fuse may also follow a stage name.
     """
 
 
 @corpus.result_callback()
-def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: bool, engine: str,
+def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: bool, no_fuse: bool, engine: str,
                       ray_address: str | None) -> None:
     from corpus.pipeline import ConfigError, run_pipeline, summary_table
 
@@ -267,7 +273,7 @@ def _run_corpus_chain(calls, work_dir: Path, workers: int, force: bool, quiet: b
         return
     try:
         reports = run_pipeline(stages, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
-                               engine=engine, ray_address=ray_address)
+                               engine=engine, ray_address=ray_address, fuse=not no_fuse)
     except ConfigError as err:
         raise SetupError(str(err)) from None
     click.echo(summary_table(reports))
@@ -1158,8 +1164,9 @@ def kg2instruction_build_cmd(wikidata, wiki, output, lang, schema_zh, schema_en,
 @click.option("--force", is_flag=True, help="Redo shards already marked done.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (stages, inputs, outputs, options); run nothing.")
+@click.option("--no-fuse", is_flag=True, help=NO_FUSE_HELP + " YAML: `fuse: false`.")
 @engine_options
-def run_cmd(config: Path, work_dir, workers, force, quiet, dry_run, engine, ray_address) -> None:
+def run_cmd(config: Path, work_dir, workers, force, quiet, dry_run, no_fuse, engine, ray_address) -> None:
     """Run a pipeline written in YAML (see configs/ for one per real job), locally or on Ray."""
     from corpus.pack.merge import samples_per_type
     from corpus.pipeline import ConfigError, load_config, plan_text, run_config, summary_table
@@ -1167,10 +1174,10 @@ def run_cmd(config: Path, work_dir, workers, force, quiet, dry_run, engine, ray_
     try:
         cfg = load_config(config)
         if dry_run:
-            click.echo(plan_text(cfg, work_dir=work_dir, workers=workers, engine=engine))
+            click.echo(plan_text(cfg, work_dir=work_dir, workers=workers, engine=engine, fuse=not no_fuse))
             return
         reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
-                             engine=engine, ray_address=ray_address)
+                             engine=engine, ray_address=ray_address, fuse=not no_fuse)
     except ConfigError as err:
         raise SetupError(str(err)) from None
     click.echo(summary_table(reports))

@@ -114,3 +114,17 @@ def holds_output_lock(run: F) -> F:
             return run(*args, **kwargs)
 
     return locked  # type: ignore[return-value]
+
+
+def holds_output_locks(run: F) -> F:
+    """Like :func:`holds_output_lock`, for a runner of several outputs (its ``outputs`` keyword, e.g. a
+    fused pass): every output is locked, in order, before the run starts, and released after it."""
+
+    @functools.wraps(run)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with contextlib.ExitStack() as stack:
+            for output in kwargs["outputs"]:
+                stack.enter_context(output_lock(Path(output)))
+            return run(*args, **kwargs)
+
+    return locked  # type: ignore[return-value]

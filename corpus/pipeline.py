@@ -33,16 +33,16 @@ from typing import Any
 
 import yaml
 
-from corpus.runner import StageReport, plan_units, run_stage, stage_label
+from corpus.runner import StageReport, fusable, no_shards_hint, plan_units, run_fused, run_stage, stage_label
 from corpus.steps import READERS, STEPS, ConfigError, build_reader, build_step
 
-TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description"}
+TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description", "fuse"}
 STEP_IO_KEYS = {"input", "output", "label"}
 
 ENGINES = ("local", "ray")
 
-__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "PlannedStage", "StageCall", "check_calls", "load_config",
-           "plan_pipeline", "plan_text", "run_config", "run_pipeline"]
+__all__ = ["ENGINES", "ConfigError", "PipelineConfig", "PlannedStage", "StageCall", "check_calls", "fuse_groups",
+           "load_config", "plan_pipeline", "plan_text", "run_config", "run_pipeline"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +62,7 @@ class PipelineConfig:
     work_dir: Path
     workers: int | None
     calls: list[StageCall]
+    fuse: bool = True  # YAML `fuse: false`: every stage writes its kept documents (as --no-fuse)
 
 
 def _paths(value: Any, where: str) -> list[Path]:
@@ -165,13 +166,17 @@ def parse_config(data: Any, origin: str = "config") -> PipelineConfig:
     workers = data.get("workers")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"{origin}: `workers` must be a positive integer")
+    fuse = data.get("fuse", True)
+    if not isinstance(fuse, bool):
+        raise ConfigError(f"{origin}: `fuse` must be true or false")
     calls = []
     for i, entry in enumerate(steps):
         try:
             calls.append(_build_call(i, entry))
         except ConfigError as err:
             raise ConfigError(f"{origin}: {err}") from None
-    return PipelineConfig(work_dir=Path(data.get("work_dir", "knowforge-work")), workers=workers, calls=calls)
+    return PipelineConfig(work_dir=Path(data.get("work_dir", "knowforge-work")), workers=workers, calls=calls,
+                          fuse=fuse)
 
 
 def load_config(path: Path) -> PipelineConfig:
@@ -199,6 +204,18 @@ def stage_runner(engine: str, *, workers: int, ray_address: str | None = None) -
             raise ConfigError(f"engine 'ray' needs the [ray] extra: pip install 'knowforge[ray]' ({err})") from None
         return partial(run_stage_ray, options=RayOptions(address=ray_address))
     raise ConfigError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+
+
+def fused_runner(engine: str, *, workers: int, ray_address: str | None = None) -> Callable[..., list[StageReport]]:
+    """``run(stages, inputs=, outputs=, force=, progress=)`` for ``engine``: ``corpus.runner.run_fused`` or,
+    on Ray, ``corpus.engines.ray.run_fused_ray`` (one task per shard's pass); both write the same files."""
+    if engine == "ray":
+        stage_runner(engine, workers=workers, ray_address=ray_address)  # the same check that Ray is installed
+        from corpus.engines.ray import RayOptions, run_fused_ray
+
+        return partial(run_fused_ray, options=RayOptions(address=ray_address))
+    stage_runner(engine, workers=workers)  # an unknown engine fails here as for one stage
+    return partial(run_fused, workers=workers)
 
 
 def _first_existing(path: Path) -> Path:
@@ -257,7 +274,8 @@ def check_calls(calls: Sequence[StageCall | None], *, work_dir: Path) -> None:
         if explicit and not plan_units(call.stage, explicit):
             hint = ("raw files of that format" if hasattr(call.stage, "discover")
                     else "shards: *.jsonl, *.jsonl.gz, *.jsonl.zst or *.parquet")
-            raise ConfigError(f"stage {label}: no input found in {', '.join(map(str, explicit))} (expected {hint})")
+            raise ConfigError(f"stage {label}: no input found in {', '.join(map(str, explicit))} (expected {hint})"
+                              + "".join(no_shards_hint(p) for p in explicit))
         if call.output is not None:
             _check_output(call.output, f"stage {label}: output")
         _check_stage_files(call.stage)
@@ -349,6 +367,7 @@ class PlannedStage:
     label: str
     inputs: list[Path]
     output: Path
+    output_given: bool = False  # named by the user (-o, `output:`), so its kept documents are written
 
 
 def plan_pipeline(calls: Sequence[StageCall | None], *, work_dir: Path) -> list[PlannedStage]:
@@ -377,12 +396,36 @@ def plan_pipeline(calls: Sequence[StageCall | None], *, work_dir: Path) -> list[
             except ValueError as err:
                 raise ConfigError(str(err)) from None
         output = call.output or work_dir / f"{position:02d}-{label}"
-        planned.append(PlannedStage(call.stage, label, inputs, output))
+        planned.append(PlannedStage(call.stage, label, inputs, output, output_given=call.output is not None))
         outputs[stage_label(call.stage)] = outputs[label] = output
         # Consecutive readers pool their outputs: `read A, read B, clean` cleans both.
         previous = [*previous, output] if is_reader and previous_was_reader else [output]
         previous_was_reader = is_reader
     return planned
+
+
+def fuse_groups(steps: Sequence[PlannedStage], *, fuse: bool = True) -> list[list[PlannedStage]]:
+    """Split the planned stages into runs of consecutive per-document stages that share one pass.
+
+    A stage joins the group before it when both are per-document stages without a global step
+    (``corpus.runner.fusable``: clean, filter, pii, stats), it reads exactly the previous stage's
+    output, and nothing else needs that output on disk: no other step reads it (``@clean``) and the
+    user did not name it (``-o``). Every other stage is a group of its own.
+    """
+    readers: dict[Path, int] = {}
+    for step in steps:
+        for path in step.inputs:
+            readers[path] = readers.get(path, 0) + 1
+    groups: list[list[PlannedStage]] = []
+    for step in steps:
+        previous = groups[-1][-1] if groups else None
+        if (fuse and previous is not None and fusable(previous.stage) and fusable(step.stage)
+                and step.inputs == [previous.output] and readers[previous.output] == 1
+                and not previous.output_given):
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
 
 
 def run_pipeline(
@@ -394,23 +437,32 @@ def run_pipeline(
     progress: bool = True,
     engine: str = "local",
     ray_address: str | None = None,
+    fuse: bool = True,
 ) -> list[StageReport]:
     """Run stages in order on ``engine``; a stage without inputs reads the previous stage's output.
 
-    Everything :func:`check_calls` can see is checked first: a ConfigError names what to fix.
+    Everything :func:`check_calls` can see is checked first: a ConfigError names what to fix; then
+    consecutive per-document stages run fused (:func:`fuse_groups`, one pass per shard, the same final
+    bytes, on either engine) unless ``fuse`` is False.
     """
     check_calls(calls, work_dir=work_dir)
     run = stage_runner(engine, workers=workers, ray_address=ray_address)
     reports: list[StageReport] = []
-    for step in plan_pipeline(calls, work_dir=work_dir):
-        if hasattr(step.stage, "run_once"):  # a step over whole outputs (merge): cheap, local on any engine
-            report = step.stage.run_once(step.inputs, step.output)
+    for group in fuse_groups(plan_pipeline(calls, work_dir=work_dir), fuse=fuse):
+        step = group[0]
+        if len(group) > 1:
+            run_group = fused_runner(engine, workers=workers, ray_address=ray_address)
+            done = run_group([s.stage for s in group], inputs=step.inputs, outputs=[s.output for s in group],
+                             force=force, progress=progress)
+        elif hasattr(step.stage, "run_once"):  # a step over whole outputs (merge): cheap, local on any engine
+            done = [step.stage.run_once(step.inputs, step.output)]
         else:
-            report = run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress)
-        report.stage = step.label  # the summary names labelled steps as the recipe does (pack-zh)
-        reports.append(report)
-        for warning in rejection_warnings(report):
-            print(warning, file=sys.stderr)
+            done = [run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress)]
+        for planned, report in zip(group, done, strict=True):
+            report.stage = planned.label  # the summary names labelled steps as the recipe does (pack-zh)
+            reports.append(report)
+            for warning in rejection_warnings(report):
+                print(warning, file=sys.stderr)
     return reports
 
 
@@ -421,14 +473,16 @@ def _option_text(value: Any) -> str:
 
 
 def plan_text(config: PipelineConfig, *, work_dir: Path | None = None, workers: int | None = None,
-              engine: str = "local") -> str:
-    """The plan of a pipeline as text: each stage in order with its inputs, output and options.
+              engine: str = "local", fuse: bool = True) -> str:
+    """The plan of a pipeline as text: each stage in order with its inputs, output and options, and
+    which stages run fused.
 
     Options are the stage's constructor fields (defaults included, since they are what will run);
     nothing is read, created or run.
     """
     work = work_dir or config.work_dir
     steps = plan_pipeline(config.calls, work_dir=work)
+    fused = [g for g in fuse_groups(steps, fuse=fuse and config.fuse) if len(g) > 1]
     lines = [f"plan: {len(steps)} stages, work_dir {work}, workers {workers or config.workers or os.cpu_count() or 1}, "
              f"engine {engine}"]
     for i, step in enumerate(steps, 1):
@@ -440,6 +494,9 @@ def plan_text(config: PipelineConfig, *, work_dir: Path | None = None, workers: 
         if fields:
             options = ", ".join(f"{f.name}={_option_text(getattr(step.stage, f.name))}" for f in fields)
             lines.append(f"      options: {options}")
+    for group in fused:
+        lines.append(f"fused: {'+'.join(s.label for s in group)} in one pass per shard; only {group[-1].output} "
+                     "gets kept documents (--no-fuse: every stage writes them)")
     return "\n".join(lines)
 
 
@@ -452,8 +509,10 @@ def run_config(
     progress: bool = True,
     engine: str = "local",
     ray_address: str | None = None,
+    fuse: bool = True,
 ) -> list[StageReport]:
-    """Run a loaded pipeline; arguments override the file's ``work_dir`` and ``workers``."""
+    """Run a loaded pipeline; arguments override the file's ``work_dir`` and ``workers``; stages fuse
+    unless ``fuse`` is False or the file says ``fuse: false``."""
     return run_pipeline(
         config.calls,
         work_dir=work_dir or config.work_dir,
@@ -462,6 +521,7 @@ def run_config(
         progress=progress,
         engine=engine,
         ray_address=ray_address,
+        fuse=fuse and config.fuse,
     )
 
 

@@ -221,17 +221,29 @@ def _find(directory: Path, doc_id: str) -> dict[str, Any] | None:
     return None
 
 
+def _fused_next(stage: Path) -> str | None:
+    """The stage a fused run passed this stage's kept documents to (its manifest says), or None."""
+    try:
+        fused = json.loads((stage / "_manifest.json").read_text(encoding="utf-8")).get("fused") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    kept = str(fused.get("kept_documents", ""))
+    return kept.split(" to ", 1)[1].split(",", 1)[0] if kept.startswith("passed on") and " to " in kept else None
+
+
 def document_fate(work_dir: Path, doc_id: str) -> list[str]:
     """One line per stage of ``work_dir``: whether document ``doc_id`` was kept, changed or dropped (why).
 
-    A stage that writes no documents (``pack``) says the document went into it; after a drop the later
-    stages never saw the document.
+    A stage that writes no documents (``pack``) says the document went into it; an intermediate stage of a
+    fused run keeps no copy, so it says the document was passed on, and the next copy's change is told
+    since the last stage that has one; after a drop the later stages never saw the document.
     """
     stages = stage_dirs(Path(work_dir))
     if not stages:
         raise FileNotFoundError(f"{work_dir} holds no stage directories (NN-STAGE with _stats/): is it a work directory?")
     lines: list[str] = []
     previous: dict[str, Any] | None = None
+    copied_in = ""  # the last stage that holds a copy of the document, when a fused stage came between
     dropped = False
     for stage in stages:
         if dropped:
@@ -240,12 +252,13 @@ def document_fate(work_dir: Path, doc_id: str) -> list[str]:
         kept = _find(stage, doc_id)
         if kept is not None:
             old, new = (previous or {}).get("text"), kept.get("text")
+            since = f" since {copied_in}" if copied_in else ""
             if previous is None or old == new:
-                what = "kept" if previous is not None else "read"
+                what = ("kept" + since) if previous is not None else "read"
             else:
-                what = f"changed ({len(old or ''):,} -> {len(new or ''):,} characters)"
+                what = f"changed{since} ({len(old or ''):,} -> {len(new or ''):,} characters)"
             lines.append(f"{stage.name}: {what}: {_snippet(new)}")
-            previous = kept
+            previous, copied_in = kept, ""
             continue
         gone = _find(stage / "rejected", doc_id)
         if gone is not None:
@@ -254,6 +267,10 @@ def document_fate(work_dir: Path, doc_id: str) -> list[str]:
                                 for k in ("filter", "value", "threshold", "kept_id") if record.get(k) is not None)
             lines.append(f"{stage.name}: dropped: {record.get('reason')}" + (f" ({details})" if details else ""))
             dropped = True
+        elif previous is not None and (passed_to := _fused_next(stage)):
+            lines.append(f"{stage.name}: kept, passed on to {passed_to} in memory (a fused run keeps no copy here; "
+                         "--no-fuse writes one)")
+            copied_in = copied_in or stages[stages.index(stage) - 1].name
         elif previous is not None and not list_shards(stage):
             lines.append(f"{stage.name}: went in (this stage writes no documents, e.g. packed samples)")
         else:

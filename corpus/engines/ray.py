@@ -9,6 +9,7 @@ files under Ray's names. Dedup's global step is a map-shuffle-reduce of Ray task
 shard; band keys partitioned by key across ``partitions`` reducers that find candidates, verify them
 and union-find their confirmed edges into a spanning forest; forests merged pairwise in a tree (no task
 ever holds all edges, only a forest over duplicated documents); keepers chosen with the local rule.
+Fused document stages (clean+filter+pii) run as one task per shard doing the whole pass, as locally.
 Leaves out: Ray Data readers, autoscaling hints, and moving ``score``'s bucket step off the driver.
 """
 
@@ -31,15 +32,18 @@ from corpus.dedup.exact import ExactDedupStep, hash_shard
 from corpus.dedup.lsh import bucket_pairs
 from corpus.dedup.near import NearDedupStep, choose_keepers
 from corpus.dedup.unionfind import UnionFind
-from corpus.lock import holds_output_lock
+from corpus.lock import holds_output_lock, holds_output_locks
 from corpus.runner import (
     StageError,
     StageReport,
     announce_redo,
     begin_stage,
+    finish_fused,
     finish_stage,
+    plan_fused,
     plan_todo,
     plan_units,
+    process_fused,
     process_unit,
     unit_bytes,
 )
@@ -431,3 +435,29 @@ def run_stage_ray(
     finally:
         read.close()
     return finish_stage(stage, units, len(units) - len(todo), inputs, output, started, plan)
+
+
+@holds_output_locks  # every output of the pass, as for the local runner
+def run_fused_ray(
+    stages: Sequence[Any],
+    *,
+    inputs: Sequence[Path],
+    outputs: Sequence[Path],
+    force: bool = False,
+    progress: bool = True,
+    options: RayOptions | None = None,
+) -> list[StageReport]:
+    """``corpus.runner.run_fused`` on Ray: one task per shard runs the whole fused pass (``process_fused``),
+    so a shard's documents go from stage to stage in that task's memory and the files are the local ones."""
+    options = options or RayOptions()
+    connect(options.address)
+    plan = plan_fused(stages, inputs=inputs, outputs=outputs, force=force)
+    sizes = {shard.name: unit_bytes(shard.source) for shard in plan.shards}
+    read = tqdm(total=sum(sizes.values()), desc=f"{plan.label:>12}", unit="B", unit_scale=True, unit_divisor=1024,
+                disable=not progress, smoothing=0.1)
+    try:  # tasks report when a shard ends, so this bar moves per shard
+        passes = _Tasks(options).map(process_fused, plan.tasks(), desc=f"{plan.label} shards", progress=progress,
+                                     on_result=lambda done: read.update(sizes[done["shard"]]))
+    finally:
+        read.close()
+    return finish_fused(plan, passes)

@@ -112,8 +112,9 @@ def test_demo_rerun_on_ray_skips_done_shards_and_redoes_a_lost_one(demo_runs):
         config = load_config(DEMO)
         rerun = run_config(config, work_dir=base / "ray", progress=False, engine="ray")
         assert all(r.shards_skipped == r.shards for r in rerun)
-        # A killed run: one shard of `clean` lost its output and marker; only that shard is redone.
-        clean = next(r for r in rerun if r.stage == "clean")
+        # A killed run: one shard of `pii` (the last of the fused clean+filter+pii, so the one that writes
+        # kept documents) lost its output and marker; only that shard is redone.
+        clean = next(r for r in rerun if r.stage == "pii")
         victim = sorted((clean.output / "_done").iterdir())[0].name
         (clean.output / "_done" / victim).unlink()
         shard = next(clean.output.glob(f"{victim}.*"))
@@ -121,9 +122,10 @@ def test_demo_rerun_on_ray_skips_done_shards_and_redoes_a_lost_one(demo_runs):
         again = run_config(config, work_dir=base / "ray", progress=False, engine="ray")
     finally:
         os.chdir(before)
-    clean_again = next(r for r in again if r.stage == "clean")
+    clean_again = next(r for r in again if r.stage == "pii")
     assert clean_again.shards_skipped == clean_again.shards - 1
-    local_clean = next(r for r in local if r.stage == "clean")
+    assert all(r.shards_skipped == r.shards for r in again if r.stage in ("clean", "filter"))
+    local_clean = next(r for r in local if r.stage == "pii")
     assert shard.read_bytes() == (local_clean.output / shard.name).read_bytes()
 
 

@@ -86,8 +86,9 @@ def test_show_follows_one_document_through_every_stage(tmp_path: Path) -> None:
         json.dumps({"id": "plain", "text": long_text}),
     ]) + "\n")
     work = tmp_path / "w"
-    ran = knowforge("corpus", "-w", str(work), "--quiet", "--workers", "1", "read", "--source", "jsonl", "-i",
-                    str(raw), "clean", "filter", "--config", "configs/filters/en.yaml", "pack")
+    # --no-fuse: every stage keeps a copy, so show can tell what each one did (fused: tests/corpus/test_fuse.py)
+    ran = knowforge("corpus", "-w", str(work), "--quiet", "--workers", "1", "--no-fuse", "read", "--source", "jsonl",
+                    "-i", str(raw), "clean", "filter", "--config", "configs/filters/en.yaml", "pack")
     assert ran.returncode == 0, ran.stderr
 
     def show(doc_id: str) -> list[str]:
