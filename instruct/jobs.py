@@ -1,17 +1,19 @@
 """The LLM job layer that translation and generation share: items -> requests -> cache -> outcomes -> report.
 
-A job (an :class:`LLMJob`) turns each input item into one coroutine that asks :func:`ask` through an
-``instruct.llm.LLMClient`` (which caches, retries, rate-limits and can defer to a Batch API file) and
-returns an :class:`Outcome`. :func:`run_job` runs them with a bounded window, takes the outcomes in
-input order into the output and failures files (:class:`JobOutput`, both replaced only when no request
-is still pending in a batch), and counts a :class:`JobReport`; :func:`run_with_client` opens the cache
-and the client around it. How to add a job: docs/architecture.md, "Adding an LLM job".
+A job (an :class:`LLMJob`) turns each input item into one coroutine that asks :func:`ask` (or
+:func:`ask_json`, strict JSON re-asked on a malformed reply) through an ``instruct.llm.LLMClient`` (which
+caches, retries, rate-limits and can defer to a Batch API file) and returns an :class:`Outcome`.
+:func:`run_job` runs them with a bounded window, takes the outcomes in input order into the output and
+failures files (:class:`JobOutput`, both replaced only when no request is still pending in a batch), and
+counts a :class:`JobReport`; :func:`run_with_client` opens the cache and the client around it. How to add a job: docs/architecture.md, "Adding an LLM job".
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +39,8 @@ def default_cache_path(output: Path) -> Path:
 
 
 class RequestFailed(Exception):
-    """A chat request ended without usable text; ``reason`` is an ``instruct.llm`` ``REASON_*``."""
+    """A chat request ended without usable text; ``reason`` is an ``instruct.llm`` ``REASON_*``, or the
+    caller's malformed-reply reason from :func:`ask_json`."""
 
     def __init__(self, reason: str, detail: str | None) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -54,6 +57,50 @@ async def ask(client: LLMClient, messages: MessageList) -> str:
     if not result.ok or result.text is None:
         raise RequestFailed(result.reason or "", result.detail)
     return result.text
+
+
+class ReplyError(ValueError):
+    """The model's reply is not JSON of the shape the prompt asked for; the message says what is wrong."""
+
+
+_FENCE_RE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.S)
+T = TypeVar("T")
+
+
+def parse_json_reply(text: str) -> Any:
+    """``json.loads`` of the reply; the only leniency is one surrounding ```json fence (models add it even
+    when told not to). Anything else around the JSON is an error."""
+    body = text.strip()
+    if (fence := _FENCE_RE.match(body)) is not None:
+        body = fence.group(1).strip()
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise ReplyError(f"not JSON: {err}") from None
+
+
+async def ask_json(client: LLMClient, system: str, user: str, parse: Callable[[Any], T], *, attempts: int,
+                   malformed: str) -> T:
+    """``parse`` of the JSON reply to one system + user request.
+
+    A reply that is not JSON (:func:`parse_json_reply`) or that ``parse`` refuses with :class:`ReplyError`
+    is asked again with an attempt note naming the problem (a new request, so a new cache key), up to
+    ``attempts`` requests in all; then :class:`RequestFailed` with reason ``malformed`` and the last
+    problem. Raises :class:`~instruct.llm.DeferredToBatch` and the client's :class:`RequestFailed` as
+    :func:`ask` does, at whichever attempt they happen.
+    """
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        content = user if attempt == 1 else (
+            f"{user}\n\n(attempt {attempt}: the previous reply was rejected ({problem}); reply with the JSON"
+            " object only)"
+        )
+        text = await ask(client, [{"role": "system", "content": system}, {"role": "user", "content": content}])
+        try:
+            return parse(parse_json_reply(text))
+        except ReplyError as err:
+            problem = f"{err}; reply began {text.strip()[:80]!r}"
+    raise RequestFailed(malformed, f"after {attempts} attempts, last: {problem}")
 
 
 # --- outcomes -------------------------------------------------------------------------------------------
