@@ -5,13 +5,16 @@ A job (an :class:`LLMJob`) turns each input item into one coroutine that asks :f
 caches, retries, rate-limits and can defer to a Batch API file) and returns an :class:`Outcome`.
 :func:`run_job` runs them with a bounded window, takes the outcomes in input order into the output and
 failures files (:class:`JobOutput`, both replaced only when no request is still pending in a batch), and
-counts a :class:`JobReport`; :func:`run_with_client` opens the cache and the client around it. How to add a job: docs/architecture.md, "Adding an LLM job".
+counts a :class:`JobReport`; :func:`run_with_client` (:func:`run_with_clients` for a job asking several
+models) opens the cache and the client around it. How to add a job: docs/architecture.md, "Adding an LLM
+job".
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -161,10 +164,11 @@ def format_report(report: JobReport, summary: str, model: str, prices: PriceTabl
 class JobOutput:
     """The output and failures files of one run, written under temporary names; counts into ``report``."""
 
-    def __init__(self, output: Path, failures_path: Path, report: JobReport, layout: Layout) -> None:
+    def __init__(self, output: Path, failures_path: Path, report: JobReport, layout: Layout, *,
+                 failures_layout: Layout = SPACED) -> None:
         self.report = report
         self.records = RecordWriter(output, layout=layout)
-        self.failures = RecordWriter(failures_path, layout=layout)
+        self.failures = RecordWriter(failures_path, layout=failures_layout)
 
     def write(self, record: Mapping[str, Any]) -> None:
         """One output record."""
@@ -205,10 +209,13 @@ class LLMJob:
     line of one failure; ``advance`` counts an outcome (progress bar, per-item totals) before it is taken;
     ``take`` writes it (default: every failure, then every record). ``window`` bounds the items in
     flight: output order is kept, so it bounds memory and how far fast items run ahead of a slow one.
+    ``layout`` encodes the output file, ``failures_layout`` the failures file (a job writing corpus
+    shards keeps orjson lines for its output and the spaced failures lines of the other jobs).
     """
 
     window: int = 64
     layout: Layout = SPACED
+    failures_layout: Layout = SPACED
 
     def tasks(self) -> Iterable[Task]:
         raise NotImplementedError
@@ -261,7 +268,7 @@ async def run_job(job: LLMJob, report: ReportT, *, output: Path, failures_path: 
     """Take every outcome of ``job`` in input order into ``output`` and ``failures_path``; ``close`` runs
     at the end either way (the job's progress bar). Both files are replaced only when nothing was
     deferred; on an error neither is, so a killed run leaves the previous files intact."""
-    out = JobOutput(output, failures_path, report, job.layout)
+    out = JobOutput(output, failures_path, report, job.layout, failures_layout=job.failures_layout)
     report.failures_path = failures_path
     try:
         async for outcome in ordered(job.tasks(), job.window):
@@ -289,19 +296,36 @@ def run_with_client(
     instead of being sent; ingest the batch output with ``instruct.llm_cache.ingest_batch_output`` and
     run again. An empty batch file is deleted: everything came from the cache.
     """
+    return run_with_clients(lambda clients: run(clients[llm.model]), llms={llm.model: llm}, api_key=api_key,
+                            cache_path=cache_path, batch_path=batch_path)
+
+
+def run_with_clients(
+    run: Callable[[dict[str, LLMClient]], Awaitable[ReportT]], *, llms: Mapping[str, LLMConfig], api_key: str,
+    cache_path: Path, batch_path: Path | None = None,
+) -> ReportT:
+    """``run(clients)`` with one client per named config (a job asking several models), as
+    :func:`run_with_client`: all over the one cache at ``cache_path`` (its key holds the model, so the
+    models do not mix) and, with ``batch_path``, writing into the one batch file, deleted when empty."""
     cache = ResponseCache(cache_path)
 
-    async def main(batch_file: IO[str] | None) -> ReportT:
-        async with LLMClient(llm, api_key=api_key, cache=cache, batch_file=batch_file) as client:
-            return await run(client)
+    async def main(batch_file: IO[str] | None) -> tuple[ReportT, bool]:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = {
+                name: await stack.enter_async_context(
+                    LLMClient(config, api_key=api_key, cache=cache, batch_file=batch_file))
+                for name, config in llms.items()
+            }
+            report = await run(clients)
+            return report, any(client.accounting.deferred for client in clients.values())
 
     try:
         if batch_path is None:
-            return asyncio.run(main(None))
+            return asyncio.run(main(None))[0]
         batch_path.parent.mkdir(parents=True, exist_ok=True)
         with open(batch_path, "w", encoding="utf-8") as batch_file:
-            report = asyncio.run(main(batch_file))
-        if not report.accounting.deferred:
+            report, deferred = asyncio.run(main(batch_file))
+        if not deferred:
             batch_path.unlink()  # nothing left to send: the output was written from the cache
         return report
     finally:
