@@ -7,10 +7,9 @@ the passage, exact-dedup/length selection and optional LLM-as-judge (1-5). Left 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import string
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,17 @@ from instruct.jobs import (
     JobReport,
     LLMJob,
     Outcome,
+    ReplyError,
     RequestFailed,
     Task,
-    ask,
+    ask_json,
     default_cache_path,
     default_failures_path,
     run_job,
     run_with_client,
 )
 from instruct.jobs import format_report as jobs_format_report
+from instruct.jobs import parse_json_reply as parse_json_reply  # re-exported: the reply parser lived here
 from instruct.llm import DeferredToBatch, LLMClient, LLMConfig
 from instruct.llm_cost import PriceTable
 from instruct.sft.select import exact_key
@@ -54,7 +55,6 @@ REASON_TOO_LONG = "select_too_long"
 REASON_JUDGE_LOW = "judge_low_score"
 REASON_JUDGE_MALFORMED = "judge_malformed_json"
 
-_FENCE_RE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.S)
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ZH_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z0-9]")
 _EN_WORD_RE = re.compile(r"[a-z0-9]+")
@@ -91,23 +91,7 @@ def grounding(answer: str, passage: str) -> float:
     return sum(1 for u in units if u in source) / len(units)
 
 
-# --- strict JSON -------------------------------------------------------------------------------------
-
-
-class ReplyError(ValueError):
-    """The model's reply is not JSON of the shape the prompt asked for; the message says what is wrong."""
-
-
-def parse_json_reply(text: str) -> Any:
-    """``json.loads`` of the reply; the only leniency is one surrounding ```json fence (models add it even
-    when told not to). Anything else around the JSON is an error."""
-    body = text.strip()
-    if (fence := _FENCE_RE.match(body)) is not None:
-        body = fence.group(1).strip()
-    try:
-        return json.loads(body)
-    except ValueError as err:
-        raise ReplyError(f"not JSON: {err}") from None
+# --- strict JSON (the reply parser and ReplyError are instruct.jobs', shared with KG2Instruction) -----
 
 
 def _strings(item: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str]:
@@ -237,25 +221,6 @@ class Generator:
         self.client = client
         self.model = model
 
-    async def _ask_json(self, system: str, user: str, parse: Callable[[Any], Any]) -> tuple[Any, str | None]:
-        """(parsed value, None) or (None, failure detail); raises DeferredToBatch for batch mode. LLM client
-        failures come back as (None, "<reason>: <detail>") with the reason prefixed."""
-        problem = ""
-        for attempt in range(1, self.config.parse_attempts + 1):
-            content = user if attempt == 1 else (
-                f"{user}\n\n(attempt {attempt}: the previous reply was rejected ({problem}); reply with the JSON"
-                " object only)"
-            )
-            try:
-                text = await ask(self.client, [{"role": "system", "content": system}, {"role": "user", "content": content}])
-            except RequestFailed as err:
-                return None, f"{err.reason}: {err.detail}"
-            try:
-                return parse(parse_json_reply(text)), None
-            except ReplyError as err:
-                problem = f"{err}; reply began {text.strip()[:80]!r}"
-        return None, f"{REASON_MALFORMED}: after {self.config.parse_attempts} attempts, last: {problem}"
-
     def lang_of(self, passage: Passage, meta_lang: str | None) -> str:
         if self.config.lang != "auto":
             return self.config.lang
@@ -269,14 +234,13 @@ class Generator:
         cfg = self.config
         lang = self.lang_of(passage, meta_lang)
         try:
-            examples, detail = await self._ask_json(
-                cfg.prompt(cfg.method, lang), passage.text, lambda data: parse_examples(cfg.method, data)
-            )
+            examples = await ask_json(self.client, cfg.prompt(cfg.method, lang), passage.text,
+                                      lambda data: parse_examples(cfg.method, data),
+                                      attempts=cfg.parse_attempts, malformed=REASON_MALFORMED)
         except DeferredToBatch:
             return Outcome(item=passage, deferred=True)
-        if examples is None:
-            reason, _, rest = (detail or "").partition(": ")
-            return Outcome(item=passage, failures=[Failure(reason=reason, detail=rest)])
+        except RequestFailed as err:
+            return Outcome(item=passage, failures=[Failure(reason=err.reason, detail=err.detail)])
         kept, failures = [], []
         for index, example in enumerate(examples):
             example = self._annotate(example, passage, lang, index)
@@ -323,12 +287,11 @@ class Generator:
         instruction = example["instruction"] + (f"\n{example['input']}" if example["input"] else "")
         user = "\n\n".join(f"[{label}]\n{text}" for label, text in zip(labels, (passage.text, instruction,
                                                                               example["output"]), strict=True))
-        value, detail = await self._ask_json(self.config.prompt("judge", lang), user, parse_judge)
-        if value is None:
-            reason, _, rest = (detail or "").partition(": ")
-            reason = REASON_JUDGE_MALFORMED if reason == REASON_MALFORMED else reason
-            return Failure(reason=reason, detail=rest, example=example)
-        score, why = value
+        try:
+            score, why = await ask_json(self.client, self.config.prompt("judge", lang), user, parse_judge,
+                                        attempts=self.config.parse_attempts, malformed=REASON_JUDGE_MALFORMED)
+        except RequestFailed as err:
+            return Failure(reason=err.reason, detail=err.detail, example=example)
         example["meta"]["scores"]["judge"] = score
         example["meta"]["judge_reason"] = why
         if self.config.judge_threshold is not None and score < self.config.judge_threshold:

@@ -1,17 +1,22 @@
 """The LLM job layer that translation and generation share: items -> requests -> cache -> outcomes -> report.
 
-A job (an :class:`LLMJob`) turns each input item into one coroutine that asks :func:`ask` through an
-``instruct.llm.LLMClient`` (which caches, retries, rate-limits and can defer to a Batch API file) and
-returns an :class:`Outcome`. :func:`run_job` runs them with a bounded window, takes the outcomes in
-input order into the output and failures files (:class:`JobOutput`, both replaced only when no request
-is still pending in a batch), and counts a :class:`JobReport`; :func:`run_with_client` opens the cache
-and the client around it. How to add a job: docs/architecture.md, "Adding an LLM job".
+A job (an :class:`LLMJob`) turns each input item into one coroutine that asks :func:`ask` (or
+:func:`ask_json`, strict JSON re-asked on a malformed reply) through an ``instruct.llm.LLMClient`` (which
+caches, retries, rate-limits and can defer to a Batch API file) and returns an :class:`Outcome`.
+:func:`run_job` runs them with a bounded window, takes the outcomes in input order into the output and
+failures files (:class:`JobOutput`, both replaced only when no request is still pending in a batch), and
+counts a :class:`JobReport`; :func:`run_with_client` (:func:`run_with_clients` for a job asking several
+models) opens the cache and the client around it. How to add a job: docs/architecture.md, "Adding an LLM
+job".
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +42,8 @@ def default_cache_path(output: Path) -> Path:
 
 
 class RequestFailed(Exception):
-    """A chat request ended without usable text; ``reason`` is an ``instruct.llm`` ``REASON_*``."""
+    """A chat request ended without usable text; ``reason`` is an ``instruct.llm`` ``REASON_*``, or the
+    caller's malformed-reply reason from :func:`ask_json`."""
 
     def __init__(self, reason: str, detail: str | None) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -54,6 +60,50 @@ async def ask(client: LLMClient, messages: MessageList) -> str:
     if not result.ok or result.text is None:
         raise RequestFailed(result.reason or "", result.detail)
     return result.text
+
+
+class ReplyError(ValueError):
+    """The model's reply is not JSON of the shape the prompt asked for; the message says what is wrong."""
+
+
+_FENCE_RE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.S)
+T = TypeVar("T")
+
+
+def parse_json_reply(text: str) -> Any:
+    """``json.loads`` of the reply; the only leniency is one surrounding ```json fence (models add it even
+    when told not to). Anything else around the JSON is an error."""
+    body = text.strip()
+    if (fence := _FENCE_RE.match(body)) is not None:
+        body = fence.group(1).strip()
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise ReplyError(f"not JSON: {err}") from None
+
+
+async def ask_json(client: LLMClient, system: str, user: str, parse: Callable[[Any], T], *, attempts: int,
+                   malformed: str) -> T:
+    """``parse`` of the JSON reply to one system + user request.
+
+    A reply that is not JSON (:func:`parse_json_reply`) or that ``parse`` refuses with :class:`ReplyError`
+    is asked again with an attempt note naming the problem (a new request, so a new cache key), up to
+    ``attempts`` requests in all; then :class:`RequestFailed` with reason ``malformed`` and the last
+    problem. Raises :class:`~instruct.llm.DeferredToBatch` and the client's :class:`RequestFailed` as
+    :func:`ask` does, at whichever attempt they happen.
+    """
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        content = user if attempt == 1 else (
+            f"{user}\n\n(attempt {attempt}: the previous reply was rejected ({problem}); reply with the JSON"
+            " object only)"
+        )
+        text = await ask(client, [{"role": "system", "content": system}, {"role": "user", "content": content}])
+        try:
+            return parse(parse_json_reply(text))
+        except ReplyError as err:
+            problem = f"{err}; reply began {text.strip()[:80]!r}"
+    raise RequestFailed(malformed, f"after {attempts} attempts, last: {problem}")
 
 
 # --- outcomes -------------------------------------------------------------------------------------------
@@ -114,10 +164,11 @@ def format_report(report: JobReport, summary: str, model: str, prices: PriceTabl
 class JobOutput:
     """The output and failures files of one run, written under temporary names; counts into ``report``."""
 
-    def __init__(self, output: Path, failures_path: Path, report: JobReport, layout: Layout) -> None:
+    def __init__(self, output: Path, failures_path: Path, report: JobReport, layout: Layout, *,
+                 failures_layout: Layout = SPACED) -> None:
         self.report = report
         self.records = RecordWriter(output, layout=layout)
-        self.failures = RecordWriter(failures_path, layout=layout)
+        self.failures = RecordWriter(failures_path, layout=failures_layout)
 
     def write(self, record: Mapping[str, Any]) -> None:
         """One output record."""
@@ -158,10 +209,13 @@ class LLMJob:
     line of one failure; ``advance`` counts an outcome (progress bar, per-item totals) before it is taken;
     ``take`` writes it (default: every failure, then every record). ``window`` bounds the items in
     flight: output order is kept, so it bounds memory and how far fast items run ahead of a slow one.
+    ``layout`` encodes the output file, ``failures_layout`` the failures file (a job writing corpus
+    shards keeps orjson lines for its output and the spaced failures lines of the other jobs).
     """
 
     window: int = 64
     layout: Layout = SPACED
+    failures_layout: Layout = SPACED
 
     def tasks(self) -> Iterable[Task]:
         raise NotImplementedError
@@ -214,7 +268,7 @@ async def run_job(job: LLMJob, report: ReportT, *, output: Path, failures_path: 
     """Take every outcome of ``job`` in input order into ``output`` and ``failures_path``; ``close`` runs
     at the end either way (the job's progress bar). Both files are replaced only when nothing was
     deferred; on an error neither is, so a killed run leaves the previous files intact."""
-    out = JobOutput(output, failures_path, report, job.layout)
+    out = JobOutput(output, failures_path, report, job.layout, failures_layout=job.failures_layout)
     report.failures_path = failures_path
     try:
         async for outcome in ordered(job.tasks(), job.window):
@@ -242,19 +296,36 @@ def run_with_client(
     instead of being sent; ingest the batch output with ``instruct.llm_cache.ingest_batch_output`` and
     run again. An empty batch file is deleted: everything came from the cache.
     """
+    return run_with_clients(lambda clients: run(clients[llm.model]), llms={llm.model: llm}, api_key=api_key,
+                            cache_path=cache_path, batch_path=batch_path)
+
+
+def run_with_clients(
+    run: Callable[[dict[str, LLMClient]], Awaitable[ReportT]], *, llms: Mapping[str, LLMConfig], api_key: str,
+    cache_path: Path, batch_path: Path | None = None,
+) -> ReportT:
+    """``run(clients)`` with one client per named config (a job asking several models), as
+    :func:`run_with_client`: all over the one cache at ``cache_path`` (its key holds the model, so the
+    models do not mix) and, with ``batch_path``, writing into the one batch file, deleted when empty."""
     cache = ResponseCache(cache_path)
 
-    async def main(batch_file: IO[str] | None) -> ReportT:
-        async with LLMClient(llm, api_key=api_key, cache=cache, batch_file=batch_file) as client:
-            return await run(client)
+    async def main(batch_file: IO[str] | None) -> tuple[ReportT, bool]:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = {
+                name: await stack.enter_async_context(
+                    LLMClient(config, api_key=api_key, cache=cache, batch_file=batch_file))
+                for name, config in llms.items()
+            }
+            report = await run(clients)
+            return report, any(client.accounting.deferred for client in clients.values())
 
     try:
         if batch_path is None:
-            return asyncio.run(main(None))
+            return asyncio.run(main(None))[0]
         batch_path.parent.mkdir(parents=True, exist_ok=True)
         with open(batch_path, "w", encoding="utf-8") as batch_file:
-            report = asyncio.run(main(batch_file))
-        if not report.accounting.deferred:
+            report, deferred = asyncio.run(main(batch_file))
+        if not deferred:
             batch_path.unlink()  # nothing left to send: the output was written from the cache
         return report
     finally:

@@ -131,6 +131,21 @@ def test_malformed_replies_are_asked_again_then_failed(tmp_path):
     assert sum(summary["records_per_split"].values()) == 0
 
 
+def test_a_wrong_score_count_is_asked_again_with_the_problem(tmp_path):
+    def one_score_short(body: dict) -> str:  # the first attempt scores one triple too few
+        user = body["messages"][-1]["content"]
+        triples = re.findall(r"^\d+\. \((.*)\)$", user, re.M)
+        retried = "(attempt 2: the previous reply was rejected (NLI must answer one score per triple" in user
+        return json.dumps({"scores": [0.9] * (len(triples) - (0 if retried else 1))})
+
+    with FakeLLMServer(handler=one_score_short) as server:
+        _, summary = run_build(wikidata=[WIKIDATA], wiki=[ZHWIKI], output=tmp_path, progress=False,
+                               models=_steps(server, complete_model=None, topic_model=None))
+        assert server.request_count == 2 * summary["models"]["paragraphs_in"]
+    assert summary["models"]["failed"] == {}
+    assert summary["models"]["labelled"] == summary["models"]["paragraphs_in"] > 0
+
+
 def test_a_refused_key_stops_the_run(tmp_path):
     with FakeLLMServer(handler=handler, fault_rule=lambda body, n: Fault(kind=FAULT_STATUS, status=401)) as server, \
             pytest.raises(LLMSetupError):
