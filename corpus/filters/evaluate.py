@@ -145,7 +145,14 @@ def sample_documents(root: Path) -> list[dict[str, Any]]:
     for source, path, options in SAMPLE_READS:
         reader = build_reader(source, options)
         for file in reader.discover([root / path]):
-            docs.extend(reader(file, Counter()))
+            for doc in reader(file, Counter()):
+                # An unreadable record names its file: relative to root, so outputs do not depend on
+                # where the checkout lies.
+                record = (doc.get("meta") or {}).get("reject")
+                if isinstance(record, dict) and isinstance(record.get("file"), str):
+                    record["file"] = str(Path(record["file"]).relative_to(root)) \
+                        if Path(record["file"]).is_relative_to(root) else record["file"]
+                docs.append(doc)
     labelled = root / "tests" / "fixtures" / "filters" / "labelled.jsonl"
     docs.extend(json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip())
     return docs
