@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from corpus.runner import StageReport, fusable, no_shards_hint, plan_units, run_fused, run_stage, stage_label
+from corpus.fused import fusable, run_fused
+from corpus.runner import StageReport, no_shards_hint, plan_units, run_stage, stage_label
 from corpus.steps import READERS, STEPS, ConfigError, build_reader, build_step
 
 TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description", "fuse"}
@@ -207,7 +208,7 @@ def stage_runner(engine: str, *, workers: int, ray_address: str | None = None) -
 
 
 def fused_runner(engine: str, *, workers: int, ray_address: str | None = None) -> Callable[..., list[StageReport]]:
-    """``run(stages, inputs=, outputs=, force=, progress=)`` for ``engine``: ``corpus.runner.run_fused`` or,
+    """``run(stages, inputs=, outputs=, force=, progress=)`` for ``engine``: ``corpus.fused.run_fused`` or,
     on Ray, ``corpus.engines.ray.run_fused_ray`` (one task per shard's pass); both write the same files."""
     if engine == "ray":
         stage_runner(engine, workers=workers, ray_address=ray_address)  # the same check that Ray is installed
@@ -408,7 +409,7 @@ def fuse_groups(steps: Sequence[PlannedStage], *, fuse: bool = True) -> list[lis
     """Split the planned stages into runs of consecutive per-document stages that share one pass.
 
     A stage joins the group before it when both are per-document stages without a global step
-    (``corpus.runner.fusable``: clean, filter, pii, stats), it reads exactly the previous stage's
+    (``corpus.fused.fusable``: clean, filter, pii, stats), it reads exactly the previous stage's
     output, and nothing else needs that output on disk: no other step reads it (``@clean``) and the
     user did not name it (``-o``). Every other stage is a group of its own.
     """

@@ -10,13 +10,12 @@ byte-identical for any worker count; ``_done/<shard>`` is written last and recor
 made the shard (corpus.fingerprint), so a killed run redoes only unfinished shards and a rerun with other
 options, inputs or code redoes the shards they change, and says so. Rejected documents go to ``rejected/``
 with their reason; nothing is dropped silently. Consecutive document stages without a global step can
-run fused (``run_fused``): one pass per shard, each stage writing its own files but only the last its
+run fused (``corpus.fused.run_fused``): one pass per shard, each stage writing its own files but only the last its
 kept documents, with the bytes and markers of an unfused run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import glob
 import multiprocessing
@@ -34,13 +33,12 @@ from tqdm import tqdm
 
 from corpus import __version__
 from corpus.fingerprint import changes, input_identity, make_marker, read_marker, stage_options, stage_parts
-from corpus.lock import holds_output_lock, holds_output_locks
+from corpus.lock import holds_output_lock
 from corpus.records import rejection
 from corpus.schema import conform_doc, write_dataset_card
 from corpus.shards import (
     DEFAULT_SUFFIX,
     ShardWriter,
-    _parse_line,
     is_shard,
     list_shards,
     read_docs,
@@ -651,257 +649,3 @@ def finish_stage(
     if getattr(stage, "conform", conform_doc) is not None:
         write_dataset_card(output)  # `load_dataset(output)` then reads the shards with the declared features
     return report
-
-
-# ---------------------------------------------------------------------------------------------------
-# fused document stages: one pass over each shard for consecutive per-document stages
-# ---------------------------------------------------------------------------------------------------
-
-
-def fusable(stage: Any) -> bool:
-    """A per-document stage with no global or final step (clean, filter, pii, stats): it can share a pass."""
-    return _stage_kind(stage) == "docs" and not any(hasattr(stage, a) for a in ("prepare", "finalize", "run_once"))
-
-
-@dataclasses.dataclass(frozen=True)
-class _FusedShard:
-    """One shard's pass: read ``source`` and run stages ``first..last``; write the files of those in ``write``.
-
-    ``source`` is the group's input shard, or the kept shard of stage ``first - 1`` when an earlier run
-    left it on disk (a run with --no-fuse). Stages not in ``write`` are done with these settings and are
-    run only to make their successors' input; their files are left as they are.
-    """
-
-    name: str
-    source: Path
-    first: int
-    last: int
-    write: tuple[bool, ...]
-
-
-def _discard(doc: dict) -> None:
-    """Where a replayed stage's rejections go: its ``rejected/`` shard from the earlier run already holds them."""
-
-
-def _clocked(docs: Iterator[dict], clocks: dict[int, float], key: int) -> Iterator[dict]:
-    """Pass ``docs`` through, adding to ``clocks[key]`` the seconds spent making each (upstream included)."""
-    clock = time.perf_counter
-    while True:
-        started = clock()
-        try:
-            doc = next(docs)
-        except StopIteration:
-            clocks[key] += clock() - started
-            return
-        clocks[key] += clock() - started
-        yield doc
-
-
-def _handoff(docs: Iterable[dict], path: Path, stats: dict[str, int], sizes: dict[int, int], k: int,
-             conform: Callable[[dict], dict] | None) -> Iterator[dict]:
-    """Hand stage ``k``'s kept documents to the next stage exactly as it would read them from ``path``.
-
-    A JSON round trip through the shard reader's own line parser, after the stage's meta conformance
-    (``conform``, as its ShardWriter applies it), so tuples become lists, ``default=str`` values strings,
-    declared keys are checked and a missing ``meta`` or ``source`` is filled in, as on disk; it also
-    counts the stage's ``out`` and ``bytes_out`` as its ShardWriter would. (orjson does this at hundreds
-    of MB/s, far below the stages' own cost.)
-    """
-    for lineno, doc in enumerate(docs, start=1):
-        line = orjson.dumps(conform(doc) if conform is not None else doc, default=str)
-        stats["out"] += 1
-        sizes[k] += len(line) + 1
-        yield _parse_line(path, lineno, line, True)
-
-
-def process_fused(
-    stages: Sequence[Any],
-    outputs: Sequence[Path],
-    shard: _FusedShard,
-    markers: Sequence[dict[str, Any]],
-    tick: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """One pass over a shard through consecutive document stages; returns the shard's name and each
-    stage's seconds (``{"shard", "seconds"}``).
-
-    Every written stage gets the files ``process_unit`` writes (rejected, stats, done marker, in that
-    order, stage by stage), except the kept documents of all but the group's last stage, which go to
-    the next stage in memory. A stage's seconds are its own: stage k's documents took ``clocks[k]`` to
-    make, upstream included, so its share is ``clocks[k] - clocks[k-1]``; reading is the first
-    stage's, writing the kept shard the last one's.
-    """
-    started = time.perf_counter()
-    name, span, final = shard.name, range(shard.first, shard.last + 1), len(stages) - 1
-    for k in span:
-        if shard.write[k]:
-            _remove_stale_temporaries(outputs[k], name)
-            old = kept_file(outputs[k], name) if k != final else None
-            if old is not None:  # made with other settings by an unfused run: no later run may take it as done
-                old.unlink()
-    stats = {k: {"in": 0, "out": 0, "rejected": 0} for k in span}
-    reasons = {k: Counter() for k in span}
-    counters = {k: Counter() for k in span}
-    sizes = dict.fromkeys(span, 0)
-    clocks = dict.fromkeys([shard.first - 1, *span], 0.0)
-    sources = {k: shard.source if k == shard.first else outputs[k - 1] / f"{name}{DEFAULT_SUFFIX}" for k in span}
-    # Each stage's meta conformance, as run_stage's writers apply it (corpus/schema.py).
-    conforms = [getattr(stage, "conform", conform_doc) for stage in stages]
-    try:
-        with contextlib.ExitStack() as files:
-            docs: Iterator[dict] = _clocked(iter(_counted(read_docs(shard.source), _Unit(shard.source, name), tick)),
-                                            clocks, shard.first - 1)
-            for k in span:
-                stage = stages[k].for_shard(name) if hasattr(stages[k], "for_shard") else stages[k]
-                write_rejected = _discard
-                if shard.write[k]:
-                    rejected = ShardWriter(outputs[k] / "rejected" / f"{name}{DEFAULT_SUFFIX}",
-                                           conform=conforms[k], write_empty=False)
-                    write_rejected = files.enter_context(rejected).write
-                if k > shard.first:
-                    docs = _handoff(docs, sources[k], stats[k - 1], sizes, k - 1, conforms[k - 1])
-                valid = _split(docs, write_rejected, stats[k], reasons[k], count_in=True)
-                docs = _clocked(_split(stage(valid, counters[k]), write_rejected, stats[k], reasons[k], count_in=False),
-                                clocks, k)
-            if shard.last == final:
-                writer = files.enter_context(ShardWriter(outputs[final] / f"{name}{DEFAULT_SUFFIX}",
-                                                         conform=conforms[final], write_empty=False))
-                for doc in docs:
-                    writer.write(doc)
-                stats[final]["out"], sizes[final] = writer.count, writer.bytes_written
-            else:  # the later stages are done: this pass only remade earlier stages' files
-                for _ in _handoff(docs, outputs[shard.last] / f"{name}{DEFAULT_SUFFIX}", stats[shard.last], sizes,
-                                  shard.last, conforms[shard.last]):
-                    pass
-    except Exception as err:
-        labels = "+".join(stage_label(s) for s in stages)
-        raise StageError(f"fused stages {labels} failed on {shard.source} ({name}): {err!r}") from err
-
-    seconds = [0.0] * len(stages)
-    for k in span:
-        seconds[k] = clocks[k] - (clocks[k - 1] if k > shard.first else 0.0)
-    seconds[shard.last] += time.perf_counter() - started - clocks[shard.last]
-    # As unfused: a stage after one that kept nothing of the shard has no input shard, so no files.
-    absent = [k for k in span if k > shard.first and stats[k - 1]["out"] == 0]
-    for k in span:
-        if k in absent:
-            continue
-        if shard.write[k]:
-            record = _stats_record(stages[k], _Unit(sources[k], name), stats[k], reasons[k], counters[k], sizes[k],
-                                   seconds[k])
-            _write_done(outputs[k], name, record, markers[k])
-    return {"shard": name, "seconds": seconds, "absent": absent}
-
-
-@dataclasses.dataclass
-class FusedPlan:
-    """What a fused run will do: each stage's units, inputs and plan, and the shards' passes."""
-
-    stages: list[Any]
-    outputs: list[Path]
-    units: list[list[_Unit]]
-    inputs: list[list[Path]]
-    plans: list[Todo]
-    shards: list[_FusedShard]
-    started: float
-
-    @property
-    def label(self) -> str:
-        return "+".join(stage_label(s) for s in self.stages)
-
-    def tasks(self) -> list[tuple[Any, ...]]:
-        """``process_fused`` arguments for every shard's pass (the engine adds ``tick`` or not)."""
-        return [(self.stages, self.outputs, shard, [p.markers.get(shard.name) for p in self.plans])
-                for shard in self.shards]
-
-
-def plan_fused(stages: Sequence[Any], *, inputs: Sequence[Path], outputs: Sequence[Path], force: bool) -> FusedPlan:
-    """Plan a fused run (see ``run_fused``): every stage's markers, chained as an unfused run chains
-    them, and per shard the stages to redo; says what is redone and why, before any work."""
-    if len(stages) != len(outputs) or not all(fusable(s) for s in stages):
-        raise ValueError("fused runs take per-document stages without a global step, one output each")
-    started = time.perf_counter()
-    outputs = [Path(o) for o in outputs]
-    for output in outputs:
-        output.mkdir(parents=True, exist_ok=True)
-    units = plan_units(stages[0], [Path(p) for p in inputs])
-    if not units:
-        raise StageError(f"stage {stages[0].name}: no input shards found in {', '.join(map(str, inputs))}"
-                         + "".join(no_shards_hint(p) for p in inputs))
-    final = len(stages) - 1
-    # Stage k > 0 reads the shards stage k-1 would have written: same names, same marker chain.
-    stage_units = [units] + [[_Unit(outputs[k - 1] / f"{u.name}{DEFAULT_SUFFIX}", u.name) for u in units]
-                             for k in range(1, len(stages))]
-    plans: list[Todo] = []
-    identities: dict[str, str] | None = None
-    for k, stage in enumerate(stages):
-        if k:
-            # As unfused: a shard the previous stage kept nothing of (done, no file) is no input here.
-            current = {u.name for u in stage_units[k - 1]} - {u.name for u in plans[-1].units}
-            stage_units[k] = [u for u in stage_units[k]
-                              if not (u.name in current and _kept_nothing(outputs[k - 1], u.name))]
-        plan = plan_todo(stage, stage_units[k], outputs[k], force=force, identities=identities, need_kept=k == final)
-        identities = {name: f"shard:{marker['fingerprint']}" for name, marker in plan.markers.items()}
-        announce_redo(stage, plan, outputs[k])
-        begin_stage(stage, stage_units[k], outputs[k], plan)
-        plans.append(plan)
-
-    stale_sets = [{u.name for u in plan.units} for plan in plans]
-    shards: list[_FusedShard] = []
-    for unit in units:
-        stale = [k for k in range(len(stages)) if unit.name in stale_sets[k]]
-        if not stale:
-            continue
-        first, source = 0, unit.source
-        for j in range(min(stale) - 1, -1, -1):  # the nearest done stage whose kept shard is on disk
-            if (kept := kept_file(outputs[j], unit.name)) is not None:
-                first, source = j + 1, kept
-                break
-        shards.append(_FusedShard(unit.name, source, first, max(stale), tuple(k in stale for k in range(len(stages)))))
-    return FusedPlan(list(stages), outputs, stage_units, [list(inputs)] + [[o] for o in outputs[:-1]], plans, shards,
-                     started)
-
-
-def finish_fused(plan: FusedPlan, passes: Sequence[dict[str, Any]]) -> list[StageReport]:
-    """``finish_stage`` for every fused stage; the pass's wall time is split between the stages by the
-    time each spent on the shards (``passes``: what ``process_fused`` returned)."""
-    elapsed = time.perf_counter() - plan.started
-    n = len(plan.stages)
-    spent = [sum(done["seconds"][k] for done in passes) for k in range(n)]
-    total = sum(spent)
-    labels = [stage_label(s) for s in plan.stages]
-    reports = []
-    for k, stage in enumerate(plan.stages):
-        share = spent[k] / total if total else 1 / n
-        kept = "written here" if k == n - 1 else f"passed on in memory to {labels[k + 1]}, not written"
-        fused = {"stages": labels, "outputs": [str(o) for o in plan.outputs], "kept_documents": kept}
-        # Shards an earlier stage of the pass emptied got no files here (see process_fused).
-        absent = {done["shard"] for done in passes if k in done.get("absent", ())}
-        units = [u for u in plan.units[k] if u.name not in absent]
-        skipped = len(units) - (len(plan.plans[k].units) - len(absent & {u.name for u in plan.plans[k].units}))
-        reports.append(finish_stage(stage, units, skipped, plan.inputs[k], plan.outputs[k], plan.started,
-                                    plan.plans[k], seconds=elapsed * share, fused=fused))
-    return reports
-
-
-@holds_output_locks  # every output of the pass, as run_stage locks its one
-def run_fused(
-    stages: Sequence[Any],
-    *,
-    inputs: Sequence[Path],
-    outputs: Sequence[Path],
-    workers: int = 1,
-    force: bool = False,
-    progress: bool = True,
-) -> list[StageReport]:
-    """Run consecutive per-document ``stages`` in one pass over each shard; stage k writes ``outputs[k]``.
-
-    Each output directory gets what ``run_stage`` would write (rejected/, _stats/, _done/ markers with
-    the same fingerprints, _manifest.json), but only the last stage writes kept documents: the others
-    hand theirs on in memory (docs/architecture.md, "Fused document stages"). A shard is redone from
-    the first stage whose marker is stale; done stages before it are replayed, not rewritten, unless
-    their kept shard is on disk (an unfused run), which is then read instead.
-    """
-    plan = plan_fused(stages, inputs=inputs, outputs=outputs, force=force)
-    bar = progress_bar(plan.label, [_Unit(s.source, s.name) for s in plan.shards], progress)
-    passes = _run_tasks([(process_fused, args, {}) for args in plan.tasks()], workers=workers, bar=bar)
-    return finish_fused(plan, passes)

@@ -32,18 +32,16 @@ from corpus.dedup.exact import ExactDedupStep, hash_shard
 from corpus.dedup.lsh import bucket_pairs
 from corpus.dedup.near import NearDedupStep, choose_keepers
 from corpus.dedup.unionfind import UnionFind
+from corpus.fused import finish_fused, plan_fused, process_fused
 from corpus.lock import holds_output_lock, holds_output_locks
 from corpus.runner import (
     StageError,
     StageReport,
     announce_redo,
     begin_stage,
-    finish_fused,
     finish_stage,
-    plan_fused,
     plan_todo,
     plan_units,
-    process_fused,
     process_unit,
     unit_bytes,
 )
@@ -447,7 +445,7 @@ def run_fused_ray(
     progress: bool = True,
     options: RayOptions | None = None,
 ) -> list[StageReport]:
-    """``corpus.runner.run_fused`` on Ray: one task per shard runs the whole fused pass (``process_fused``),
+    """``corpus.fused.run_fused`` on Ray: one task per shard runs the whole fused pass (``process_fused``),
     so a shard's documents go from stage to stage in that task's memory and the files are the local ones."""
     options = options or RayOptions()
     connect(options.address)
