@@ -276,15 +276,20 @@ def read_dump(path: Path, counters: Counter | None = None, *, workers: int = 1, 
     else:
         results = ordered_pool_map(parse, _chunks(path, counters, chunk_lines), workers=workers)
     for chunk in results:
-        for item in chunk:
-            if isinstance(item, str):
-                counters[item] += 1
-                continue
-            counters["entities"] += 1
-            yield item
+        yield from _counted_entities(chunk, counters)
     if counters[BAD_ENTITY_LINE] == 1:
         # A single unreadable line is what a cut (uncompressed) download looks like at the very end.
         logger.warning("%s: one line was not a complete entity (cut dump?); it was skipped", path)
+
+
+def _counted_entities(items: list[Any], counters: Counter) -> Iterator[Any]:
+    """The entities of a parsed chunk; the reasons (strings) standing for unreadable lines are counted."""
+    for item in items:
+        if isinstance(item, str):
+            counters[item] += 1
+            continue
+        counters["entities"] += 1
+        yield item
 
 
 def _read_ranges(path: Path, ranges: list[tuple[int, int]], counters: Counter, workers: int,
@@ -293,29 +298,20 @@ def _read_ranges(path: Path, ranges: list[tuple[int, int]], counters: Counter, w
     parse = _parse_range if transform is None else functools.partial(_parse_range, transform=transform)
     tasks = [(path, start, end, i == len(ranges) - 1) for i, (start, end) in enumerate(ranges)]
     carry = b""
-
-    def emit(items: list[Any]) -> Iterator[Any]:
-        for item in items:
-            if isinstance(item, str):
-                counters[item] += 1
-                continue
-            counters["entities"] += 1
-            yield item
-
     for head, items, tail, cut in ordered_pool_map(parse, tasks, workers=workers):
         inside_one_line = not items and not tail  # no newline in the range: all of it continues ``carry``
         if inside_one_line and not cut:
             carry += head
             continue
         if not inside_one_line:
-            yield from emit(_parse_chunk([carry + head], transform))
-            yield from emit(items)
+            yield from _counted_entities(_parse_chunk([carry + head], transform), counters)
+            yield from _counted_entities(items, counters)
         carry = tail
         if cut:  # the download stops inside the last line: it is incomplete, not a bad entity
             counters[TRUNCATED_DUMP] += 1
             logger.warning("%s: compressed stream ends early; kept every complete entity", path)
             carry = b""
     if carry.strip():
-        yield from emit(_parse_chunk([carry], transform))
+        yield from _counted_entities(_parse_chunk([carry], transform), counters)
     if counters[BAD_ENTITY_LINE] == 1:
         logger.warning("%s: one line was not a complete entity (cut dump?); it was skipped", path)
