@@ -26,12 +26,9 @@ def manifest_path(output: Path) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks (instruction files can be large)."""
-    digest = hashlib.sha256()
+    """Hex sha256 of a file's bytes, read in blocks (instruction files can be large)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _plain(value: Any) -> Any:
