@@ -15,9 +15,10 @@ from instruct.formats import OUTPUT_FORMATS
 from instruct.ie.convert import READERS
 from instruct.ie.schema import TASKS
 from instruct.llm_steps import LLM_STEPS
+from instruct.sft_steps import SFT_STEPS
 from instruct.spine import STEPS, BuildOptions, ConvertOptions, EvaluateOptions
 
-ALL_STEPS = {**STEPS, **LLM_STEPS}
+ALL_STEPS = {**STEPS, **LLM_STEPS, **SFT_STEPS}
 
 
 def flags(f: dataclasses.Field) -> tuple[str, ...]:
@@ -46,6 +47,8 @@ def test_every_cli_option_is_a_field_with_the_same_contract(name):
     params = [p for p in command.params if isinstance(p, click.Option)]
     ctx = click.Context(command)
     assert params
+    arguments = [p.name for p in command.params if isinstance(p, click.Argument)]
+    assert arguments == [f.name for f in dataclasses.fields(step.options) if f.metadata.get("argument")]
     for param in params:
         f = _field_for(step.options, param)
         where = f"{name} {param.opts}"
