@@ -38,6 +38,17 @@ def _path_settings(f: dataclasses.Field) -> dict[str, bool]:
             "file_okay": given.get("file_okay", True)}
 
 
+def _scalar(param: click.Parameter) -> type:
+    """The Python type a click parameter's values have (a flag's is bool)."""
+    if isinstance(param, click.Option) and param.is_flag:
+        return bool
+    if isinstance(param.type, click.Path):
+        return param.type.type
+    if isinstance(param.type, click.types._NumberRangeBase):
+        return param.type._number_class
+    return {"integer": int, "float": float, "text": str, "choice": str}[param.type.name]
+
+
 @pytest.mark.parametrize("name", sorted(ALL_STEPS))
 def test_every_cli_option_is_a_field_with_the_same_contract(name):
     from cli import instruct
@@ -67,8 +78,9 @@ def test_every_cli_option_is_a_field_with_the_same_contract(name):
             settings = {"exists": param.type.exists, "dir_okay": param.type.dir_okay,
                         "file_okay": param.type.file_okay}
             assert settings == _path_settings(f), where
-        assert param.multiple == (typing.get_origin(typing.get_type_hints(step.options)[f.name]) is tuple) \
-            or f.name == "formats", where
+        hint = typing.get_type_hints(step.options)[f.name]
+        assert param.multiple == (typing.get_origin(hint) is tuple), where
+        assert _scalar(param) in typing.get_args(hint) + (hint,), where
     if command.help:
         assert step.help == command.help.splitlines()[0]
 
