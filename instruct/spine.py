@@ -16,6 +16,9 @@ Printing stays with the caller; ``*_lines`` give the lines the CLI shows.
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -157,6 +160,59 @@ def evaluate_lines(options: EvaluateOptions, report: dict[str, Any]) -> list[str
     lines = [f"{name:<9} P={s['p']:.4f} R={s['r']:.4f} F1={s['f1']:.4f} (tp {s['tp']}, pred {s['pred']}, "
              f"gold {s['gold']})" for name, s in report["scores"].items()]
     return [*lines, f"groups {report['groups']}, unparseable answers {report['errors']}, missing {report['missing']}"]
+
+
+# --- reading the options ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionSpec:
+    """One field of an options dataclass as a command-line option, resolved from its annotation and metadata.
+
+    ``type`` is the value type (``str``, ``int``, ``float``, ``bool``, ``Path``): of each value when
+    ``multiple``. ``default`` is meaningless when ``required``. ``path`` holds click.Path's ``exists``,
+    ``dir_okay``, ``file_okay`` for a ``Path`` field.
+    """
+
+    name: str
+    flags: tuple[str, ...]
+    type: type
+    required: bool
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    multiple: bool = False
+    optional: bool = False  # the annotation admits None
+    min: float | None = None
+    max: float | None = None
+    path: dict[str, bool] | None = None
+    argument: bool = False
+
+
+def option_specs(options: type) -> list[OptionSpec]:
+    """The options of an options dataclass, in field order, ready to turn into click parameters."""
+    hints = typing.get_type_hints(options)
+    specs = []
+    for f in fields(options):
+        hint, meta = hints[f.name], f.metadata
+        args = typing.get_args(hint)
+        optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
+        if optional:
+            hint = next(a for a in args if a is not type(None))
+        multiple = typing.get_origin(hint) is tuple
+        value_type = typing.get_args(hint)[0] if multiple else hint
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        path = None
+        if value_type is Path:
+            given = meta.get("path") or {}
+            path = {"exists": given.get("exists", False), "dir_okay": given.get("dir_okay", True),
+                    "file_okay": given.get("file_okay", True)}
+        specs.append(OptionSpec(
+            name=f.name, flags=tuple(meta.get("flags") or (f"--{f.name.replace('_', '-')}",)), type=value_type,
+            required=required, default=None if required else f.default, help=meta.get("help", ""),
+            choices=tuple(meta["choices"]) if "choices" in meta else None, multiple=multiple, optional=optional,
+            min=meta.get("min"), max=meta.get("max"), path=path, argument=bool(meta.get("argument"))))
+    return specs
 
 
 # --- the table ----------------------------------------------------------------------------------
