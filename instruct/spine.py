@@ -7,11 +7,11 @@ and their ``metadata`` says how to offer them (the CLI generates its commands fr
 * ``help``: the help text; ``choices``: the allowed values, taken from the library's own tables;
 * ``flags``: the spellings when not ``--field-name`` (``("-i", "--input")``);
 * ``min`` / ``max``: bounds of a number (inclusive); ``path``: click.Path settings (``exists``,
-  ``dir_okay``, ``file_okay``) of a ``Path`` field.
+  ``dir_okay``, ``file_okay``) of a ``Path`` field; ``argument``: a positional argument.
 
-A field without a default is required; a ``bool`` is a flag; a ``tuple`` is a repeatable option. Types
-are strings here (``from __future__ import annotations``): resolve them with ``typing.get_type_hints``.
-Printing stays with the caller; ``*_lines`` give the lines the CLI shows.
+A field without a default is required; a ``bool`` is a flag; a ``tuple`` is a repeatable option.
+:func:`option_specs` resolves all of that (and the string annotations) into one :class:`OptionSpec` per
+field. Printing stays with the caller; ``*_lines`` give the lines the CLI shows.
 """
 
 from __future__ import annotations
