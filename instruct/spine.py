@@ -27,7 +27,6 @@ from typing import Any
 
 import orjson
 
-from corpus.shards import write_bytes_atomic
 from instruct.build.manifest import read_manifest
 from instruct.build.run import BuildConfig, build_file, count_empty
 from instruct.evaluate import align, evaluate_rows
@@ -151,7 +150,9 @@ def evaluate(options: EvaluateOptions) -> dict[str, Any]:
     gold = read_rows(gold_path) if options.gold else preds
     report = evaluate_rows(options.task, gold, align(gold, preds), style=recorded_style(gold_path))
     if options.output:
-        write_bytes_atomic(Path(options.output), orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        # Written in place, as the CLI always did: a temporary beside it and a rename would replace what
+        # the path names (``-o /dev/stdout``, ``/dev/full``) instead of writing to it.
+        Path(options.output).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return report
 
 
