@@ -69,7 +69,7 @@ _HARMFUL = struct(**{
 
 # Device categories of the promo filter (corpus/filters/promo.py: word lists configs/wordlists/promo/ and
 # two patterns); a new category is one more name here.
-PROMO_CATEGORIES = ("address", "business", "contact", "cta", "hype", "offer", "price", "report", "self")
+PROMO_CATEGORIES = ("address", "business", "contact", "cta", "disclosure", "hype", "offer", "price", "report", "self")
 
 # meta.scores: one struct per filter (corpus/filters/), null when the filter did not run on the document.
 SCORES = struct(

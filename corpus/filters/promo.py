@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
-from corpus.filters.harmful import Matcher, build_matcher, normalise, read_lines
+from corpus.filters.harmful import Matcher, build_matcher, normalise
 from corpus.filters.view import TextView
 
 PROMO_COMMERCIAL = "promo_commercial"
@@ -39,12 +40,22 @@ _CONTACT = re.compile(
 PATTERNS = {"price": _PRICE, "contact": _CONTACT}
 # Word-list categories (configs/wordlists/promo/<category>.<lang>.txt) and pattern categories. ``report``
 # (reporting voice: 记者, "said") is counter-evidence and takes a negative weight.
-LIST_CATEGORIES = ("address", "business", "cta", "hype", "offer", "report", "self")
+LIST_CATEGORIES = ("address", "business", "cta", "disclosure", "hype", "offer", "report", "self")
 CATEGORIES = tuple(sorted((*LIST_CATEGORIES, *PATTERNS)))
 DISTINCT = frozenset({"business", "cta", "hype", "offer"})
 # The seller's voice, as against the topic of trade (offers, prices, contacts, a business's services),
 # which news about markets shares: two kinds suffice only when one of them is a voice.
-VOICE = frozenset({"address", "cta", "hype", "self"})
+VOICE = frozenset({"address", "cta", "disclosure", "hype", "self"})
+
+
+def read_entries(path: Path) -> list[str]:
+    """Entries of one list file, one per line; a line starting with ``# `` (or only ``#``) is a comment.
+
+    Unlike the harmful lists, ``#`` followed by a letter is an entry: hashtags (``#ad``, ``#sponsored``)
+    are the disclosures sponsored posts carry.
+    """
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and line != "#" and not line.startswith("# ")]
 
 
 @functools.lru_cache(maxsize=8)
@@ -53,7 +64,7 @@ def load_promo_matcher(directory: str) -> Matcher:
     root = resolve_path(directory)
     lists: dict[str, list[str]] = {}
     for path in sorted(root.glob("*.txt")):
-        lists.setdefault(path.name.split(".", 1)[0], []).extend(map(normalise, read_lines(path)))
+        lists.setdefault(path.name.split(".", 1)[0], []).extend(map(normalise, read_entries(path)))
     if not lists:
         raise FileNotFoundError(f"no promo word lists (*.txt) in {root}")
     unknown = sorted(set(lists) - set(LIST_CATEGORIES))
@@ -63,12 +74,12 @@ def load_promo_matcher(directory: str) -> Matcher:
 
 
 def _default_weights() -> dict[str, float]:
-    return {"cta": 3.0, "address": 2.0, "offer": 1.0, "price": 1.0, "contact": 1.0, "business": 1.5,
+    return {"disclosure": 4.0, "cta": 3.0, "address": 2.0, "offer": 1.0, "price": 1.0, "contact": 1.0, "business": 1.5,
             "hype": 1.0, "self": 0.5, "report": -2.0}
 
 
 def _default_caps() -> dict[str, int]:
-    return {"cta": 3, "address": 4, "offer": 4, "price": 3, "contact": 3, "business": 5, "hype": 4, "self": 4,
+    return {"disclosure": 2, "cta": 3, "address": 4, "offer": 4, "price": 3, "contact": 3, "business": 5, "hype": 4, "self": 4,
             "report": 5}
 
 
@@ -113,7 +124,7 @@ class PromoFilter(Filter):
             hits[category] = len(pattern.findall(normalised))
         points = sum(self.weights[c] * min(n, self.caps[c]) for c, n in hits.items())
         length = max(len(normalised), self.min_chars_norm)
-        terms = [t for c in ("cta", "offer", "business", "hype") for t in found.get(c, {})]
+        terms = [t for c in ("disclosure", "cta", "offer", "business", "hype") for t in found.get(c, {})]
         scores: Scores = {f"{c}_hits": n for c, n in hits.items()}
         present = [c for c, n in hits.items() if n > 0 and self.weights[c] > 0]
         scores["kinds"] = len(present)

@@ -10,7 +10,7 @@ import pytest
 from corpus.clean import CleanStep
 from corpus.filters.base import FilterStep, load_plan
 from corpus.filters.evaluate import sample_documents
-from corpus.filters.promo import CATEGORIES, PROMO_COMMERCIAL, PromoFilter
+from corpus.filters.promo import CATEGORIES, PROMO_COMMERCIAL, PromoFilter, read_entries
 from corpus.records import rejection
 from corpus.schema import PROMO_CATEGORIES, conform_meta
 
@@ -123,6 +123,17 @@ def test_reporting_voice_counts_against_and_trade_words_need_a_selling_voice() -
     assert prices["score"] > flt.max_score and prices["kinds"] == 2 and prices["voice_kinds"] == 0
     assert flt.decide(prices, {}).keep
     assert not flt.decide({**prices, "voice_kinds": 1}, {}).keep
+
+
+def test_hashtag_entries_are_terms_and_a_disclosure_is_the_sellers_voice(tmp_path: Path) -> None:
+    lists = tmp_path / "promo"
+    lists.mkdir()
+    (lists / "disclosure.en.txt").write_text("# a comment\n#\n#ad\ncompensated by\n", encoding="utf-8")
+    assert read_entries(lists / "disclosure.en.txt") == ["#ad", "compensated by"]
+    post = ("This post was compensated by a water brand. All opinions are mine. #ad\n"
+            "We hiked to the lake on Saturday and the views were worth every step of the climb.")
+    scores = promo_en().score(post)
+    assert scores["disclosure_hits"] == 2 and scores["voice_kinds"] >= 1
 
 
 def test_null_threshold_switches_the_rule_off() -> None:
