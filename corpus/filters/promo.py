@@ -2,8 +2,9 @@
 
 Advertorials, shop and landing pages and app or game promotions are fluent prose, so line-shape rules
 keep them; what gives them away is the mix of calls to action, offers and prices, contact details, a
-business pitching itself, hype and addressing the reader. Word lists (``configs/wordlists/promo/``) and
-patterns count each device; a page is dropped when several kinds are dense. No learned model.
+business pitching itself, hype, addressing the reader and disclosures (#ad), with reporting voice (记者,
+"said") as counter-evidence. Word lists (``configs/wordlists/promo/``) and two patterns count each
+device; a page is dropped when several kinds are dense. No learned model (no shippable training data).
 """
 
 from __future__ import annotations
@@ -74,13 +75,14 @@ def load_promo_matcher(directory: str) -> Matcher:
 
 
 def _default_weights() -> dict[str, float]:
-    return {"disclosure": 4.0, "cta": 3.0, "address": 2.0, "offer": 1.0, "price": 1.0, "contact": 1.0, "business": 1.5,
-            "hype": 1.0, "self": 0.5, "report": -2.0}
+    """The zh chain's weights (configs/filters/zh.yaml); en.yaml sets its own."""
+    return {"disclosure": 4.0, "cta": 3.0, "address": 2.0, "offer": 1.0, "price": 1.0, "contact": 1.0,
+            "business": 1.5, "hype": 1.0, "self": 0.5, "report": -2.0}
 
 
 def _default_caps() -> dict[str, int]:
-    return {"disclosure": 2, "cta": 3, "address": 4, "offer": 4, "price": 3, "contact": 3, "business": 5, "hype": 4, "self": 4,
-            "report": 5}
+    return {"disclosure": 2, "cta": 3, "address": 4, "offer": 4, "price": 3, "contact": 3, "business": 5,
+            "hype": 4, "self": 4, "report": 5}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,9 +95,10 @@ class PromoFilter(Filter):
     with short texts counted as ``min_chars_norm`` long so that two hits in a tweet-length text do not
     make a high density. A document is dropped when ``score > max_score`` and at least ``min_kinds``
     categories are present, one of them the seller's voice (``VOICE``: calls to action, addressing the
-    reader, hype, a seller's "we"), or ``min_kinds + 1`` categories of any: a market report has prices
-    and trade words but does not sell. Worked example: a 400-character camera promotion with one call to action,
-    two offer words, one price and two 您 scores (3 + 4 + 2 + 2) * 1000 / 500 = 22 over 4 kinds.
+    reader, hype, a seller's "we", a disclosure), or ``min_kinds + 1`` categories of any: a market report
+    has prices and trade words but does not sell. Worked example (zh weights): a 400-character camera
+    promotion with one call to action, two offer words, one price and two 您 scores
+    (3 + 2 + 1 + 4) * 1000 / 500 = 20 over 4 kinds, above the bound 8.
     """
 
     name: ClassVar[str] = "promo"
