@@ -71,6 +71,36 @@ NEWS_ABOUT_SALES_EN = (
     "was on sale for $379.\n"
     "Economists said the figures reflect higher interest rates and a cooling job market rather than a change in habits."
 )
+# Ordinary texts that mention prices, shops and the reader: a user review, a travel guide, a product
+# review and a how-to. None of them sells.
+REVIEW_ZH = (
+    "这款电饭煲用了一个月，说说真实感受。外观简洁，内胆是不粘涂层，清洗很方便。煮饭的口感比我家以前那台好，"
+    "米粒比较饱满，但是煮粥的时候容易溢出来，需要少放一点水。预约功能很实用，早上起来就有热粥喝。价格是399元，"
+    "活动的时候买的，感觉性价比还可以。缺点是按键有点硬，提示音也比较大，晚上用会吵到家人。总体来说，适合三口之家，"
+    "如果你经常煮粥，建议买容量大一点的型号。"
+)
+TRAVEL_ZH = (
+    "九寨沟旅游攻略\n九寨沟位于四川省阿坝州，以翠海、叠瀑、彩林、雪峰闻名，是世界自然遗产。\n"
+    "最佳季节是秋季，十月中下旬彩林最美，但游客也最多，建议提前在官网预约门票。旺季门票169元，观光车90元。\n"
+    "景区很大，建议安排两天：第一天游览日则沟，第二天游览树正沟和则查洼沟。景区内海拔较高，注意保暖，避免剧烈运动。\n"
+    "交通方面，可以从成都乘飞机到九黄机场，再坐大巴约一个半小时到达沟口。"
+)
+REVIEW_EN = (
+    "Review: The Acme X2 headphones\nI have used the Acme X2 for three weeks on my commute and at my desk. The sound "
+    "is warm, with a little too much bass for my taste, and the noise cancelling is good but not class-leading. "
+    "Battery life matched the claimed 30 hours.\nThe ear cups are comfortable for about two hours; after that they "
+    "press on my glasses. The app lets you adjust the equaliser, which fixed most of the bass.\nAt $249 they cost "
+    "less than the market leaders, and they are a sensible buy if you value battery life over the best noise "
+    "cancelling. The case is bulky, though, and the controls take some getting used to."
+)
+HOWTO_EN = (
+    "How to repot a houseplant\nYour plant needs a bigger pot when roots grow out of the drainage holes or circle "
+    "the bottom of the pot. Spring is the best time, because the plant is starting to grow.\nChoose a pot one or two "
+    "inches wider than the old one. Water the plant a day before, so the root ball holds together. Tip the pot on "
+    "its side, support the stem with your hand, and ease the plant out.\nLoosen the outer roots with your fingers, "
+    "set the plant at the same depth as before, and fill around it with fresh potting mix. Water well and keep it "
+    "out of direct sun for a week while it settles."
+)
 PRICE_LIST_ZH = (
     "本周蔬菜批发价格：白菜每斤1.2元，土豆每斤1.8元，西红柿每斤3.5元，黄瓜每斤2.6元，青椒每斤4元，"
     "茄子每斤3元，芹菜每斤2.2元，胡萝卜每斤1.5元。与上周相比，叶菜价格略有下降，根茎类基本持平。"
@@ -105,7 +135,9 @@ def test_sales_copy_is_dropped(make, text: str) -> None:
 
 
 @pytest.mark.parametrize(("make", "text"), [(promo, NEWS_ABOUT_SALES_ZH), (promo_en, NEWS_ABOUT_SALES_EN),
-                                            (promo, PRICE_LIST_ZH)], ids=["zh-news", "en-news", "price-list"])
+                                            (promo, PRICE_LIST_ZH), (promo, REVIEW_ZH), (promo, TRAVEL_ZH),
+                                            (promo_en, REVIEW_EN), (promo_en, HOWTO_EN)],
+                         ids=["zh-news", "en-news", "price-list", "zh-review", "zh-travel", "en-review", "en-howto"])
 def test_writing_about_sales_and_prices_is_kept(make, text: str) -> None:
     flt = make()
     scores = flt.score(text)
