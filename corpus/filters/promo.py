@@ -50,8 +50,9 @@ LIST_CATEGORIES = ("address", "business", "cta", "disclosure", "hype", "offer", 
 CATEGORIES = tuple(sorted((*LIST_CATEGORIES, *PATTERNS)))
 DISTINCT = frozenset({"business", "cta", "hype", "offer"})
 # The seller's voice, as against the topic of trade (offers, prices, contacts, a business's services),
-# which news about markets shares: two kinds suffice only when one of them is a voice.
-VOICE = frozenset({"address", "cta", "disclosure", "hype", "self"})
+# which news about markets shares: two kinds suffice only when one of them is a voice. 您 and "we" are
+# not enough for that: advice and Q&A answers say "您好，建议您…" and memoirs say 我们.
+VOICE = frozenset({"cta", "disclosure", "hype"})
 
 
 def read_entries(path: Path) -> list[str]:
@@ -99,9 +100,10 @@ class PromoFilter(Filter):
     ``sum(weight * min(hits, cap)) * 1000 / max(chars, min_chars_norm)``: points per 1,000 characters,
     with short texts counted as ``min_chars_norm`` long so that two hits in a tweet-length text do not
     make a high density. A document is dropped when ``score > max_score`` and at least ``min_kinds``
-    categories are present, one of them the seller's voice (``VOICE``: calls to action, addressing the
-    reader, hype, a seller's "we", a disclosure), or ``min_kinds + 1`` categories of any: a market report
-    has prices and trade words but does not sell. Worked example (zh weights): a 400-character camera
+    categories are present, one of them the seller's voice (``VOICE``: a call to action, hype, a
+    disclosure), or ``min_kinds + 1`` categories of any: a market report has prices and trade words, and a
+    Q&A answer says 您 and names a hotline, but neither sells. Addressing the reader and a seller's "we"
+    count as one kind between them. Worked example (zh weights): a 400-character camera
     promotion with one call to action, two offer words, one price and two 您 scores
     (3 + 2 + 1 + 4) * 1000 / 500 = 20 over 4 kinds, above the bound 8.
     """
@@ -136,7 +138,8 @@ class PromoFilter(Filter):
         terms = [t for c in ("disclosure", "cta", "offer", "business", "hype") for t in found.get(c, {})]
         scores: Scores = {f"{c}_hits": n for c, n in hits.items()}
         present = [c for c, n in hits.items() if n > 0 and self.weights[c] > 0]
-        scores["kinds"] = len(present)
+        # 您 and "we" together are one kind, a persona: a service reply says "您的快递…我们会为您处理".
+        scores["kinds"] = len(present) - ("address" in present and "self" in present)
         scores["voice_kinds"] = len(VOICE.intersection(present))
         scores["score"] = round(1000 * points / length, 3)
         scores["terms"] = terms[:10]

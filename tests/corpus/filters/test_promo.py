@@ -101,6 +101,15 @@ HOWTO_EN = (
     "set the plant at the same depth as before, and fill around it with fresh potting mix. Water well and keep it "
     "out of direct sun for a week while it settles."
 )
+# Q&A and customer-service replies address the asker (您好，建议您…) and name a hotline without selling.
+ANSWER_ZH = (
+    "您好，信用卡逾期会产生罚息和滞纳金，并影响个人征信。建议您尽快还款，如确实有困难，可以拨打银行客服热线"
+    "400-820-8888协商分期还款。"
+)
+SERVICE_REPLY_ZH = (
+    "您好，您的快递显示已经到达网点，如果超过两天没有派送，您可以联系快递员，或者拨打客服电话021-61234567反映情况，"
+    "我们会尽快为您处理。"
+)
 PRICE_LIST_ZH = (
     "本周蔬菜批发价格：白菜每斤1.2元，土豆每斤1.8元，西红柿每斤3.5元，黄瓜每斤2.6元，青椒每斤4元，"
     "茄子每斤3元，芹菜每斤2.2元，胡萝卜每斤1.5元。与上周相比，叶菜价格略有下降，根茎类基本持平。"
@@ -136,8 +145,10 @@ def test_sales_copy_is_dropped(make, text: str) -> None:
 
 @pytest.mark.parametrize(("make", "text"), [(promo, NEWS_ABOUT_SALES_ZH), (promo_en, NEWS_ABOUT_SALES_EN),
                                             (promo, PRICE_LIST_ZH), (promo, REVIEW_ZH), (promo, TRAVEL_ZH),
-                                            (promo_en, REVIEW_EN), (promo_en, HOWTO_EN)],
-                         ids=["zh-news", "en-news", "price-list", "zh-review", "zh-travel", "en-review", "en-howto"])
+                                            (promo_en, REVIEW_EN), (promo_en, HOWTO_EN), (promo, ANSWER_ZH),
+                                            (promo, SERVICE_REPLY_ZH)],
+                         ids=["zh-news", "en-news", "price-list", "zh-review", "zh-travel", "en-review", "en-howto",
+                              "zh-answer", "zh-service-reply"])
 def test_writing_about_sales_and_prices_is_kept(make, text: str) -> None:
     flt = make()
     scores = flt.score(text)
