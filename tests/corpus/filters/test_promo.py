@@ -101,6 +101,14 @@ HOWTO_EN = (
     "set the plant at the same depth as before, and fill around it with fresh potting mix. Water well and keep it "
     "out of direct sun for a week while it settles."
 )
+RECIPE_EN = (
+    "Easy weeknight lentil soup\nThis is my favourite soup for busy evenings. You only need one pot, and most of the "
+    "ingredients are probably already in your cupboard.\nStart by softening an onion, two carrots and a stick of "
+    "celery in olive oil. Add garlic, cumin and smoked paprika, then stir in a cup of red lentils and a litre of "
+    "stock. Simmer for twenty minutes until the lentils collapse.\nFinish with lemon juice and a handful of spinach. "
+    "It keeps for four days in the fridge and freezes well. If you make it, let me know in the comments! Sign up "
+    "for my newsletter to get new recipes every week."
+)
 # Q&A and customer-service replies address the asker (您好，建议您…) and name a hotline without selling.
 ANSWER_ZH = (
     "您好，信用卡逾期会产生罚息和滞纳金，并影响个人征信。建议您尽快还款，如确实有困难，可以拨打银行客服热线"
@@ -146,9 +154,9 @@ def test_sales_copy_is_dropped(make, text: str) -> None:
 @pytest.mark.parametrize(("make", "text"), [(promo, NEWS_ABOUT_SALES_ZH), (promo_en, NEWS_ABOUT_SALES_EN),
                                             (promo, PRICE_LIST_ZH), (promo, REVIEW_ZH), (promo, TRAVEL_ZH),
                                             (promo_en, REVIEW_EN), (promo_en, HOWTO_EN), (promo, ANSWER_ZH),
-                                            (promo, SERVICE_REPLY_ZH)],
+                                            (promo, SERVICE_REPLY_ZH), (promo_en, RECIPE_EN)],
                          ids=["zh-news", "en-news", "price-list", "zh-review", "zh-travel", "en-review", "en-howto",
-                              "zh-answer", "zh-service-reply"])
+                              "zh-answer", "zh-service-reply", "en-recipe-blog"])
 def test_writing_about_sales_and_prices_is_kept(make, text: str) -> None:
     flt = make()
     scores = flt.score(text)
