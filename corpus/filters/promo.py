@@ -23,7 +23,7 @@ PROMO_COMMERCIAL = "promo_commercial"
 
 # Devices found by pattern rather than by word list, on the normalised text (NFKC, casefold, t2s). Each
 # alternative starts with a literal or a character class, never a lookbehind, so the regex engine skips
-# ahead to candidate positions instead of trying every character (4x faster on web pages).
+# ahead to candidate positions instead of trying every character (contacts: 2.9 -> 0.3 ms per dev page).
 # price: a currency sign before a number (not "$3 billion"), a number directly before 元/块钱/€ (so
 # "3000万元" in a company report is not a shop price), or "20% off".
 _PRICE = re.compile(
@@ -87,6 +87,7 @@ def _default_weights() -> dict[str, float]:
 
 
 def _default_caps() -> dict[str, int]:
+    """The zh chain's caps (configs/filters/zh.yaml)."""
     return {"disclosure": 2, "cta": 3, "address": 4, "offer": 4, "price": 3, "contact": 3, "business": 5,
             "hype": 4, "self": 4, "report": 5}
 
@@ -110,7 +111,7 @@ class PromoFilter(Filter):
 
     name: ClassVar[str] = "promo"
     wordlists: str = "configs/wordlists/promo"
-    max_score: float | None = 12.0
+    max_score: float | None = 8.0
     min_kinds: int = 2
     min_chars_norm: int = 500
     weights: dict[str, float] = field(default_factory=_default_weights)
