@@ -153,5 +153,6 @@ class PromoFilter(Filter):
         enough = kinds > self.min_kinds or (kinds == self.min_kinds and scores["voice_kinds"] > 0)
         if self.max_score is None or not enough or scores["score"] <= self.max_score:
             return KEEP
-        value = {"score": scores["score"], "kinds": scores["kinds"], "terms": scores["terms"]}
-        return Verdict(False, PROMO_COMMERCIAL, value, {"max_score": self.max_score, "min_kinds": self.min_kinds})
+        # value and threshold are the score and the bound it crossed (numbers, so the drop table shows
+        # them); the kinds and terms behind the score stay in meta.scores.promo.
+        return Verdict(False, PROMO_COMMERCIAL, scores["score"], self.max_score)

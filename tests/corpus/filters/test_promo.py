@@ -136,11 +136,13 @@ def promo_en() -> PromoFilter:
 
 
 def test_reason_is_triggered_by_name_with_value_and_threshold() -> None:
-    verdict = promo().keep({"text": APP_PROMO_ZH, "meta": {}})
+    flt = promo()
+    scores = flt.score(APP_PROMO_ZH)
+    verdict = flt.decide(scores, {})
     assert not verdict.keep and verdict.reason == PROMO_COMMERCIAL
-    assert verdict.value["score"] > verdict.threshold["max_score"]
-    assert verdict.value["kinds"] >= verdict.threshold["min_kinds"]
-    assert "立即下载" in verdict.value["terms"]
+    assert verdict.value == scores["score"] > verdict.threshold == flt.max_score
+    assert scores["kinds"] >= flt.min_kinds and scores["voice_kinds"] >= 1
+    assert "立即下载" in scores["terms"]
 
 
 @pytest.mark.parametrize(("make", "text"), [(promo, APP_PROMO_ZH), (promo, APP_PROMO_ZH_HANT),
@@ -207,7 +209,8 @@ def test_default_chain_drops_with_meta_reject_and_scores_conform_to_the_schema()
     for doc_id in ("ad", "deals"):
         reject = rejection(out[doc_id])
         assert reject["filter"] == "promo" and reject["reason"] == PROMO_COMMERCIAL, reject
-        assert set(reject["threshold"]) == {"max_score", "min_kinds"}
+        assert reject["value"] > reject["threshold"] > 0
+        assert out[doc_id]["meta"]["scores"]["promo"]["terms"]  # what made the score, kept beside it
     assert rejection(out["news"]) is None and rejection(out["retail"]) is None
     for doc in out.values():
         conform_meta(doc["meta"])  # raises on an undeclared key or a wrong type
