@@ -93,6 +93,7 @@ def filter_table() -> dict[str, type[Filter]]:
     from corpus.filters.gopher import GopherQualityFilter, GopherRepetitionFilter
     from corpus.filters.harmful import HarmfulFilter
     from corpus.filters.langid import LangIdFilter
+    from corpus.filters.promo import PromoFilter
     from corpus.filters.quality_zh import ZhQualityFilter
 
     return {
@@ -105,6 +106,7 @@ def filter_table() -> dict[str, type[Filter]]:
             CodeFilter,
             LangIdFilter,
             HarmfulFilter,
+            PromoFilter,
         )
     }
 

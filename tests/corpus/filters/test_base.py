@@ -43,7 +43,7 @@ def test_routes_and_explains_rejections() -> None:
     assert rejection(out["fr"])["reason"] == "langid_wrong_language"
     assert counters["filter_route_en"] == 2 and counters["filter_route_zh"] == 1
     assert counters["filter_route_code"] == 1 and counters["filter_route_default"] == 1
-    assert set(out["zh"]["meta"]["scores"]) == {"langid", "harmful", "quality_zh"}
+    assert set(out["zh"]["meta"]["scores"]) == {"langid", "harmful", "quality_zh", "promo"}
     assert out["code"]["meta"]["scores"]["code"]["max_line_length"] == len("    return a + b")
 
 
@@ -52,7 +52,7 @@ def test_annotate_drops_nothing_and_keeps_every_score() -> None:
     assert all(rejection(d) is None for d in out.values())
     short = out["short"]["meta"]
     # Every filter of the en chain ran, and all the failed rules are listed, first one first.
-    assert set(short["scores"]) == {"langid", "harmful", "gopher_quality", "gopher_repetition", "c4"}
+    assert set(short["scores"]) == {"langid", "harmful", "gopher_quality", "gopher_repetition", "c4", "promo"}
     assert short["would_reject"][0]["reason"] == "gopher_short_doc"
     assert {f["filter"] for f in short["would_reject"]} >= {"gopher_quality", "c4"}
 
