@@ -10,7 +10,7 @@
   document gets ``meta.clean`` (lines and characters per rule) and the counters ``clean_lines_<rule>``
   and ``clean_chars_<rule>``. A document whose text is mostly page furniture is rejected
   (``clean_mostly_boilerplate``); one left empty as ``clean_empty``.
-- Code (``meta.lang == "code"`` or a code source): never reflowed; only line endings, control
+- Code (:func:`corpus.text.is_code`): never reflowed; only line endings, control
   characters and leading/trailing blank lines change.
 - ``meta.links`` offsets (the wiki reader's, used by KG2Instruction) are moved to the cleaned text;
   a link whose anchor cannot be found again is dropped and counted (``clean_link_lost``).
@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
@@ -33,10 +32,10 @@ from corpus.filters.base import resolve_path
 from corpus.filters.harmful import read_lines
 from corpus.filters.lines import TERMINAL, is_list_item
 from corpus.records import reject
+from corpus.text import HAN, is_code, normalize, opencc_converter
 
 CLEAN_EMPTY = "clean_empty"
 CLEAN_MOSTLY_BOILERPLATE = "clean_mostly_boilerplate"
-CODE_SOURCES = frozenset({"code", "stack"})
 # The repair rules, in the order they run; meta.clean holds "<rule>_lines" and "<rule>_chars" for each.
 REPAIR_RULES = ("boilerplate", "menu", "repeated", "trailing_list")
 BOILERPLATE_DIR = "configs/wordlists/boilerplate"
@@ -44,10 +43,7 @@ BOILERPLATE_DIR = "configs/wordlists/boilerplate"
 # C0/C1 controls except \t and \n, plus zero-width and bidi marks that only hide text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\ufeff]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-# Full-width punctuation of Chinese typography (U+FF01–FF0F, FF1A–FF20, FF3B–FF40, FF5B–FF60 minus
-# nothing else): kept in Chinese text, while full-width digits and letters are folded by NFKC.
-_ZH_PUNCT_RUNS = re.compile(r"([\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff60]+)")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = HAN.regex
 _HTML_TAG = re.compile(r"</?(?:br|p|div|span|b|i|u|em|strong|font|a|img|center|small|big|sup|sub)\b[^<>]{0,200}>", re.I)
 _DIGIT = re.compile(r"\d")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});")
@@ -84,19 +80,6 @@ def repair_table(counters: dict[str, int | float]) -> str:
     return "\n".join(f"{a.ljust(widths[0])}  {b.rjust(widths[1])}  {c.rjust(widths[2])}" for a, b, c in rows)
 
 
-@lru_cache(maxsize=4)
-def _opencc(config: str):
-    import opencc
-
-    return opencc.OpenCC(config).convert
-
-
-def is_code(doc: dict[str, Any]) -> bool:
-    """True for source code documents, whose layout must never be reflowed."""
-    meta = doc.get("meta") or {}
-    return meta.get("lang") == "code" or doc.get("source") in CODE_SOURCES
-
-
 def is_extracted(source: str, extracted: tuple[str, ...]) -> bool:
     """True for text a reader extracted from markup (``extracted``, or a wiki dump such as ``zhwiki``)."""
     return source in extracted or source.endswith("wiki")
@@ -109,13 +92,6 @@ def is_chinese(doc: dict[str, Any]) -> bool:
         return str(lang).startswith("zh")
     text = doc["text"][:2000]
     return bool(text) and len(_CJK.findall(text)) * 10 >= len(text)
-
-
-def nfkc_keep_zh_punct(text: str) -> str:
-    """NFKC everywhere except on runs of full-width Chinese punctuation."""
-    parts = _ZH_PUNCT_RUNS.split(text)
-    # split() with one group alternates: even indexes are ordinary text, odd ones are kept punctuation.
-    return "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,9 +227,9 @@ class CleanStep:
             if _ENTITY.search(text):
                 text = html.unescape(text)
         if self.nfkc:
-            text = nfkc_keep_zh_punct(text) if chinese else unicodedata.normalize("NFKC", text)
+            text = normalize(text, keep_zh_punct=chinese)
         if self.opencc:
-            text = _opencc(self.opencc)(text)
+            text = opencc_converter(self.opencc)(text)
         # rstrip per line, not a `[ ]+$` regex: that one rescans every run of spaces (quadratic).
         text = "\n".join(line.rstrip(" \t\u3000") for line in text.split("\n"))
         text = _BLANK_RUNS.sub("\n\n", text)
