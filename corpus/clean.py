@@ -82,7 +82,7 @@ class CleanStep:
     boilerplate_lists: str = BOILERPLATE_DIR  # directory of line/start/contains lists
     drop_repeats: bool = True  # second copies of lines (>= 12 characters) and sentences (>= 20)
     drop_trailing_lists: bool = True  # short unpunctuated lines after the last prose line
-    # Sources whose text is never repaired: a LeetCode problem is statement, constraints and code.
+    # Sources whose text is never repaired (code never is: leetcode is code by corpus.text.is_code too).
     keep_layout_sources: tuple[str, ...] = ("leetcode",)
     # Readers that extract an article body from markup (plus every "<lang>wiki" dump): no site
     # navigation there, so runs of short lines are lists and are kept; furniture lines and repeats go.

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 # Unicode blocks (inclusive code-point ranges) that the script variants below are made of.
@@ -150,10 +151,12 @@ def opencc_converter(config: str) -> Callable[[str], str]:
     return opencc.OpenCC(config).convert
 
 
-# Sources whose every document is code, whatever meta says (the code readers' default names).
-CODE_SOURCES = frozenset({"code", "stack"})
-# Programming-language names (meta.lang) and file extensions (meta.path or meta.filename) that the
-# filter's routing takes as code; the code readers set meta.lang = "code" and meta.language = the language.
+# Sources whose every document is code, whatever meta says (the code readers' default names). A
+# LeetCode problem is its statement and a fenced solution: its layout is the solution's (a reflow
+# would merge PEP 8's two blank lines), and the code chain judges it (Gopher's word rules would not).
+CODE_SOURCES = frozenset({"code", "stack", "leetcode"})
+# Programming-language names (meta.lang) and file extensions (meta.path or meta.filename) that mark
+# a document as code; the code readers set meta.lang = "code" and meta.language = the language.
 CODE_LANGUAGES = frozenset(
     "python java javascript typescript c c++ cpp c# csharp go rust ruby php scala kotlin swift "
     "shell bash sql html css json yaml markdown r lua perl haskell julia dart matlab makefile "
@@ -166,7 +169,15 @@ CODE_EXTENSIONS = frozenset(
 
 
 def is_code(doc: dict[str, Any]) -> bool:
-    """True for a code document (``meta.lang == "code"`` or a source of :data:`CODE_SOURCES`), whose
-    layout clean must never reflow."""
+    """True for a code document: clean never reflows its layout, the filter routes it to the code chain
+    (unless the filter YAML's ``sources`` says otherwise) and pack cuts it at line breaks.
+
+    Code is a source of :data:`CODE_SOURCES`, ``meta.kind == "code"``, a ``meta.lang`` of
+    :data:`CODE_LANGUAGES` (``"code"`` included) or a ``meta.path``/``meta.filename`` with one of
+    :data:`CODE_EXTENSIONS`.
+    """
     meta = doc.get("meta") or {}
-    return meta.get("lang") == "code" or doc.get("source") in CODE_SOURCES
+    if doc.get("source") in CODE_SOURCES or meta.get("kind") == "code":
+        return True
+    path = str(meta.get("path") or meta.get("filename") or "")
+    return str(meta.get("lang") or "").lower() in CODE_LANGUAGES or Path(path).suffix.lower() in CODE_EXTENSIONS

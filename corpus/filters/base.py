@@ -22,7 +22,7 @@ import yaml
 from corpus.filters.view import TextView
 from corpus.records import reject
 from corpus.resources import resolve
-from corpus.text import CODE_EXTENSIONS, CODE_LANGUAGES
+from corpus.text import is_code
 
 Scores = dict[str, Any]
 
@@ -137,10 +137,9 @@ class Plan:
         source = str(doc.get("source") or "")
         if source in self.sources:
             return self.sources[source]
-        lang = str(meta.get("lang") or "").lower()
-        path = str(meta.get("path") or meta.get("filename") or "")
-        if meta.get("kind") == "code" or lang in CODE_LANGUAGES or Path(path).suffix.lower() in CODE_EXTENSIONS:
+        if is_code(doc):
             return "code"
+        lang = str(meta.get("lang") or "").lower()
         if not lang:
             from corpus.filters.langid import detect
 
