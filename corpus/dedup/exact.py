@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
@@ -27,16 +25,15 @@ import numpy as np
 from corpus.records import reject, rejection
 from corpus.runner import internal, parallel_map
 from corpus.shards import atomic_path, read_docs, shard_name
+from corpus.text import normalize
 
 EXACT_DUPLICATE = "exact_duplicate"
 STATE_DIR = "_dedup-exact"
 
-_SPACES = re.compile(r"\s+")
-
 
 def normalise(text: str) -> str:
     """NFKC, lower case, and all whitespace runs folded to one space: what 'the same text' means here."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+    return normalize(text, case="lower", fold="space")
 
 
 def text_hash(text: str) -> int:

@@ -22,23 +22,12 @@ import yaml
 from corpus.filters.view import TextView
 from corpus.records import reject
 from corpus.resources import resolve
+from corpus.text import is_code
 
 Scores = dict[str, Any]
 
 STAGE = "filter"
 DEFAULT_CONFIG = "configs/filters/mixed.yaml"
-
-# Programming-language names and file extensions that mark a document as code when routing
-# (the code readers set meta.lang = "code" and meta.language = the programming language).
-CODE_LANGUAGES = frozenset(
-    "python java javascript typescript c c++ cpp c# csharp go rust ruby php scala kotlin swift "
-    "shell bash sql html css json yaml markdown r lua perl haskell julia dart matlab makefile "
-    "dockerfile jupyter tex code".split()
-)
-CODE_EXTENSIONS = frozenset(
-    ".py .java .js .ts .tsx .jsx .c .h .cc .cpp .hpp .cs .go .rs .rb .php .scala .kt .swift .sh "
-    ".sql .html .htm .css .json .yaml .yml .r .lua .pl .hs .jl .dart .m .ipynb .tex".split()
-)
 
 
 class Verdict(NamedTuple):
@@ -150,10 +139,9 @@ class Plan:
         source = str(doc.get("source") or "")
         if source in self.sources:
             return self.sources[source]
-        lang = str(meta.get("lang") or "").lower()
-        path = str(meta.get("path") or meta.get("filename") or "")
-        if meta.get("kind") == "code" or lang in CODE_LANGUAGES or Path(path).suffix.lower() in CODE_EXTENSIONS:
+        if is_code(doc):
             return "code"
+        lang = str(meta.get("lang") or "").lower()
         if not lang:
             from corpus.filters.langid import detect
 

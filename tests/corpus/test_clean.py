@@ -49,6 +49,16 @@ def test_code_is_never_reflowed():
     assert doc["text"] == "def f(x):\n    return  x   # ＮＯ  change\n\n\n\n\nprint(f(1))   "
 
 
+def test_a_leetcode_solution_is_code_and_survives_byte_for_byte():
+    # Through the prose path, "<b and b>" read as an HTML tag (the line became "if ac:"), NFKC folded the
+    # full-width string and the two blank lines before the class merged into one.
+    text = ("# 1. Two sum\n\nGiven a and b, return\u00a0c.\n\n```python\ndef f(a, b, c):\n"
+            "    if a<b and b>c:\n        return \"ｘ，\"\n\n\nclass Solution:\n    pass\n```")
+    (doc,), counters = _run([_doc(text, lang="en", source="leetcode")], opencc="t2s")
+    assert doc["text"] == text
+    assert counters["clean_changed"] == 0
+
+
 def test_opencc_option():
     (doc,), _ = _run([_doc("劍橋大學", lang="zh")], opencc="t2s")
     assert doc["text"] == "剑桥大学"
