@@ -43,7 +43,7 @@ from corpus.runner import (
     stage_label,
 )
 from corpus.schema import conform_doc
-from corpus.shards import DEFAULT_SUFFIX, ShardWriter, _parse_line, read_docs
+from corpus.shards import DEFAULT_SUFFIX, ShardWriter, parse_line, read_docs
 
 
 def fusable(stage: Any) -> bool:
@@ -99,7 +99,7 @@ def _handoff(docs: Iterable[dict], path: Path, stats: dict[str, int], sizes: dic
         line = orjson.dumps(conform(doc) if conform is not None else doc, default=str)
         stats["out"] += 1
         sizes[k] += len(line) + 1
-        yield _parse_line(path, lineno, line, True)
+        yield parse_line(path, lineno, line, True)
 
 
 def process_fused(
