@@ -1,9 +1,5 @@
 import dataclasses
-import os
 import re
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections import Counter
@@ -19,6 +15,7 @@ from corpus.records import reject
 from corpus.runner import StageError, run_stage
 from corpus.shards import list_shards, read_docs
 from tests.conftest import make_docs
+from tests.kill import kill_mid_run_then_rerun
 
 
 def _tree_bytes(directory: Path) -> dict[str, bytes]:
@@ -160,27 +157,8 @@ def test_sigkill_mid_run_then_rerun_is_byte_identical(tmp_path, write_shard):
         write_shard(src / f"part-{s:05d}.jsonl.zst", make_docs(60, prefix=f"k{s}-"))
     script = tmp_path / "slow_stage.py"
     script.write_text(SLOW_STAGE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
-
-    def run(out: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(script), str(src), str(out)], env=env, start_new_session=True)
-
-    reference = tmp_path / "reference"
-    assert run(reference).wait(timeout=120) == 0
-
-    killed = tmp_path / "killed"
-    proc = run(killed)
-    deadline = time.time() + 60
-    while time.time() < deadline and not (killed / "_done").is_dir():
-        time.sleep(0.02)
-    while time.time() < deadline and len(list((killed / "_done").iterdir())) < 2:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: driver and workers
-    proc.wait()
-    done_before = len(list((killed / "_done").iterdir()))
-    assert 0 < done_before < 8, "the kill should land mid-run"
-
-    assert run(killed).wait(timeout=120) == 0
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    kill_mid_run_then_rerun(script, src, reference, killed, done=killed / "_done", shards=8)
     assert _tree_bytes(killed) == _tree_bytes(reference)
 
 
