@@ -265,3 +265,42 @@ def test_shards_of_inputs_no_longer_given_are_removed(shards, tmp_path, capsys):
     assert sorted(p.name for p in (out / "_done").iterdir()) == ["part-00000"]
     assert sorted(p.name for p in (out / "_stats").iterdir()) == ["part-00000.json"]
     assert list(orjson.loads((out / "_manifest.json").read_bytes())["shards"]) == ["part-00000"]
+
+
+# --- the runner contract (corpus/contract.py) ----------------------------------------------------------
+
+
+def test_stage_kinds_are_the_declared_protocols():
+    from corpus.contract import fusable, stage_kind
+    from corpus.dedup.exact import ExactDedupStep
+    from corpus.pack.merge import MergeStep
+    from corpus.score.stage import ScoreStep
+
+    assert [stage_kind(s) for s in (CleanStep(), JsonlReader(), ScoreStep(), MergeStep(), _Boom())] == \
+        ["docs", "reader", "sink", "once", "docs"]  # a reader is callable too: it is found first
+    assert [fusable(s) for s in (CleanStep(), ExactDedupStep(), ScoreStep(), MergeStep())] == [True, False, False, False]
+
+    class Nameless:
+        def __call__(self, docs, counters):
+            yield from docs
+
+    with pytest.raises(StageError, match="is not a stage"):
+        stage_kind(Nameless())
+
+
+class _TakeThree:
+    """A sink that stops reading after three documents."""
+
+    name = "take-three"
+
+    def write_shard(self, docs, out_stem, counters):
+        for _, doc in zip(range(3), docs, strict=False):
+            counters["written"] += len(doc["text"]) > 0
+
+
+def test_a_sink_keeps_the_documents_it_takes(shards, tmp_path):
+    out = tmp_path / "out"
+    report = run_stage(_TakeThree(), inputs=[shards / "part-00000.jsonl.zst"], output=out, progress=False)
+    assert (report.docs_in, report.docs_out, report.rejected, report.counters["written"]) == (3, 3, 0, 3)
+    record = orjson.loads((out / "_stats" / "part-00000.json").read_bytes())
+    assert list(record)[:6] == ["shard", "stage", "input", "in", "out", "rejected"]  # the layout _stats always had
