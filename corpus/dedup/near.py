@@ -27,7 +27,7 @@ from corpus.dedup.lsh import LSHSettings, band_keys, bucket_pairs
 from corpus.dedup.minhash import MinHasher
 from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shingles
 from corpus.dedup.unionfind import UnionFind
-from corpus.globalstep import CountThenFilter, by_shard, global_step, valid_docs
+from corpus.globalstep import CountThenFilter, global_step, valid_docs
 from corpus.records import reject
 from corpus.shards import atomic_path, shard_name, write_bytes_atomic
 
@@ -321,7 +321,8 @@ class NearDedupStep(CountThenFilter):
         is_kept, kept_ids, cluster_ids = choose_keepers(root[members], ids, length, priority)
 
         parts = []
-        for s, mine in enumerate(by_shard(offsets, members)):
+        for s in range(len(files)):
+            mine = (members >= offsets[s]) & (members < offsets[s + 1])
             parts.append({
                 "positions": members[mine] - offsets[s],
                 "kept": is_kept[mine],
