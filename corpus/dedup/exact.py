@@ -77,8 +77,8 @@ def hash_shard(shard: Path, state_dir: Path, force: bool) -> Path:
 
 
 def write_removal_list(state: Path, name: str, positions: np.ndarray, kept: np.ndarray) -> None:
-    """Shard ``name``'s removal list: the positions (among its valid documents) to reject, ascending
-    within each hash run, and the id of the document kept for each (read back by the per-shard pass)."""
+    """Shard ``name``'s removal list: the positions (among its valid documents) to reject and the id of
+    the document kept for each, in any order (the per-shard pass reads them into a dict)."""
     _save_npz(state / f"{name}.removed.npz", positions=positions, kept=kept)
 
 
