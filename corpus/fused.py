@@ -42,7 +42,9 @@ from corpus.runner import (
 )
 from corpus.shards import DEFAULT_SUFFIX, ShardWriter, parse_line, read_docs
 
-__all__ = ["fusable"]  # decided in corpus.contract; imported from here as before
+__all__ = [  # its own names, and fusable (decided in corpus.contract) that callers import from here
+    "FusedPlan", "finish_fused", "fusable", "plan_fused", "process_fused", "run_fused",
+]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -58,9 +58,11 @@ from corpus.records import rejection
 from corpus.schema import write_dataset_card
 from corpus.shards import DEFAULT_SUFFIX, ShardWriter, read_docs, write_bytes_atomic
 
-__all__ = [  # names other modules import from here, where they lived before the runner was split
-    "DocStage", "GlobalStep", "Reader", "StageError", "Todo", "Unit", "internal", "kept_file", "no_shards_hint",
-    "ordered_pool_map", "parallel_map", "plan_todo", "plan_units", "stage_label", "unit_bytes", "upstream_count",
+__all__ = [  # its own names, and those of the modules split off that callers import from here
+    "DocStage", "finish_stage", "GlobalStep", "internal", "kept_file", "no_shards_hint", "ordered_pool_map",
+    "parallel_map", "plan_todo", "plan_units", "Prepare", "process_unit", "Reader", "rejected_writer",
+    "remove_stale_temporaries", "run_stage", "set_up", "ShardTally", "stage_label", "StageError", "StageReport",
+    "StageRun", "Todo", "Unit", "unit_bytes", "upstream_count", "write_done",
 ]
 
 

@@ -38,10 +38,14 @@ from corpus.compressed import READ_BUFFER, decompressed, open_binary, open_text
 from corpus.records import reject
 from corpus.schema import arrow_schema, without_nulls
 
-__all__ = [  # the names of the modules split off that callers import from here
-    "FULL_BELOW_BYTES", "READ_BUFFER", "TEMP_MARK", "OutputWriteError", "atomic_path", "is_temporary",
-    "naming_write_errors", "open_binary", "open_text", "remove_temporaries", "temp_path", "write_bytes_atomic",
-    "write_error",
+__all__ = [  # its own names, and those of corpus.atomic and corpus.compressed that callers import from here
+    "atomic_path", "BAD_JSON", "BAD_UTF8", "DEFAULT_SUFFIX", "FULL_BELOW_BYTES", "IO_STAGE", "is_shard",
+    "is_temporary", "iter_json_lines", "LINE_TOO_LONG", "list_shards", "malformed_doc", "MAX_LINE_BYTES",
+    "max_line_bytes", "MAX_LINE_ENV", "MISSING_ID", "MISSING_TEXT", "naming_write_errors", "open_binary",
+    "open_text", "OutputWriteError", "OVERSIZE_KEPT_BYTES", "PARQUET_ROWS_PER_GROUP", "parse_line",
+    "READ_BUFFER", "read_docs", "read_jsonl", "read_parquet", "remove_temporaries", "shard_name",
+    "SHARD_SUFFIXES", "ShardWriter", "TEMP_MARK", "temp_path", "TRUNCATED_STREAM", "Unreadable",
+    "write_bytes_atomic", "write_error", "ZSTD_LEVEL",
 ]
 
 SHARD_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet")
