@@ -75,7 +75,8 @@ def global_step(stage: S, shards: Sequence[Path], *, state: Path, each: ShardMap
 
 def stacked(files: Sequence[Path], keys: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Columns ``keys`` of every shard's ``.npz`` count file, concatenated in shard order, and the row
-    offsets: shard i's rows are ``offsets[i]:offsets[i + 1]`` (its positions, in order)."""
+    offsets: shard i's rows are ``offsets[i]:offsets[i + 1]`` (its positions, in order). A stage always has
+    at least one shard (the runner stops on none), so there is always a file to take the dtypes from."""
     loaded = [np.load(f) for f in files]
     columns = {k: np.concatenate([z[k] for z in loaded]) for k in keys}
     offsets = np.cumsum([0] + [len(z[keys[0]]) for z in loaded])
