@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from corpus.contract import Reader, RunsOnce
 from corpus.fused import fusable, run_fused
 from corpus.runner import StageReport, no_shards_hint, plan_units, run_stage, stage_label
 from corpus.steps import READERS, STEPS, ConfigError, build_reader, build_step
@@ -273,7 +274,7 @@ def check_calls(calls: Sequence[StageCall | None], *, work_dir: Path) -> None:
         if missing:
             raise ConfigError(f"stage {label}: input {missing[0]} does not exist")
         if explicit and not plan_units(call.stage, explicit):
-            hint = ("raw files of that format" if hasattr(call.stage, "discover")
+            hint = ("raw files of that format" if isinstance(call.stage, Reader)
                     else "shards: *.jsonl, *.jsonl.gz, *.jsonl.zst or *.parquet")
             raise ConfigError(f"stage {label}: no input found in {', '.join(map(str, explicit))} (expected {hint})"
                               + "".join(no_shards_hint(p) for p in explicit))
@@ -386,7 +387,7 @@ def plan_pipeline(calls: Sequence[StageCall | None], *, work_dir: Path) -> list[
         if call is None:  # standalone commands in a chain (report, inspect) did their work already
             continue
         position += 1
-        is_reader = hasattr(call.stage, "discover")
+        is_reader = isinstance(call.stage, Reader)
         label = call.label or stage_label(call.stage)
         inputs = [_resolve_reference(p, outputs) for p in call.inputs] or previous
         if not inputs:
@@ -455,7 +456,7 @@ def run_pipeline(
             run_group = fused_runner(engine, workers=workers, ray_address=ray_address)
             done = run_group([s.stage for s in group], inputs=step.inputs, outputs=[s.output for s in group],
                              force=force, progress=progress)
-        elif hasattr(step.stage, "run_once"):  # a step over whole outputs (merge): cheap, local on any engine
+        elif isinstance(step.stage, RunsOnce):  # a step over whole outputs (merge): cheap, local on any engine
             done = [step.stage.run_once(step.inputs, step.output)]
         else:
             done = [run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress)]
