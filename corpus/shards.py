@@ -52,6 +52,9 @@ MAX_LINE_ENV = "KNOWFORGE_MAX_LINE_BYTES"
 OVERSIZE_KEPT_BYTES = 4096  # the head of an oversize line kept in its rejected placeholder
 TEMP_MARK = ".knowforge-tmp-"  # + PID: see temp_path
 _TEMP_NAME = re.compile(re.escape(TEMP_MARK) + r"\d+$")
+# An output's lock file (corpus.lock takes it); defined here because remove_temporaries skips the
+# subdirectories that hold one, and corpus.lock imports this module: one direction, no circle.
+LOCK_NAME = "_lock"
 READ_BUFFER = 1 << 17  # decompressed bytes per read: one zstd block, so a bomb never expands further
 
 # Errors raised by the decompressors when a stream ends early or is corrupt (bz2 and gzip raise
@@ -449,8 +452,6 @@ def remove_temporaries(root: Path) -> list[Path]:
     Only safe while holding ``root``'s lock (``corpus.lock``): then no live writer owns them.
     Subdirectories with a lock file of their own are other outputs and are left alone.
     """
-    from corpus.lock import LOCK_NAME  # corpus.lock imports this module for temp_path
-
     removed: list[Path] = []
     for directory, subdirs, files in os.walk(root):
         here = Path(directory)
