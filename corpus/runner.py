@@ -32,10 +32,11 @@ import orjson
 from tqdm import tqdm
 
 from corpus import __version__
+from corpus.card import write_dataset_card
 from corpus.fingerprint import changes, input_identity, make_marker, read_marker, stage_options, stage_parts
 from corpus.lock import holds_output_lock
 from corpus.records import rejection
-from corpus.schema import conform_doc, write_dataset_card
+from corpus.schema import conform_doc
 from corpus.shards import (
     DEFAULT_SUFFIX,
     ShardWriter,
