@@ -20,6 +20,7 @@ from corpus.pack.merge import MergeStep
 from corpus.pack.stage import PackStep
 from corpus.readers.baike import BaikeReader
 from corpus.readers.code import CodeReader, StackReader
+from corpus.readers.delimited import CsvReader
 from corpus.readers.jsonl import JsonlReader, ParquetReader
 from corpus.readers.leetcode import LeetcodeReader
 from corpus.readers.wiki import WikiReader
@@ -34,6 +35,7 @@ __all__ = ["READERS", "STEPS", "ConfigError", "build_reader", "build_step"]
 READERS: dict[str, type] = {
     "jsonl": JsonlReader,
     "parquet": ParquetReader,
+    "csv": CsvReader,
     # --- readers (sources) ---
     "wiki": WikiReader,
     "wudao": WudaoReader,
