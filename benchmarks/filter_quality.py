@@ -19,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 from corpus.clean import CleanStep
-from corpus.filters.base import DEFAULT_CONFIG
 from corpus.filters.evaluate import judge, load_labelled, report
+from corpus.filters.stage import DEFAULT_CONFIG
 from corpus.records import rejection
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "quality" / "dev.jsonl"

@@ -17,6 +17,9 @@ from pathlib import Path
 
 TEMP_MARK = ".knowforge-tmp-"  # + PID: see temp_path
 _TEMP_NAME = re.compile(re.escape(TEMP_MARK) + r"\d+$")
+# An output's lock file (corpus.lock takes it); defined here because remove_temporaries skips the
+# subdirectories that hold one, and corpus.lock imports this module: one direction, no circle.
+LOCK_NAME = "_lock"
 
 
 def temp_path(path: Path) -> Path:
@@ -40,8 +43,6 @@ def remove_temporaries(root: Path) -> list[Path]:
     Only safe while holding ``root``'s lock (``corpus.lock``): then no live writer owns them.
     Subdirectories with a lock file of their own are other outputs and are left alone.
     """
-    from corpus.lock import LOCK_NAME  # corpus.lock imports this function (through corpus.shards)
-
     removed: list[Path] = []
     for directory, subdirs, files in os.walk(root):
         here = Path(directory)

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from corpus import __version__
+from corpus.card import write_dataset_card
 from corpus.contract import (
     DocStage,
     Finalizer,
@@ -55,7 +56,6 @@ from corpus.plan import (
 from corpus.pool import ProcessShardMap, ordered_pool_map, parallel_map, run_tasks
 from corpus.progress import counted, progress_bar, unit_bytes, upstream_count
 from corpus.records import rejection
-from corpus.schema import write_dataset_card
 from corpus.shards import DEFAULT_SUFFIX, ShardWriter, read_docs, write_bytes_atomic
 
 __all__ = [  # its own names, and those of the modules split off that callers import from here

@@ -186,7 +186,7 @@ def test_meta_clean_has_the_same_keys_for_every_document():
 def test_wudao_sample_records_are_kept_without_their_repeated_answer():
     from pathlib import Path
 
-    from corpus.filters.base import FilterStep
+    from corpus.filters.stage import FilterStep
     from corpus.readers.wudao import WudaoReader
 
     sample = Path(__file__).resolve().parents[3] / "shared" / "samples" / "wudao" / "jinrong_data.json"
@@ -275,7 +275,7 @@ def test_menu_rows(line, menu):
 
 
 def test_traditional_chinese_news_page_comes_out_clean_and_kept():
-    from corpus.filters.base import FilterStep
+    from corpus.filters.stage import FilterStep
 
     page = "\n".join([
         "颱風逼近 氣象局發布海上警報｜自由時報電子報",

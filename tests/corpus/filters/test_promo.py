@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from corpus.clean import CleanStep
-from corpus.filters.base import FilterStep, load_plan
 from corpus.filters.evaluate import sample_documents
 from corpus.filters.promo import CATEGORIES, PROMO_COMMERCIAL, PromoFilter, read_entries
+from corpus.filters.route import load_plan
+from corpus.filters.stage import FilterStep
 from corpus.records import rejection
 from corpus.schema import PROMO_CATEGORIES, conform_meta
 
