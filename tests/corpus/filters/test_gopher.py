@@ -54,11 +54,14 @@ def random_tokens(rng: random.Random, words: bool, length: int):
     return tokens if words else "".join(t[0] for t in tokens)
 
 
-@pytest.mark.parametrize("path", ["numpy", "python"])
+@pytest.mark.parametrize("path", ["packed", "numpy", "python"])
 @pytest.mark.parametrize("words", [True, False])
 @pytest.mark.parametrize("length", [0, 1, 3, 9, 40, 300])
 def test_fast_measures_equal_the_plain_definition(monkeypatch, path, words, length):
-    # Every length through both paths: numpy for every text, or for none.
+    # Every length through every path: packed 16-bit ids (the default), or np.unique for every text
+    # (what texts with astral characters or 65,535+ words take), or Counter over slices for every text.
+    if path != "packed":
+        monkeypatch.setattr(gopher, "_packed_ids", lambda tokens: None)
     for bound in ("_NUMPY_MIN_CHARS", "_NUMPY_MIN_WORDS"):
         monkeypatch.setattr(gopher, bound, 0 if path == "numpy" else 10**9)
     rng = random.Random(length * 2 + words)
@@ -79,3 +82,13 @@ def test_a_cycle_is_one_repeated_ngram():
     scores = ngram_fractions(text, (3,), (5,))
     assert scores["top_3gram_frac"] == 1.0  # "abc" 160 times covers every character
     assert scores["dup_5gram_frac"] == plain_dup(text, 5, "") > 0.9
+
+
+def test_texts_whose_ids_do_not_fit_16_bits_take_the_other_path():
+    assert gopher._packed_ids("长江" * 3) is not None
+    assert gopher._packed_ids("a\U0001F600b") is None  # an emoji is two UTF-16 units
+    assert gopher._packed_ids("a\uffffb") is None  # U+FFFF is the padding id
+    text = "长江😀长江" * 60  # 300 characters with astral ones: np.unique, the same measures
+    assert ngram_fractions(text, (2, 3, 4), (10,)) == {
+        "top_2gram_frac": plain_top(text, 2, ""), "top_3gram_frac": plain_top(text, 3, ""),
+        "top_4gram_frac": plain_top(text, 4, ""), "dup_10gram_frac": plain_dup(text, 10, "")}
