@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
 from corpus.filters.view import TextView
 
@@ -50,9 +52,43 @@ def _t2s() -> Any:
     return opencc.OpenCC("t2s")
 
 
+@functools.lru_cache(maxsize=1)
+def _nfkd_singles() -> np.ndarray:
+    """Per BMP code point, the one character of its NFKD form, or itself when that is not one character
+    (uint32, 65,536 entries; built in ~20 ms)."""
+    table = np.arange(0x10000, dtype=np.uint32)
+    for c in range(0x10000):
+        if not 0xD800 <= c < 0xE000:
+            decomposed = unicodedata.normalize("NFKD", chr(c))
+            if len(decomposed) == 1:
+                table[c] = ord(decomposed)
+    return table
+
+
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, 2-5x faster on Chinese text.
+
+    Chinese punctuation is full-width (，：！（）), which NFKC maps to ASCII, so the quick check fails and
+    CPython normalises the whole text (~90 ns a character). Replacing a character by its NFKD form
+    leaves the NFKC of the text unchanged (NFKC decomposes every character fully before composing),
+    so the characters whose NFKD form is one character are replaced first, with one numpy gather, and
+    "…" by "..."; what is left usually passes the quick check, which returns the text as it is.
+    """
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text
+    text = text.replace("…", "...")
+    if not unicodedata.is_normalized("NFKC", text):
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        table = _nfkd_singles()
+        points = table[points] if points.max() <= 0xFFFF else \
+            np.where(points <= 0xFFFF, table[np.minimum(points, 0xFFFF)], points)
+        text = points.tobytes().decode("utf-32-le", "surrogatepass")
+    return unicodedata.normalize("NFKC", text)
+
+
 def normalise(text: str) -> str:
     """Undo common obfuscation: full-width and case, Traditional script, separators inside words."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = nfkc(text).casefold()
     text = _t2s().convert(text)
     if _CJK.search(text):
         text = _CJK_GAP.sub("", text)
@@ -143,6 +179,17 @@ def blocked_domain(url: str, domains: frozenset[str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _zero_scores(categories: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The scores of a document matching no category (``_terms`` left to the caller: a list per document),
+    and the ``_terms`` keys."""
+    zeros: dict[str, Any] = {}
+    for category in categories:
+        zeros.update({f"{category}_hits": 0, f"{category}_distinct": 0, f"{category}_per_1k_chars": 0.0,
+                      f"{category}_terms": None})
+    return zeros, tuple(f"{category}_terms" for category in categories)
+
+
 @dataclass(frozen=True, kw_only=True)
 class HarmfulFilter(Filter):
     """Drop documents dense in one category's terms.
@@ -170,14 +217,13 @@ class HarmfulFilter(Filter):
         matcher = load_matcher(self.wordlists)
         found = matcher.count(normalised)
         length = max(len(normalised), 1)
-        scores: Scores = {}
-        # Every category gets all four keys (zeros when absent): the same score names in every document.
-        for category in matcher.categories:
-            terms = found.get(category)
-            if not terms:  # most documents match no category: the zeros without the arithmetic
-                scores.update({f"{category}_hits": 0, f"{category}_distinct": 0, f"{category}_per_1k_chars": 0.0,
-                               f"{category}_terms": []})
-                continue
+        # Every category gets all four keys (zeros when absent): the same score names, in the same order,
+        # in every document. Most documents match no category: a copy of the zeros, a fresh list each.
+        zeros, term_keys = _zero_scores(matcher.categories)
+        scores: Scores = zeros.copy()
+        for key in term_keys:
+            scores[key] = []
+        for category, terms in found.items():
             hits = sum(terms.values())
             scores[f"{category}_hits"] = hits
             scores[f"{category}_distinct"] = len(terms)
