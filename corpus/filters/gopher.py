@@ -141,9 +141,9 @@ def _packed_ids(tokens: str | Sequence[str]) -> np.ndarray | None:
 
 
 def _packed_levels(ids: np.ndarray, words: bool, n_max: int, top_ns: Sequence[int], dup_ns: Sequence[int],
-                   span, top, found: Scores, total: int) -> list[int]:
+                   span, top, found: Scores, total: int) -> tuple[list[int], np.ndarray]:
     """The measures of sizes 2..``n_max`` (<= 4) from one sort of packed keys, into ``found``; returns the
-    starts (increasing) whose ``n_max``-gram occurs more than once.
+    starts (increasing) whose ``n_max``-gram occurs more than once, and each start's packed 4-gram key.
 
     In the sorted keys an n-gram's occurrences are one run; two neighbours share their first n tokens
     when their XOR is below 2**(16*(4-n)). Worked example, tokens ``a b a b`` (ids 1 2 1 2): keys
@@ -165,7 +165,7 @@ def _packed_levels(ids: np.ndarray, words: bool, n_max: int, top_ns: Sequence[in
         first, counts = bounds[:-1], bounds[1:] - bounds[:-1]
         best = int(counts.max())
         if best < 2:
-            return []  # no n-gram repeats, so no longer one does: the rest are 0 (filled in by the caller)
+            return [], key  # no n-gram repeats, so no longer one does: the rest are 0 (filled in by the caller)
         grams = key >> shift if words or n in dup_ns or n == n_max else None  # each start's n-gram
         if n in top_ns:
             chars = n
@@ -182,7 +182,44 @@ def _packed_levels(ids: np.ndarray, words: bool, n_max: int, top_ns: Sequence[in
             if n in dup_ns:
                 found[f"dup_{n}gram_frac"] = _dup_chars(starts, grams[starts_n].tolist(), n, span) / total \
                     if total else 0.0
-    return starts
+    return starts, key
+
+
+# From this many surviving starts a size above 4 is counted with numpy over the packed 4-gram keys
+# (lexsort of a few columns) rather than Counter over substrings or word tuples; below it numpy's
+# per-call cost loses. Pages with long repeated passages keep hundreds of starts through every size.
+_NUMPY_MIN_STARTS = 64
+
+
+def _packed_survivors(key: np.ndarray, starts: list[int], n: int, top_ns: Sequence[int], dup_ns: Sequence[int],
+                      span, top, found: Scores, total: int) -> list[int]:
+    """Size ``n`` > 4 over ``starts`` (increasing, every start of a repeated shorter n-gram, none past
+    m - n) into ``found``; returns the starts whose n-gram occurs more than once.
+
+    An n-gram is the tuple of the 4-gram keys at offsets 0, 4, 8, ... and n - 4 (windows of 4 tokens
+    that cover its n tokens): equal n-grams have equal tuples and unequal ones differ in some window.
+    """
+    at = np.array(starts, dtype=np.int64)
+    columns = [key[at + offset] for offset in (*range(0, n - 4, 4), n - 4)]
+    order = np.lexsort(columns[::-1])  # stable: equal n-grams stay in start order
+    changed = np.zeros(len(at) - 1, dtype=bool)
+    for column in columns:
+        ordered = column[order]
+        changed |= ordered[1:] != ordered[:-1]
+    bounds = np.flatnonzero(np.concatenate(([True], changed, [True])))
+    counts = np.diff(bounds)
+    if n in top_ns:
+        best = int(counts.max())
+        # The first-seen of the most frequent n-grams (Counter.most_common(1)): runs are in start order.
+        first = int(at[order[bounds[:-1]]][counts == best].min())
+        found[f"top_{n}gram_frac"] = top(best, span(first, n))
+    run = np.empty(len(at), dtype=np.int64)
+    run[order] = np.repeat(np.arange(len(counts)), counts)  # each start's n-gram, as a number
+    repeated = counts[run] > 1
+    kept = at[repeated].tolist()
+    if n in dup_ns:
+        found[f"dup_{n}gram_frac"] = _dup_chars(kept, run[repeated].tolist(), n, span) / total if total else 0.0
+    return kept
 
 
 def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -199,11 +236,13 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     ``dup_<n>gram_frac``: characters in n-grams that occurred before, over all characters; scanning left
     to right, a repeated n-gram's span is skipped so overlapping repeats count once (as in Gopher).
 
-    Sizes 2..4 get integer ids with numpy: the id of an n-gram is the rank of (id of its (n-1)-gram
-    prefix, id of its last token), from one ``np.unique`` per size, which also gives each n-gram's count
-    and first start. Larger sizes look only at the starts whose shorter n-gram repeats: an n-gram that
-    occurs twice has a prefix that occurs twice, so every other start holds an n-gram that occurs once
-    and can be neither the most frequent nor a repeat. On ordinary text few starts survive.
+    Sizes 2..4 come from one np.sort of packed 16-bit token ids (:func:`_packed_levels`), or, when the
+    ids do not fit, from integer ids with np.unique: the id of an n-gram is the rank of (id of its
+    (n-1)-gram prefix, id of its last token), which also gives each n-gram's count and first start.
+    Larger sizes look only at the starts whose shorter n-gram repeats: an n-gram that occurs twice has a
+    prefix that occurs twice, so every other start holds an n-gram that occurs once and can be neither
+    the most frequent nor a repeat. On ordinary text few starts survive; many survive on repetitive
+    pages, and those take numpy too (:func:`_packed_survivors`).
     """
     words = not isinstance(tokens, str)
     m = len(tokens)
@@ -223,8 +262,9 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     packed = _packed_ids(tokens) if n_numpy >= 2 and m else None
     if packed is None and m < (_NUMPY_MIN_WORDS if words else _NUMPY_MIN_CHARS):
         n_numpy = 1
+    packed_keys = None
     if packed is not None:
-        starts = _packed_levels(packed, words, n_numpy, top_ns, dup_ns, span, top, found, total)
+        starts, packed_keys = _packed_levels(packed, words, n_numpy, top_ns, dup_ns, span, top, found, total)
     elif n_numpy >= 2:
             ids, bound = _token_ids(tokens)
             prefix = ids
@@ -252,6 +292,9 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
             break  # no shorter n-gram repeats, so no longer one does: the rest are 0 (filled in below)
         if starts is not None:  # sorted: cut the starts too close to the end for an n-gram
             starts = starts[: bisect_right(starts, m - n)]
+        if packed_keys is not None and n_numpy == 4 and len(starts) >= _NUMPY_MIN_STARTS:
+            starts = _packed_survivors(packed_keys, starts, n, top_ns, dup_ns, span, top, found, total)
+            continue
         keys = _ngram_keys(tokens, starts, n) if m >= n else []
         counts = Counter(keys)
         if n in top_ns:
