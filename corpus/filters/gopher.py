@@ -42,7 +42,11 @@ GOPHER_DUP_NGRAM = "gopher_dup_ngram"
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "●", "○", "■", "□", "▪", "►", "-", "*", "‣", "⁃", "◦")
 ELLIPSES = ("...", "…", ". . .")
-_ALPHA = re.compile(r"[^\W\d_]", re.UNICODE)
+# Whole whitespace tokens (str.split's words: \s is str.isspace here too) without an alphabetic
+# character ([^\W\d_]), and tokens that are a stop word inside .,;:!?"'() (what strip leaves): one pass over the
+# text each instead of a regex call, a lower() and a strip() per distinct word (a third as long).
+_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
+_STOP_WORD = re.compile(r"(?<!\S)[.,;:!?\"'()]*(?:" + "|".join(sorted(STOP_WORDS)) + r")[.,;:!?\"'()]*(?!\S)")
 
 
 def duplicate_fractions(elements: Sequence[str]) -> tuple[float, float]:
@@ -364,7 +368,6 @@ class GopherQualityFilter(Filter):
         view = TextView.of(text)
         text, words, lines = view.text, view.words, view.lines
         n = len(words)
-        counts = Counter(words)
         symbols = text.count("#") + sum(text.count(e) for e in ELLIPSES[:2])
         return {
             "words": n,
@@ -378,11 +381,9 @@ class GopherQualityFilter(Filter):
                 if lines else 0.0
             ),
             "ellipsis_lines_ratio": sum(map(methodcaller("endswith", ELLIPSES), lines)) / len(lines) if lines else 0.0,
-            # Both word tests run once per distinct word, weighted by its count (a third of the calls on
-            # an article), with map/compress: no Python bytecode per word.
-            "alpha_words_ratio": sum(compress(counts.values(), map(_ALPHA.search, counts))) / n if n else 0.0,
-            "stop_words": sum(compress(counts.values(), map(STOP_WORDS.__contains__, map(
-                methodcaller("strip", ".,;:!?\"'()"), map(str.lower, counts))))),
+            # A word of the lower-cased text is the lower-cased word (lower() makes no whitespace).
+            "alpha_words_ratio": (n - len(_NON_ALPHA_WORD.findall(text))) / n if n else 0.0,
+            "stop_words": len(_STOP_WORD.findall(view.lower)),
         }
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:

@@ -8,12 +8,13 @@ repeats and long repeated runs common, on both the numpy path (long texts) and t
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
 
 from corpus.filters import gopher
-from corpus.filters.gopher import ngram_fractions
+from corpus.filters.gopher import STOP_WORDS, GopherQualityFilter, ngram_fractions
 
 
 def plain_top(tokens, n, joiner):
@@ -96,3 +97,22 @@ def test_texts_whose_ids_do_not_fit_16_bits_take_the_other_path():
     assert ngram_fractions(text, (2, 3, 4), (10,)) == {
         "top_2gram_frac": plain_top(text, 2, ""), "top_3gram_frac": plain_top(text, 3, ""),
         "top_4gram_frac": plain_top(text, 4, ""), "dup_10gram_frac": plain_dup(text, 10, "")}
+
+
+# Stop words in every case and inside the stripped punctuation, digits, underscores, dashes, CJK,
+# Arabic-Indic digits, the dotted capital I (lower() gives two characters), sigma (lower() depends on
+# the neighbours), and whitespace str.split knows (ideographic space, U+001C).
+_WORD_PIECES = ["the", "The", "THE", "thé", "of", "(of)", "and,", "1", "12.5", "_", "__x", "—", "...", "  ", " ",
+                "\n", "\t", "\u3000", "\x1c", "中文", "٣", "İ", "wİth", "ΣΑΣ", "have!", "with\"", "x", "'to'"]
+
+
+def test_alpha_and_stop_words_equal_the_per_word_definition():
+    alpha = re.compile(r"[^\W\d_]")
+    rng = random.Random(3)
+    for _ in range(5000):
+        text = "".join(rng.choice(_WORD_PIECES) for _ in range(rng.randint(1, 12)))
+        words = text.split()
+        scores = GopherQualityFilter().score(text)
+        expected_alpha = sum(bool(alpha.search(w)) for w in words) / len(words) if words else 0.0
+        assert scores["alpha_words_ratio"] == expected_alpha, ascii(text)
+        assert scores["stop_words"] == sum(w.lower().strip(".,;:!?\"'()") in STOP_WORDS for w in words), ascii(text)
