@@ -177,7 +177,8 @@ def _packed_levels(ids: np.ndarray, words: bool, n_max: int, top_ns: Sequence[in
                 # The first-seen of the most frequent n-grams, as Counter.most_common(1) picks it: the
                 # first start holding one of them (characters: every n-gram spans n).
                 best_grams = ordered[first[counts == best]] >> shift  # sorted
-                chars = span(int(_members(grams, best_grams).argmax()), n)
+                holds = grams == best_grams[0] if len(best_grams) == 1 else _members(grams, best_grams)
+                chars = span(int(holds.argmax()), n)
             found[f"top_{n}gram_frac"] = top(best, chars)
         if n in dup_ns or n == n_max:
             repeated = _members(grams, ordered[first[counts > 1]] >> shift)
@@ -250,8 +251,8 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     """
     words = not isinstance(tokens, str)
     m = len(tokens)
-    total = sum(map(len, tokens)) if words else m
     cum = list(accumulate(map(len, tokens), initial=0)) if words else None
+    total = cum[-1] if words else m
 
     def span(i: int, n: int) -> int:
         return cum[i + n] - cum[i] if words else n
