@@ -43,8 +43,9 @@ STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "●", "○", "■", "□", "▪", "►", "-", "*", "‣", "⁃", "◦")
 ELLIPSES = ("...", "…", ". . .")
 # Whole whitespace tokens (str.split's words: \s is str.isspace here too) without an alphabetic
-# character ([^\W\d_]), and tokens that are a stop word inside .,;:!?"'() (what strip leaves): one pass over the
-# text each instead of a regex call, a lower() and a strip() per distinct word (a third as long).
+# character ([^\W\d_]), and tokens that are a stop word inside .,;:!?"'() (what strip leaves): one
+# pass over the text each instead of a regex call, a lower() and a strip() per distinct word (226 ->
+# 147 us on the benchmark's 4 KB English pages, 24 -> 19 us at 0.5 KB).
 _NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
 _STOP_WORD = re.compile(r"(?<!\S)[.,;:!?\"'()]*(?:" + "|".join(sorted(STOP_WORDS)) + r")[.,;:!?\"'()]*(?!\S)")
 
@@ -113,10 +114,9 @@ def _dup_chars(starts: Sequence[int], keys: Sequence, n: int, span) -> int:
 # larger sizes only look at the few starts whose shorter n-gram repeats, with Python sets. Texts whose
 # tokens fit in 16 bits (every BMP string, fewer than 65,535 words) take the packed path below at any
 # length: one np.sort for sizes 2-4 beats Counter over slices even at 90 words or 190 characters
-# (measured on the benchmark's documents: 0.5 KB zh 95 -> 54 us, en 75 -> 69 us; 3-4 KB pages zh 265 ->
-# 151 us, en 326 -> 271 us). The others take np.unique from these lengths, map/Counter below them, where
-# numpy's per-call cost lost (128-192 characters 83 vs 72 us, 192-300 characters 122 vs 145 us; ~90
-# words 113 vs 76 us).
+# (benchmarks/RESULTS.md, #20 session 3). The others take np.unique from these lengths, map/Counter
+# below them, where numpy's per-call cost lost (128-192 characters 83 vs 72 us, 192-300 characters 122
+# vs 145 us; ~90 words 113 vs 76 us).
 _NUMPY_MAX_N = 4
 _NUMPY_MIN_CHARS = 180
 _NUMPY_MIN_WORDS = 256
@@ -271,25 +271,25 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     if packed is not None:
         starts, packed_keys = _packed_levels(packed, words, n_numpy, top_ns, dup_ns, span, top, found, total)
     elif n_numpy >= 2:
-            ids, bound = _token_ids(tokens)
-            prefix = ids
-            for n in range(2, n_numpy + 1):
-                if m < n:
-                    starts = []
-                    break
-                # prefix ids are < max(m, bound) and last-token ids < bound: the product fits in int64.
-                key = prefix[:-1] * bound + ids[n - 1 :]
-                _, first, prefix, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
-                repeats = counts[prefix] > 1
-                starts = np.flatnonzero(repeats).tolist()
-                if n in top_ns:
-                    best = int(counts.max())
-                    # The first-seen of the most frequent n-grams, as Counter.most_common(1) picks it.
-                    found[f"top_{n}gram_frac"] = top(best, span(int(first[counts == best].min()), n))
-                if n in dup_ns:
-                    found[f"dup_{n}gram_frac"] = _dup_chars(starts, prefix[repeats].tolist(), n, span) / total \
-                        if total else 0.0
-                bound = max(bound, m)
+        ids, bound = _token_ids(tokens)
+        prefix = ids
+        for n in range(2, n_numpy + 1):
+            if m < n:
+                starts = []
+                break
+            # prefix ids are < max(m, bound) and last-token ids < bound: the product fits in int64.
+            key = prefix[:-1] * bound + ids[n - 1 :]
+            _, first, prefix, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+            repeats = counts[prefix] > 1
+            starts = np.flatnonzero(repeats).tolist()
+            if n in top_ns:
+                best = int(counts.max())
+                # The first-seen of the most frequent n-grams, as Counter.most_common(1) picks it.
+                found[f"top_{n}gram_frac"] = top(best, span(int(first[counts == best].min()), n))
+            if n in dup_ns:
+                found[f"dup_{n}gram_frac"] = _dup_chars(starts, prefix[repeats].tolist(), n, span) / total \
+                    if total else 0.0
+            bound = max(bound, m)
     for n in sizes:
         if n <= n_numpy:
             continue
