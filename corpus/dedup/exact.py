@@ -30,6 +30,7 @@ from corpus.shards import atomic_path, read_docs, shard_name
 
 EXACT_DUPLICATE = "exact_duplicate"
 STATE_DIR = "_dedup-exact"
+PARTITION_DOCS = 1 << 20  # documents whose hashes are sorted at once: ~40 B each with sort scratch, ~40 MiB
 
 _SPACES = re.compile(r"\s+")
 
@@ -84,6 +85,59 @@ def priority_ranks(sources: np.ndarray, priority: tuple[str, ...]) -> np.ndarray
     return rank
 
 
+def removals(files: list[Path], priority: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+    """Per shard (files from :func:`hash_shard`), the ``positions`` to remove and the id ``kept`` for each.
+
+    The keeper of a hash is the first of its documents by (source rank, shard, position). Hashes are
+    sorted one partition (``hash % parts``, about PARTITION_DOCS documents) at a time: all copies of a
+    text share its hash, hence a partition, so memory is one partition's columns (~40 B a document),
+    one shard's arrays and the removed documents, never the whole corpus. Each shard's removals are in
+    the order one sort of everything would give, (hash, source rank, position), so the files do not
+    depend on ``parts``.
+    """
+    sizes, width = [], 1
+    for f in files:
+        with np.load(f) as z:
+            sizes.append(z["hashes"].size)
+            width = max(width, z["ids"].dtype.itemsize // 4)  # ids are written as one array of this width
+    parts = max(1, -(-sum(sizes) // PARTITION_DOCS))
+    found: list[list[tuple[np.ndarray, ...]]] = [[] for _ in files]
+    for part in range(parts):
+        cols: dict[str, list[np.ndarray]] = {"hash": [], "rank": [], "shard": [], "position": [], "row": []}
+        for i, f in enumerate(files):
+            with np.load(f) as z:
+                hashes = z["hashes"]
+                rows = np.flatnonzero(hashes % np.uint64(parts) == part) if parts > 1 else np.arange(hashes.size)
+                cols["hash"].append(hashes[rows])
+                cols["rank"].append(priority_ranks(z["sources"][rows], priority))
+                cols["shard"].append(np.full(rows.size, i, np.int64))
+                cols["position"].append(z["positions"][rows])
+                cols["row"].append(rows)
+        hashes, rank, shard, position, row = (np.concatenate(cols[k]) for k in ("hash", "rank", "shard", "position", "row"))
+        # Sort by hash, then source rank, shard, position: the first row of each hash run is the keeper.
+        order = np.lexsort((position, shard, rank, hashes))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = hashes[order][1:] != hashes[order][:-1]
+        keeper = order[np.maximum.accumulate(np.where(first, np.arange(order.size), 0))][~first]
+        removed = order[~first]
+        kept_id = np.empty(removed.size, dtype=f"<U{width}")
+        for s in np.unique(shard[keeper]):
+            with np.load(files[s]) as z:
+                mine = shard[keeper] == s
+                kept_id[mine] = z["ids"][row[keeper[mine]]]
+        for s in np.unique(shard[removed]):
+            mine = shard[removed] == s
+            found[s].append((hashes[removed[mine]], rank[removed[mine]], position[removed[mine]], kept_id[mine]))
+    out = []
+    for parts_of_shard in found:
+        h, r, pos, kept = (np.concatenate([x[k] for x in parts_of_shard]) if parts_of_shard else empty
+                           for k, empty in enumerate((np.empty(0, np.uint64), np.empty(0, np.int64),
+                                                      np.empty(0, np.int64), np.empty(0, f"<U{width}"))))
+        order = np.lexsort((pos, r, h))
+        out.append({"positions": pos[order], "kept": kept[order]})
+    return out
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ExactDedupStep:
     """Keep the first document of each normalised text: first by ``source_priority``, then shard, position.
@@ -109,29 +163,8 @@ class ExactDedupStep:
             partial(hash_shard, state_dir=state, force=force), shards, workers=workers,
             desc="exact hashes", progress=progress,
         )
-        loaded = [np.load(f) for f in files]
-        hashes = np.concatenate([z["hashes"] for z in loaded]) if loaded else np.empty(0, np.uint64)
-        shard_index = np.concatenate([np.full(len(z["hashes"]), i, np.int64) for i, z in enumerate(loaded)])
-        position = np.concatenate([z["positions"] for z in loaded])
-        rank = priority_ranks(np.concatenate([z["sources"] for z in loaded]) if loaded else np.empty(0, str),
-                              self.source_priority)
-        # Sort by hash, then source rank, shard, position: the first row of each hash run is the keeper.
-        order = np.lexsort((position, shard_index, rank, hashes))
-        sorted_hashes = hashes[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
-        keeper_row = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
-        removed_rows = order[~first]
-        removed_keepers = keeper_row[~first]
-        offsets = np.cumsum([0] + [len(z["hashes"]) for z in loaded])
-        all_ids = np.concatenate([z["ids"] for z in loaded]) if loaded else np.empty(0, str)
-        for i, shard in enumerate(shards):
-            mine = (removed_rows >= offsets[i]) & (removed_rows < offsets[i + 1])
-            _save_npz(
-                state / f"{shard_name(shard)}.removed.npz",
-                positions=position[removed_rows[mine]],
-                kept=all_ids[removed_keepers[mine]],
-            )
+        for shard, removed in zip(shards, removals(files, self.source_priority), strict=True):
+            _save_npz(state / f"{shard_name(shard)}.removed.npz", **removed)
         return dataclasses.replace(self, state_dir=str(state))
 
     def for_shard(self, name: str):
