@@ -11,7 +11,7 @@ make_reference = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_reference)
 
 PROSE = ("It was late in the afternoon when the ship came in, and the passengers crowded the rail to see the "
-         "harbour, the white houses on the hill, and the boats that came out to meet them with fruit and news.")
+         "harbour, the white houses on the hill, and the boats that came out to meet them with fruit, letters and the news of home.")
 GUTENBERG = (
     "The Project Gutenberg EBook of A Voyage\r\nThis eBook is for the use of anyone anywhere at no cost\r\n\r\n"
     "*** START OF THIS PROJECT GUTENBERG EBOOK A VOYAGE ***\r\n\r\nProduced by Some Volunteers, and the Online "
