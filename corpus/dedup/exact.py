@@ -30,7 +30,7 @@ from corpus.shards import atomic_path, read_docs, shard_name
 
 EXACT_DUPLICATE = "exact_duplicate"
 STATE_DIR = "_dedup-exact"
-PARTITION_DOCS = 1 << 20  # documents whose hashes are sorted at once: ~40 B each with sort scratch, ~40 MiB
+PARTITION_DOCS = 1 << 18  # documents whose hashes are sorted at once: ~110 B each with sort scratch, ~30 MiB
 
 _SPACES = re.compile(r"\s+")
 
@@ -90,10 +90,10 @@ def removals(files: list[Path], priority: tuple[str, ...]) -> list[dict[str, np.
 
     The keeper of a hash is the first of its documents by (source rank, shard, position). Hashes are
     sorted one partition (``hash % parts``, about PARTITION_DOCS documents) at a time: all copies of a
-    text share its hash, hence a partition, so memory is one partition's columns (~40 B a document),
-    one shard's arrays and the removed documents, never the whole corpus. Each shard's removals are in
-    the order one sort of everything would give, (hash, source rank, position), so the files do not
-    depend on ``parts``.
+    text share its hash, hence a partition, so memory is one partition's columns and sort scratch (~110 B
+    a document), one shard's arrays and the removed documents, never the whole corpus. Each shard's
+    removals are in the order one sort of everything would give, (hash, source rank, position), so the
+    files do not depend on ``parts``. The price: every shard's hash file is read once per partition.
     """
     sizes, width = [], 1
     for f in files:
