@@ -5,9 +5,10 @@ the demo recipe's readers: zh/en Wikipedia, WuDao, Baike, web JSONL): each docum
 distinct sample lines (Chinese sentences) drawn with a fixed seed, and 5% of documents are exact copies
 and 5% near-copies (one line replaced) of an earlier one, so both dedups have real work. Each size runs
 as one chained command on ``--workers`` workers (``knowforge corpus ... read clean filter dedup-exact
-dedup pack``, fused by default); the run prints wall time, MB/s of input text, peak RSS of the whole
-process tree (sum over the driver and its workers, sampled every 0.2 s), and the 100 GB estimate from
-the measured rate. Check ``df -h`` first: the corpus and the run's outputs take about 1.5x the size.
+dedup pack``, fused by default); the run prints wall time, MB/s of input text, peak memory sampled
+every 0.2 s (RSS and PSS summed over the driver and its workers, and per stage the driver's RSS and the
+largest worker's), the growth per GB between the sizes run, and the 100 GB estimate from the measured
+rate. Check ``df -h`` first: the corpus and the run's outputs take about 1.5x the size.
 
     PYTHONPATH=. python benchmarks/scale.py --sizes 1,10 --workers 2 --dir /tmp/knowforge-scale [--keep]
 """
@@ -15,6 +16,7 @@ the measured rate. Check ``df -h`` first: the corpus and the run's outputs take 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import shutil
@@ -103,10 +105,13 @@ def _line_meta(lines: list, i: int) -> tuple[str, dict]:
     return lines[i][0], lines[i][1][1]
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (Linux /proc)."""
+def _processes(root: int) -> dict[int, tuple[int, int]]:
+    """``{pid: (RSS bytes, PSS bytes)}`` of ``root`` and all its descendants (Linux /proc).
+
+    RSS counts a forked worker's pages shared with the driver once per process, so the tree's RSS sum
+    overstates what the machine holds; PSS (proportional set size, ``smaps_rollup``) shares them out.
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -115,31 +120,62 @@ def _tree_rss(root: int) -> int:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root]
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, stack = {}, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                kib = {parts[0]: int(parts[1]) for parts in map(str.split, f) if parts[0] in ("Rss:", "Pss:")}
+        except (OSError, ValueError):
+            continue
+        if len(kib) == 2:  # an exiting process has an empty rollup
+            found[pid] = (kib["Rss:"] * 1024, kib["Pss:"] * 1024)
+    return found
 
 
-def run(corpus: Path, work: Path, workers: int, fuse: bool) -> tuple[float, int, str]:
-    """The chained command over ``corpus``; returns (seconds, peak RSS of the process tree, summary table)."""
+def _current_stage(work: Path) -> str:
+    """The stage running now: the first stage directory of the chain without its ``_manifest.json`` (a
+    stage writes it last). Fused stages write theirs together, so a fused pass shows as its first stage."""
+    stages = sorted(p.name for p in work.glob("[0-9][0-9]-*") if p.is_dir()) if work.exists() else []
+    for name in stages:
+        if not (work / name / "_manifest.json").exists():
+            return name
+    return stages[-1] if stages else "start"
+
+
+@dataclasses.dataclass
+class Peaks:
+    """Peak memory of one stage: the tree's RSS and PSS sums, the driver's RSS, the largest worker's RSS."""
+
+    tree_rss: int = 0
+    tree_pss: int = 0
+    main_rss: int = 0
+    worker_rss: int = 0
+
+    def add(self, root: int, procs: dict[int, tuple[int, int]]) -> None:
+        self.tree_rss = max(self.tree_rss, sum(r for r, _ in procs.values()))
+        self.tree_pss = max(self.tree_pss, sum(p for _, p in procs.values()))
+        self.main_rss = max(self.main_rss, procs.get(root, (0, 0))[0])
+        self.worker_rss = max([self.worker_rss] + [r for pid, (r, _) in procs.items() if pid != root])
+
+
+def run(corpus: Path, work: Path, workers: int, fuse: bool) -> tuple[float, dict[str, Peaks], str]:
+    """The chained command over ``corpus``; returns (seconds, peak memory per stage, summary table)."""
     cmd = [sys.executable, "-c", "from cli import main; main()", "corpus", "-w", str(work), "--workers", str(workers), "--quiet",
            *([] if fuse else ["--no-fuse"]), "read", "--source", "jsonl", "-i", str(corpus),
            "clean", "filter", "dedup-exact", "dedup", "pack"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peaks: dict[str, Peaks] = {}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            stage = _current_stage(work)  # before the sample: a stage ending between the two counts as running
+            peaks.setdefault(stage, Peaks()).add(proc.pid, _processes(proc.pid))
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -150,7 +186,15 @@ def run(corpus: Path, work: Path, workers: int, fuse: bool) -> tuple[float, int,
     sampler.join()
     if proc.returncode:
         raise SystemExit(f"the run failed ({proc.returncode}):\n{err[-2000:]}")
-    return seconds, peak[0], out
+    return seconds, peaks, out
+
+
+def _peak_table(peaks: dict[str, Peaks]) -> str:
+    mib = 2**20
+    rows = ["| stage | tree RSS | tree PSS | driver RSS | largest worker RSS |", "|---|---|---|---|---|"]
+    rows += [f"| {stage} | {p.tree_rss / mib:,.0f} | {p.tree_pss / mib:,.0f} | {p.main_rss / mib:,.0f} | "
+             f"{p.worker_rss / mib:,.0f} |" for stage, p in sorted(peaks.items())]
+    return "\n".join(rows) + "\n(MiB; a fused pass shows under its first stage)"
 
 
 def main() -> None:
@@ -181,17 +225,28 @@ def main() -> None:
         text = sum(p.stat().st_size for p in corpus.iterdir())
         work = args.dir / f"work-{size:g}gb"
         shutil.rmtree(work, ignore_errors=True)
-        seconds, peak, table = run(corpus, work, args.workers, fuse=not args.no_fuse)
+        seconds, peaks, table = run(corpus, work, args.workers, fuse=not args.no_fuse)
         mb = size * 1e3
-        rows.append((size, seconds, mb / seconds, peak))
+        peak = max(p.tree_rss for p in peaks.values())
+        pss = max(p.tree_pss for p in peaks.values())
+        rows.append((size, seconds, mb / seconds, peak, pss))
         print(f"\n{size:g} GB ({text / 1e9:.2f} GB compressed): {seconds:.0f} s, {mb / seconds:.2f} MB/s, "
-              f"peak RSS {peak / 2**20:,.0f} MiB; load {os.getloadavg()}\n{table}")
+              f"peak RSS {peak / 2**20:,.0f} MiB (PSS {pss / 2**20:,.0f}); load {os.getloadavg()}\n{table}\n"
+              f"{_peak_table(peaks)}")
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
             shutil.rmtree(corpus, ignore_errors=True)
-    print("\n| GB of text | wall | MB/s | MB/s per worker | peak RSS (tree) |\n|---|---|---|---|---|")
-    for size, seconds, rate, peak in rows:
-        print(f"| {size:g} | {seconds / 60:.1f} min | {rate:.2f} | {rate / args.workers:.2f} | {peak / 2**20:,.0f} MiB |")
+    print("\n| GB of text | wall | MB/s | MB/s per worker | peak RSS (tree) | peak PSS (tree) |\n|---|---|---|---|---|---|")
+    for size, seconds, rate, peak, pss in rows:
+        print(f"| {size:g} | {seconds / 60:.1f} min | {rate:.2f} | {rate / args.workers:.2f} | {peak / 2**20:,.0f} MiB "
+              f"| {pss / 2**20:,.0f} MiB |")
+    if len(rows) > 1:
+        (small, _, _, rss0, pss0), (large, _, _, rss1, pss1) = rows[0], rows[-1]
+        grow_rss, grow_pss = (rss1 - rss0) / (large - small) / 2**20, (pss1 - pss0) / (large - small) / 2**20
+        # A straight line through the measured ends: what 10 GB would take if the growth stays linear.
+        print(f"peak growth {small:g} -> {large:g} GB: {grow_rss:+,.1f} MiB RSS / {grow_pss:+,.1f} MiB PSS per GB; "
+              f"10 GB by that line: {(rss1 + grow_rss * 2**20 * (10 - large)) / 2**20:,.0f} MiB RSS, "
+              f"{(pss1 + grow_pss * 2**20 * (10 - large)) / 2**20:,.0f} MiB PSS")
     rate = rows[-1][2]
     print(f"100 GB at the {rows[-1][0]:g} GB rate ({rate:.2f} MB/s on {args.workers} workers): "
           f"{100e3 / rate / 3600:.1f} h here; {100e3 / (rate / args.workers) / 3600:,.0f} core-hours")

@@ -4,7 +4,10 @@ modified Kneser-Ney ARPA models trained on the same text (`score-train --format 
 plus the whole `score --buckets` stage through the runner; then how well each separates real prose from
 junk: the `keep` documents of ../shared/quality/dev.jsonl (real web, news and encyclopedia text the models
 never saw) mixed with word/character-shuffled copies of half of them and keyword spam (junk = a quarter of
-the mix), bucketed into thirds per language. Run: python benchmarks/score.py --copies 20"""
+the mix), bucketed into thirds per language. ``--reference`` is the directory data_samples/score/make_reference.py
+writes (the public-domain books the shipped model was trained on); without it the KenLM models see only
+the repository's samples, less text than the shipped model.
+Run: python benchmarks/score.py --copies 20 --reference /tmp/scoreref/gutenberg"""
 
 from __future__ import annotations
 
@@ -20,16 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from corpus.readers.wiki import WikiReader  # noqa: E402
 from corpus.runner import run_stage  # noqa: E402
 from corpus.score.ngram import PerplexityModels  # noqa: E402
-from corpus.score.stage import DEFAULT_MODEL, ScoreStep, doc_lang, load_models, train_from_shards  # noqa: E402
+from corpus.score.stage import ScoreStep, doc_lang, load_models, train_from_shards  # noqa: E402
 from corpus.shards import ShardWriter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "data_samples/score/char-ngram.json.gz"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--copies", type=int, default=20, help="times the sample paragraphs are repeated")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--reference", type=Path, help="make_reference.py's output directory (its train/ is read)")
     args = parser.parse_args()
     docs = []
     for path, lang in (("enwiki-sample.xml.bz2", "en"), ("zhwiki-sample.xml.bz2", "zh")):
@@ -37,8 +42,10 @@ def main() -> None:
             docs += [p for p in doc["text"].split("\n\n") if len(p) > 100]
     texts = docs * args.copies
     scratch = Path(tempfile.mkdtemp(prefix="knowforge-score-bench-"))
-    kenlm_dir = _train_kenlm(scratch)
-    backends = {"pure Python (Witten-Bell, .json.gz)": PerplexityModels.load(DEFAULT_MODEL)}
+    kenlm_dir = _train_kenlm(scratch, args.reference)
+    # This tree's model, not DEFAULT_MODEL: that resolves through the installed package, which may be
+    # another checkout (an editable install shared by several worktrees).
+    backends = {"pure Python (Witten-Bell, .json.gz)": PerplexityModels.load(MODEL)}
     if kenlm_dir is not None:
         backends["KenLM (modified Kneser-Ney, ARPA)"] = load_models(kenlm_dir)
     chars = sum(map(len, texts))
@@ -58,16 +65,16 @@ def main() -> None:
                 for i, text in enumerate(texts[part::4]):
                     writer.write({"id": f"{part}-{i}", "text": text, "source": "b", "meta": {}})
         started = time.perf_counter()
-        report = run_stage(ScoreStep(buckets=("head", "middle", "tail")), inputs=[Path(tmp) / "in"],
+        report = run_stage(ScoreStep(model=str(MODEL), buckets=("head", "middle", "tail")), inputs=[Path(tmp) / "in"],
                            output=Path(tmp) / "out", workers=args.workers, progress=False)
         seconds = time.perf_counter() - started
         print(f"score --buckets stage, {args.workers} workers: {report.docs_in} docs in {seconds:.2f} s: "
               f"{report.docs_in / seconds:,.0f} docs/s")
 
 
-def _train_kenlm(scratch: Path) -> Path | None:
-    """ARPA models on the shipped model's own training text (data_samples/score/README.md), or None
-    without the kenlm package."""
+def _train_kenlm(scratch: Path, reference: Path | None) -> Path | None:
+    """ARPA models on the shipped model's own training text (data_samples/score/README.md; the books only
+    with ``reference``), or None without the kenlm package."""
     try:
         import kenlm  # noqa: F401
     except ImportError:
@@ -76,12 +83,17 @@ def _train_kenlm(scratch: Path) -> Path | None:
     from corpus.steps import READERS
 
     shards = []
-    for source, paths in (("wiki", ["wiki/enwiki-sample.xml.bz2", "wiki/zhwiki-sample.xml.bz2"]),
+    for source, paths in (("wiki", ["wiki/enwiki-sample.xml.bz2", "wiki/zhwiki-sample.xml.bz2",
+                                    "wiki/gensim/enwiki-gensim-excerpt.xml.bz2"]),
                           ("wudao", ["wudao/jinrong_data.json", "wudao/wudao-array-sample.json"]),
                           ("baike", ["baike/baike-pages.jsonl"])):
         out = scratch / f"read-{source}"
         run_stage(READERS[source](), inputs=[ROOT / "data_samples" / p for p in paths], output=out, progress=False)
         shards.append(out)
+    if reference is not None:
+        shards.append(reference / "train")
+    else:
+        print("no --reference: the KenLM models are trained on the repository's samples only")
     train_from_shards(shards, scratch / "kenlm", fmt="arpa")
     return scratch / "kenlm"
 

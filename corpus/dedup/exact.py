@@ -23,13 +23,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from corpus.contract import ShardMap
-from corpus.globalstep import CountThenFilter, by_shard, global_step, stacked, valid_docs
+from corpus.globalstep import CountThenFilter, global_step, valid_docs
 from corpus.records import reject
 from corpus.shards import atomic_path, shard_name
 from corpus.text import normalize
 
 EXACT_DUPLICATE = "exact_duplicate"
 STATE_DIR = "_dedup-exact"
+PARTITION_DOCS = 1 << 18  # documents whose hashes are sorted at once: ~110 B each with sort scratch, ~30 MiB
 
 
 def normalise(text: str) -> str:
@@ -99,6 +100,54 @@ def priority_ranks(sources: np.ndarray, priority: tuple[str, ...]) -> np.ndarray
     return rank
 
 
+def removals(files: list[Path], priority: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+    """Per shard (files from :func:`hash_shard`), the ``positions`` to remove and the id ``kept`` for each.
+
+    The keeper of a hash is the first of its documents by (source rank, shard, position). Hashes are
+    sorted one partition (``hash % parts``, about PARTITION_DOCS documents) at a time: all copies of a
+    text share its hash, hence a partition, so memory is one partition's columns and sort scratch (~110 B
+    a document), one shard's arrays and the removed documents, never the whole corpus. Each shard's
+    removals are in the order one sort of everything would give, (hash, source rank, position), so the
+    files do not depend on ``parts``. The price: every shard's hash file is read once per partition.
+    """
+    sizes, width = [], 1
+    for f in files:
+        with np.load(f) as z:
+            sizes.append(z["hashes"].size)
+            width = max(width, z["ids"].dtype.itemsize // 4)  # ids are written as one array of this width
+    parts = max(1, -(-sum(sizes) // PARTITION_DOCS))
+    found: list[list[tuple[np.ndarray, ...]]] = [[] for _ in files]
+    for part in range(parts):
+        cols: dict[str, list[np.ndarray]] = {"hash": [], "rank": [], "shard": [], "position": [], "row": []}
+        for i, f in enumerate(files):
+            with np.load(f) as z:
+                hashes = z["hashes"]
+                rows = np.flatnonzero(hashes % np.uint64(parts) == part) if parts > 1 else np.arange(hashes.size)
+                cols["hash"].append(hashes[rows])
+                cols["rank"].append(priority_ranks(z["sources"][rows], priority))
+                cols["shard"].append(np.full(rows.size, i, np.int64))
+                cols["position"].append(z["positions"][rows])
+                cols["row"].append(rows)
+        hashes, rank, shard, position, row = (np.concatenate(cols[k]) for k in ("hash", "rank", "shard", "position", "row"))
+        removed, keeper = first_of_each(hashes, rank, shard, position)
+        kept_id = np.empty(removed.size, dtype=f"<U{width}")
+        for s in np.unique(shard[keeper]):
+            with np.load(files[s]) as z:
+                mine = shard[keeper] == s
+                kept_id[mine] = z["ids"][row[keeper[mine]]]
+        for s in np.unique(shard[removed]):
+            mine = shard[removed] == s
+            found[s].append((hashes[removed[mine]], rank[removed[mine]], position[removed[mine]], kept_id[mine]))
+    out = []
+    for parts_of_shard in found:
+        h, r, pos, kept = (np.concatenate([x[k] for x in parts_of_shard]) if parts_of_shard else empty
+                           for k, empty in enumerate((np.empty(0, np.uint64), np.empty(0, np.int64),
+                                                      np.empty(0, np.int64), np.empty(0, f"<U{width}"))))
+        order = np.lexsort((pos, r, h))
+        out.append({"positions": pos[order], "kept": kept[order]})
+    return out
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ExactDedupStep(CountThenFilter):
     """Keep the first document of each normalised text: first by ``source_priority``, then shard, position.
@@ -119,13 +168,8 @@ class ExactDedupStep(CountThenFilter):
         state = output / STATE_DIR
 
         def decide(files: list[Path]) -> None:
-            rows, offsets = stacked(files, ("hashes", "positions", "ids", "sources"))
-            shard_index = np.repeat(np.arange(len(files)), np.diff(offsets))
-            rank = priority_ranks(rows["sources"], tuple(self.source_priority))
-            removed_rows, removed_keepers = first_of_each(rows["hashes"], rank, shard_index, rows["positions"])
-            for shard, mine in zip(shards, by_shard(offsets, removed_rows), strict=True):
-                write_removal_list(state, shard_name(shard), rows["positions"][removed_rows[mine]],
-                                   rows["ids"][removed_keepers[mine]])
+            for shard, removed in zip(shards, removals(files, tuple(self.source_priority)), strict=True):
+                write_removal_list(state, shard_name(shard), removed["positions"], removed["kept"])
 
         return global_step(self, shards, state=state, each=each, count=partial(hash_shard, state_dir=state, force=force),
                            decide=decide, desc="exact hashes")

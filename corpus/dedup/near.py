@@ -11,6 +11,7 @@ then id); (3) the per-shard pass rejects the others (``minhash_duplicate``) or o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -29,11 +30,12 @@ from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shi
 from corpus.dedup.unionfind import UnionFind
 from corpus.globalstep import CountThenFilter, global_step, valid_docs
 from corpus.records import reject
-from corpus.shards import atomic_path, shard_name, write_bytes_atomic
+from corpus.shards import atomic_path, shard_name, temp_path, write_bytes_atomic
 
 MINHASH_DUPLICATE = "minhash_duplicate"
 STATE_DIR = "_dedup"
 BATCH_DOCS = 512  # documents shingled and signed per numpy batch (bounded scratch memory per worker)
+PARTITION_DOCS = 1 << 18  # live documents per band partition in memory: ~24 B each + sort scratch, ~20 MiB
 PAIR_CHUNK = 1 << 18  # candidate pairs verified per chunk: 2 x 262,144 x 128 x 4 B = 256 MiB at most
 
 
@@ -196,9 +198,13 @@ def exact_jaccard_streamed(
     for lo, hi in itertools.pairwise(bounds.tolist()):
         su, sv = int(shard[order[lo], 0]), int(shard[order[lo], 1])
         if su != first_id:
-            first_id, first = su, None  # drop the previous shard's sets before loading the next
+            first_id, first, second = su, None, None  # drop the previous shards' sets before loading the next
             first = load(su)
-        second = first if sv == su else load(sv)
+        if sv == su:
+            second = first
+        else:
+            second = None  # so the old "second" is freed before the new one is read: two shards at most
+            second = load(sv)
         for p in order[lo:hi].tolist():
             a = first.get(int(pairs[p, 0] - offsets[su]))
             b = second.get(int(pairs[p, 1] - offsets[sv]))
@@ -285,40 +291,21 @@ class NearDedupStep(CountThenFilter):
         self, shards: list[Path], files: list[dict[str, Path]], job: SignatureJob, *, each: ShardMap
     ) -> tuple[list[dict[str, np.ndarray]], int]:
         """Per-shard arrays describing every document in a cluster of two or more, and the total count."""
-        lsh = job.lsh
-        docs = [np.load(f["docs"]) for f in files]
-        counts = np.array([d["length"].size for d in docs], dtype=np.int64)
+        counts = np.array([_shard_docs(f)["length"].size for f in files], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(counts)))
         n = int(offsets[-1])
-        order_key = np.concatenate([d["id_hash"] for d in docs]) if n else np.empty(0, np.uint64)
-        empty = np.concatenate([d["empty"] for d in docs]) if n else np.empty(0, bool)
-        bands = [np.load(f["bands"], mmap_mode="r") for f in files]
-        # Candidate pairs band by band (one (D,) key column in memory at a time), de-duplicated as we go.
-        pairs = np.empty((0, 2), dtype=np.int64)
-        live = np.flatnonzero(~empty)  # documents without shingles never match anything
-        for band in range(lsh.bands):
-            column = np.concatenate([b[band] for b in bands])[live]
-            found = live[bucket_pairs(column, order_key[live])]
-            pairs = np.unique(np.concatenate([pairs, found]), axis=0)
+        pairs = candidate_pairs(files, offsets, job.lsh.bands, job.state)
         if self.verify:
             similarity = self._verify_exact(shards, job, offsets, pairs, each=each)
         else:
             similarity = self._estimate(files, offsets, pairs)
-        confirmed = pairs[similarity >= self.threshold]
-        uf = UnionFind(n)
-        uf.union(confirmed[:, 0], confirmed[:, 1])
-        root = uf.roots()
-        best = np.zeros(n, dtype=np.float64)  # best confirmed similarity of each document
-        sim_ok = similarity[similarity >= self.threshold]
-        np.maximum.at(best, confirmed[:, 0], sim_ok)
-        np.maximum.at(best, confirmed[:, 1], sim_ok)
-
-        size = np.bincount(root, minlength=n)[root]
-        members = np.flatnonzero(size > 1)
-        ids = _gather_strings([d["ids"] for d in docs], offsets, members)
-        priority = np.concatenate([d["priority"] for d in docs])[members]
-        length = np.concatenate([d["length"] for d in docs])[members]
-        is_kept, kept_ids, cluster_ids = choose_keepers(root[members], ids, length, priority)
+        ok = similarity >= self.threshold
+        # Union-find over the documents of confirmed pairs only (not all n): memory follows the duplicates.
+        members, root, best = components(pairs[ok], similarity[ok])
+        _, inverse, sizes = np.unique(root, return_inverse=True, return_counts=True)
+        size = sizes[inverse].astype(np.int64)
+        ids, length, priority = _member_facts(files, offsets, members)
+        is_kept, kept_ids, cluster_ids = choose_keepers(root, ids, length, priority)
 
         parts = []
         for s in range(len(files)):
@@ -328,8 +315,8 @@ class NearDedupStep(CountThenFilter):
                 "kept": is_kept[mine],
                 "kept_id": kept_ids[mine],
                 "cluster_id": cluster_ids[mine],
-                "size": size[members[mine]],
-                "similarity": best[members[mine]],
+                "size": size[mine],
+                "similarity": best[mine],
             })
         return parts, n
 
@@ -398,6 +385,105 @@ class NearDedupStep(CountThenFilter):
                              threshold=self.threshold, cluster_id=cluster_id, kept_id=kept_id)
 
 
+def _shard_docs(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    """The document facts of one shard (``docs.npz``), read whole: one shard's worth, never the corpus's."""
+    with np.load(files["docs"]) as z:
+        return {key: z[key] for key in z.files}
+
+
+def candidate_pairs(files: Sequence[dict[str, Path]], offsets: np.ndarray, bands: int, state: Path) -> np.ndarray:
+    """Every pair of documents (global numbers, (P, 2) int64, i < j, unique rows in ascending order)
+    that share a bucket in some band, holding at most one partition of one band in memory.
+
+    A band's (key, order key, document) records are split by ``key % parts`` (a bucket's members share
+    the key, so every bucket lies whole in one part), with ``parts`` chosen so a part holds about
+    PARTITION_DOCS documents; more than one part is spilled to files under ``state`` and read back one
+    at a time (as datatrove's MinhashDedup spills its buckets). Records keep ascending document order
+    within a part, and ``bucket_pairs`` breaks ties by position, so the pairs equal those of one sort over
+    all documents. Memory: ~24 B per document of a part plus its sort scratch, and the pairs found.
+    """
+    live_docs = sum(int(np.count_nonzero(~_shard_docs(f)["empty"])) for f in files)
+    parts = max(1, -(-live_docs // PARTITION_DOCS))
+    pairs = np.empty((0, 2), dtype=np.int64)
+    if live_docs == 0:
+        return pairs
+    for band in range(bands):
+        for records in _band_parts(files, offsets, band, parts, state):
+            found = records["doc"][bucket_pairs(records["key"], records["order"])]
+            pairs = np.unique(np.concatenate([pairs, found]), axis=0)
+    return pairs
+
+
+_BAND_RECORD = np.dtype([("key", "<u8"), ("order", "<u8"), ("doc", "<i8")])
+
+
+def _band_parts(files: Sequence[dict[str, Path]], offsets: np.ndarray, band: int, parts: int,
+                state: Path) -> Iterator[np.ndarray]:
+    """The (key, order, doc) records of live documents in ``band``, one part (``key % parts``) at a time."""
+
+    def shard_records(s: int) -> np.ndarray:
+        docs = _shard_docs(files[s])
+        live = np.flatnonzero(~docs["empty"])  # documents without shingles never match anything
+        keys = np.load(files[s]["bands"], mmap_mode="r")
+        records = np.empty(live.size, dtype=_BAND_RECORD)
+        records["key"] = keys[band][live]  # one band row; the map is dropped when this returns
+        records["order"] = docs["id_hash"][live]
+        records["doc"] = live + offsets[s]
+        return records
+
+    if parts == 1:
+        yield np.concatenate([shard_records(s) for s in range(len(files))])
+        return
+    paths = [temp_path(state / f"band-{band}-part-{p}.bin") for p in range(parts)]
+    try:
+        with contextlib.ExitStack() as stack:
+            outs = [stack.enter_context(open(path, "wb")) for path in paths]
+            for s in range(len(files)):
+                records = shard_records(s)
+                part = (records["key"] % np.uint64(parts)).astype(np.int64)
+                order = np.argsort(part, kind="stable")  # stable: ascending documents within each part
+                bounds = np.searchsorted(part[order], np.arange(parts + 1))
+                for p in range(parts):
+                    records[order[bounds[p] : bounds[p + 1]]].tofile(outs[p])
+        for path in paths:
+            yield np.fromfile(path, dtype=_BAND_RECORD)
+            path.unlink()
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
+def components(confirmed: np.ndarray, similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Connected components of the confirmed pairs: (members ascending, root = the component's smallest
+    member, best similarity of each member), all over the members only."""
+    members = np.unique(confirmed)
+    local = np.searchsorted(members, confirmed)
+    uf = UnionFind(members.size)
+    uf.union(local[:, 0], local[:, 1])
+    best = np.zeros(members.size, dtype=np.float64)
+    np.maximum.at(best, local[:, 0], similarity)
+    np.maximum.at(best, local[:, 1], similarity)
+    # Compact numbers keep the order of document numbers, so a local root is the smallest document.
+    return members, members[uf.roots()], best
+
+
+def _member_facts(files: Sequence[dict[str, Path]], offsets: np.ndarray,
+                  members: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, lengths, source priorities) of ``members`` (ascending global numbers), one shard read at a time."""
+    shard = np.searchsorted(offsets, members, side="right") - 1
+    ids, length, priority = [], [np.empty(0, np.int64)], [np.empty(0, np.int32)]
+    for s in np.unique(shard):
+        docs = _shard_docs(files[s])
+        local = members[shard == s] - offsets[s]
+        ids.append(docs["ids"][local])
+        length.append(docs["length"][local])
+        priority.append(docs["priority"][local])
+    if not ids:
+        return np.empty(0, dtype=str), length[0], priority[0]
+    width = max(p.dtype.itemsize for p in ids) // 4
+    return np.concatenate([p.astype(f"<U{width}") for p in ids]), np.concatenate(length), np.concatenate(priority)
+
+
 def choose_keepers(
     root: np.ndarray, ids: np.ndarray, length: np.ndarray, priority: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -416,15 +502,3 @@ def choose_keepers(
     is_kept[ranked[first]] = True
     cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept_ids.tolist()], dtype=str)
     return is_kept, kept_ids, cluster_ids
-
-
-def _gather_strings(arrays: Sequence[np.ndarray], offsets: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Entries ``index`` (global numbers) of per-shard string arrays, as one numpy string array."""
-    if index.size == 0:
-        return np.empty(0, dtype=str)
-    parts = []
-    shard = np.searchsorted(offsets, index, side="right") - 1
-    for s in np.unique(shard):
-        parts.append(arrays[s][index[shard == s] - offsets[s]])
-    width = max(p.dtype.itemsize for p in parts) // 4
-    return np.concatenate([p.astype(f"<U{width}") for p in parts])

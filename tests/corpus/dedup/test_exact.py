@@ -60,3 +60,22 @@ def test_source_priority_picks_the_copy_kept(tmp_path, write_shard):
 def test_source_priority_must_be_a_list_of_names():
     with pytest.raises(ValueError, match="list of source names"):
         ExactDedupStep(source_priority="zhwiki")
+
+
+def test_hashes_sorted_in_partitions_give_the_same_removal_files(tmp_path, write_shard, monkeypatch):
+    """PARTITION_DOCS below the corpus size sorts hash % parts groups one at a time: the same bytes."""
+    import corpus.dedup.exact as exact
+
+    for s in range(3):  # ids of several widths, sources in priority and not, copies within and across shards
+        write_shard(tmp_path / "in" / f"part-{s:05d}.jsonl",
+                    [_sourced(f"{s}-{i}" * (1 + i % 3), f"text {i % 11}", ("wiki", "web", "baike")[(s + i) % 3])
+                     for i in range(40)])
+    files = {}
+    for name, per_part in (("whole", exact.PARTITION_DOCS), ("parts", 7)):
+        monkeypatch.setattr(exact, "PARTITION_DOCS", per_part)
+        out = tmp_path / name
+        report = run_stage(ExactDedupStep(source_priority=("baike", "wiki")), inputs=[tmp_path / "in"], output=out,
+                           workers=1, progress=False)
+        assert report.reasons[EXACT_DUPLICATE] == 120 - 11
+        files[name] = {p.name: p.read_bytes() for p in sorted(out.glob("_dedup-exact/*.removed.npz"))}
+    assert len(files["whole"]) == 3 and files["whole"] == files["parts"]

@@ -106,3 +106,18 @@ def test_bad_options_fail_at_construction():
         NearDedupStep(bands=3)
     with pytest.raises(ValueError):
         NearDedupStep(minhash="turbo")
+
+
+def test_band_partitions_spilled_to_disk_give_the_same_clusters(tmp_path, monkeypatch):
+    """With PARTITION_DOCS below the corpus size the bands go through spill files: same bytes, none left."""
+    import corpus.dedup.near as near
+
+    _write(tmp_path / "in", _corpus(), 3)
+    outputs = {}
+    for name, per_part in (("whole", near.PARTITION_DOCS), ("spilled", 4)):
+        monkeypatch.setattr(near, "PARTITION_DOCS", per_part)
+        out = tmp_path / name
+        run_stage(NearDedupStep(), inputs=[tmp_path / "in"], output=out, workers=1, force=False, progress=False)
+        outputs[name] = {p.name: p.read_bytes() for p in sorted(out.glob("_dedup/*/*.clusters.npz"))}
+        assert not list(out.glob("_dedup/*/band-*")), "spill files must be removed"
+    assert len(outputs["whole"]) == 3 and outputs["whole"] == outputs["spilled"]
