@@ -9,7 +9,6 @@ chained group: each stage can run alone with ``-i/-o`` or feed the next stage th
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from pathlib import Path
@@ -17,51 +16,11 @@ from pathlib import Path
 import click
 
 from corpus import __version__
+from corpus.commands import CHAIN_OPTIONS, DEFAULT_WORKERS
+from corpus.errors import error_line
+from corpus.options import params
 
-DEFAULT_WORKERS = os.cpu_count() or 1
 DEBUG_ENV = "KNOWFORGE_DEBUG"  # set to 1 (or pass --debug) to see tracebacks instead of one line
-
-# Hints for the OS errors a run meets on the way (disk full, permissions, read-only mounts).
-OS_ERROR_HINTS = {
-    errno.ENOSPC: "the disk is full: free space or write elsewhere (-o / -w)",
-    errno.EDQUOT: "the disk quota is exhausted: free space or write elsewhere (-o / -w)",
-    errno.EACCES: "permission denied: choose a directory you can write to, or fix its permissions",
-    errno.EPERM: "operation not permitted: choose a directory you can write to",
-    errno.EROFS: "the file system is read-only: write elsewhere (-o / -w)",
-    errno.ENOENT: "no such file or directory",
-    errno.EISDIR: "a directory is where a file was expected",
-    errno.ENOTDIR: "a file is where a directory was expected",
-}
-
-
-def _os_error_line(err: OSError) -> str:
-    """``PATH: cause (hint)`` for an OS error, e.g. ``out/part-00000.jsonl.zst: No space left on device``."""
-    where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
-    cause = err.strerror or str(err)
-    hint = OS_ERROR_HINTS.get(err.errno or 0)
-    text = f"{where}: {cause}" if where else cause
-    return f"{text} ({hint})" if hint and hint.lower() != cause.lower() else text
-
-
-def error_line(err: BaseException) -> str:
-    """One line saying what went wrong: the OS error (path and cause) under any wrapper, else the message.
-
-    A stage's failure keeps its stage and shard (StageError's message) and adds the OS cause if any.
-    """
-    from corpus.runner import StageError
-
-    cause: BaseException | None = err
-    while cause is not None and not isinstance(cause, OSError):
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, OSError) and cause.errno is not None:
-        # "stage pack failed on IN (part-00000): " names where; the OS error says what and why.
-        where = str(err).split("): ", 1)[0] + "): " if isinstance(err, StageError) and "): " in str(err) else ""
-        return where + _os_error_line(cause)
-    text = str(err) or type(err).__name__
-    if not isinstance(err, StageError | ValueError) or not str(err):
-        text = f"{type(err).__name__}: {text}"
-    return " ".join(text.split())
-
 
 PARAMS_KEY = "knowforge.params"  # ctx.meta: the parameters of every command invoked, for error messages
 OUTPUT_PARAMS = ("output", "output_path", "output_dir", "model_out", "out_prefix", "work_dir")
@@ -166,7 +125,8 @@ class KnowforgeGroup(_Group):
             ctx.exit(1)
 
 
-@click.group(cls=KnowforgeGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=KnowforgeGroup, tables=("corpus.commands:PIPELINE_COMMANDS",),
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="knowforge")
 @click.option("--debug", is_flag=True, help=f"Show a traceback on errors (or set {DEBUG_ENV}=1).")
 def main(debug: bool) -> None:
@@ -184,22 +144,6 @@ def main(debug: bool) -> None:
 # ----------------------------------------------------------------------------------------------
 # corpus: chained stages
 # ----------------------------------------------------------------------------------------------
-
-
-def engine_options(func):
-    """Add ``--engine local|ray`` and ``--address``, shared by ``knowforge corpus`` and ``knowforge run``."""
-    func = click.option(
-        "--address", "ray_address", default=None,
-        help="--engine ray: 'auto' (a `ray start` cluster) or ray://HOST:10001; default: a local Ray.",
-    )(func)
-    return click.option(
-        "--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-        help="local: --workers processes; ray: a Ray cluster (needs the [ray] extra), same output.",
-    )(func)
-
-
-NO_FUSE_HELP = ("Run each per-document stage (clean, filter, pii, ...) on its own and write its kept documents; "
-                "by default consecutive ones share one pass and only the last writes them (same bytes).")
 
 
 class ChainGroup(_Group):
@@ -231,26 +175,8 @@ class ChainGroup(_Group):
         return super().parse_args(ctx, head + moved + tail)
 
 
-@main.group(chain=True, cls=ChainGroup, tables=("corpus.commands:CORPUS_COMMANDS",))
-@click.option(
-    "-w",
-    "--work-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("knowforge-work"),
-    show_default=True,
-    help="Where chained stages write their outputs (WORK_DIR/01-read, 02-clean, ...).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=DEFAULT_WORKERS,
-    show_default=True,
-    help="Worker processes; output is byte-identical for any count.",
-)
-@click.option("--force", is_flag=True, help="Redo shards already marked done in _done/.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.option("--no-fuse", is_flag=True, help=NO_FUSE_HELP)
-@engine_options
+@main.group(chain=True, cls=ChainGroup, tables=("corpus.commands:CORPUS_COMMANDS",),
+            params=[p.click_option() for p in params(CHAIN_OPTIONS)])
 def corpus(work_dir: Path, workers: int, force: bool, quiet: bool, no_fuse: bool, engine: str,
            ray_address: str | None) -> None:
     """Pretraining-corpus stages. Chain them in one command, e.g.
@@ -300,36 +226,6 @@ def kg2instruction() -> None:
 # ----------------------------------------------------------------------------------------------
 # pipelines
 # ----------------------------------------------------------------------------------------------
-
-@main.command("run")
-@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-w", "--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Override work_dir.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Override workers.")
-@click.option("--force", is_flag=True, help="Redo shards already marked done.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.option("--dry-run", is_flag=True, help="Print the plan (stages, inputs, outputs, options); run nothing.")
-@click.option("--no-fuse", is_flag=True, help=NO_FUSE_HELP + " YAML: `fuse: false`.")
-@engine_options
-def run_cmd(config: Path, work_dir, workers, force, quiet, dry_run, no_fuse, engine, ray_address) -> None:
-    """Run a pipeline written in YAML (see configs/ for one per real job), locally or on Ray."""
-    from corpus.pack.merge import samples_per_type
-    from corpus.pipeline import ConfigError, load_config, plan_text, run_config, summary_table
-
-    try:
-        cfg = load_config(config)
-        if dry_run:
-            click.echo(plan_text(cfg, work_dir=work_dir, workers=workers, engine=engine, fuse=not no_fuse))
-            return
-        reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
-                             engine=engine, ray_address=ray_address, fuse=not no_fuse)
-    except ConfigError as err:
-        raise SetupError(str(err)) from None
-    click.echo(summary_table(reports))
-    for report in reports:  # a typed merge (configs/knowlm.yaml): what KnowLM's trainer will sample from
-        if line := samples_per_type(report):
-            click.echo(f"samples per type in {report.output}/merged.dis: {line}")
-
 
 @main.command("demo")
 @click.option(

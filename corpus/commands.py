@@ -7,6 +7,7 @@ Fields a command does not list are YAML-only (``YAML_ONLY``, tested), so a new f
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from corpus.filters.base import FilterStep
 from corpus.filters.pii import PiiStep
 from corpus.options import Command, Opt, literal_choices, user_fields
 from corpus.pack.stage import FORMATS, PackStep
+from corpus.pipeline import ENGINES
 from corpus.readers.wikitext import MATH_POLICIES, TABLE_POLICIES
 from corpus.score.stage import SCORERS, ScoreStep
 from corpus.stats import StatsStep
@@ -52,6 +54,7 @@ def _absolute_if_local(path: str) -> str:
 
 
 POSITIVE = click.IntRange(min=1)
+DEFAULT_WORKERS = os.cpu_count() or 1
 
 STAGES = [
     _stage_command("clean", CleanStep, "Normalise text: widths (Chinese punctuation kept), markup, controls, "
@@ -314,6 +317,59 @@ STANDALONE = [
 ]
 
 CORPUS_COMMANDS: list[Command] = [READ, *STAGES, *STANDALONE]
+
+
+# --- running chains: `knowforge corpus`'s own options and `knowforge run` ----------------------------------
+
+NO_FUSE_HELP = ("Run each per-document stage (clean, filter, pii, ...) on its own and write its kept documents; "
+                "by default consecutive ones share one pass and only the last writes them (same bytes).")
+ENGINE = {
+    "engine": Opt("local: --workers processes; ray: a Ray cluster (needs the [ray] extra), same output.",
+                  choices=ENGINES, default="local"),
+    "ray_address": Opt("--engine ray: 'auto' (a `ray start` cluster) or ray://HOST:10001; default: a local Ray.",
+                       flags=("--address",), default=None),
+}
+CHAIN_OPTIONS = {
+    "work_dir": Opt("Where chained stages write their outputs (WORK_DIR/01-read, 02-clean, ...).",
+                    flags=("-w", "--work-dir"), type=click.Path(file_okay=False, path_type=Path),
+                    default=Path("knowforge-work")),
+    "workers": Opt("Worker processes; output is byte-identical for any count.", type=POSITIVE,
+                   default=DEFAULT_WORKERS),
+    "force": Opt("Redo shards already marked done in _done/.", type=bool, default=False),
+    "quiet": Opt("No progress bars.", type=bool, default=False),
+    "no_fuse": Opt(NO_FUSE_HELP, type=bool, default=False),
+    **ENGINE,
+}
+
+
+def _run(config: Path, work_dir, workers, force, quiet, dry_run, no_fuse, engine, ray_address) -> None:
+    """Run a pipeline written in YAML (see configs/ for one per real job), locally or on Ray."""
+    from corpus.pack.merge import samples_per_type
+    from corpus.pipeline import load_config, plan_text, run_config, summary_table
+
+    cfg = load_config(config)
+    if dry_run:
+        click.echo(plan_text(cfg, work_dir=work_dir, workers=workers, engine=engine, fuse=not no_fuse))
+        return
+    reports = run_config(cfg, work_dir=work_dir, workers=workers, force=force, progress=not quiet,
+                         engine=engine, ray_address=ray_address, fuse=not no_fuse)
+    click.echo(summary_table(reports))
+    for report in reports:  # a typed merge (configs/knowlm.yaml): what KnowLM's trainer will sample from
+        if line := samples_per_type(report):
+            click.echo(f"samples per type in {report.output}/merged.dis: {line}")
+
+
+RUN = Command("run", _run, {
+    "work_dir": Opt("Override work_dir.", flags=("-w", "--work-dir"), default=None,
+                    type=click.Path(file_okay=False, path_type=Path)),
+    "workers": Opt("Override workers.", type=POSITIVE, default=None),
+    "force": Opt("Redo shards already marked done.", type=bool, default=False),
+    "quiet": Opt("No progress bars.", type=bool, default=False),
+    "dry_run": Opt("Print the plan (stages, inputs, outputs, options); run nothing.", type=bool, default=False),
+    "no_fuse": Opt(NO_FUSE_HELP + " YAML: `fuse: false`.", type=bool, default=False),
+    **ENGINE,
+}, arguments=(click.Argument(["config"], type=click.Path(exists=True, dir_okay=False, path_type=Path)),))
+PIPELINE_COMMANDS = [RUN]
 
 
 # --- knowforge tokenizer ------------------------------------------------------------------------------------

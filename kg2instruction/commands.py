@@ -6,18 +6,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from corpus.commands import DEFAULT_WORKERS
 from corpus.options import Command, Opt, kwarg_default
 from kg2instruction.build import run_build
 from kg2instruction.models import ModelSteps
 from kg2instruction.stage import KG2InstructionStep
 
-DEFAULT_WORKERS = os.cpu_count() or 1
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 POSITIVE = click.IntRange(min=1)
 
