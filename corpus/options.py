@@ -129,8 +129,9 @@ class Param:
         value = self.default
         if self.opt.sep is not None and isinstance(value, tuple | list):
             value = self.opt.sep.join(map(str, value))
-        if self.is_flag and (self.opt.invert or self.default is False):
-            return None  # a plain on/off flag: its help says what it does
+        if self.is_flag:  # an on/off flag: its help says what it does; --x/--no-x shows the one that is on
+            return self.key.rsplit(".", 1)[-1].replace("_", "-") if self.default is True and not self.opt.invert \
+                else None
         if value is None or value == () or value == "" or value is False:
             return None
         return value
