@@ -27,7 +27,7 @@ from instruct.sft.split import split_file
 from instruct.sft.templates import TEMPLATES
 from instruct.sft.tokenize import TokenizeSettings
 from instruct.translate import FORMATS as TRANSLATE_FORMATS
-from instruct.translate import STRATEGIES, TranslateConfig
+from instruct.translate import LANG_NAMES, STRATEGIES, TranslateConfig
 
 EXISTING = click.Path(exists=True, path_type=Path)
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -243,8 +243,8 @@ JOBS = [
                            flags=("-o", "--output"), required=True, type=FILE),
         "config.strategy": Opt("translate: every text field; answer: translate the question, let the model answer "
                                "it.", choices=STRATEGIES),
-        "config.source_lang": Opt("", choices=LANGS),
-        "config.target_lang": Opt("", choices=LANGS),
+        "config.source_lang": Opt("", choices=tuple(LANG_NAMES)),
+        "config.target_lang": Opt("", choices=tuple(LANG_NAMES)),
         "config.input_format": Opt("", flags=("--format",), choices=TRANSLATE_FORMATS),
         "config.fields": Opt("Generic JSONL: comma-separated text fields (the question).", sep=","),
         "config.answer_field": Opt("Generic JSONL: the answer field (filled by --strategy answer)."),
