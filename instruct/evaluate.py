@@ -28,6 +28,7 @@ import orjson
 from instruct.build.answers import NAN, Fact, norm_fact, parse
 from instruct.build.common import record_facts
 from instruct.build.iepile import text_id
+from instruct.build.run import STYLES
 from instruct.ie.iepile import raw_annotations
 from instruct.ie.record import IERecord
 
@@ -124,24 +125,44 @@ def _label_obj(task: str, data: list[Any]) -> dict[str, Any]:
     return {key: data}
 
 
-def _instruction_schema(row: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    """(style, schema items) of a gold row: IEPile rows carry a JSON instruction with ``schema``."""
-    meta = row.get("meta") or {}
+def _iepile_instruction(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An IEPile row's instruction decoded (JSON ``{instruction, schema, input}``), else None."""
     try:
         inst = orjson.loads(row["instruction"])
-        if isinstance(inst, dict) and "schema" in inst and "input" in inst:
-            return "iepile", list(inst["schema"])
     except (orjson.JSONDecodeError, KeyError, TypeError):
-        pass
-    return meta.get("style", "knowlm"), list(meta.get("schema") or [])
+        return None
+    return inst if isinstance(inst, dict) and "schema" in inst and "input" in inst else None
 
 
-def parse_answer(task: str, row: Mapping[str, Any], answer: str) -> tuple[list[Fact], int]:
-    """Facts of ``answer`` given the gold row it answers (which fixes style, format and schema)."""
-    style, schema = _instruction_schema(row)
-    if style == "iepile":
-        return parse_iepile(task, answer, schema)
+def parsed_style(row: Mapping[str, Any]) -> str:
+    """The style read from the instruction text: ``iepile`` if it is IEPile's JSON, else ``knowlm``.
+
+    Only for rows no build step described (IEPile's released rows, files without a manifest or meta).
+    """
+    return "iepile" if _iepile_instruction(row) is not None else "knowlm"
+
+
+def row_style(row: Mapping[str, Any], recorded: str | None = None) -> str:
+    """A gold row's instruction style: ``recorded`` (the file's build manifest), else the row's own
+    ``meta.style`` (every row our builders write carries it), else :func:`parsed_style`."""
+    if recorded in STYLES:
+        return recorded
+    style = (row.get("meta") or {}).get("style")
+    return style if style in STYLES else parsed_style(row)
+
+
+def parse_answer(task: str, row: Mapping[str, Any], answer: str, *,
+                 style: str | None = None) -> tuple[list[Fact], int]:
+    """Facts of ``answer`` given the gold row it answers (which fixes format and schema).
+
+    ``style``: the style the build recorded for the whole file, if known (see :func:`row_style`).
+    """
     meta = row.get("meta") or {}
+    if row_style(row, style) == "iepile":
+        # IEPile's schema items live in its JSON instruction (EEA items carry the trigger); meta.schema
+        # holds only their labels.
+        inst = _iepile_instruction(row)
+        return parse_iepile(task, answer, list(inst["schema"]) if inst else list(meta.get("schema") or []))
     if "format" not in meta:
         raise ValueError(f"row {row.get('id')!r}: a KnowLM-style row needs meta.format to be scored")
     return parse(task, meta["format"], answer, labels=meta.get("schema") or ())
@@ -214,8 +235,10 @@ def text_key(row: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def evaluate_rows(task: str, gold_rows: Sequence[Mapping[str, Any]],
-                  predictions: Sequence[str | None]) -> dict[str, Any]:
+                  predictions: Sequence[str | None], *, style: str | None = None) -> dict[str, Any]:
     """Score ``predictions`` (one answer per gold row, None = missing) against ``gold_rows``.
+
+    ``style``: the instruction style the gold file's build manifest records, if any (:func:`row_style`).
 
     Rows of one text are grouped by :func:`text_key`; a group's gold comes from ``label`` when the rows
     carry it (IEPile test rows: the text's annotations as a list, whichever chunk the row shows), else
@@ -230,14 +253,14 @@ def evaluate_rows(task: str, gold_rows: Sequence[Mapping[str, Any]],
         if "label" in row:
             group["label"] = row["label"]
         else:
-            gold, bad = parse_answer(task, row, row.get("output", ""))
+            gold, bad = parse_answer(task, row, row.get("output", ""), style=style)
             if bad:
                 raise ValueError(f"gold row {row.get('id')!r} has an answer that does not parse")
             group["gold"] += gold
         if answer is None:
             missing += 1
             continue
-        pred, bad = parse_answer(task, row, answer)
+        pred, bad = parse_answer(task, row, answer, style=style)
         errors += bad
         group["pred"] += pred
     overall = _sink()

@@ -2,14 +2,15 @@
 
 Bad input records (broken JSON, missing fields, offsets that miss their mention) are written beside the
 output as ``NAME.rejected.jsonl`` with the reason; counts per source, type, template and format go to
-``NAME.stats.json``. The same inputs and seed give the same bytes.
+``NAME.stats.json``; what made the file (style, options, its sha256) to ``NAME.jsonl.meta.json``
+(:mod:`instruct.build.manifest`). The same inputs and seed give the same bytes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from instruct.build.answers import FORMATS, NAN, norm
 from instruct.build.common import load_label_map, load_templates, record_facts, relabel, relabel_schema
 from instruct.build.iepile import IEPileOptions, build_iepile
 from instruct.build.knowlm import KnowLMOptions, build_knowlm
-from instruct.build.sampling import SchemaOptions
-from instruct.formats import read_rows, write_rows
+from instruct.build.manifest import write_manifest
+from instruct.build.sampling import NEGATIVES, SchemaOptions
+from instruct.formats import OUTPUT_FORMATS, read_rows, write_rows
 from instruct.ie.convert import read_records, rejected_path, stats_path
 from instruct.ie.record import IERecord, RecordError, validate
 from instruct.ie.schema import TASKS, Schema, read_schema, schema_from_records
@@ -29,6 +31,13 @@ from instruct.ie.segment import split_record
 from instruct.io import Rejected, write_jsonl
 
 STYLES = ("knowlm", "iepile")
+LANGS = ("zh", "en")  # the languages configs/ie/templates.yaml has templates for
+SPLITS = ("train", "test")
+
+# Field metadata is the option's contract, read by the CLI: ``help``; ``choices`` (from the tables above
+# and the library's own: TASKS, NEGATIVES, FORMATS, OUTPUT_FORMATS); ``flags`` when the option is not
+# spelled ``--field-name``; ``min``/``max`` for a bounded number; ``path`` for click.Path's settings.
+_IN_FILE = {"exists": True}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,24 +50,44 @@ class BuildConfig:
     :class:`instruct.build.sampling.SchemaOptions`; both styles use it.
     """
 
-    task: str
-    lang: str
-    style: str = "knowlm"
-    seed: int = 42
-    split_num: int = 4
-    negatives: str = "sampled"
-    neg_schema: float = 1.0
-    random_sort: bool = False
-    split: str = "train"
-    open_rate: float = 0.1
-    formats: tuple[str, ...] = FORMATS
-    output_format: str = "alpaca"
-    max_chars: int = 512
-    schema_path: Path | None = None
-    hard_negatives: Path | None = None
-    label_map: Path | None = None
-    templates: Path | None = None
-    source: str | None = None
+    task: str = field(metadata={"help": "IE task the instructions ask for.", "choices": TASKS})
+    lang: str = field(metadata={"help": "Language of the templates.", "choices": LANGS})
+    style: str = field(default="knowlm", metadata={
+        "help": "knowlm: natural-language templates (KnowLM/DeepKE); iepile: JSON instruction with a schema.",
+        "choices": STYLES})
+    schema_path: Path | None = field(default=None, metadata={
+        "help": "IEPile 3-line schema.json (default: the labels seen in the input).", "flags": ("--schema",),
+        "path": _IN_FILE})
+    split_num: int = field(default=4, metadata={"help": "Schema items per instruction; -1 = all."})
+    negatives: str = field(default="sampled", metadata={
+        "help": "sampled: positives + hard negatives + split-num random others per text (IEPile's corpus); "
+                "binomial: each other label with probability --neg-schema (IEPile's script default).",
+        "choices": NEGATIVES})
+    neg_schema: float = field(default=1.0, metadata={
+        "help": "binomial: probability of keeping each negative schema slot; sampled: sets how many labels "
+                "a text without positives is shown.", "min": 0.0, "max": 1.0})
+    random_sort: bool = field(default=False, metadata={"help": "Shuffle schema items instead of sorting them."})
+    hard_negatives: Path | None = field(default=None, metadata={
+        "help": "JSON {label: [similar labels]}: IEPile's hard-negative (cluster) mode.", "path": _IN_FILE})
+    split: str = field(default="train", metadata={
+        "help": "test: full schema in file order, rows carry the text's gold annotations as label.",
+        "choices": SPLITS})
+    seed: int = field(default=42, metadata={"help": "Seed of template, format and schema sampling."})
+    open_rate: float = field(default=0.1, metadata={
+        "help": "knowlm: share of training records given a schema-less template.", "min": 0.0, "max": 1.0})
+    max_chars: int = field(default=512, metadata={
+        "help": "Split longer texts at sentence boundaries; 0 = never."})
+    label_map: Path | None = field(default=None, metadata={
+        "help": "YAML raw label -> shown label (e.g. configs/ie/labels_en.yaml).", "path": _IN_FILE})
+    templates: Path | None = field(default=None, metadata={
+        "help": "Template file (default configs/ie/templates.yaml).", "path": _IN_FILE})
+    output_format: str = field(default="alpaca", metadata={
+        "help": "Row layout: alpaca, IEPile rows or one-turn ShareGPT.", "choices": OUTPUT_FORMATS})
+    formats: tuple[str, ...] = field(default=FORMATS, metadata={
+        "help": "knowlm: answer formats drawn from per record (repeatable; default: all).", "choices": FORMATS,
+        "flags": ("--answer-format",)})
+    source: str | None = field(default=None, metadata={
+        "help": "Value of every row's source (default: each record's own)."})
 
 
 def _check(config: BuildConfig) -> None:
@@ -66,7 +95,7 @@ def _check(config: BuildConfig) -> None:
         raise ValueError(f"task must be one of {', '.join(TASKS)}, got {config.task!r}")
     if config.style not in STYLES:
         raise ValueError(f"style must be one of {', '.join(STYLES)}, got {config.style!r}")
-    if config.split not in ("train", "test"):
+    if config.split not in SPLITS:
         raise ValueError(f"split must be train or test, got {config.split!r}")
     if not 0.0 <= config.neg_schema <= 1.0:
         raise ValueError(f"neg_schema is a probability in [0, 1], got {config.neg_schema}")
@@ -150,6 +179,8 @@ def build_file(input_path: Path, output: Path, config: BuildConfig) -> dict[str,
             yield row
 
     n = write_rows(output, counted(), config.output_format)
+    # After the rows, so a manifest always describes bytes that exist (it carries their sha256).
+    write_manifest(output, rows=n, options={f.name: getattr(config, f.name) for f in fields(BuildConfig)})
     for rec in records:
         for fact in record_facts(rec, schema_task):
             counts["type"][fact[1] if schema_task in ("ner", "re", "spo") else fact[0]] += 1
