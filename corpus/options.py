@@ -127,8 +127,8 @@ class Param:
         if self.opt.show_default is False or self.default is MISSING or self.opt.required:
             return None
         value = self.default
-        if self.opt.sep is not None and isinstance(value, tuple | list):
-            value = self.opt.sep.join(map(str, value))
+        if isinstance(value, tuple | list) and value:
+            value = (self.opt.sep or ", ").join(map(str, value))  # click joins a repeatable's with ", "
         if self.is_flag:  # an on/off flag: its help says what it does; --x/--no-x shows the one that is on
             return self.key.rsplit(".", 1)[-1].replace("_", "-") if self.default is True and not self.opt.invert \
                 else None
@@ -150,8 +150,8 @@ class Param:
                 kwargs.update(is_flag=True, default=None if opt.default is None else False)
         else:
             kwargs.update(type=_click_type(opt, self.annotation), multiple=opt.multiple)
-            if opt.multiple:
-                kwargs["default"] = ()
+            if opt.multiple:  # the field's own tuple (shown as click shows a list), else none
+                kwargs["default"] = self.default if isinstance(self.default, tuple | list) else ()
             elif not opt.required:
                 kwargs["default"] = shown if opt.sep is not None and shown is not None else (
                     None if self.default is MISSING else self.default)
@@ -312,14 +312,51 @@ class Command:
         found = self.params()
         names = [a.name for a in self.arguments]
 
+        only = next(iter(self.groups)) if len(self.groups) == 1 else None
+        into_fields = [n for n in names if only and n in user_fields(self.groups[only])]
+
         def callback(**values: Any) -> Any:
             own, fields = collect(found, values, self.groups)
+            for name in into_fields:  # an argument that is a field (``batch-ingest BATCH_OUTPUT``)
+                fields[only][name] = values[name]
             built = {group: self.build(group, kind, fields[group]) for group, kind in self.groups.items()}
-            return self.run(*(values[n] for n in names), **own, **built)
+            return self.run(*(values[n] for n in names if n not in into_fields), **own, **built)
 
         doc = self.help or (self.run.__doc__ or "")
         return cls(self.name, callback=callback, params=[*self.arguments, *(p.click_option() for p in found)],
                    help=doc, short_help=None)
+
+
+def opt_from_metadata(field: dataclasses.Field, annotation: Any) -> Opt:
+    """The Opt an options dataclass declares in its field's metadata (``instruct.spine``'s convention):
+    ``help``, ``choices``, ``flags``, ``min``/``max`` (inclusive bounds), ``path`` (click.Path settings);
+    a field without a default is required, a tuple is repeatable."""
+    meta = field.metadata
+    base = _strip_none(annotation)
+    multiple = typing.get_origin(base) is tuple
+    scalar = (typing.get_args(base) or (str,))[0] if multiple else base
+    kind = None
+    if "path" in meta:
+        kind = click.Path(path_type=Path, **meta["path"])
+    elif "min" in meta or "max" in meta:
+        bounds = click.FloatRange if scalar is float else click.IntRange
+        kind = bounds(min=meta.get("min"), max=meta.get("max"))
+    return Opt(meta.get("help", ""), flags=tuple(meta.get("flags", ())), type=kind, choices=meta.get("choices"),
+               required=field_default(field) is MISSING, multiple=multiple)
+
+
+def options_command(name: str, options: type, run: Callable[[Any], Any], help: str) -> Command:
+    """A command whose options are all the fields of ``options`` (a dataclass declaring its Opts in field
+    metadata, see :func:`opt_from_metadata`); ``run`` gets the instance. A field with ``argument`` in its
+    metadata is a positional argument."""
+    hints = _hints(options)
+    fields = user_fields(options)
+    arguments = tuple(click.Argument([f.name], type=opt_from_metadata(f, hints.get(f.name, Any)).type)
+                      for f in fields.values() if f.metadata.get("argument"))
+    opts = {f.name: opt_from_metadata(f, hints.get(f.name, Any)) for f in fields.values()
+            if not f.metadata.get("argument")}
+    return Command(name, lambda options: run(options), opts, groups={"options": options}, arguments=arguments,
+                   help=help)
 
 
 def add_commands(group: click.Group, commands: Sequence[Command]) -> None:

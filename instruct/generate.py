@@ -39,7 +39,7 @@ from instruct.jobs import format_report as jobs_format_report
 from instruct.jobs import parse_json_reply as parse_json_reply  # re-exported: the reply parser lived here
 from instruct.llm import DeferredToBatch, LLMClient, LLMConfig
 from instruct.llm_cost import PriceTable
-from instruct.sft.select import SelectSettings, exact_key, select_file
+from instruct.sft.select import exact_key
 
 PROMPTS_DIR = shipped("configs/prompts")
 METHODS = ("self-qa", "self-instruct", "evol-instruct", "backtranslate")
@@ -442,22 +442,6 @@ def generate_file(
 
     return run_with_client(run, llm=llm, api_key=api_key, cache_path=cache_path or default_cache_path(output),
                            batch_path=batch_path)
-
-
-def generate_and_select(
-    inputs: list[Path], output: Path, *, select_dir: Path | None, select: SelectSettings | None = None,
-    **generate: Any,
-) -> tuple[GenerateReport, dict[str, Any] | None]:
-    """:func:`generate_file` (``generate`` are its keywords), then, with ``select_dir``, the SFT selectors
-    (dedup, near-dup, ROUGE-L diversity, length, refusals) over the output into ``select_dir``.
-
-    Selection needs the whole set: it is skipped (stats None) while requests wait in a batch file or
-    items failed, since a rerun then adds examples and selection would see only some of them.
-    """
-    report = generate_file(inputs, output, **generate)
-    if select_dir is None or report.deferred or report.unfinished():
-        return report, None
-    return report, select_file(output, select_dir, select or SelectSettings())
 
 
 def format_report(report: GenerateReport, model: str, prices: PriceTable | None) -> str:

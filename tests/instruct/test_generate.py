@@ -231,24 +231,3 @@ def test_selector_dedups_with_the_sft_selectors_key():
     assert selector.check(variant)[0] == REASON_DUPLICATE  # type: ignore[index]
     assert selector.check(other) is None
     assert selector.check({**first, "instruction": "Why"})[0] == REASON_TOO_SHORT  # type: ignore[index]
-
-
-def test_generate_and_select_selects_the_whole_set_and_not_a_deferred_one(tmp_path):
-    from instruct.generate import generate_and_select
-
-    _shard(tmp_path / "in" / "part-00000.jsonl.zst", _sample_docs()[:2])
-    config = GenerateConfig(max_tokens=200, min_passage_chars=20)
-    with FakeLLMServer(handler=handler) as server:
-        llm = LLMConfig(model="fake-model", base_url=server.base_url, max_attempts=4, backoff_base=0.01, timeout=5)
-        common = {"config": config, "llm": llm, "api_key": KEY, "progress": False}
-        report, stats = generate_and_select([tmp_path / "in"], tmp_path / "qa.jsonl",
-                                            select_dir=tmp_path / "selected", **common)
-        written = _lines(tmp_path / "qa.jsonl")
-        assert stats is not None and stats["kept"] + stats["rejected"] == report.written == len(written)
-        assert (tmp_path / "selected" / "qa.jsonl").exists()
-        # Without a directory there is nothing to select.
-        assert generate_and_select([tmp_path / "in"], tmp_path / "qa.jsonl", select_dir=None, **common)[1] is None
-    # Requests written to a batch file: the output is not the whole set yet, so nothing is selected.
-    report, stats = generate_and_select([tmp_path / "in"], tmp_path / "later.jsonl", select_dir=tmp_path / "s2",
-                                        batch_path=tmp_path / "batch.jsonl", **common)
-    assert report.deferred and stats is None and not (tmp_path / "s2").exists()

@@ -53,7 +53,7 @@ def _scalar(param: click.Parameter) -> type:
 def test_every_cli_option_is_a_field_with_the_same_contract(name):
     from cli import instruct
 
-    command = instruct.commands[name]
+    command = instruct.get_command(click.Context(instruct), name)  # generated on first lookup
     step = ALL_STEPS[name]
     params = [p for p in command.params if isinstance(p, click.Option)]
     ctx = click.Context(command)
