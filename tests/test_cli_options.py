@@ -201,3 +201,11 @@ def test_generated_commands_keep_the_group_command_class():
     group = main.get_command(click.Context(main), "instruct")
     command = group.get_command(click.Context(group), "convert")
     assert isinstance(command, cli._RecordedCommand)
+
+
+def test_the_corpus_groups_own_options_are_its_table():
+    """--workers/--force/--quiet/--no-fuse/--engine/--address on `knowforge corpus` come from CHAIN_OPTIONS."""
+    text = _squash(_help("corpus"))
+    for param in params(corpus_commands.CHAIN_OPTIONS):
+        decl, help_text = param.click_option().get_help_record(click.Context(main))
+        assert _squash(decl) in text and _squash(help_text) in text, param.key
