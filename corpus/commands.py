@@ -1,8 +1,10 @@
 """The ``knowforge corpus`` and ``knowforge tokenizer`` commands, generated from the stages they build.
 
 Each stage command's options are the stage dataclass's own fields (type, default, choices); the
-``Opt`` here adds the help text and the flag's spelling. ``cli.py`` attaches these tables to its groups.
-Fields a command does not list are YAML-only (``YAML_ONLY``, tested), so a new field is a choice.
+``Opt`` here adds the help text and the flag's spelling (here, not in the field's metadata: a stage
+module's source is part of its shards' fingerprints, so a help text edited there would redo every shard).
+``cli.py`` attaches these tables to its groups. Fields a command does not list are YAML-only
+(``YAML_ONLY``, tested), so a new field is a choice.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Options declared once: click commands and YAML type checks generated from library dataclass fields.
 
-A command-line option is a field of the library dataclass it sets (a stage, a settings record): its type,
-default and choices come from the field (a ``Literal`` annotation, or a library table named in the
-``Opt``); the ``Opt`` beside the command (``corpus/commands.py``, ``instruct/commands.py``) adds only
-the help text and how the flag is spelt. Options that set no library field (``-i``, ``-o``) are an
-``Opt`` with a default of its own. ``tests/test_cli_options.py`` checks every ``--help`` against this.
+A command-line option is a field of the library dataclass it sets (a stage, a settings or options
+record): its type, default and choices come from the field (a ``Literal`` annotation, or a library table).
+How it is shown (help text, flag spelling) is an ``Opt``: in the field's metadata (``instruct``'s options
+dataclasses, read by ``opt_from_metadata``) or, for stages, in the table beside them (``corpus/commands.py``:
+a stage module's source is part of its shards' fingerprints). Options that set no field (``-i``, ``-o``)
+are an ``Opt`` with a default of its own. ``tests/test_cli_options.py`` checks every ``--help`` against this.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class Param:
 
     @property
     def is_flag(self) -> bool:
+        """Whether the option is an on/off flag (a bool field, or an own option typed bool)."""
         return _strip_none(self.annotation) is bool and not self.opt.multiple
 
     def shown_default(self) -> Any:
@@ -215,8 +217,7 @@ def collect(found: Sequence[Param], values: Mapping[str, Any], groups: Mapping[s
             if value is not MISSING:
                 fields[group][name] = value
         else:
-            own[param.key] = None if value is MISSING and not param.opt.multiple else (
-                () if value is MISSING else value)
+            own[param.key] = None if value is MISSING else value
     return own, fields
 
 
