@@ -152,15 +152,17 @@ class ChainGroup(_Group):
 
     RUN_FLAGS = ("--force", "--quiet", "--no-fuse")
     RUN_OPTIONS = ("--workers",)  # take a value
+    # The group's options that take a value: what follows one is its value, not a stage name (-w clean).
+    VALUE_OPTIONS = tuple(flag for p in params(CHAIN_OPTIONS) if not p.is_flag for flag in p.click_option().opts)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         self.load()
         first, i = len(args), 0
-        while i < len(args):  # the first stage name that is not the value of a group option (-w clean)
+        while i < len(args):  # the first stage name that is not the value of a group option
             if args[i] in self.commands:
                 first = i
                 break
-            i += 2 if args[i] in ("-w", "--work-dir", "--workers", "--engine", "--address") else 1
+            i += 2 if args[i] in self.VALUE_OPTIONS else 1
         head, tail, moved = list(args[:first]), [], []
         rest = iter(args[first:])
         for arg in rest:

@@ -159,7 +159,7 @@ READ = Command("read", _read, {
                   choices=TABLE_POLICIES, default=None),
     "math": Opt("wiki: <math> as $LaTeX$ (default), as a placeholder, or dropped.", choices=MATH_POLICIES,
                 default=None),
-    "doocs_lang": Opt("leetcode: doocs README language.", choices=("en", "zh"), default=None),
+    "doocs_lang": Opt("leetcode: doocs README language (default: en).", choices=("en", "zh"), default=None),
     "solution_ext": Opt("leetcode: doocs Solution.<ext> to include (default: py).", default=None),
 }, help="Read raw files into document shards (one output shard per input file).")
 

@@ -209,3 +209,17 @@ def test_the_corpus_groups_own_options_are_its_table():
     for param in params(corpus_commands.CHAIN_OPTIONS):
         decl, help_text = param.click_option().get_help_record(click.Context(main))
         assert _squash(decl) in text and _squash(help_text) in text, param.key
+
+
+@pytest.mark.parametrize(("key", "reader", "default", "phrase"), [
+    ("text_field", "jsonl", "text", "(default: text)"), ("id_field", "jsonl", "id", "(default: id)"),
+    ("namespaces", "wiki", (0,), "(default: 0)"), ("opencc", "wiki", "auto", "(default auto"),
+    ("tables", "wiki", "drop", "drop tables with their lead-in sentence (default)"),
+    ("math", "wiki", "latex", "as $LaTeX$ (default)"), ("solution_ext", "leetcode", "py", "(default: py)"),
+    ("doocs_lang", "leetcode", "en", "(default: en)"),
+])
+def test_reads_help_says_the_readers_own_defaults(key, reader, default, phrase):
+    """`read` options default to "not given" (each reader keeps its own), so their help says the default
+    in words: it must be the reader's."""
+    assert field_default(user_fields(READERS[reader])[key]) == default
+    assert phrase in corpus_commands.READ.options[key].help
