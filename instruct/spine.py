@@ -7,15 +7,18 @@ and their ``metadata`` says how to offer them (the CLI generates its commands fr
 * ``help``: the help text; ``choices``: the allowed values, taken from the library's own tables;
 * ``flags``: the spellings when not ``--field-name`` (``("-i", "--input")``);
 * ``min`` / ``max``: bounds of a number (inclusive); ``path``: click.Path settings (``exists``,
-  ``dir_okay``, ``file_okay``) of a ``Path`` field.
+  ``dir_okay``, ``file_okay``) of a ``Path`` field; ``argument``: a positional argument.
 
-A field without a default is required; a ``bool`` is a flag; a ``tuple`` is a repeatable option. Types
-are strings here (``from __future__ import annotations``): resolve them with ``typing.get_type_hints``.
-Printing stays with the caller; ``*_lines`` give the lines the CLI shows.
+A field without a default is required; a ``bool`` is a flag; a ``tuple`` is a repeatable option.
+:func:`option_specs` resolves all of that (and the string annotations) into one :class:`OptionSpec` per
+field. Printing stays with the caller; ``*_lines`` give the lines the CLI shows.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,7 +27,6 @@ from typing import Any
 
 import orjson
 
-from corpus.shards import write_bytes_atomic
 from instruct.build.manifest import read_manifest
 from instruct.build.run import BuildConfig, build_file, count_empty
 from instruct.evaluate import align, evaluate_rows
@@ -148,7 +150,9 @@ def evaluate(options: EvaluateOptions) -> dict[str, Any]:
     gold = read_rows(gold_path) if options.gold else preds
     report = evaluate_rows(options.task, gold, align(gold, preds), style=recorded_style(gold_path))
     if options.output:
-        write_bytes_atomic(Path(options.output), orjson.dumps(report, option=orjson.OPT_INDENT_2))
+        # Written in place, as the CLI always did: a temporary beside it and a rename would replace what
+        # the path names (``-o /dev/stdout``, ``/dev/full``) instead of writing to it.
+        Path(options.output).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return report
 
 
@@ -157,6 +161,59 @@ def evaluate_lines(options: EvaluateOptions, report: dict[str, Any]) -> list[str
     lines = [f"{name:<9} P={s['p']:.4f} R={s['r']:.4f} F1={s['f1']:.4f} (tp {s['tp']}, pred {s['pred']}, "
              f"gold {s['gold']})" for name, s in report["scores"].items()]
     return [*lines, f"groups {report['groups']}, unparseable answers {report['errors']}, missing {report['missing']}"]
+
+
+# --- reading the options ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionSpec:
+    """One field of an options dataclass as a command-line option, resolved from its annotation and metadata.
+
+    ``type`` is the value type (``str``, ``int``, ``float``, ``bool``, ``Path``): of each value when
+    ``multiple``. ``default`` is meaningless when ``required``. ``path`` holds click.Path's ``exists``,
+    ``dir_okay``, ``file_okay`` for a ``Path`` field.
+    """
+
+    name: str
+    flags: tuple[str, ...]
+    type: type
+    required: bool
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    multiple: bool = False
+    optional: bool = False  # the annotation admits None
+    min: float | None = None
+    max: float | None = None
+    path: dict[str, bool] | None = None
+    argument: bool = False
+
+
+def option_specs(options: type) -> list[OptionSpec]:
+    """The options of an options dataclass, in field order, ready to turn into click parameters."""
+    hints = typing.get_type_hints(options)
+    specs = []
+    for f in fields(options):
+        hint, meta = hints[f.name], f.metadata
+        args = typing.get_args(hint)
+        optional = typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args
+        if optional:
+            hint = next(a for a in args if a is not type(None))
+        multiple = typing.get_origin(hint) is tuple
+        value_type = typing.get_args(hint)[0] if multiple else hint
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        path = None
+        if value_type is Path:
+            given = meta.get("path") or {}
+            path = {"exists": given.get("exists", False), "dir_okay": given.get("dir_okay", True),
+                    "file_okay": given.get("file_okay", True)}
+        specs.append(OptionSpec(
+            name=f.name, flags=tuple(meta.get("flags") or (f"--{f.name.replace('_', '-')}",)), type=value_type,
+            required=required, default=None if required else f.default, help=meta.get("help", ""),
+            choices=tuple(meta["choices"]) if "choices" in meta else None, multiple=multiple, optional=optional,
+            min=meta.get("min"), max=meta.get("max"), path=path, argument=bool(meta.get("argument"))))
+    return specs
 
 
 # --- the table ----------------------------------------------------------------------------------

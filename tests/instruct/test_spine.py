@@ -133,3 +133,13 @@ def test_demo_scores_every_dataset_gold_against_itself(demo):
     report = run_ie_demo(demo, lines.append)
     assert {d["gold_f1"] for d in report["datasets"].values()} == {1.0}
     assert all("gold-vs-gold F1 1.00" in line for line in lines[:6])
+
+
+def test_the_report_is_written_to_the_path_itself(tmp_path):
+    """``-o /dev/full`` must fail with ENOSPC on the device, not replace the device by a renamed file."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    options, _ = _chain(tmp_path, "knowlm")
+    with pytest.raises(OSError, match="No space left on device"):
+        evaluate(EvaluateOptions(pred=options.output, task="re", output=Path("/dev/full")))
+    assert Path("/dev/full").is_char_device()

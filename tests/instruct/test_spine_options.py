@@ -4,7 +4,6 @@ spelling, default, help text, choices, bounds and path checks, so the CLI can be
 from __future__ import annotations
 
 import dataclasses
-import typing
 
 import click
 import pytest
@@ -16,26 +15,9 @@ from instruct.ie.convert import READERS
 from instruct.ie.schema import TASKS
 from instruct.llm_steps import LLM_STEPS
 from instruct.sft_steps import SFT_STEPS
-from instruct.spine import STEPS, BuildOptions, ConvertOptions, EvaluateOptions
+from instruct.spine import STEPS, BuildOptions, ConvertOptions, EvaluateOptions, OptionSpec, option_specs
 
 ALL_STEPS = {**STEPS, **LLM_STEPS, **SFT_STEPS}
-
-
-def flags(f: dataclasses.Field) -> tuple[str, ...]:
-    """A field's CLI spellings: its ``flags`` metadata, else ``--field-name``."""
-    return f.metadata.get("flags") or (f"--{f.name.replace('_', '-')}",)
-
-
-def _field_for(options: type, param: click.Option) -> dataclasses.Field:
-    matches = [f for f in dataclasses.fields(options) if set(param.opts) & set(flags(f))]
-    assert len(matches) == 1, f"{options.__name__}: {param.opts} matches {[f.name for f in matches]}"
-    return matches[0]
-
-
-def _path_settings(f: dataclasses.Field) -> dict[str, bool]:
-    given = f.metadata.get("path") or {}
-    return {"exists": given.get("exists", False), "dir_okay": given.get("dir_okay", True),
-            "file_okay": given.get("file_okay", True)}
 
 
 def _scalar(param: click.Parameter) -> type:
@@ -49,40 +31,49 @@ def _scalar(param: click.Parameter) -> type:
     return {"integer": int, "float": float, "text": str, "choice": str}[param.type.name]
 
 
+def _spec_for(options: type, param: click.Parameter) -> OptionSpec:
+    specs = option_specs(options)
+    if isinstance(param, click.Argument):
+        matches = [s for s in specs if s.argument and s.name == param.name]
+    else:
+        matches = [s for s in specs if not s.argument and set(param.opts) & set(s.flags)]
+    assert len(matches) == 1, f"{options.__name__}: {param.opts} matches {[s.name for s in matches]}"
+    return matches[0]
+
+
 @pytest.mark.parametrize("name", sorted(ALL_STEPS))
 def test_every_cli_option_is_a_field_with_the_same_contract(name):
     from cli import instruct
 
     command = instruct.get_command(click.Context(instruct), name)  # generated on first lookup
     step = ALL_STEPS[name]
-    params = [p for p in command.params if isinstance(p, click.Option)]
     ctx = click.Context(command)
+    params = [p for p in command.params if p.name != "help"]
     assert params
-    arguments = [p.name for p in command.params if isinstance(p, click.Argument)]
-    assert arguments == [f.name for f in dataclasses.fields(step.options) if f.metadata.get("argument")]
     for param in params:
-        f = _field_for(step.options, param)
+        spec = _spec_for(step.options, param)
         where = f"{name} {param.opts}"
-        assert set(param.opts) == set(flags(f)), where
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        assert param.required == required, where
-        if not required:
-            assert param.get_default(ctx, call=False) == f.default, where
-        if param.help:
-            assert f.metadata["help"] == param.help, where
+        if isinstance(param, click.Option):
+            assert set(param.opts) == set(spec.flags), where
+            if param.help:
+                assert spec.help == param.help, where
+        assert param.required == spec.required, where
+        if not spec.required:
+            assert param.get_default(ctx, call=False) == spec.default, where
         if isinstance(param.type, click.Choice):
-            assert tuple(param.type.choices) == tuple(f.metadata["choices"]), where
+            assert tuple(param.type.choices) == spec.choices, where
         if isinstance(param.type, click.types._NumberRangeBase):
-            assert (param.type.min, param.type.max) == (f.metadata.get("min"), f.metadata.get("max")), where
+            assert (param.type.min, param.type.max) == (spec.min, spec.max), where
         if isinstance(param.type, click.Path):
             settings = {"exists": param.type.exists, "dir_okay": param.type.dir_okay,
                         "file_okay": param.type.file_okay}
-            assert settings == _path_settings(f), where
-        hint = typing.get_type_hints(step.options)[f.name]
-        assert param.multiple == (typing.get_origin(hint) is tuple), where
-        assert _scalar(param) in typing.get_args(hint) + (hint,), where
+            assert settings == spec.path, where
+        assert param.multiple == spec.multiple and _scalar(param) is spec.type, where
     if command.help:
         assert step.help == command.help.splitlines()[0]
+    # and nothing the CLI lacks is required: a new field can only be an addition
+    spelled = {opt for p in params for opt in p.opts}
+    assert all(not s.required for s in option_specs(step.options) if not set(s.flags) & spelled and not s.argument)
 
 
 @pytest.mark.parametrize("name", sorted(ALL_STEPS))
@@ -112,3 +103,23 @@ def test_build_options_split_into_the_build_settings():
     options = BuildOptions(input=Path("in.jsonl"), output=Path("out.json"), task="re", lang="zh", seed=7)
     config = options.config()
     assert type(config).__name__ == "BuildConfig" and config.seed == 7 and not hasattr(config, "input")
+
+
+def test_option_specs_resolve_annotations_and_metadata():
+    from pathlib import Path
+
+    from instruct.llm_steps import GenerateOptions
+    from instruct.sft_steps import BatchIngestOptions
+
+    build = {s.name: s for s in option_specs(BuildOptions)}
+    assert build["schema_path"].flags == ("--schema",) and build["schema_path"].type is Path
+    assert build["schema_path"].optional and not build["schema_path"].required
+    assert build["schema_path"].path == {"exists": True, "dir_okay": True, "file_okay": True}
+    assert build["formats"].multiple and build["formats"].type is str and build["formats"].default == FORMATS
+    assert build["random_sort"].type is bool and build["random_sort"].default is False
+    assert build["neg_schema"].min == 0.0 and build["neg_schema"].max == 1.0
+    assert build["task"].required and build["task"].choices == TASKS
+    inputs = next(s for s in option_specs(GenerateOptions) if s.name == "inputs")
+    assert inputs.multiple and inputs.required and inputs.type is Path and inputs.flags == ("-i", "--input")
+    batch = option_specs(BatchIngestOptions)[0]
+    assert batch.argument and batch.path == {"exists": True, "dir_okay": False, "file_okay": True}
