@@ -2,8 +2,8 @@
 
 A command-line option is a field of the library dataclass it sets (a stage, a settings or options
 record): its type, default and choices come from the field (a ``Literal`` annotation, or a library table).
-How it is shown (help text, flag spelling) is an ``Opt``: in the field's metadata (``instruct``'s options
-dataclasses, read by ``opt_from_metadata``) or, for stages, in the table beside them (``corpus/commands.py``:
+How it is shown (help text, flag spelling) is an ``Opt``: made from the field's metadata (``instruct``'s
+options dataclasses, ``instruct/commands.py``) or, for stages, in the table beside them (``corpus/commands.py``:
 a stage module's source is part of its shards' fingerprints). Options that set no field (``-i``, ``-o``)
 are an ``Opt`` with a default of its own. ``tests/test_cli_options.py`` checks every ``--help`` against this.
 """
@@ -326,38 +326,6 @@ class Command:
         doc = self.help or (self.run.__doc__ or "")
         return cls(self.name, callback=callback, params=[*self.arguments, *(p.click_option() for p in found)],
                    help=doc, short_help=None)
-
-
-def opt_from_metadata(field: dataclasses.Field, annotation: Any) -> Opt:
-    """The Opt an options dataclass declares in its field's metadata (``instruct.spine``'s convention):
-    ``help``, ``choices``, ``flags``, ``min``/``max`` (inclusive bounds), ``path`` (click.Path settings);
-    a field without a default is required, a tuple is repeatable."""
-    meta = field.metadata
-    base = _strip_none(annotation)
-    multiple = typing.get_origin(base) is tuple
-    scalar = (typing.get_args(base) or (str,))[0] if multiple else base
-    kind = None
-    if "path" in meta:
-        kind = click.Path(path_type=Path, **meta["path"])
-    elif "min" in meta or "max" in meta:
-        bounds = click.FloatRange if scalar is float else click.IntRange
-        kind = bounds(min=meta.get("min"), max=meta.get("max"))
-    return Opt(meta.get("help", ""), flags=tuple(meta.get("flags", ())), type=kind, choices=meta.get("choices"),
-               required=field_default(field) is MISSING, multiple=multiple)
-
-
-def options_command(name: str, options: type, run: Callable[[Any], Any], help: str) -> Command:
-    """A command whose options are all the fields of ``options`` (a dataclass declaring its Opts in field
-    metadata, see :func:`opt_from_metadata`); ``run`` gets the instance. A field with ``argument`` in its
-    metadata is a positional argument."""
-    hints = _hints(options)
-    fields = user_fields(options)
-    arguments = tuple(click.Argument([f.name], type=opt_from_metadata(f, hints.get(f.name, Any)).type)
-                      for f in fields.values() if f.metadata.get("argument"))
-    opts = {f.name: opt_from_metadata(f, hints.get(f.name, Any)) for f in fields.values()
-            if not f.metadata.get("argument")}
-    return Command(name, lambda options: run(options), opts, groups={"options": options}, arguments=arguments,
-                   help=help)
 
 
 def add_commands(group: click.Group, commands: Sequence[Command]) -> None:
