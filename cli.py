@@ -18,7 +18,7 @@ import click
 from corpus import __version__
 from corpus.commands import CHAIN_OPTIONS, DEFAULT_WORKERS
 from corpus.errors import error_line
-from corpus.options import params
+from corpus.options import Command, Opt, params
 
 DEBUG_ENV = "KNOWFORGE_DEBUG"  # set to 1 (or pass --debug) to see tracebacks instead of one line
 
@@ -229,15 +229,7 @@ def kg2instruction() -> None:
 # pipelines
 # ----------------------------------------------------------------------------------------------
 
-@main.command("demo")
-@click.option(
-    "-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"), show_default=True,
-    help="Directory for every stage's output.",
-)
-@click.option("--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS, show_default=True)
-@click.option("--force", is_flag=True, help="Redo everything instead of resuming.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
-def demo_cmd(output: Path, workers: int, force: bool, quiet: bool) -> None:
+def demo(output: Path, workers: int, force: bool, quiet: bool) -> None:
     """Run configs/demo.yaml on data_samples/ (offline, no API key) and print what each stage did.
 
     Then build IE instructions, KG2Instruction records and SFT data from the samples.
@@ -260,6 +252,16 @@ def demo_cmd(output: Path, workers: int, force: bool, quiet: bool) -> None:
     run_sft_demo(output / "sft", click.echo)
     click.echo(f"\nEverything is under {output}. Translation and generation need an LLM endpoint: "
                "see docs/translation.md and docs/generation.md.")
+
+
+DEMO = Command("demo", demo, {
+    "output": Opt("Directory for every stage's output.", flags=("-o", "--output"), default=Path("out/demo"),
+                  type=click.Path(file_okay=False, path_type=Path)),
+    "workers": Opt("", type=click.IntRange(min=1), default=DEFAULT_WORKERS),
+    "force": Opt("Redo everything instead of resuming.", type=bool, default=False),
+    "quiet": Opt("No progress bars.", type=bool, default=False),
+})
+main.add_command(DEMO.click_command(main.command_class))
 
 
 if __name__ == "__main__":

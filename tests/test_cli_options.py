@@ -9,6 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import cli
 from cli import main
 from corpus import commands as corpus_commands
 from corpus.options import MISSING, Opt, Param, check_option_types, field_default, params, user_fields
@@ -19,7 +20,7 @@ from kg2instruction import commands as kg_commands
 TABLES = {
     ("corpus",): corpus_commands.CORPUS_COMMANDS,
     ("tokenizer",): corpus_commands.TOKENIZER_COMMANDS,
-    (): corpus_commands.PIPELINE_COMMANDS,
+    (): [*corpus_commands.PIPELINE_COMMANDS, cli.DEMO],
     ("instruct",): instruct_commands.COMMANDS,
     ("kg2instruction",): kg_commands.COMMANDS,
 }
@@ -196,8 +197,6 @@ def test_an_option_without_a_field_needs_a_default_and_a_wrong_group_field_fails
 
 def test_generated_commands_keep_the_group_command_class():
     """Generated commands record their parameters (an OS error without a file name names the output)."""
-    import cli
-
     group = main.get_command(click.Context(main), "instruct")
     command = group.get_command(click.Context(group), "convert")
     assert isinstance(command, cli._RecordedCommand)
