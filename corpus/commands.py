@@ -109,9 +109,9 @@ STAGES = [
                      "<lang>.bin, CCNet's <lang>.sp.model beside them; needs the [kenlm] extra). Default: "
                      "data_samples/score/char-ngram.json.gz.", default=None),
         "buckets": Opt("Comma-separated bucket names, best first (e.g. head,middle,tail): per-language perplexity "
-                       "quantiles, written to OUT/<bucket>/.", sep=","),
+                       "quantiles, written to OUT/<bucket>/.", sep=",", convert=lambda names: names or None),
         "quantiles": Opt("Cut points for the buckets, e.g. 0.3,0.6 (default: equal parts).", sep=",",
-                         convert=lambda cuts: tuple(float(q) for q in cuts)),
+                         convert=lambda cuts: tuple(float(q) for q in cuts) or None),
     }),
     _stage_command("pack", PackStep, "Tokenize and pack documents into samples of complete sentences; merges shards "
                    "into OUTPUT/merged.", {
@@ -152,7 +152,7 @@ READ = Command("read", _read, {
     "lang": Opt("wiki: dump language (zh or en); default from the file name.", default=None),
     "source_name": Opt("Value of the `source` field (default: --source).", flags=("--name",), default=None),
     "namespaces": Opt("wiki: comma-separated namespace numbers to read (default: 0).", default=None, sep=",",
-                      convert=lambda items: tuple(int(n) for n in items)),
+                      convert=lambda items: tuple(int(n) for n in items) or None),  # "": not given
     "keep_redirects": Opt("wiki: emit redirects (text = target title).", type=bool, default=None),
     "opencc": Opt("wiki: OpenCC config (default auto: t2s for zh; 'none' to keep).", default=None),
     "tables": Opt("wiki: drop tables with their lead-in sentence (default) or keep them as text rows.",

@@ -222,3 +222,11 @@ def test_reads_help_says_the_readers_own_defaults(key, reader, default, phrase):
     in words: it must be the reader's."""
     assert field_default(user_fields(READERS[reader])[key]) == default
     assert phrase in corpus_commands.READ.options[key].help
+
+
+@pytest.mark.parametrize(("command", "key"), [("score", "buckets"), ("score", "quantiles"), ("read", "namespaces")])
+def test_an_empty_list_option_means_not_given(command, key):
+    """`--buckets ""` was "no buckets" (None), not an empty tuple the stage would reject or read nothing with."""
+    spec = next(c for c in corpus_commands.CORPUS_COMMANDS if c.name == command)
+    param = next(p for p in spec.params() if p.key == key)
+    assert param.value("") is None
