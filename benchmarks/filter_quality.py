@@ -3,7 +3,9 @@
 Reads ``../shared/quality/dev.jsonl`` (or ``--input``; records ``{id, text, lang, source, label, why}``)
 the way ``read --source jsonl`` would see plain web text: no ``meta.lang``, source ``web``. Prints
 keep-recall, drop-recall and precision (of the drop decision) per language and per source repository,
-and which reasons dropped ``keep`` documents. Run: ``python benchmarks/filter_quality.py [--show N]``.
+and which reasons dropped ``keep`` documents. Run: ``python benchmarks/filter_quality.py [--show N]``;
+``--reason R [--show N]`` lists every document rule ``R`` dropped (``promo_commercial``: what the promo
+rule took, good and bad), with its label, value and first N characters.
 ``--huge MB`` instead times ``clean`` on one generated document of that size (prose, menu runs, repeats,
 runs of spaces) at MB/8 and MB, and prints seconds and peak RSS: the scaling should be linear.
 """
@@ -17,8 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 from corpus.clean import CleanStep
-from corpus.filters.base import DEFAULT_CONFIG
 from corpus.filters.evaluate import judge, load_labelled, report
+from corpus.filters.stage import DEFAULT_CONFIG
 from corpus.records import rejection
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "quality" / "dev.jsonl"
@@ -46,6 +48,7 @@ def main() -> None:
     parser.add_argument("--input", type=Path, default=DEV)
     parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--show", type=int, default=0, help="print the first N chars of every wrong decision")
+    parser.add_argument("--reason", help="list the documents this rejection reason dropped, with their labels")
     parser.add_argument("--huge", type=float, default=0, help="time clean on one generated document of MB")
     args = parser.parse_args()
     if args.huge:
@@ -55,6 +58,14 @@ def main() -> None:
         return
     outcomes = judge(load_labelled(args.input), args.config)
     print(report(outcomes))
+    if args.reason:
+        hits = [o for o in outcomes if o["reason"] == args.reason]
+        print(f"\n{args.reason}: {len(hits)} documents "
+              f"({sum(o['label'] == 'drop' for o in hits)} labelled drop, {sum(o['label'] == 'keep' for o in hits)} keep)")
+        for o in hits:
+            snippet = " ".join(o["doc"]["text"][:args.show or 80].split())
+            print(f"  {o['id']} {o['label']:<4} {(rejection(o['doc']) or {}).get('value')}\n    {snippet}")
+        return
     if args.show:
         for o in outcomes:
             if (o["label"] == "keep") != o["kept"]:

@@ -40,9 +40,9 @@ from pathlib import Path
 import yaml
 
 from corpus.clean import CleanStep
-from corpus.filters.base import FilterStep
 from corpus.filters.evaluate import load_labelled
 from corpus.filters.harmful import build_matcher, load_matcher, normalise, read_lines
+from corpus.filters.stage import FilterStep
 from corpus.steps import build_reader
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,13 +4,12 @@
   katakana). In Chinese text the full-width punctuation that Chinese typography uses (，：；！？（）)
   is kept: NFKC would turn it into ASCII. Leftover HTML entities and tags go; trailing spaces and runs
   of blank lines collapse.
-- Repair, as C4, RefinedWeb and CCNet do at line level: boilerplate lines (word lists under
-  ``configs/wordlists/boilerplate/``, Simplified, Traditional and English), menu rows ("首页 | 新闻 |
-  体育"), the second copy of a repeated line or sentence, and a trailing list of link titles. Each
-  document gets ``meta.clean`` (lines and characters per rule) and the counters ``clean_lines_<rule>``
+- Repair (the line rules of :mod:`corpus.repair`, as C4, RefinedWeb and CCNet do): boilerplate lines
+  from word lists, menu rows, the second copy of a repeated line or sentence, a trailing list of link
+  titles. Each document gets ``meta.clean`` (lines and characters per rule) and the counters ``clean_lines_<rule>``
   and ``clean_chars_<rule>``. A document whose text is mostly page furniture is rejected
   (``clean_mostly_boilerplate``); one left empty as ``clean_empty``.
-- Code (``meta.lang == "code"`` or a code source): never reflowed; only line endings, control
+- Code (:func:`corpus.text.is_code`): never reflowed; only line endings, control
   characters and leading/trailing blank lines change.
 - ``meta.links`` offsets (the wiki reader's, used by KG2Instruction) are moved to the cleaned text;
   a link whose anchor cannot be found again is dropped and counted (``clean_link_lost``).
@@ -22,79 +21,34 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, ClassVar
 
-from corpus.filters.base import resolve_path
-from corpus.filters.harmful import read_lines
-from corpus.filters.lines import TERMINAL, is_list_item
 from corpus.records import reject
+from corpus.repair import (
+    BLANK_RUNS,
+    BOILERPLATE_DIR,
+    REPAIR_RULES,
+    empty_tally,
+    is_menu_row,
+    load_furniture,
+    repair,
+    repair_table,
+)
+from corpus.text import HAN, is_code, normalize, opencc_converter
+
+# Re-exported: callers and tests import the repair rules' names from the stage's module.
+__all__ = ["CLEAN_EMPTY", "CLEAN_MOSTLY_BOILERPLATE", "REPAIR_RULES", "CleanStep", "is_chinese", "is_extracted",
+           "is_menu_row", "repair_table"]
 
 CLEAN_EMPTY = "clean_empty"
 CLEAN_MOSTLY_BOILERPLATE = "clean_mostly_boilerplate"
-CODE_SOURCES = frozenset({"code", "stack"})
-# The repair rules, in the order they run; meta.clean holds "<rule>_lines" and "<rule>_chars" for each.
-REPAIR_RULES = ("boilerplate", "menu", "repeated", "trailing_list")
-BOILERPLATE_DIR = "configs/wordlists/boilerplate"
 
 # C0/C1 controls except \t and \n, plus zero-width and bidi marks that only hide text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\ufeff]")
-_BLANK_RUNS = re.compile(r"\n{3,}")
-# Full-width punctuation of Chinese typography (U+FF01–FF0F, FF1A–FF20, FF3B–FF40, FF5B–FF60 minus
-# nothing else): kept in Chinese text, while full-width digits and letters are folded by NFKC.
-_ZH_PUNCT_RUNS = re.compile(r"([\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff60]+)")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HTML_TAG = re.compile(r"</?(?:br|p|div|span|b|i|u|em|strong|font|a|img|center|small|big|sup|sub)\b[^<>]{0,200}>", re.I)
-_DIGIT = re.compile(r"\d")
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});")
-# Characters around a furniture word that do not change what the line is: "| 首页 |", "» Home", "更多>>".
-_FURNITURE_PUNCT = " \t|｜>»<«·•:：-–—_*/\\()（）[]【】「」<>《》"
-# Menu rows and breadcrumbs: cells separated by | ｜ > » • or runs of 2+ spaces.
-# Not "·" (it joins the parts of a transliterated name: 赫伯特·乔治·威尔斯) nor "/" (lists of names).
-_MENU_SEPARATOR = re.compile(r"\s*(?:[|｜»›>•]|>>)\s*|\s{2,}")
-# A sentence inside a line: text up to Chinese end marks, or Latin ones before a space or the end.
-_SENTENCE = re.compile(r"[^。！？!?.]+(?:\.(?![\s\u3000]|$)[^。！？!?.]*)*(?:[。！？!?.]+[”’」』）)\"']*)?\s*")
-# A line shorter than this is never treated as a repeat ("是的。", "Reply", table cells); a repeated
-# line shorter than MIN_REPEAT_CHARS counts as boilerplate. A sentence inside a line must be at least
-# MIN_REPEAT_CHARS long, since short clauses recur in ordinary prose.
-MIN_REPEAT_LINE_CHARS = 12
-MIN_REPEAT_CHARS = 20
-# Furniture rules only look at lines up to these lengths (characters): a long line is content.
-MAX_START_LINE = 80
-MAX_CONTAINS_LINE = 400  # cookie notices run to 300+ characters
-_HEADLINE_ENDS = ("！", "？", "!", "?")
-_PROSE_ENDS = ("。！", "。？", "...!", "…！")  # "好。！" is a sentence, not a headline
-# Trailing link/headline list: at least this many short unpunctuated lines after the last prose line.
-MIN_TRAILING_LINES = 3
-# A navigation block: at least this many menu entries in a row (a menu bar dumped one entry per line).
-MIN_MENU_RUN = 5
-
-
-def repair_table(counters: dict[str, int | float]) -> str:
-    """What ``clean``'s repair rules removed, from a stage's summed counters: lines and characters per rule."""
-    rows = [("rule", "lines", "chars")]
-    for rule in REPAIR_RULES:
-        rows.append((rule, f"{int(counters.get(f'clean_{rule}_lines', 0)):,}",
-                     f"{int(counters.get(f'clean_{rule}_chars', 0)):,}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return "\n".join(f"{a.ljust(widths[0])}  {b.rjust(widths[1])}  {c.rjust(widths[2])}" for a, b, c in rows)
-
-
-@lru_cache(maxsize=4)
-def _opencc(config: str):
-    import opencc
-
-    return opencc.OpenCC(config).convert
-
-
-def is_code(doc: dict[str, Any]) -> bool:
-    """True for source code documents, whose layout must never be reflowed."""
-    meta = doc.get("meta") or {}
-    return meta.get("lang") == "code" or doc.get("source") in CODE_SOURCES
 
 
 def is_extracted(source: str, extracted: tuple[str, ...]) -> bool:
@@ -108,106 +62,7 @@ def is_chinese(doc: dict[str, Any]) -> bool:
     if lang:
         return str(lang).startswith("zh")
     text = doc["text"][:2000]
-    return bool(text) and len(_CJK.findall(text)) * 10 >= len(text)
-
-
-def nfkc_keep_zh_punct(text: str) -> str:
-    """NFKC everywhere except on runs of full-width Chinese punctuation."""
-    parts = _ZH_PUNCT_RUNS.split(text)
-    # split() with one group alternates: even indexes are ordinary text, odd ones are kept punctuation.
-    return "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
-
-
-@dataclasses.dataclass(frozen=True)
-class Furniture:
-    """The boilerplate word lists of one directory: whole lines, line starts, and phrases within a line.
-
-    Files are ``line.*.txt``, ``start.*.txt`` and ``contains.*.txt`` (any language suffix); Latin
-    entries are compared lower-case. See ``configs/wordlists/README.md``.
-    """
-
-    lines: frozenset[str]
-    starts: tuple[str, ...]
-    contains: re.Pattern | None
-
-    def matches(self, line: str) -> bool:
-        """True when the stripped ``line`` is page furniture by one of the three lists."""
-        if len(line) > MAX_CONTAINS_LINE:
-            return False
-        lowered = line.casefold()
-        if lowered.strip(_FURNITURE_PUNCT) in self.lines:
-            return True
-        if len(line) <= MAX_START_LINE and lowered.lstrip(_FURNITURE_PUNCT).startswith(self.starts):
-            return True
-        return bool(self.contains and self.contains.search(lowered))
-
-
-@lru_cache(maxsize=4)
-def load_furniture(directory: str) -> Furniture:
-    """Read the boilerplate lists under ``directory`` once per process; a missing list kind is empty."""
-    root = resolve_path(directory)
-
-    def entries(kind: str) -> list[str]:
-        found = [e.casefold() for path in sorted(Path(root).glob(f"{kind}.*.txt")) for e in read_lines(path)]
-        return sorted(set(found), key=len, reverse=True)
-
-    contains = entries("contains")
-    return Furniture(
-        lines=frozenset(entries("line")),
-        starts=tuple(entries("start")),
-        # One alternation, longest first; every entry is a literal, so matching is linear in the line.
-        contains=re.compile("|".join(map(re.escape, contains))) if contains else None,
-    )
-
-
-def is_menu_row(line: str) -> bool:
-    """A breadcrumb or menu row: 3+ cells split by | > » • (or wide gaps), every cell a few words.
-
-    "首页 >> 东区新闻 >> 正文", "Home | News | Sport | Weather": cells of at most 8 CJK characters or
-    3 Latin words, and no cell ending a sentence.
-    """
-    if len(line) > MAX_START_LINE:
-        return False
-    cells = [c for c in _MENU_SEPARATOR.split(line) if c.strip()]
-    if len(cells) < 3 and len(_CJK.findall(line)) * 2 > len(line):
-        # Chinese menus are often single-space separated ("网站首页 企业简介 企业文化 ..."); a Chinese
-        # sentence has no spaces, a title at most one or two, so five or more short cells make a menu.
-        cells = line.split()
-        if len(cells) < 5:
-            return False
-    if len(cells) < 3:
-        return False
-    for cell in cells:
-        cjk = len(_CJK.findall(cell))
-        if (cjk > 8 if cjk else len(cell.split()) > 3) or cell.rstrip().endswith(("。", "！", "？", ".", "!", "?")):
-            return False
-    return True
-
-
-def is_menu_entry(line: str) -> bool:
-    """One navigation entry: at most 6 words or 8 CJK characters (after any bullet), no sentence end."""
-    if len(line) > 40 or line.endswith(("。", "！", "？", ".", "!", "?", "；", ";", "：", ":")):
-        return False
-    body = line.lstrip(_FURNITURE_PUNCT)
-    cjk = len(_CJK.findall(body))
-    return cjk <= 8 if cjk else len(body.split()) <= 6
-
-
-def _is_prose(line: str) -> bool:
-    """A line of running text: ends a sentence and is at least 8 words or 20 CJK characters long."""
-    return line.endswith(TERMINAL) and (len(line.split()) >= 8 or len(_CJK.findall(line)) >= 20)
-
-
-def _is_short_unpunctuated(line: str) -> bool:
-    """A link or headline title: at most 40 characters or 12 words, and no sentence end other than
-    the ！/？ of a click-bait headline ("他竟然这样做！"); a full stop or a closing quote is prose."""
-    if len(line) > 120 or not (len(line) <= 40 or len(line.split()) <= 12):
-        return False
-    return not line.endswith(TERMINAL) or (line.endswith(_HEADLINE_ENDS) and not line.endswith(_PROSE_ENDS))
-
-
-def _empty_tally() -> dict[str, int]:
-    return {f"{rule}_{unit}": 0 for rule in REPAIR_RULES for unit in ("lines", "chars")}
+    return bool(text) and HAN.count(text) * 10 >= len(text)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -227,7 +82,7 @@ class CleanStep:
     boilerplate_lists: str = BOILERPLATE_DIR  # directory of line/start/contains lists
     drop_repeats: bool = True  # second copies of lines (>= 12 characters) and sentences (>= 20)
     drop_trailing_lists: bool = True  # short unpunctuated lines after the last prose line
-    # Sources whose text is never repaired: a LeetCode problem is statement, constraints and code.
+    # Sources whose text is never repaired (code never is: leetcode is code by corpus.text.is_code too).
     keep_layout_sources: tuple[str, ...] = ("leetcode",)
     # Readers that extract an article body from markup (plus every "<lang>wiki" dump): no site
     # navigation there, so runs of short lines are lists and are kept; furniture lines and repeats go.
@@ -251,150 +106,22 @@ class CleanStep:
             if _ENTITY.search(text):
                 text = html.unescape(text)
         if self.nfkc:
-            text = nfkc_keep_zh_punct(text) if chinese else unicodedata.normalize("NFKC", text)
+            text = normalize(text, keep_zh_punct=chinese)
         if self.opencc:
-            text = _opencc(self.opencc)(text)
+            text = opencc_converter(self.opencc)(text)
         # rstrip per line, not a `[ ]+$` regex: that one rescans every run of spaces (quadratic).
         text = "\n".join(line.rstrip(" \t\u3000") for line in text.split("\n"))
-        text = _BLANK_RUNS.sub("\n\n", text)
+        text = BLANK_RUNS.sub("\n\n", text)
         return text.strip()
 
     def repair(self, text: str, *, page_dump: bool = True) -> tuple[str, dict[str, int]]:
-        """Remove furniture, repeats and a trailing list from normalised ``text``; the tally per rule.
-
-        ``page_dump=False`` (text a reader extracted from markup: a wiki article, an encyclopedia entry)
-        keeps runs of short lines, which are lists there, not menus. Lines inside Markdown code fences
-        are never touched, and a document with fences keeps its runs of short lines too.
-        """
-        tally = _empty_tally()
-
-        def drop(rule: str, removed: str, lines: int = 1) -> None:
-            tally[f"{rule}_lines"] += lines
-            tally[f"{rule}_chars"] += len(removed)
-
+        """Remove furniture, repeats and a trailing list from normalised ``text`` (:func:`corpus.repair.repair`
+        with this step's word lists and switches); the tally per rule. ``page_dump=False`` (text a reader
+        extracted from markup) keeps runs of short lines, which are lists there, not menus."""
         furniture = load_furniture(self.boilerplate_lists) if self.drop_navigation else None
-        # Hashes, not strings, of the lines and sentences seen: memory is 8 bytes per distinct one.
-        seen: set[int] = set()
-        kept: list[str] = []
-        in_fence = has_fence = False
-        for raw in text.split("\n"):
-            line = raw.strip()
-            if line.startswith("```") or in_fence:
-                in_fence = in_fence != line.startswith("```")
-                has_fence = True
-                kept.append(raw)
-                continue
-            if not line:
-                kept.append("")
-                continue
-            if furniture is not None:
-                if furniture.matches(line):
-                    drop("boilerplate", line)
-                    continue
-                if page_dump and is_menu_row(line):
-                    drop("menu", line)
-                    continue
-            if self.drop_repeats and len(line) >= MIN_REPEAT_LINE_CHARS:
-                key = hash(" ".join(line.split()))
-                if key in seen:
-                    # A short line that recurs ("Got a news tip?", "分享到朋友圈") is a widget repeated in
-                    # header and footer: furniture. A long one is repeated content.
-                    drop("repeated" if len(line) >= MIN_REPEAT_CHARS else "boilerplate", line)
-                    continue
-                seen.add(key)
-                raw = self._drop_repeated_sentences(raw, seen, drop)
-                if not raw.strip():
-                    continue
-            kept.append(raw)
-        if page_dump and not has_fence:  # in extracted articles and around code the layout is content
-            if furniture is not None:
-                kept = self._drop_menu_blocks(kept, drop)
-            if self.drop_trailing_lists:
-                kept = self._drop_trailing_list(kept, drop)
-        out = _BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()
-        return out, tally
+        return repair(text, furniture=furniture, drop_repeats=self.drop_repeats,
+                      drop_trailing_lists=self.drop_trailing_lists, page_dump=page_dump)
 
-    @staticmethod
-    def _drop_repeated_sentences(line: str, seen: set[int], drop) -> str:
-        """``line`` without sentences (>= MIN_REPEAT_CHARS) that already occurred in the document."""
-        parts, cut, last = [], 0, 0
-        for match in _SENTENCE.finditer(line):
-            sentence = match.group().strip()
-            if len(sentence) < MIN_REPEAT_CHARS or match.start() == 0 and match.end() == len(line):
-                continue  # the whole line was already checked as a line
-            key = hash(" ".join(sentence.split()))  # "电  据" and "电 据" are the same sentence
-            if key in seen:
-                parts.append(line[last:match.start()])
-                last = match.end()
-                cut += len(sentence)
-            else:
-                seen.add(key)
-        if not cut:
-            return line
-        drop("repeated", "x" * cut, lines=0)
-        return "".join(parts) + line[last:]
-
-    @staticmethod
-    def _drop_menu_blocks(lines: list[str], drop) -> list[str]:
-        """Remove runs of >= MIN_MENU_RUN menu entries: lines of a few words with no sentence end.
-
-        This is the shape of a site's navigation in a page's text dump (jusText and trafilatura drop
-        such short, link-dense blocks). Blank lines inside a run do not end it. A run whose entries mostly
-        hold a number is data and stays. A document without a single prose line is left whole: it is a
-        list (an index, a glossary) for the filters to judge.
-        """
-        entry = [bool(line.strip()) and is_menu_entry(line.strip()) for line in lines]
-        if not any(not e and _is_prose(line.strip()) for e, line in zip(entry, lines, strict=True)):
-            return lines
-        out: list[str] = []
-        run: list[str] = []
-
-        def flush() -> None:
-            entries = [line for line in run if line.strip()]
-            # Most entries holding a number make it data (ingredients, a schedule, stats), not a menu.
-            if len(entries) >= MIN_MENU_RUN and 2 * sum(bool(_DIGIT.search(e)) for e in entries) <= len(entries):
-                for line in entries:
-                    drop("menu", line.strip())
-                out.append("")
-            else:
-                out.extend(run)
-            run.clear()
-
-        for line, is_entry in zip(lines, entry, strict=True):
-            if is_entry or not line.strip():
-                run.append(line)
-            else:
-                flush()
-                out.append(line)
-        flush()
-        return out
-
-    @staticmethod
-    def _drop_trailing_list(lines: list[str], drop) -> list[str]:
-        """Remove a run of >= MIN_TRAILING_LINES link/headline titles after the document's last prose line.
-
-        List items (bullets, numbers) are kept: an article may end in an informative list.
-        """
-        end = len(lines)
-        start = end
-        titles = 0
-        while start > 0:
-            line = lines[start - 1].strip()
-            if line and (not _is_short_unpunctuated(line) or is_list_item(line)):
-                break
-            titles += bool(line)
-            start -= 1
-        # Something must remain before the run, ending in a sentence: otherwise the whole document
-        # is a list (an index, a glossary) and the filters judge it as such.
-        if titles < MIN_TRAILING_LINES or not any(line.strip().endswith(TERMINAL) for line in lines[:start]):
-            return lines
-        # A run where most lines hold a number is data (tour dates, results, a price list), not links.
-        if 2 * sum(bool(_DIGIT.search(line)) for line in lines[start:]) > titles:
-            return lines
-        removed = [line for line in lines[start:] if line.strip()]
-        for line in removed:
-            drop("trailing_list", line.strip())
-        return lines[:start]
 
     def _move_links(self, doc: dict[str, Any], before: str, code: bool, chinese: bool, counters: Counter) -> None:
         """Carry each ``meta.links`` span ``{"target", "start", "end"}`` over to the cleaned text.
@@ -489,7 +216,7 @@ class CleanStep:
             before = doc["text"]
             code, chinese = is_code(doc), is_chinese(doc)
             text = self.clean_text(before, code=code, chinese=chinese)
-            tally = _empty_tally()
+            tally = empty_tally()
             source = str(doc.get("source") or "")
             # Documents with meta.links (wiki articles for KG2Instruction) are only normalised: their
             # extracted text has no page furniture, and removing a line would strand the anchors that

@@ -6,7 +6,7 @@ the package, corpus/resources.py), so the demo works from any directory, in a ch
 
 from __future__ import annotations
 
-import os
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,9 +29,12 @@ def run_demo(
     output = output.resolve()
     # The config's relative paths name shipped files; configs/ and data_samples/ sit side by side (in the
     # repository, and as knowforge_data/ when installed).
-    os.chdir(shipped("data_samples").parent)
-    config = load_config(DEMO_CONFIG)
-    reports = run_pipeline(config.calls, work_dir=output / "corpus", workers=workers, force=force, progress=progress)
+    # Only for the pipeline, and restored after: a process left in another directory made later work (Ray
+    # workers started afterwards, which import from their cwd first) use another checkout's code.
+    with contextlib.chdir(shipped("data_samples").parent):
+        config = load_config(DEMO_CONFIG)
+        reports = run_pipeline(config.calls, work_dir=output / "corpus", workers=workers, force=force,
+                               progress=progress)
     echo("\nPretraining corpus (configs/demo.yaml)")
     echo(summary_table(reports))
     for report in reports:

@@ -11,44 +11,40 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from corpus.contract import StageError, conform_of, for_shard, fusable, stage_label
 from corpus.lock import holds_output_locks
-from corpus.runner import (
-    StageError,
-    StageReport,
+from corpus.plan import (
     Todo,
-    _counted,
-    _kept_nothing,
-    _remove_stale_temporaries,
-    _run_tasks,
-    _split,
-    _stage_kind,
-    _stats_record,
-    _Unit,
-    _write_done,
+    Unit,
     announce_redo,
     begin_stage,
-    finish_stage,
     kept_file,
-    no_shards_hint,
+    kept_nothing,
+    no_units_error,
     plan_todo,
     plan_units,
-    progress_bar,
-    stage_label,
 )
-from corpus.schema import conform_doc
-from corpus.shards import DEFAULT_SUFFIX, ShardWriter, _parse_line, read_docs
+from corpus.pool import run_tasks
+from corpus.progress import counted, progress_bar
+from corpus.runner import (
+    ShardTally,
+    StageReport,
+    finish_stage,
+    rejected_writer,
+    remove_stale_temporaries,
+    write_done,
+)
+from corpus.shards import DEFAULT_SUFFIX, ShardWriter, parse_line, read_docs
 
-
-def fusable(stage: Any) -> bool:
-    """A per-document stage with no global or final step (clean, filter, pii, stats): it can share a pass."""
-    return _stage_kind(stage) == "docs" and not any(hasattr(stage, a) for a in ("prepare", "finalize", "run_once"))
+__all__ = [  # its own names, and fusable (decided in corpus.contract) that callers import from here
+    "FusedPlan", "finish_fused", "fusable", "plan_fused", "process_fused", "run_fused",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,21 +81,21 @@ def _clocked(docs: Iterator[dict], clocks: dict[int, float], key: int) -> Iterat
         yield doc
 
 
-def _handoff(docs: Iterable[dict], path: Path, stats: dict[str, int], sizes: dict[int, int], k: int,
-             conform: Callable[[dict], dict] | None) -> Iterator[dict]:
-    """Hand stage ``k``'s kept documents to the next stage exactly as it would read them from ``path``.
+def _handoff(docs: Iterable[dict], path: Path, tally: ShardTally, conform: Callable[[dict], dict] | None
+             ) -> Iterator[dict]:
+    """Hand a stage's kept documents to the next stage exactly as it would read them from ``path``.
 
     A JSON round trip through the shard reader's own line parser, after the stage's meta conformance
     (``conform``, as its ShardWriter applies it), so tuples become lists, ``default=str`` values strings,
     declared keys are checked and a missing ``meta`` or ``source`` is filled in, as on disk; it also
-    counts the stage's ``out`` and ``bytes_out`` as its ShardWriter would. (orjson does this at hundreds
-    of MB/s, far below the stages' own cost.)
+    counts the stage's ``out`` and ``bytes_out`` in its ``tally`` as its ShardWriter would. (orjson does
+    this at hundreds of MB/s, far below the stages' own cost.)
     """
     for lineno, doc in enumerate(docs, start=1):
         line = orjson.dumps(conform(doc) if conform is not None else doc, default=str)
-        stats["out"] += 1
-        sizes[k] += len(line) + 1
-        yield _parse_line(path, lineno, line, True)
+        tally.out += 1
+        tally.bytes_out += len(line) + 1
+        yield parse_line(path, lineno, line, True)
 
 
 def process_fused(
@@ -122,43 +118,37 @@ def process_fused(
     name, span, final = shard.name, range(shard.first, shard.last + 1), len(stages) - 1
     for k in span:
         if shard.write[k]:
-            _remove_stale_temporaries(outputs[k], name)
+            remove_stale_temporaries(outputs[k], name)
             old = kept_file(outputs[k], name) if k != final else None
             if old is not None:  # made with other settings by an unfused run: no later run may take it as done
                 old.unlink()
-    stats = {k: {"in": 0, "out": 0, "rejected": 0} for k in span}
-    reasons = {k: Counter() for k in span}
-    counters = {k: Counter() for k in span}
-    sizes = dict.fromkeys(span, 0)
+    tallies = {k: ShardTally() for k in span}
     clocks = dict.fromkeys([shard.first - 1, *span], 0.0)
     sources = {k: shard.source if k == shard.first else outputs[k - 1] / f"{name}{DEFAULT_SUFFIX}" for k in span}
     # Each stage's meta conformance, as run_stage's writers apply it (corpus/schema.py).
-    conforms = [getattr(stage, "conform", conform_doc) for stage in stages]
+    conforms = [conform_of(stage) for stage in stages]
     try:
         with contextlib.ExitStack() as files:
-            docs: Iterator[dict] = _clocked(iter(_counted(read_docs(shard.source), _Unit(shard.source, name), tick)),
+            docs: Iterator[dict] = _clocked(iter(counted(read_docs(shard.source), shard.source, tick)),
                                             clocks, shard.first - 1)
             for k in span:
-                stage = stages[k].for_shard(name) if hasattr(stages[k], "for_shard") else stages[k]
+                stage, tally = for_shard(stages[k], name), tallies[k]
                 write_rejected = _discard
                 if shard.write[k]:
-                    rejected = ShardWriter(outputs[k] / "rejected" / f"{name}{DEFAULT_SUFFIX}",
-                                           conform=conforms[k], write_empty=False)
-                    write_rejected = files.enter_context(rejected).write
+                    write_rejected = files.enter_context(rejected_writer(outputs[k], name, stages[k])).write
                 if k > shard.first:
-                    docs = _handoff(docs, sources[k], stats[k - 1], sizes, k - 1, conforms[k - 1])
-                valid = _split(docs, write_rejected, stats[k], reasons[k], count_in=True)
-                docs = _clocked(_split(stage(valid, counters[k]), write_rejected, stats[k], reasons[k], count_in=False),
-                                clocks, k)
+                    docs = _handoff(docs, sources[k], tallies[k - 1], conforms[k - 1])
+                valid = tally.split(docs, write_rejected, count_in=True)
+                docs = _clocked(tally.split(stage(valid, tally.counters), write_rejected, count_in=False), clocks, k)
             if shard.last == final:
                 writer = files.enter_context(ShardWriter(outputs[final] / f"{name}{DEFAULT_SUFFIX}",
                                                          conform=conforms[final], write_empty=False))
                 for doc in docs:
                     writer.write(doc)
-                stats[final]["out"], sizes[final] = writer.count, writer.bytes_written
+                tallies[final].out, tallies[final].bytes_out = writer.count, writer.bytes_written
             else:  # the later stages are done: this pass only remade earlier stages' files
-                for _ in _handoff(docs, outputs[shard.last] / f"{name}{DEFAULT_SUFFIX}", stats[shard.last], sizes,
-                                  shard.last, conforms[shard.last]):
+                for _ in _handoff(docs, outputs[shard.last] / f"{name}{DEFAULT_SUFFIX}", tallies[shard.last],
+                                  conforms[shard.last]):
                     pass
     except Exception as err:
         labels = "+".join(stage_label(s) for s in stages)
@@ -169,14 +159,10 @@ def process_fused(
         seconds[k] = clocks[k] - (clocks[k - 1] if k > shard.first else 0.0)
     seconds[shard.last] += time.perf_counter() - started - clocks[shard.last]
     # As unfused: a stage after one that kept nothing of the shard has no input shard, so no files.
-    absent = [k for k in span if k > shard.first and stats[k - 1]["out"] == 0]
+    absent = [k for k in span if k > shard.first and tallies[k - 1].out == 0]
     for k in span:
-        if k in absent:
-            continue
-        if shard.write[k]:
-            record = _stats_record(stages[k], _Unit(sources[k], name), stats[k], reasons[k], counters[k], sizes[k],
-                                   seconds[k])
-            _write_done(outputs[k], name, record, markers[k])
+        if k not in absent and shard.write[k]:
+            write_done(outputs[k], name, tallies[k].record(stages[k], Unit(sources[k], name), seconds[k]), markers[k])
     return {"shard": name, "seconds": seconds, "absent": absent}
 
 
@@ -186,7 +172,7 @@ class FusedPlan:
 
     stages: list[Any]
     outputs: list[Path]
-    units: list[list[_Unit]]
+    units: list[list[Unit]]
     inputs: list[list[Path]]
     plans: list[Todo]
     shards: list[_FusedShard]
@@ -213,11 +199,10 @@ def plan_fused(stages: Sequence[Any], *, inputs: Sequence[Path], outputs: Sequen
         output.mkdir(parents=True, exist_ok=True)
     units = plan_units(stages[0], [Path(p) for p in inputs])
     if not units:
-        raise StageError(f"stage {stages[0].name}: no input shards found in {', '.join(map(str, inputs))}"
-                         + "".join(no_shards_hint(p) for p in inputs))
+        raise no_units_error(stages[0], inputs)
     final = len(stages) - 1
     # Stage k > 0 reads the shards stage k-1 would have written: same names, same marker chain.
-    stage_units = [units] + [[_Unit(outputs[k - 1] / f"{u.name}{DEFAULT_SUFFIX}", u.name) for u in units]
+    stage_units = [units] + [[Unit(outputs[k - 1] / f"{u.name}{DEFAULT_SUFFIX}", u.name) for u in units]
                              for k in range(1, len(stages))]
     plans: list[Todo] = []
     identities: dict[str, str] | None = None
@@ -226,7 +211,7 @@ def plan_fused(stages: Sequence[Any], *, inputs: Sequence[Path], outputs: Sequen
             # As unfused: a shard the previous stage kept nothing of (done, no file) is no input here.
             current = {u.name for u in stage_units[k - 1]} - {u.name for u in plans[-1].units}
             stage_units[k] = [u for u in stage_units[k]
-                              if not (u.name in current and _kept_nothing(outputs[k - 1], u.name))]
+                              if not (u.name in current and kept_nothing(outputs[k - 1], u.name))]
         plan = plan_todo(stage, stage_units[k], outputs[k], force=force, identities=identities, need_kept=k == final)
         identities = {name: f"shard:{marker['fingerprint']}" for name, marker in plan.markers.items()}
         announce_redo(stage, plan, outputs[k])
@@ -290,6 +275,6 @@ def run_fused(
     their kept shard is on disk (an unfused run), which is then read instead.
     """
     plan = plan_fused(stages, inputs=inputs, outputs=outputs, force=force)
-    bar = progress_bar(plan.label, [_Unit(s.source, s.name) for s in plan.shards], progress)
-    passes = _run_tasks([(process_fused, args, {}) for args in plan.tasks()], workers=workers, bar=bar)
+    bar = progress_bar(plan.label, [s.source for s in plan.shards], progress)
+    passes = run_tasks([(process_fused, args, {}) for args in plan.tasks()], workers=workers, bar=bar)
     return finish_fused(plan, passes)

@@ -19,9 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from corpus.shards import remove_temporaries
-
-LOCK_NAME = "_lock"
+from corpus.atomic import LOCK_NAME, remove_temporaries
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

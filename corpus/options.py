@@ -261,7 +261,7 @@ def check_option_types(kind: str, name: str, cls: type, options: Mapping[str, An
     ``threshold: high`` then fails here with one line, not deep inside the stage with a TypeError;
     ``choices`` are the ones the command line offers for the same field (``minhash: fastest``).
     """
-    from corpus.steps import ConfigError
+    from corpus.builder import ConfigError
 
     hints = _hints(cls)
     for key, value in options.items():

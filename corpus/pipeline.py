@@ -31,9 +31,11 @@ from typing import Any
 
 import yaml
 
+from corpus.contract import Reader, RunsOnce
 from corpus.fused import fusable, run_fused
 from corpus.options import check_option_types
 from corpus.runner import StageReport, no_shards_hint, plan_units, run_stage, stage_label
+from corpus.stage_options import yaml_choices
 from corpus.steps import READERS, STEPS, ConfigError, build_reader, build_step
 from corpus.summary import rejection_warnings, summary_table
 
@@ -77,9 +79,7 @@ def _paths(value: Any, where: str) -> list[Path]:
 
 def _check_types(kind: str, name: str, cls: type, options: dict[str, Any]) -> None:
     """A YAML step's values against its fields' types and the choices its command offers (one declaration)."""
-    from corpus.commands import yaml_choices
-
-    check_option_types(kind, name, cls, options, yaml_choices(kind, name))
+    check_option_types(kind, name, cls, options, yaml_choices(kind, name, cls))
 
 
 def _build_call(index: int, entry: Any) -> StageCall:
@@ -230,7 +230,7 @@ def check_calls(calls: Sequence[StageCall | None], *, work_dir: Path) -> None:
         if missing:
             raise ConfigError(f"stage {label}: input {missing[0]} does not exist")
         if explicit and not plan_units(call.stage, explicit):
-            hint = ("raw files of that format" if hasattr(call.stage, "discover")
+            hint = ("raw files of that format" if isinstance(call.stage, Reader)
                     else "shards: *.jsonl, *.jsonl.gz, *.jsonl.zst or *.parquet")
             raise ConfigError(f"stage {label}: no input found in {', '.join(map(str, explicit))} (expected {hint})"
                               + "".join(no_shards_hint(p) for p in explicit))
@@ -276,7 +276,7 @@ def plan_pipeline(calls: Sequence[StageCall | None], *, work_dir: Path) -> list[
         if call is None:  # standalone commands in a chain (report, inspect) did their work already
             continue
         position += 1
-        is_reader = hasattr(call.stage, "discover")
+        is_reader = isinstance(call.stage, Reader)
         label = call.label or stage_label(call.stage)
         inputs = [_resolve_reference(p, outputs) for p in call.inputs] or previous
         if not inputs:
@@ -345,7 +345,7 @@ def run_pipeline(
             run_group = fused_runner(engine, workers=workers, ray_address=ray_address)
             done = run_group([s.stage for s in group], inputs=step.inputs, outputs=[s.output for s in group],
                              force=force, progress=progress)
-        elif hasattr(step.stage, "run_once"):  # a step over whole outputs (merge): cheap, local on any engine
+        elif isinstance(step.stage, RunsOnce):  # a step over whole outputs (merge): cheap, local on any engine
             done = [step.stage.run_once(step.inputs, step.output)]
         else:
             done = [run(step.stage, inputs=step.inputs, output=step.output, force=force, progress=progress)]

@@ -1,81 +1,69 @@
 """Run one stage over every shard of its input with N worker processes, resumably.
 
-Three kinds of stage share one runner (see docs/architecture.md for the contract):
-a document stage maps documents to documents (``__call__(docs, counters)``); a reader turns raw
-input units into documents (``discover`` + ``__call__(path, counters)``); a sink writes its own
-files per shard (``write_shard``) and may ``finalize`` once. Any stage may ``prepare`` a global step
-(dedup) before the per-shard pass, and ``for_shard(name)`` to get a copy bound to the shard it is
-about to process (dedup looks up that shard's removal list). Each shard is processed independently, so the output is
-byte-identical for any worker count; ``_done/<shard>`` is written last and records the fingerprint of what
-made the shard (corpus.fingerprint), so a killed run redoes only unfinished shards and a rerun with other
-options, inputs or code redoes the shards they change, and says so. Rejected documents go to ``rejected/``
-with their reason; nothing is dropped silently. Consecutive document stages without a global step can
-run fused (``corpus.fused.run_fused``): one pass per shard, each stage writing its own files but only the last its
-kept documents, with the bytes and markers of an unfused run.
+The kinds of stage and what each may rely on are declared in ``corpus.contract`` (docs/architecture.md,
+"The runner contract"): a document stage maps documents to documents; a reader turns raw input units
+into documents; a sink writes its own files per shard and may ``finalize`` once; a global step
+(``prepare``, ``corpus.globalstep``) decides every shard from all of them before the per-shard pass.
+Each shard is processed independently (``process_unit``), so the output is byte-identical for any
+worker count; ``_done/<shard>`` is written last and records the fingerprint of what made the shard
+(corpus.fingerprint), so a killed run redoes only unfinished shards and a rerun with other options,
+inputs or code redoes the shards they change, and says so (``corpus.plan``). Rejected documents go to
+``rejected/`` with their reason; nothing is dropped silently. The set-up (``set_up``) and the end
+(``finish_stage``) are shared with the Ray engine, the per-shard files (``ShardTally``, ``write_done``)
+with the fused pass (``corpus.fused``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import glob
-import multiprocessing
-import os
-import sys
-import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any
 
 import orjson
-from tqdm import tqdm
 
 from corpus import __version__
-from corpus.fingerprint import changes, input_identity, make_marker, read_marker, stage_options, stage_parts
-from corpus.lock import holds_output_lock
-from corpus.records import rejection
-from corpus.schema import conform_doc, write_dataset_card
-from corpus.shards import (
-    DEFAULT_SUFFIX,
-    ShardWriter,
-    is_shard,
-    list_shards,
-    read_docs,
-    shard_name,
-    write_bytes_atomic,
+from corpus.card import write_dataset_card
+from corpus.contract import (
+    DocStage,
+    Finalizer,
+    GlobalStep,
+    Reader,
+    ShardMap,
+    StageError,
+    conform_of,
+    for_shard,
+    has_global_step,
+    internal,
+    stage_kind,
+    stage_label,
 )
+from corpus.fingerprint import stage_options, stage_parts
+from corpus.lock import holds_output_lock
+from corpus.plan import (
+    Todo,
+    Unit,
+    announce_redo,
+    begin_stage,
+    kept_file,
+    no_shards_hint,
+    no_units_error,
+    plan_todo,
+    plan_units,
+)
+from corpus.pool import ProcessShardMap, ordered_pool_map, parallel_map, run_tasks
+from corpus.progress import counted, progress_bar, unit_bytes, upstream_count
+from corpus.records import rejection
+from corpus.shards import DEFAULT_SUFFIX, ShardWriter, read_docs, write_bytes_atomic
 
-PROGRESS_SECONDS = 0.25  # how often a worker reports how far it has read (keeps queue traffic tiny)
-
-
-@runtime_checkable
-class DocStage(Protocol):
-    """Maps a shard's documents to documents; rejects by marking ``meta.reject`` (see corpus.records)."""
-
-    name: ClassVar[str]
-
-    def __call__(self, docs: Iterator[dict], counters: Counter) -> Iterator[dict]: ...
-
-
-@runtime_checkable
-class Reader(Protocol):
-    """Turns raw input units (files or directories) into documents, one output shard per unit."""
-
-    name: ClassVar[str]
-
-    def discover(self, paths: Sequence[Path]) -> list[Path]: ...
-
-    def __call__(self, path: Path, counters: Counter) -> Iterator[dict]: ...
-
-
-def internal(default: Any = None) -> Any:
-    """A stage dataclass field set by the runner (``prepare``/``for_shard``), never by users or YAML."""
-    return dataclasses.field(default=default, metadata={"internal": True})
-
-
-class StageError(RuntimeError):
-    """A stage failed on a shard; the message names both."""
+__all__ = [  # its own names, and those of the modules split off that callers import from here
+    "DocStage", "finish_stage", "GlobalStep", "internal", "kept_file", "no_shards_hint", "ordered_pool_map",
+    "parallel_map", "plan_todo", "plan_units", "Prepare", "process_unit", "Reader", "rejected_writer",
+    "remove_stale_temporaries", "run_stage", "set_up", "ShardTally", "stage_label", "StageError", "StageReport",
+    "StageRun", "Todo", "Unit", "unit_bytes", "upstream_count", "write_done",
+]
 
 
 @dataclasses.dataclass
@@ -97,229 +85,116 @@ class StageReport:
     redo_reasons: list[str] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Unit:
-    source: Path  # input shard, raw file or directory
-    name: str  # output shard name, e.g. part-00003
+@dataclasses.dataclass
+class ShardTally:
+    """What one stage did to one shard: the counts its ``_stats/<shard>.json`` record holds.
 
-
-def _stage_kind(stage: Any) -> str:
-    if hasattr(stage, "discover"):
-        return "reader"
-    if hasattr(stage, "write_shard"):
-        return "sink"
-    return "docs"
-
-
-def _source_name(stage: Any) -> str:
-    return getattr(stage, "source_name", None) or stage.name
-
-
-def stage_label(stage: Any) -> str:
-    """How reports and work directories name a stage: ``clean``, or ``read-wiki`` for a reader."""
-    return f"read-{_source_name(stage)}" if _stage_kind(stage) == "reader" else stage.name
-
-
-def plan_units(stage: Any, inputs: Sequence[Path]) -> list[_Unit]:
-    """The units of work for ``stage``: (input, output shard name) pairs, in a deterministic order."""
-    if _stage_kind(stage) == "reader":
-        # Shards are named for their source (wiki-00000, wudao-00000, ...) so that the outputs of
-        # several readers can feed one stage without name clashes.
-        prefix = _source_name(stage)
-        return [_Unit(p, f"{prefix}-{i:05d}") for i, p in enumerate(stage.discover(list(inputs)))]
-    units: list[_Unit] = []
-    for path in inputs:
-        files = list_shards(path) if path.is_dir() else [path]
-        units.extend(_Unit(p, shard_name(p)) for p in files)
-    names = [u.name for u in units]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise StageError(
-            f"stage {stage.name}: shard names occur in more than one input: {duplicated[:5]}; "
-            "give each reader of the same format its own --name"
-        )
-    return units
-
-
-def unit_bytes(source: Path) -> int:
-    """Size of an input unit in bytes (a directory: its files), the progress bar's total."""
-    if source.is_dir():
-        return sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
-    return source.stat().st_size
-
-
-class _ReadPosition:
-    """How far this process has read into ``source``: the offset of the file descriptor open on it.
-
-    Readers and ``read_docs`` open the file themselves (often through a decompressor), so the kernel's
-    offset (``/proc/self/fdinfo``, Linux) is the one measure of progress that works for all of them.
-    Elsewhere, or for a directory unit, it stays 0 and the unit counts as read when it ends.
+    ``docs_in`` counts every document read, rejected placeholders included; ``out`` the documents kept:
+    those written to the kept shard, or for a sink the documents it took from its iterator
+    (``taken``); ``docs_in == out + rejected`` for every stage that consumes all it is given.
     """
 
-    def __init__(self, source: Path) -> None:
-        self.target = str(source.resolve())
-        self.fd: str | None = None
+    docs_in: int = 0
+    out: int = 0
+    rejected: int = 0
+    reasons: Counter = dataclasses.field(default_factory=Counter)
+    counters: Counter = dataclasses.field(default_factory=Counter)
+    bytes_out: int = 0
 
-    def offset(self) -> int:
-        fd_dir = Path("/proc/self/fd")
-        if self.fd is None or _readlink(fd_dir / self.fd) != self.target:
-            self.fd = next((fd for fd in _listdir(fd_dir) if _readlink(fd_dir / fd) == self.target), None)
-        if self.fd is None:
-            return 0
-        try:
-            info = Path(f"/proc/self/fdinfo/{self.fd}").read_text()
-        except OSError:
-            return 0
-        return next((int(line.split()[1]) for line in info.splitlines() if line.startswith("pos:")), 0)
+    def split(self, docs: Iterable[dict], write_rejected: Callable[[dict], None], *, count_in: bool) -> Iterator[dict]:
+        """Pass kept documents on; count and hand each rejected one (``meta.reject`` set) to ``write_rejected``.
 
+        ``count_in``: these documents are the shard's input (not a stage's output, already counted).
+        """
+        for doc in docs:
+            if count_in:
+                self.docs_in += 1
+            why = rejection(doc)
+            if why is None:
+                yield doc
+                continue
+            self.rejected += 1
+            self.reasons[why.get("reason", "unknown")] += 1
+            write_rejected(doc)
 
-def _listdir(path: Path) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
+    def taken(self, docs: Iterable[dict]) -> Iterator[dict]:
+        """Pass ``docs`` to a sink, counting each it takes as kept (``out``)."""
+        for doc in docs:
+            self.out += 1
+            yield doc
 
-
-def _readlink(path: Path) -> str | None:
-    try:
-        return os.readlink(path)
-    except OSError:
-        return None
-
-
-def _counted(docs: Iterable[dict], unit: _Unit, tick: Callable[[int], None] | None) -> Iterator[dict]:
-    """Pass ``docs`` through, reporting read progress in bytes at most every PROGRESS_SECONDS.
-
-    A report may be 0 (nothing new read): the parent still refreshes the bar, so time keeps moving.
-    The reports of one unit add up to its size exactly.
-    """
-    if tick is None:
-        yield from docs
-        return
-    size = unit_bytes(unit.source)
-    # A shard an earlier stage wrote has its document count in that stage's _stats: progress is then
-    # the share of documents seen (a small compressed shard is read in one gulp, so its offset says
-    # little). Raw input has no count: the read offset it is.
-    count = upstream_count(unit.source)
-    position = _ReadPosition(unit.source)
-    seen_docs = reported = 0
-    next_report = time.monotonic() + PROGRESS_SECONDS
-    for doc in docs:
-        yield doc
-        seen_docs += 1
-        now = time.monotonic()
-        if now >= next_report:
-            next_report = now + PROGRESS_SECONDS
-            seen = size * min(seen_docs, count) // count if count else min(position.offset(), size)
-            tick(max(0, seen - reported))
-            reported = max(reported, seen)
-    tick(size - reported)
+    def record(self, stage: Any, unit: Unit, seconds: float) -> dict[str, Any]:
+        """The shard's ``_stats`` record (key order as ever: readers of old records see the same layout)."""
+        return {
+            "shard": unit.name,
+            "stage": stage.name,
+            "input": str(unit.source),
+            "in": self.docs_in,
+            "out": self.out,
+            "rejected": self.rejected,
+            "reasons": dict(sorted(self.reasons.items())),
+            "counters": dict(sorted(self.counters.items())),
+            "bytes_out": self.bytes_out,
+            "seconds": round(seconds, 3),
+        }
 
 
-def upstream_count(source: Path) -> int | None:
-    """Documents in ``source`` (kept and rejected placeholders it holds) if the stage that wrote it says."""
-    stats = source.parent / "_stats" / f"{shard_name(source)}.json"
-    try:
-        return int(orjson.loads(stats.read_bytes())["out"]) or None
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        return None
+def rejected_writer(output: Path, name: str, stage: Any) -> ShardWriter:
+    """The writer of shard ``name``'s rejected documents (none written: no file)."""
+    return ShardWriter(output / "rejected" / f"{name}{DEFAULT_SUFFIX}", conform=conform_of(stage), write_empty=False)
 
 
 def process_unit(
     stage: Any,
-    unit: _Unit,
+    unit: Unit,
     output: Path,
     suffix: str,
-    tick: Callable[[int], None] | None = None,
     marker: dict[str, Any] | None = None,
+    tick: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Process one unit and write its output, rejected shard, stats and done marker (in that order).
 
-    ``marker`` is the fingerprint the done marker records (``unit_marker``); None writes an empty one.
+    ``marker`` is the fingerprint the done marker records (``plan_todo``); None writes an empty one.
+    ``tick`` receives bytes read (``corpus.progress.counted``). The stage sees only the valid documents
+    (placeholders of unreadable input and upstream rejections go straight to ``rejected/``), so the
+    positions a global step's count job gives (``corpus.globalstep.valid_docs``) are the ones it sees.
     """
     started = time.perf_counter()
-    _remove_stale_temporaries(output, unit.name)
-    counters: Counter = Counter()
-    reasons: Counter = Counter()
-    stats = {"in": 0, "out": 0, "rejected": 0}
-    kind = _stage_kind(stage)
-    rejected_path = output / "rejected" / f"{unit.name}{DEFAULT_SUFFIX}"
-    # Corpus documents are written in the declared meta schema; a stage whose records are of another
-    # kind sets ``conform = None`` (corpus/schema.py).
-    conform = getattr(stage, "conform", conform_doc)
-
-    if hasattr(stage, "for_shard"):
-        stage = stage.for_shard(unit.name)
-    if kind == "reader":
-        source: Iterable[dict] = stage(unit.source, counters)
-    else:
-        source = read_docs(unit.source)
-
-    def split(docs: Iterable[dict], rejected: ShardWriter, count_in: bool) -> Iterator[dict]:
-        return _split(docs, rejected.write, stats, reasons, count_in=count_in)
-
+    remove_stale_temporaries(output, unit.name)
+    tally = ShardTally()
+    kind = stage_kind(stage)
+    stage = for_shard(stage, unit.name)
+    source: Iterable[dict] = stage(unit.source, tally.counters) if kind == "reader" else read_docs(unit.source)
     try:
-        with ShardWriter(rejected_path, conform=conform, write_empty=False) as rejected:
-            valid = split(_counted(source, unit, tick), rejected, count_in=True)
+        with rejected_writer(output, unit.name, stage) as rejected:
+            valid = tally.split(counted(source, unit.source, tick), rejected.write, count_in=True)
             if kind == "sink":
-                stage.write_shard(_tally(valid, stats), output / unit.name, counters)
-                bytes_out = 0
+                stage.write_shard(tally.taken(valid), output / unit.name, tally.counters)
             else:
                 # A reader's documents are its input; a document stage's own rejections were already
                 # counted in "in" when they came in.
-                results = valid if kind == "reader" else split(stage(valid, counters), rejected, count_in=False)
-                with ShardWriter(output / f"{unit.name}{suffix}", conform=conform, write_empty=False) as writer:
+                results = valid if kind == "reader" else tally.split(stage(valid, tally.counters), rejected.write,
+                                                                     count_in=False)
+                with ShardWriter(output / f"{unit.name}{suffix}", conform=conform_of(stage),
+                                 write_empty=False) as writer:
                     for doc in results:
                         writer.write(doc)
-                    stats["out"] = writer.count
-                    bytes_out = writer.bytes_written
+                    tally.out, tally.bytes_out = writer.count, writer.bytes_written
     except Exception as err:
         raise StageError(f"stage {stage.name} failed on {unit.source} ({unit.name}): {err!r}") from err
-
-    if kind == "sink":
-        stats["out"] = stats.pop("sink_out", stats["in"] - stats["rejected"])
-    record = _stats_record(stage, unit, stats, reasons, counters, bytes_out, time.perf_counter() - started)
-    _write_done(output, unit.name, record, marker)
+    record = tally.record(stage, unit, time.perf_counter() - started)
+    write_done(output, unit.name, record, marker)
     return record
 
 
-def _split(docs: Iterable[dict], write_rejected: Callable[[dict], None], stats: dict[str, int], reasons: Counter,
-           *, count_in: bool) -> Iterator[dict]:
-    """Pass kept documents on; count and hand each rejected one (``meta.reject`` set) to ``write_rejected``."""
-    for doc in docs:
-        if count_in:
-            stats["in"] += 1
-        why = rejection(doc)
-        if why is None:
-            yield doc
-            continue
-        stats["rejected"] += 1
-        reasons[why.get("reason", "unknown")] += 1
-        write_rejected(doc)
-
-
-def _stats_record(stage: Any, unit: _Unit, stats: dict[str, int], reasons: Counter, counters: Counter,
-                  bytes_out: int, seconds: float) -> dict[str, Any]:
-    return {
-        "shard": unit.name,
-        "stage": stage.name,
-        "input": str(unit.source),
-        **stats,
-        "reasons": dict(sorted(reasons.items())),
-        "counters": dict(sorted(counters.items())),
-        "bytes_out": bytes_out,
-        "seconds": round(seconds, 3),
-    }
-
-
-def _write_done(output: Path, name: str, record: dict[str, Any], marker: dict[str, Any] | None) -> None:
+def write_done(output: Path, name: str, record: dict[str, Any], marker: dict[str, Any] | None) -> None:
     """Write a shard's ``_stats`` and then, last, its done marker (``marker`` None: an empty one)."""
     write_bytes_atomic(output / "_stats" / f"{name}.json", orjson.dumps(record, option=orjson.OPT_INDENT_2))
     done = orjson.dumps(marker, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) if marker else b""
     write_bytes_atomic(output / "_done" / name, done)
 
 
-def _remove_stale_temporaries(output: Path, name: str) -> None:
+def remove_stale_temporaries(output: Path, name: str) -> None:
     """Delete temp files a killed run left for shard ``name``; they never count as output."""
     for directory in (output, output / "rejected", output / "_stats", output / "_done"):
         # part-00003.jsonl.zst.tmp-PID, part-00003.json.tmp-PID, and the marker's part-00003.tmp-PID
@@ -327,185 +202,54 @@ def _remove_stale_temporaries(output: Path, name: str) -> None:
             stale.unlink(missing_ok=True)
 
 
-def _tally(docs: Iterable[dict], stats: dict[str, int]) -> Iterator[dict]:
-    """Count the documents a sink consumes, so its shard's in/out add up."""
-    stats["sink_out"] = 0
-    for doc in docs:
-        stats["sink_out"] += 1
-        yield doc
-
-
-# Worker-process state: set once by the pool initializer (a process-local, not shared, value).
-_worker_queue: Any = None
-
-
-def _init_worker(queue: Any) -> None:
-    global _worker_queue
-    _worker_queue = queue
-
-
-def _worker_task(task: tuple[Callable[..., Any], tuple, dict]) -> Any:
-    fn, args, kwargs = task
-    return fn(*args, tick=_worker_queue.put if _worker_queue else None, **kwargs)
-
-
-def _pool(workers: int, initializer=None, initargs=()) -> multiprocessing.pool.Pool:
-    # fork keeps start-up cheap and shares loaded modules; stages hold no unpicklable state either way.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method).Pool(workers, initializer=initializer, initargs=initargs)
-
-
-def ordered_pool_map(fn: Callable[[Any], Any], items: Iterable[Any], *, workers: int) -> Iterator[Any]:
-    """``map(fn, items)`` over ``workers`` processes, in order, with at most ``2 * workers`` tasks pending.
-
-    Unlike ``Pool.imap``, which drains its input eagerly, a fast producer (a decompressing reader)
-    cannot run ahead of the workers and fill memory.
-    """
-    with _pool(workers) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.apply_async(fn, (item,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-
-
-def parallel_map(
-    fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int, desc: str, progress: bool
-) -> list[Any]:
-    """``[fn(x) for x in items]`` over ``workers`` processes, in order, with a progress bar."""
-    bar = tqdm(total=len(items), desc=desc, unit="shard", disable=not progress, leave=False)
-    try:
-        if workers <= 1 or len(items) <= 1:
-            results = []
-            for item in items:
-                results.append(fn(item))
-                bar.update()
-            return results
-        with _pool(min(workers, len(items))) as pool:
-            results = []
-            for result in pool.imap(fn, items):
-                results.append(result)
-                bar.update()
-            return results
-    finally:
-        bar.close()
+Prepare = Callable[[Any, list[Path], Path, bool], Any]  # (stage, shards, output, force) -> prepared stage
 
 
 @dataclasses.dataclass
-class Todo:
-    """The units a run must (re)do, the marker each will record, and why done ones are redone."""
+class StageRun:
+    """A stage run once set up: the stage as its global step left it, its units, its plan, its output."""
 
-    units: list[_Unit]
-    markers: dict[str, dict[str, Any]]
-    redone: int = 0
-    reasons: list[str] = dataclasses.field(default_factory=list)
-    force_prepare: bool = False
+    stage: Any
+    units: list[Unit]
+    plan: Todo
+    output: Path
+    started: float
+
+    def shard_args(self, suffix: str) -> list[tuple]:
+        """``process_unit`` arguments for every unit to do (the engine adds ``tick`` or not)."""
+        return [(self.stage, u, self.output, suffix, self.plan.markers[u.name]) for u in self.plan.units]
+
+    def finish(self, inputs: Sequence[Path]) -> StageReport:
+        """``finish_stage`` for this run."""
+        return finish_stage(self.stage, self.units, len(self.units) - len(self.plan.units), inputs, self.output,
+                            self.started, self.plan)
 
 
-def plan_todo(stage: Any, units: Sequence[_Unit], output: Path, *, force: bool,
-              identities: dict[str, str] | None = None, need_kept: bool = True) -> Todo:
-    """Compare every unit's done marker with the fingerprint this run would record.
+def set_up(stage: Any, *, inputs: Sequence[Path], output: Path, force: bool, each: ShardMap,
+           prepare: Prepare | None = None) -> StageRun:
+    """Everything before the per-shard pass, the same on every engine: plan the units against their done
+    markers, say what is redone and why, clear what the run replaces, and run the global step.
 
-    A stage with a global step (``prepare``: dedup, scoring) decides each shard from all of its
-    inputs, so there every marker carries every input's identity and any stale shard redoes them all.
-    ``identities`` gives the inputs' identities when they are not on disk yet (a fused run: the
-    upstream markers it is about to write). With ``need_kept``, a done shard whose kept documents are
-    not there (a fused run keeps none in an intermediate stage's directory) is made again, so a later
-    unfused stage finds its input.
+    ``each`` is the engine's per-shard map for a global step's count jobs; ``prepare`` replaces
+    ``stage.prepare(shards, output, each=each, force=...)`` where an engine runs a step its own way
+    (Ray's distributed dedup).
     """
-    parts = stage_parts(stage)
-    global_step = hasattr(stage, "prepare")
-    identities = identities or {u.name: input_identity(u.source) for u in units}
-    markers = {
-        u.name: make_marker(parts, identities if global_step else {u.name: identities[u.name]}) for u in units
-    }
-    if force:
-        return Todo(list(units), markers, force_prepare=True)
-    todo: list[_Unit] = []
-    reasons: list[str] = []
-    redone = 0
-    for unit in units:
-        path = output / "_done" / unit.name
-        if not path.exists():
-            todo.append(unit)
-            continue
-        recorded = read_marker(path)
-        if recorded is not None and recorded["fingerprint"] == markers[unit.name]["fingerprint"]:
-            if not (need_kept and _stage_kind(stage) != "sink" and kept_file(output, unit.name) is None
-                    and not _kept_nothing(output, unit.name)):
-                continue
-            why = [KEPT_NOT_WRITTEN]
+    started = time.perf_counter()
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    units = plan_units(stage, [Path(p) for p in inputs])
+    if not units:
+        raise no_units_error(stage, inputs)
+    plan = plan_todo(stage, units, output, force=force)
+    announce_redo(stage, plan, output)
+    begin_stage(stage, units, output, plan)
+    if has_global_step(stage):
+        shards = [u.source for u in units]
+        if prepare is None:
+            stage = stage.prepare(shards, output, each=each, force=plan.force_prepare)
         else:
-            why = changes(recorded, markers[unit.name])
-        todo.append(unit)
-        redone += 1
-        reasons.extend(r for r in why if r not in reasons)
-    if global_step and redone:
-        # Every shard made before is made again, not only the stale ones.
-        made_before = sum((output / "_done" / u.name).exists() for u in units)
-        return Todo(list(units), markers, redone=made_before, reasons=reasons, force_prepare=True)
-    return Todo(todo, markers, redone=redone, reasons=reasons)
-
-
-KEPT_NOT_WRITTEN = "kept documents not written (a fused run passed them on in memory)"
-
-
-def no_shards_hint(directory: Path) -> str:
-    """Why a stage directory holds no kept shards, when a fused run is the reason ('' otherwise)."""
-    try:
-        fused = orjson.loads((Path(directory) / "_manifest.json").read_bytes()).get("fused")
-    except (OSError, orjson.JSONDecodeError, AttributeError):
-        return ""
-    if not fused or fused.get("kept_documents", "").startswith("written"):
-        return ""
-    return (f"; {directory} was made in a fused run ({'+'.join(fused['stages'])}), which writes kept documents only "
-            f"in {fused['outputs'][-1]}: read that, or rerun the chain with --no-fuse")
-
-
-def _kept_nothing(output: Path, name: str) -> bool:
-    """The shard's stats say it kept no document: it has no kept file by design (ShardWriter writes none)."""
-    try:
-        return orjson.loads((output / "_stats" / f"{name}.json").read_bytes()).get("out") == 0
-    except (OSError, orjson.JSONDecodeError):
-        return False
-
-
-def kept_file(output: Path, name: str) -> Path | None:
-    """The shard file of kept documents ``name`` in ``output``, if there is one."""
-    return next((p for p in sorted(output.glob(f"{glob.escape(name)}.*")) if is_shard(p)), None)
-
-
-def announce_redo(stage: Any, todo: Todo, output: Path) -> None:
-    """Say, before any work, that done shards are made again and why (stderr, above any bar)."""
-    if todo.redone:
-        tqdm.write(
-            f"{stage_label(stage)}: redoing {todo.redone} shard(s) in {output} made with other settings: "
-            f"{'; '.join(todo.reasons[:6])}",
-            file=sys.stderr,
-        )
-
-
-def begin_stage(stage: Any, units: Sequence[_Unit], output: Path, todo: Todo) -> None:
-    """Before any shard changes: remove the manifest, so it never describes bytes it did not see, and
-    the shards an earlier run made from inputs this run no longer has, so no later stage reads them."""
-    names = {u.name for u in units}
-    done = output / "_done"
-    orphans = sorted(p.name for p in done.iterdir() if ".tmp-" not in p.name and p.name not in names) \
-        if done.is_dir() else []
-    for name in orphans:
-        for directory in (output, output / "rejected"):
-            for path in directory.glob(f"{name}.*"):
-                if path.is_file():
-                    path.unlink()
-        (output / "_stats" / f"{name}.json").unlink(missing_ok=True)
-        (done / name).unlink(missing_ok=True)
-    if orphans:
-        tqdm.write(f"{stage_label(stage)}: removed {len(orphans)} shard(s) from {output} whose input is no longer "
-                   f"given: {', '.join(orphans[:5])}{' ...' if len(orphans) > 5 else ''}", file=sys.stderr)
-    if todo.units or orphans:
-        (output / "_manifest.json").unlink(missing_ok=True)
+            stage = prepare(stage, shards, output, plan.force_prepare)
+    return StageRun(stage, units, plan, output, started)
 
 
 @holds_output_lock  # one run per output; removes killed runs' temporaries first
@@ -520,76 +264,15 @@ def run_stage(
     suffix: str = DEFAULT_SUFFIX,
 ) -> StageReport:
     """Run ``stage`` over ``inputs`` into ``output`` and return what it did (see module doc)."""
-    started = time.perf_counter()
-    output.mkdir(parents=True, exist_ok=True)
-    units = plan_units(stage, [Path(p) for p in inputs])
-    if not units:
-        raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}"
-                         + "".join(no_shards_hint(p) for p in inputs))
-    plan = plan_todo(stage, units, output, force=force)
-    announce_redo(stage, plan, output)
-    begin_stage(stage, units, output, plan)
-    if hasattr(stage, "prepare"):
-        stage = stage.prepare(
-            [u.source for u in units], output, workers=workers, force=plan.force_prepare, progress=progress
-        )
-    todo = plan.units
-
-    bar = progress_bar(stage_label(stage), todo, progress)
-    tasks = [(process_unit, (stage, u, output, suffix), {"marker": plan.markers[u.name]}) for u in todo]
-    _run_tasks(tasks, workers=workers, bar=bar)
-    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started, plan)
-
-
-def _run_tasks(tasks: Sequence[tuple[Callable[..., Any], tuple, dict]], *, workers: int, bar: StageBar) -> list[Any]:
-    """Run ``fn(*args, tick=..., **kwargs)`` for every task over ``workers`` processes and return the
-    results (in any order); workers report bytes read through a queue that a thread here adds to ``bar``."""
-    try:
-        if workers <= 1 or len(tasks) <= 1:
-            return [fn(*args, tick=bar.advance, **kwargs) for fn, args, kwargs in tasks]
-        queue = multiprocessing.get_context("fork").SimpleQueue() if hasattr(os, "fork") else None
-        stop = threading.Event()
-
-        def drain() -> None:
-            while not stop.is_set() or (queue is not None and not queue.empty()):
-                if queue is not None and not queue.empty():
-                    bar.advance(queue.get())
-                else:
-                    time.sleep(0.05)
-
-        drainer = threading.Thread(target=drain, daemon=True)
-        drainer.start()
-        try:
-            with _pool(min(workers, len(tasks)), _init_worker, (queue,)) as pool:
-                return list(pool.imap_unordered(_worker_task, tasks))
-        finally:
-            stop.set()
-            drainer.join()
-    finally:
-        bar.close()
-
-
-class StageBar(tqdm):
-    """The stage's bar: bytes of input read, out of the bytes of the shards to do, with an ETA."""
-
-    def advance(self, n: int) -> None:
-        """Add ``n`` bytes; 0 still redraws, so elapsed time and rate move during a slow shard."""
-        if n:
-            self.update(n)
-        else:
-            self.refresh()
-
-
-def progress_bar(label: str, todo: Sequence[_Unit], progress: bool) -> StageBar:
-    """A bar over the input bytes of ``todo`` that redraws at least once a second."""
-    total = sum(unit_bytes(u.source) for u in todo) if progress else 0
-    return StageBar(total=total, desc=f"{label:>12}", unit="B", unit_scale=True, unit_divisor=1024,
-                    disable=not progress, mininterval=0.5, smoothing=0.1)
+    run = set_up(stage, inputs=inputs, output=output, force=force, each=ProcessShardMap(workers, progress))
+    bar = progress_bar(stage_label(run.stage), [u.source for u in run.plan.units], progress)
+    run_tasks([(process_unit, args, {}) for args in run.shard_args(suffix)], workers=workers, bar=bar)
+    return run.finish(inputs)
 
 
 def finish_stage(
     stage: Any,
-    units: list[_Unit],
+    units: list[Unit],
     skipped: int,
     inputs: Sequence[Path],
     output: Path,
@@ -618,7 +301,7 @@ def finish_stage(
         report.reasons.update(record["reasons"])
         report.counters.update(record["counters"])
         report.bytes_out += record["bytes_out"]
-    if hasattr(stage, "finalize"):
+    if isinstance(stage, Finalizer):
         final_counters: Counter = Counter()
         stage.finalize(output, [output / u.name for u in units], final_counters)
         report.counters.update(final_counters)
@@ -646,6 +329,6 @@ def finish_stage(
         **({"fused": fused} if fused else {}),
     }
     write_bytes_atomic(output / "_manifest.json", orjson.dumps(manifest, option=orjson.OPT_INDENT_2, default=str))
-    if getattr(stage, "conform", conform_doc) is not None:
+    if conform_of(stage) is not None:
         write_dataset_card(output)  # `load_dataset(output)` then reads the shards with the declared features
     return report

@@ -1,25 +1,20 @@
-"""Streaming shard I/O: JSONL (plain, .gz, .zst) and Parquet documents, compressed raw input, atomic writes.
+"""Shard files: their names, streaming document reading (JSONL plain, .gz, .zst; Parquet) and the writer.
 
-Reading never loads a whole file: JSONL is read line by line from a decompressing stream (at most one
-128 KiB buffer per read, so a zstd bomb stays small) and Parquet batch by batch. A malformed line (bad
-JSON, invalid UTF-8, missing ``text``), a line over the size limit or a truncated compressed stream
-does not stop the run: it comes out as a document already marked rejected, with the reason and line
-number, and the runner writes it to ``rejected/``. Writes go to a temporary name and are renamed
-into place only when complete, so a killed run never leaves a half-written shard under its real name.
-Gzip output has a zero mtime so that identical content gives identical bytes.
+Reading never loads a whole file: JSONL is read line by line from a decompressing stream
+(``corpus.compressed``: at most one 128 KiB buffer per read, so a zstd bomb stays small) and Parquet
+batch by batch. A malformed line (bad JSON, invalid UTF-8, missing ``text``), a line over the size
+limit or a truncated compressed stream does not stop the run: it comes out as a document already
+marked rejected, with the reason and line number, and the runner writes it to ``rejected/``.
+``ShardWriter`` writes through ``corpus.atomic``, so a killed run never leaves a half-written shard
+under its real name; gzip output has a zero mtime so that identical content gives identical bytes.
+The atomic-write and decompression names are importable from here too, where callers always found them.
 """
 
 from __future__ import annotations
 
-import bz2
-import contextlib
-import errno
 import gzip
-import io
 import itertools
-import lzma
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -27,8 +22,31 @@ from typing import IO, Any, NamedTuple
 import orjson
 import zstandard
 
+from corpus.atomic import (
+    FULL_BELOW_BYTES,
+    TEMP_MARK,
+    OutputWriteError,
+    atomic_path,
+    is_temporary,
+    naming_write_errors,
+    remove_temporaries,
+    temp_path,
+    write_bytes_atomic,
+    write_error,
+)
+from corpus.compressed import READ_BUFFER, decompressed, open_binary, open_text
 from corpus.records import reject
 from corpus.schema import arrow_schema, without_nulls
+
+__all__ = [  # its own names, and those of corpus.atomic and corpus.compressed that callers import from here
+    "atomic_path", "BAD_JSON", "BAD_UTF8", "DEFAULT_SUFFIX", "FULL_BELOW_BYTES", "IO_STAGE", "is_shard",
+    "is_temporary", "iter_json_lines", "LINE_TOO_LONG", "list_shards", "malformed_doc", "MAX_LINE_BYTES",
+    "max_line_bytes", "MAX_LINE_ENV", "MISSING_ID", "MISSING_TEXT", "naming_write_errors", "open_binary",
+    "open_text", "OutputWriteError", "OVERSIZE_KEPT_BYTES", "PARQUET_ROWS_PER_GROUP", "parse_line",
+    "READ_BUFFER", "read_docs", "read_jsonl", "read_parquet", "remove_temporaries", "shard_name",
+    "SHARD_SUFFIXES", "ShardWriter", "TEMP_MARK", "temp_path", "TRUNCATED_STREAM", "Unreadable",
+    "write_bytes_atomic", "write_error", "ZSTD_LEVEL",
+]
 
 SHARD_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet")
 DEFAULT_SUFFIX = ".jsonl.zst"
@@ -50,13 +68,6 @@ IO_STAGE = "io"
 MAX_LINE_BYTES = 16 << 20
 MAX_LINE_ENV = "KNOWFORGE_MAX_LINE_BYTES"
 OVERSIZE_KEPT_BYTES = 4096  # the head of an oversize line kept in its rejected placeholder
-TEMP_MARK = ".knowforge-tmp-"  # + PID: see temp_path
-_TEMP_NAME = re.compile(re.escape(TEMP_MARK) + r"\d+$")
-READ_BUFFER = 1 << 17  # decompressed bytes per read: one zstd block, so a bomb never expands further
-
-# Errors raised by the decompressors when a stream ends early or is corrupt (bz2 and gzip raise
-# OSError subclasses for corrupt data).
-_STREAM_ERRORS = (EOFError, zstandard.ZstdError, OSError, lzma.LZMAError)
 
 
 def shard_name(path: Path) -> str:
@@ -83,182 +94,6 @@ def list_shards(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if is_shard(p))
 
 
-class _ZstdFrameWalker:
-    """Follows the frame and block headers of a zstd stream (RFC 8878, section 3) as its bytes go by.
-
-    zstandard's ``stream_reader`` returns a quiet EOF on a stream cut mid-frame, which would lose a
-    dump's tail silently. The walker reads only headers (3 bytes per block of up to 128 KiB of output)
-    and skips block contents by arithmetic, so it costs nothing next to decompression and copies no
-    buffer; at the end ``complete`` tells a stream that ends on a frame boundary from a cut one.
-    """
-
-    MAGIC = 0xFD2FB528
-    SKIPPABLE = 0x184D2A50  # 0x184D2A50..0x184D2A5F: skippable frames (4-byte size, then data)
-
-    def __init__(self) -> None:
-        self._state = "magic"
-        self._need = 4  # header bytes the current state needs
-        self._head = b""  # header bytes gathered across a chunk boundary (at most 14)
-        self._skip = 0  # content bytes to pass over before the next header
-        self._checksum = False
-        self.error: zstandard.ZstdError | None = None
-
-    @property
-    def complete(self) -> bool:
-        """True when the bytes seen so far end exactly after a whole frame (or are empty)."""
-        return self.error is None and self._state == "magic" and not self._head and not self._skip
-
-    def feed(self, data: bytes) -> None:
-        """Account for the next compressed bytes; a bad header is kept in ``error`` and ends the walk."""
-        if self.error is not None:
-            return
-        try:
-            self._walk(data)
-        except zstandard.ZstdError as err:
-            self.error = err
-
-    def _walk(self, data: bytes) -> None:
-        pos, size = 0, len(data)
-        while True:
-            if self._skip:
-                step = min(self._skip, size - pos)
-                self._skip -= step
-                pos += step
-                if self._skip:
-                    return
-            want = self._need - len(self._head)
-            if size - pos < want:
-                self._head += data[pos:]
-                return
-            head = self._head + data[pos : pos + want]
-            pos += want
-            self._head = b""
-            self._advance(head)
-
-    def _advance(self, head: bytes) -> None:
-        state = self._state
-        if state == "magic":
-            magic = int.from_bytes(head, "little")
-            if magic == self.MAGIC:
-                self._state, self._need = "descriptor", 1
-            elif magic & 0xFFFFFFF0 == self.SKIPPABLE:
-                self._state, self._need = "skip_size", 4
-            else:
-                raise zstandard.ZstdError(f"not a zstd frame (magic {magic:#010x})")
-        elif state == "skip_size":
-            self._skip = int.from_bytes(head, "little")
-            self._state, self._need = "magic", 4
-        elif state == "descriptor":
-            fhd = head[0]
-            single_segment = (fhd >> 5) & 1
-            fcs_size = (1 if single_segment else 0, 2, 4, 8)[fhd >> 6]
-            self._checksum = bool(fhd & 0x04)
-            self._state, self._need = "frame_header", (0 if single_segment else 1) + (0, 1, 2, 4)[fhd & 3] + fcs_size
-        elif state == "frame_header":
-            self._state, self._need = "block", 3
-        elif state == "block":
-            header = int.from_bytes(head, "little")
-            block_type, block_size = (header >> 1) & 3, header >> 3
-            if block_type == 3:
-                raise zstandard.ZstdError("reserved zstd block type")
-            self._skip = 1 if block_type == 1 else block_size  # an RLE block stores one byte
-            if header & 1:  # last block of the frame
-                self._state, self._need = ("checksum", 4) if self._checksum else ("magic", 4)
-        else:  # checksum
-            self._state, self._need = "magic", 4
-
-
-class _WalkedSource:
-    """The compressed file as zstandard reads it, shown to a frame walker on the way."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self.walker = _ZstdFrameWalker()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self.walker.feed(data)
-        return data
-
-    def close(self) -> None:
-        self._raw.close()
-
-
-class _CheckedRaw(io.RawIOBase):
-    """A decompressed stream as a raw reader that bounds every read and notices a cut or corrupt stream.
-
-    Each ``readinto`` asks the decompressor for at most the caller's buffer (``readinto1`` on gzip,
-    bz2 and xz files; zstandard's ``stream_reader`` for zstd), so a bomb never expands past one
-    buffer. A stream error is kept in ``error``: ``strict`` readers raise it, the line reader ends
-    cleanly instead, so the bytes of a cut last line are still returned and can be kept.
-    """
-
-    def __init__(self, stream: Any, *, walker: _ZstdFrameWalker | None = None, strict: bool = True) -> None:
-        self._stream = stream
-        self._readinto = getattr(stream, "readinto1", None) or stream.readinto
-        self._walker = walker
-        self._strict = strict
-        self.error: BaseException | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self.error is not None:
-            return self._fail()
-        try:
-            n = self._readinto(buffer)
-        except _STREAM_ERRORS as err:
-            self.error = err
-            return self._fail()
-        if not n and self._walker is not None and not self._walker.complete:
-            self.error = self._walker.error or EOFError("zstd stream ended in the middle of a frame")
-            return self._fail()
-        return n
-
-    def _fail(self) -> int:
-        if self._strict:
-            raise self.error  # type: ignore[misc]
-        return 0
-
-    def close(self) -> None:
-        if not self.closed:
-            self._stream.close()
-        super().close()
-
-
-def _decompressed(path: Path, *, strict: bool) -> _CheckedRaw:
-    name = path.name
-    if name.endswith(".zst"):
-        source = _WalkedSource(open(path, "rb"))  # noqa: SIM115 - closed with the reader
-        reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True, closefd=True)
-        return _CheckedRaw(reader, walker=source.walker, strict=strict)
-    if name.endswith(".gz"):
-        stream: Any = gzip.open(path, "rb")
-    elif name.endswith(".bz2"):
-        stream = bz2.open(path, "rb")
-    elif name.endswith(".xz"):
-        stream = lzma.open(path, "rb")
-    else:
-        stream = open(path, "rb")  # noqa: SIM115 - closed with the reader
-    return _CheckedRaw(stream, strict=strict)
-
-
-def open_binary(path: Path) -> IO[bytes]:
-    """Open ``path`` for streaming binary reads, decompressing .gz, .bz2, .zst or .xz by suffix.
-
-    A truncated or corrupt compressed stream raises (EOFError, ``zstandard.ZstdError`` or OSError)
-    once the complete data before the damage has been read.
-    """
-    if not path.name.endswith((".gz", ".bz2", ".zst", ".xz")):
-        return open(path, "rb")  # noqa: SIM115 - caller closes
-    return io.BufferedReader(_decompressed(path, strict=True), buffer_size=READ_BUFFER)
-
-
-def open_text(path: Path) -> IO[str]:
-    """Open ``path`` (optionally compressed) as UTF-8 text; invalid bytes raise, as for any strict read."""
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8", newline="")
-
 
 def malformed_doc(path: Path, lineno: int, reason: str, raw: bytes | str, **details: Any) -> dict[str, Any]:
     """A rejected placeholder document for unreadable input, keeping the raw line so nothing is lost."""
@@ -267,7 +102,11 @@ def malformed_doc(path: Path, lineno: int, reason: str, raw: bytes | str, **deta
     return reject(doc, stage=IO_STAGE, reason=reason, file=str(path), line=lineno, **details)
 
 
-def _parse_line(path: Path, lineno: int, line: bytes, require_id: bool) -> dict[str, Any]:
+def parse_line(path: Path, lineno: int, line: bytes, require_id: bool) -> dict[str, Any]:
+    """One JSON line as a document, or a rejected placeholder saying why it is not one (line ``lineno``).
+
+    Also how a fused run hands documents from stage to stage (``corpus.fused``), so they are exactly
+    what the next stage would read from the shard file."""
     try:
         doc = orjson.loads(line)  # also rejects invalid UTF-8, so good lines are decoded once
     except orjson.JSONDecodeError as err:
@@ -329,7 +168,7 @@ def iter_json_lines(path: Path, *, limit: int | None = None) -> Iterator[tuple[i
     """
     limit = max_line_bytes() if limit is None else limit
     compressed = path.name.endswith((".gz", ".bz2", ".zst", ".xz"))
-    raw = _decompressed(path, strict=False) if compressed else open(path, "rb", buffering=0)  # noqa: SIM115
+    raw = decompressed(path, strict=False) if compressed else open(path, "rb", buffering=0)  # noqa: SIM115
     lineno = 0
     parts: list[bytes] = []  # the unfinished line, in pieces (joined once it ends: no quadratic +=)
     held = 0  # its length so far
@@ -394,7 +233,7 @@ def read_jsonl(path: Path, *, require_id: bool = True, limit: int | None = None)
         if isinstance(line, Unreadable):
             yield line.doc(path, lineno)
             continue
-        yield _parse_line(path, lineno, line, require_id)
+        yield parse_line(path, lineno, line, require_id)
 
 
 def read_parquet(path: Path, *, require_id: bool = True, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -418,7 +257,7 @@ def read_parquet(path: Path, *, require_id: bool = True, limit: int | None = Non
             if len(line) > limit:
                 yield malformed_doc(path, row, LINE_TOO_LONG, line[:OVERSIZE_KEPT_BYTES], bytes=len(line), limit=limit)
                 continue
-            yield _parse_line(path, row, line, require_id)
+            yield parse_line(path, row, line, require_id)
 
 
 def read_docs(path: Path, *, require_id: bool = True, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -428,141 +267,6 @@ def read_docs(path: Path, *, require_id: bool = True, limit: int | None = None) 
     return read_jsonl(path, require_id=require_id, limit=limit)
 
 
-def temp_path(path: Path) -> Path:
-    """The temporary name a file is written under before it is renamed to ``path``.
-
-    ``part-00000.jsonl.zst.knowforge-tmp-4242``: the marker says whose it is and the PID which process
-    wrote it, so a run can remove every temporary a killed run left (:func:`remove_temporaries`) and
-    never mistake someone else's file for one.
-    """
-    return path.with_name(f"{path.name}{TEMP_MARK}{os.getpid()}")
-
-
-def is_temporary(path: Path) -> bool:
-    """True for a name made by :func:`temp_path`."""
-    return _TEMP_NAME.search(path.name) is not None
-
-
-def remove_temporaries(root: Path) -> list[Path]:
-    """Delete every temporary of ours under ``root`` (recursively) and return what was deleted.
-
-    Only safe while holding ``root``'s lock (``corpus.lock``): then no live writer owns them.
-    Subdirectories with a lock file of their own are other outputs and are left alone.
-    """
-    from corpus.lock import LOCK_NAME  # corpus.lock imports this module for temp_path
-
-    removed: list[Path] = []
-    for directory, subdirs, files in os.walk(root):
-        here = Path(directory)
-        subdirs[:] = [d for d in subdirs if not (here / d / LOCK_NAME).exists()]
-        for name in files:
-            if _TEMP_NAME.search(name):
-                with contextlib.suppress(FileNotFoundError):
-                    (here / name).unlink()
-                    removed.append(here / name)
-    return removed
-
-
-class OutputWriteError(OSError):
-    """Writing an output failed; the message names the file and the cause in words ("disk full").
-
-    ``errno`` and ``filename`` are those of the error it replaces; the message is the one line.
-    """
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-_CAUSES = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
-           errno.EPERM: "permission denied", errno.EROFS: "read-only file system"}
-_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")  # numpy's message for a short fwrite
-FULL_BELOW_BYTES = 1 << 20  # free space under which a short write without an errno is taken for a full disk
-
-
-def write_error(path: Path, err: OSError) -> OutputWriteError:
-    """``err`` (raised while writing ``path``) as one line naming the path and the cause.
-
-    numpy's ``tofile``/``save`` report a full disk as a bare ``OSError("83200 requested and 74736
-    written")`` with no errno; then the free space of the file system decides whether it was full.
-    """
-    cause = _CAUSES.get(err.errno) if err.errno is not None else None
-    if cause is None and err.errno is None:
-        try:
-            fs = os.statvfs(path.parent)
-            full = fs.f_bavail * fs.f_frsize < FULL_BELOW_BYTES
-        except OSError:
-            full = False
-        cause = f"disk full ({err})" if full else f"short write ({err})"
-    if cause is None:
-        cause = err.strerror or str(err)
-    if is_temporary(path):
-        path = path.with_name(_TEMP_NAME.sub("", path.name))
-    made = OutputWriteError(f"cannot write {path}: {cause}")
-    made.errno, made.filename = err.errno, str(path)
-    return made
-
-
-def _is_write_failure(err: OSError, ours: tuple[Path, ...]) -> bool:
-    """Whether ``err``, raised inside an atomic write of ``ours``, is about writing them (not reading input)."""
-    if isinstance(err, OutputWriteError):
-        return False  # already says which file and why
-    if err.filename is not None and Path(err.filename) not in ours:
-        return False  # about another file: an input that could not be read, say
-    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG):
-        return True
-    if err.errno in (errno.EACCES, errno.EPERM):
-        return err.filename is not None
-    return err.errno is None and _SHORT_WRITE.search(str(err)) is not None
-
-
-@contextlib.contextmanager
-def naming_write_errors(path: Path, *also: Path) -> Iterator[None]:
-    """Turn a failure to write ``path`` (or ``also``: its temporary) in the block into ``OutputWriteError``.
-
-    For a writer that fills several files at once (pack's merge: ``.bin`` and ``.idx``), so the error
-    names the one that failed, not whichever ``atomic_path`` is innermost. Temporary names are shown
-    as the real name they stand for.
-    """
-    try:
-        yield
-    except OSError as err:
-        if _is_write_failure(err, (path, *also)):
-            raise write_error(path, err) from err
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
-
-    A failure to write it (full disk, read-only file system, no permission, numpy's short write)
-    comes out as :class:`OutputWriteError` naming ``path``; other errors pass through unchanged.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise write_error(path, err) from err
-    tmp = temp_path(path)
-    try:
-        with naming_write_errors(path, tmp, path.parent):
-            yield tmp
-            os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file, then rename).
-
-    A path that is neither a file nor a directory (a device such as /dev/stdout or /dev/full, a FIFO) is
-    written in place: renaming over it would replace the device with a file (as root, even in /dev).
-    """
-    if path.exists() and not path.is_file() and not path.is_dir():
-        path.write_bytes(data)
-        return
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 class ShardWriter:

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from corpus.sentences import sentence_ends
+from corpus.text import HAN_CONTIGUOUS
 
 
 def estimate_tokens(text: str) -> int:
     """Tokenizer-free token estimate of ``text`` (CJK characters count one, other characters a quarter)."""
-    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+    cjk = HAN_CONTIGUOUS.count(text)
     return cjk + (len(text) - cjk + 3) // 4
 
 

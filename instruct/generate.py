@@ -19,6 +19,7 @@ from corpus.resources import shipped
 from corpus.runner import upstream_count
 from corpus.score.ngram import guess_lang
 from corpus.shards import list_shards, read_docs
+from corpus.text import HAN
 from instruct.chunking import Passage, estimate_tokens, passages
 from instruct.jobs import (
     Failure,
@@ -55,8 +56,8 @@ REASON_TOO_LONG = "select_too_long"
 REASON_JUDGE_LOW = "judge_low_score"
 REASON_JUDGE_MALFORMED = "judge_malformed_json"
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_ZH_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z0-9]")
+_CJK_RE = HAN.regex
+_ZH_UNIT_RE = re.compile(f"[{HAN.char_class}A-Za-z0-9]")
 _EN_WORD_RE = re.compile(r"[a-z0-9]+")
 # Function words carry no evidence of grounding; left out of the English overlap.
 EN_STOPWORDS = frozenset(

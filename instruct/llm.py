@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
+from corpus.text import HAN_CONTIGUOUS
 from instruct.llm_cache import ResponseCache, cache_key
 from instruct.llm_cost import Accounting
 from instruct.llm_errors import LLMSetupError, connect_failure, endpoint_error, error_message
@@ -58,7 +59,7 @@ def estimate_tokens(messages: MessageList) -> int:
     total = 0
     for message in messages:
         text = str(message.get("content", ""))
-        cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+        cjk = HAN_CONTIGUOUS.count(text)
         total += cjk + (len(text) - cjk) // 4 + 4
     return total
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from corpus.text import HAN
 from instruct.protect import unmasked_text
 
 REASON_PREAMBLE = "translate_preamble"  # "Here is the translation:" / "以下是翻译" in front of the text
@@ -16,7 +17,7 @@ REASON_WRONG_LANGUAGE = "translate_wrong_language"  # target-language share belo
 REASON_LENGTH_RATIO = "translate_length_ratio"  # output length far from what the direction predicts
 REASON_STRUCTURE = "translate_structure_changed"  # paragraphs or list/heading lines differ in number
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RE = HAN.regex
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+")
 _PREAMBLE_RES = (
     re.compile(

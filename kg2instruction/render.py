@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from corpus.text import HAN_BASIC
+
 # Wikidata unit items -> surface forms (zh first, then symbols).
 UNITS = {
     "Q712226": ("平方公里", "平方千米", "km²", "km2"),
@@ -59,7 +61,7 @@ def quantity_forms(amount: str, unit: str) -> list[str]:
             forms.append(f"{text}{symbol}")
             # Latin-script symbols are spaced in English prose ("468 km²", as the wiki reader renders
             # {{convert}}); Chinese unit names never are.
-            if symbol and not any("\u4e00" <= ch <= "\u9fff" for ch in symbol):
+            if symbol and not HAN_BASIC.search(symbol):
                 forms.append(f"{text} {symbol}")
     return sorted(dict.fromkeys(f for f in forms if f), key=len, reverse=True)
 

@@ -21,7 +21,6 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import orjson
 
 from corpus.runner import ordered_pool_map
 from corpus.shards import TRUNCATED_STREAM, Unreadable, iter_json_lines
+from corpus.text import opencc_converter
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +38,6 @@ TRUNCATED_DUMP = "truncated_dump"
 # zh label variants in order of preference; Traditional ones are converted to Simplified.
 ZH_VARIANTS = ("zh-cn", "zh-hans", "zh", "zh-sg", "zh-my", "zh-hant", "zh-tw", "zh-hk", "zh-mo")
 EN_VARIANTS = ("en", "en-gb", "en-ca")
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s").convert
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -72,7 +65,7 @@ def _first(mapping: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def _zh(text: str | None) -> str | None:
-    return _t2s()(text) if text else None
+    return opencc_converter("t2s")(text) if text else None
 
 
 def _unique(items: list[str], exclude: str | None) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import cli
 from cli import main
 from corpus import commands as corpus_commands
+from corpus import stage_options
 from corpus.options import MISSING, Opt, Param, check_option_types, field_default, params, user_fields
 from corpus.steps import READERS, STEPS, ConfigError
 from instruct import commands as instruct_commands
@@ -109,9 +110,9 @@ def test_every_stage_field_is_an_option_or_declared_yaml_only():
             assert name == "merge"  # runs once over whole pack outputs: YAML only (configs/knowlm.yaml)
             continue
         offered = {p.key.rsplit(".", 1)[-1] for p in by_name[name].params()}
-        missing = set(user_fields(cls)) - offered - corpus_commands.YAML_ONLY.get(name, set())
+        missing = set(user_fields(cls)) - offered - stage_options.YAML_ONLY.get(name, set())
         assert not missing, (name, missing)
-        stale = corpus_commands.YAML_ONLY.get(name, set()) - set(user_fields(cls))
+        stale = stage_options.YAML_ONLY.get(name, set()) - set(user_fields(cls))
         assert not stale, (name, stale)
 
 
@@ -119,7 +120,7 @@ def test_every_read_option_is_a_reader_field_and_every_reader_field_an_option():
     fields = {f for cls in READERS.values() for f in user_fields(cls)}
     offered = {p.key for p in corpus_commands.READ.params()} - {"inputs", "output", "source"}
     assert offered <= fields
-    assert fields - offered == corpus_commands.READ_YAML_ONLY
+    assert fields - offered == stage_options.READ_YAML_ONLY
 
 
 def test_choices_come_from_the_library_tables():
@@ -215,7 +216,7 @@ def test_the_corpus_groups_own_options_are_its_table():
     ("namespaces", "wiki", (0,), "(default: 0)"), ("opencc", "wiki", "auto", "(default auto"),
     ("tables", "wiki", "drop", "drop tables with their lead-in sentence (default)"),
     ("math", "wiki", "latex", "as $LaTeX$ (default)"), ("solution_ext", "leetcode", "py", "(default: py)"),
-    ("doocs_lang", "leetcode", "en", "(default: en)"),
+    ("doocs_lang", "leetcode", "en", "(default: en)"), ("encoding", "csv", "utf-8", "(default: utf-8)"),
 ])
 def test_reads_help_says_the_readers_own_defaults(key, reader, default, phrase):
     """`read` options default to "not given" (each reader keeps its own), so their help says the default

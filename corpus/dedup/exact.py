@@ -6,7 +6,7 @@ A global stage in three steps, the pattern every dedup stage follows:
 each hash in (source priority, shard order, position) order, writing per shard the positions to remove
 and the id kept;
 (3) the per-shard pass (``for_shard`` + ``__call__``) rejects those documents with reason
-``exact_duplicate`` and the kept id. Hashes are 64-bit BLAKE2b: at 10^9 documents the chance of any
+``exact_duplicate`` and the kept id. Steps (1)-(2) are ``corpus.globalstep.global_step``. Hashes are 64-bit BLAKE2b: at 10^9 documents the chance of any
 collision is ~3%, and a collision only costs one document.
 """
 
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
@@ -24,19 +22,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from corpus.records import reject, rejection
-from corpus.runner import internal, parallel_map
-from corpus.shards import atomic_path, read_docs, shard_name
+from corpus.contract import ShardMap
+from corpus.globalstep import CountThenFilter, by_shard, global_step, stacked, valid_docs
+from corpus.records import reject
+from corpus.shards import atomic_path, shard_name
+from corpus.text import normalize
 
 EXACT_DUPLICATE = "exact_duplicate"
 STATE_DIR = "_dedup-exact"
 
-_SPACES = re.compile(r"\s+")
-
 
 def normalise(text: str) -> str:
     """NFKC, lower case, and all whitespace runs folded to one space: what 'the same text' means here."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+    return normalize(text, case="lower", fold="space")
 
 
 def text_hash(text: str) -> int:
@@ -60,8 +58,7 @@ def hash_shard(shard: Path, state_dir: Path, force: bool) -> Path:
                 return out
     # Positions count valid documents only: the per-shard pass never sees the malformed ones.
     positions, hashes, ids, sources = [], [], [], []
-    valid = (doc for doc in read_docs(shard) if rejection(doc) is None)
-    for position, doc in enumerate(valid):
+    for position, doc in enumerate(valid_docs(shard)):
         positions.append(position)
         hashes.append(text_hash(doc["text"]))
         ids.append(doc["id"])
@@ -76,6 +73,24 @@ def hash_shard(shard: Path, state_dir: Path, force: bool) -> Path:
     return out
 
 
+def write_removal_list(state: Path, name: str, positions: np.ndarray, kept: np.ndarray) -> None:
+    """Shard ``name``'s removal list: the positions (among its valid documents) to reject and the id of
+    the document kept for each, in any order (the per-shard pass reads them into a dict)."""
+    _save_npz(state / f"{name}.removed.npz", positions=positions, kept=kept)
+
+
+def first_of_each(hashes: np.ndarray, rank: np.ndarray, shard: np.ndarray, position: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``(removed, keeper)`` rows: every row but the first of its hash in (source rank, shard, position)
+    order, and for each the row kept. Local and Ray (per hash partition) decide with this."""
+    order = np.lexsort((position, shard, rank, hashes))
+    sorted_hashes = hashes[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
+    keeper_row = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
+    return order[~first], keeper_row[~first]
+
+
 def priority_ranks(sources: np.ndarray, priority: tuple[str, ...]) -> np.ndarray:
     """Rank of each document's source in ``priority`` (0 = kept first); unlisted sources rank last, tied."""
     rank = np.full(sources.size, len(priority), dtype=np.int64)
@@ -85,7 +100,7 @@ def priority_ranks(sources: np.ndarray, priority: tuple[str, ...]) -> np.ndarray
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ExactDedupStep:
+class ExactDedupStep(CountThenFilter):
     """Keep the first document of each normalised text: first by ``source_priority``, then shard, position.
 
     ``source_priority`` (e.g. ``[zhwiki, baike, wudao]``): sources listed first are kept first; sources
@@ -93,58 +108,36 @@ class ExactDedupStep:
     """
 
     name: ClassVar[str] = "dedup-exact"
-    source_priority: tuple[str, ...] = ()
-    state_dir: str | None = internal()  # set by prepare()
-    shard: str | None = internal()  # set by for_shard()
+    source_priority: tuple[str, ...] = ()  # a list from YAML is kept as given: both fingerprint alike
 
     def __post_init__(self) -> None:
         if isinstance(self.source_priority, str) or not all(isinstance(s, str) for s in self.source_priority):
             raise ValueError("source_priority must be a list of source names, e.g. [zhwiki, baike, wudao]")
-        object.__setattr__(self, "source_priority", tuple(self.source_priority))
 
-    def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
+    def prepare(self, shards: list[Path], output: Path, *, each: ShardMap, force: bool):
+        """Hash every shard (``each``, resumable), keep the first of each hash, write per-shard removal lists."""
         state = output / STATE_DIR
-        state.mkdir(parents=True, exist_ok=True)
-        files = parallel_map(
-            partial(hash_shard, state_dir=state, force=force), shards, workers=workers,
-            desc="exact hashes", progress=progress,
-        )
-        loaded = [np.load(f) for f in files]
-        hashes = np.concatenate([z["hashes"] for z in loaded]) if loaded else np.empty(0, np.uint64)
-        shard_index = np.concatenate([np.full(len(z["hashes"]), i, np.int64) for i, z in enumerate(loaded)])
-        position = np.concatenate([z["positions"] for z in loaded])
-        rank = priority_ranks(np.concatenate([z["sources"] for z in loaded]) if loaded else np.empty(0, str),
-                              self.source_priority)
-        # Sort by hash, then source rank, shard, position: the first row of each hash run is the keeper.
-        order = np.lexsort((position, shard_index, rank, hashes))
-        sorted_hashes = hashes[order]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
-        keeper_row = order[np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))]
-        removed_rows = order[~first]
-        removed_keepers = keeper_row[~first]
-        offsets = np.cumsum([0] + [len(z["hashes"]) for z in loaded])
-        all_ids = np.concatenate([z["ids"] for z in loaded]) if loaded else np.empty(0, str)
-        for i, shard in enumerate(shards):
-            mine = (removed_rows >= offsets[i]) & (removed_rows < offsets[i + 1])
-            _save_npz(
-                state / f"{shard_name(shard)}.removed.npz",
-                positions=position[removed_rows[mine]],
-                kept=all_ids[removed_keepers[mine]],
-            )
-        return dataclasses.replace(self, state_dir=str(state))
 
-    def for_shard(self, name: str):
-        return dataclasses.replace(self, shard=name)
+        def decide(files: list[Path]) -> None:
+            rows, offsets = stacked(files, ("hashes", "positions", "ids", "sources"))
+            shard_index = np.repeat(np.arange(len(files)), np.diff(offsets))
+            rank = priority_ranks(rows["sources"], tuple(self.source_priority))
+            removed_rows, removed_keepers = first_of_each(rows["hashes"], rank, shard_index, rows["positions"])
+            for shard, mine in zip(shards, by_shard(offsets, removed_rows), strict=True):
+                write_removal_list(state, shard_name(shard), rows["positions"][removed_rows[mine]],
+                                   rows["ids"][removed_keepers[mine]])
+
+        return global_step(self, shards, state=state, each=each, count=partial(hash_shard, state_dir=state, force=force),
+                           decide=decide, desc="exact hashes")
 
     def _removed(self) -> dict[int, str]:
-        if self.state_dir is None or self.shard is None:
-            raise RuntimeError("dedup-exact runs through the runner, which calls prepare() and for_shard()")
-        z = np.load(Path(self.state_dir) / f"{self.shard}.removed.npz")
+        state, shard = self.bound()
+        z = np.load(state / f"{shard}.removed.npz")
         return dict(zip(z["positions"].tolist(), z["kept"].tolist(), strict=True))
 
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
         removed = self._removed()
+        # The n-th document given is the n-th valid one of the shard: the position hash_shard recorded.
         for position, doc in enumerate(docs):
             if position in removed:
                 yield reject(doc, stage=self.name, reason=EXACT_DUPLICATE, kept_id=removed[position])

@@ -5,7 +5,7 @@ normalised lines of every document into ``OUTPUT/_dedup-lines/<params>/<shard>.n
 (2) it counts the hashes over all shards with ``np.unique`` (a line counts once per document) and writes
 the sorted hashes of lines found in ``min_docs`` documents or more to ``boilerplate.npy``; (3) the
 per-shard pass drops those lines, counted, and rejects a document left with no text
-(``boilerplate_only``). Paragraph = line here: text is split on "\\n"; no fuzzy line matching.
+(``boilerplate_only``); (1)-(2) are ``corpus.globalstep.global_step``. Paragraph = line here: text is split on "\\n"; no fuzzy line matching.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any, ClassVar
 import numpy as np
 import orjson
 
+from corpus.contract import ShardMap
 from corpus.dedup.exact import normalise
-from corpus.records import reject, rejection
-from corpus.runner import internal, parallel_map
-from corpus.shards import atomic_path, read_docs, shard_name, write_bytes_atomic
+from corpus.globalstep import CountThenFilter, global_step, valid_docs
+from corpus.records import reject
+from corpus.shards import atomic_path, shard_name, write_bytes_atomic
 
 BOILERPLATE_ONLY = "boilerplate_only"
 STATE_DIR = "_dedup-lines"
@@ -64,16 +65,15 @@ class LineHashJob:
         if out.exists() and not self.force:
             return out
         hashes: list[int] = []
-        for doc in read_docs(shard):
-            if rejection(doc) is None:
-                hashes.extend(document_line_hashes(doc.get("text") or "", self.min_chars))
+        for doc in valid_docs(shard):
+            hashes.extend(document_line_hashes(doc.get("text") or "", self.min_chars))
         with atomic_path(out) as tmp, open(tmp, "wb") as f:
             np.save(f, np.asarray(hashes, dtype=np.uint64))
         return out
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class LineDedupStep:
+class LineDedupStep(CountThenFilter):
     """Remove lines that occur in at least ``min_docs`` documents; ``min_chars``: shorter lines are kept.
 
     Lines are compared after ``corpus.dedup.exact.normalise`` (NFKC, lower case, whitespace folded).
@@ -84,8 +84,6 @@ class LineDedupStep:
     name: ClassVar[str] = "dedup-lines"
     min_docs: int = DEFAULT_MIN_DOCS
     min_chars: int = DEFAULT_MIN_CHARS
-    state_dir: str | None = internal()  # set by prepare()
-    shard: str | None = internal()  # set by for_shard()
 
     def __post_init__(self) -> None:
         if self.min_docs < 2:
@@ -93,32 +91,30 @@ class LineDedupStep:
         if self.min_chars < 1:
             raise ValueError("min_chars must be >= 1 (blank lines are never boilerplate)")
 
-    def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
-        """Hash every shard's lines (in parallel, resumable), count them, write ``boilerplate.npy``."""
+    def prepare(self, shards: list[Path], output: Path, *, each: ShardMap, force: bool):
+        """Hash every shard's lines (``each``, resumable), count them, write ``boilerplate.npy``."""
         state = output / STATE_DIR / f"min_chars-{self.min_chars}"
-        state.mkdir(parents=True, exist_ok=True)
-        job = LineHashJob(min_chars=self.min_chars, state=state, force=force)
-        files = parallel_map(job, shards, workers=workers, desc="line hashes", progress=progress)
-        hashes = np.concatenate([np.load(f) for f in files]) if files else np.empty(0, np.uint64)
-        unique, counts = np.unique(hashes, return_counts=True)  # sorted: the pass looks lines up by hash
-        boilerplate = unique[counts >= self.min_docs]
-        path = state / f"boilerplate-{self.min_docs}.npy"
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.save(f, boilerplate)
-        stats = {"min_docs": self.min_docs, "min_chars": self.min_chars, "distinct_lines": int(unique.size),
-                 "boilerplate_lines": int(boilerplate.size),
-                 "boilerplate_occurrences": int(counts[counts >= self.min_docs].sum())}
-        write_bytes_atomic(output / "_stats" / "_dedup-lines.json", orjson.dumps(stats, option=orjson.OPT_INDENT_2))
-        return dataclasses.replace(self, state_dir=str(path))
 
-    def for_shard(self, name: str):
-        """A copy bound to shard ``name`` (the runner calls this before the per-shard pass)."""
-        return dataclasses.replace(self, shard=name)
+        def decide(files: list[Path]) -> Path:
+            hashes = np.concatenate([np.load(f) for f in files]) if files else np.empty(0, np.uint64)
+            unique, counts = np.unique(hashes, return_counts=True)  # sorted: the pass looks lines up by hash
+            boilerplate = unique[counts >= self.min_docs]
+            path = state / f"boilerplate-{self.min_docs}.npy"
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
+                np.save(f, boilerplate)
+            stats = {"min_docs": self.min_docs, "min_chars": self.min_chars, "distinct_lines": int(unique.size),
+                     "boilerplate_lines": int(boilerplate.size),
+                     "boilerplate_occurrences": int(counts[counts >= self.min_docs].sum())}
+            write_bytes_atomic(output / "_stats" / "_dedup-lines.json",
+                               orjson.dumps(stats, option=orjson.OPT_INDENT_2))
+            return path  # the per-shard pass needs only this file
+
+        job = LineHashJob(min_chars=self.min_chars, state=state, force=force)
+        return global_step(self, shards, state=state, each=each, count=job, decide=decide, desc="line hashes")
 
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
-        if self.state_dir is None or self.shard is None:
-            raise RuntimeError("dedup-lines runs through the runner, which calls prepare() and for_shard()")
-        boilerplate = set(np.load(self.state_dir).tolist())
+        boilerplate_file, _ = self.bound()
+        boilerplate = set(np.load(boilerplate_file).tolist())
         for doc in docs:
             lines = (doc.get("text") or "").split("\n")
             kept = []

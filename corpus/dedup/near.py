@@ -6,6 +6,7 @@
 candidate pairs are re-shingled per shard and compared shard pair by shard pair; or the signature
 estimate), union-find makes clusters, one document per cluster is kept (source priority, then length,
 then id); (3) the per-shard pass rejects the others (``minhash_duplicate``) or only marks them.
+(1)-(2) are ``corpus.globalstep.global_step``; the Ray engine runs (2) as tasks with ``similarity``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import orjson
 
+from corpus.contract import ShardMap
 from corpus.dedup.lsh import LSHSettings, band_keys, bucket_pairs
 from corpus.dedup.minhash import MinHasher
 from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shingles
 from corpus.dedup.unionfind import UnionFind
-from corpus.records import reject, rejection
-from corpus.runner import internal, parallel_map
-from corpus.shards import atomic_path, read_docs, shard_name, write_bytes_atomic
+from corpus.globalstep import CountThenFilter, global_step, valid_docs
+from corpus.records import reject
+from corpus.shards import atomic_path, shard_name, write_bytes_atomic
 
 MINHASH_DUPLICATE = "minhash_duplicate"
 STATE_DIR = "_dedup"
@@ -74,7 +76,7 @@ class SignatureJob:
         files = self.files(shard)
         if not self.force and all(p.exists() for p in files.values()):
             return files
-        valid = (doc for doc in read_docs(shard) if rejection(doc) is None)
+        valid = valid_docs(shard)  # positions: the per-shard pass's (corpus.globalstep)
         sigs, set_lengths = [], []
         ids: list[str] = []
         lengths: list[int] = []
@@ -148,8 +150,7 @@ class ShingleSetJob:
 def candidate_sets(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int) -> _ShingleSets:
     """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending)."""
     wanted = set(positions.tolist())
-    valid = (doc for doc in read_docs(shard) if rejection(doc) is None)
-    texts = [doc.get("text") or "" for position, doc in enumerate(valid) if position in wanted]
+    texts = [doc.get("text") or "" for position, doc in enumerate(valid_docs(shard)) if position in wanted]
     sets: list[np.ndarray] = []
     for start in range(0, len(texts), BATCH_DOCS):
         batch = hash_shingles(texts[start : start + BATCH_DOCS], ngram_cjk=ngram, ngram_words=word_ngram)
@@ -208,7 +209,7 @@ def exact_jaccard_streamed(
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class NearDedupStep:
+class NearDedupStep(CountThenFilter):
     """Remove near-duplicates: Jaccard of shingle sets >= ``threshold``, estimated with MinHash LSH.
 
     ``ngram``: CJK character n-gram size; ``word_ngram``: word n-gram size for other scripts.
@@ -232,12 +233,9 @@ class NearDedupStep:
     # Exact verification by default: with the estimate P/R were 0.93/0.95, exact 1.00/0.99 (docs/dedup.md).
     verify: bool = True
     annotate: bool = False
-    source_priority: tuple[str, ...] = ()
-    state_dir: str | None = internal()  # set by prepare()
-    shard: str | None = internal()  # set by for_shard()
+    source_priority: tuple[str, ...] = ()  # a list from YAML is kept as given: both fingerprint alike
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "source_priority", tuple(self.source_priority))
         self.settings()  # validate early: a bad option is a setup error, not a shard failure
 
     def settings(self) -> tuple[MinHasher, LSHSettings]:
@@ -246,26 +244,30 @@ class NearDedupStep:
         lsh = LSHSettings(threshold=self.threshold, num_perm=self.num_perm, bands=self.bands, rows=self.rows)
         return hasher, lsh
 
-    def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
-        """Sign every shard (in parallel, resumable), cluster globally, write per-shard removal lists."""
+    def prepare(self, shards: list[Path], output: Path, *, each: ShardMap, force: bool):
+        """Sign every shard (``each``, resumable), cluster globally, write per-shard removal lists."""
         job = self.signature_job(output, force=force)
-        files = parallel_map(job, shards, workers=workers, desc="minhash signatures", progress=progress)
-        clusters, n_docs = self._cluster(shards, files, job, workers=workers, progress=progress)
-        for i, shard in enumerate(shards):
-            _save_npz(job.state / f"{shard_name(shard)}.clusters.npz", **clusters[i])
-        self.write_cluster_stats(output, clusters, n_docs)
-        return dataclasses.replace(self, state_dir=str(job.state))
+
+        def decide(files: list[dict[str, Path]]) -> None:
+            clusters, n_docs = self._cluster(shards, files, job, each=each)
+            for i, shard in enumerate(shards):
+                _save_npz(job.state / f"{shard_name(shard)}.clusters.npz", **clusters[i])
+            self.write_cluster_stats(output, clusters, n_docs)
+
+        return global_step(self, shards, state=job.state, each=each, count=job, decide=decide,
+                           desc="minhash signatures")
 
     def signature_job(self, output: Path, *, force: bool) -> SignatureJob:
         """The per-shard signing job, with its state directory under ``output`` created."""
         hasher, lsh = self.settings()
         # Signature files depend on these parameters only; a new combination gets its own directory.
+        priority = tuple(self.source_priority)
         key = orjson.dumps([hasher.mode, hasher.num_perm, hasher.seed, self.ngram, self.word_ngram,
-                            lsh.bands, lsh.rows, list(self.source_priority)])
+                            lsh.bands, lsh.rows, list(priority)])
         state = output / STATE_DIR / hashlib.blake2b(key, digest_size=6).hexdigest()
         state.mkdir(parents=True, exist_ok=True)
         return SignatureJob(hasher=hasher, lsh=lsh, ngram=self.ngram, word_ngram=self.word_ngram,
-                            source_priority=self.source_priority, state=state, force=force)
+                            source_priority=priority, state=state, force=force)
 
     def write_cluster_stats(self, output: Path, clusters: Sequence[dict[str, np.ndarray]], n_docs: int) -> None:
         """``_stats/_dedup-clusters.json``: the banding and the histogram of cluster sizes."""
@@ -280,7 +282,7 @@ class NearDedupStep:
                            orjson.dumps(stats, option=orjson.OPT_INDENT_2))
 
     def _cluster(
-        self, shards: list[Path], files: list[dict[str, Path]], job: SignatureJob, *, workers: int, progress: bool
+        self, shards: list[Path], files: list[dict[str, Path]], job: SignatureJob, *, each: ShardMap
     ) -> tuple[list[dict[str, np.ndarray]], int]:
         """Per-shard arrays describing every document in a cluster of two or more, and the total count."""
         lsh = job.lsh
@@ -299,7 +301,7 @@ class NearDedupStep:
             found = live[bucket_pairs(column, order_key[live])]
             pairs = np.unique(np.concatenate([pairs, found]), axis=0)
         if self.verify:
-            similarity = self._verify_exact(shards, job, offsets, pairs, workers=workers, progress=progress)
+            similarity = self._verify_exact(shards, job, offsets, pairs, each=each)
         else:
             similarity = self._estimate(files, offsets, pairs)
         confirmed = pairs[similarity >= self.threshold]
@@ -332,8 +334,7 @@ class NearDedupStep:
         return parts, n
 
     def _verify_exact(
-        self, shards: list[Path], job: SignatureJob, offsets: np.ndarray, pairs: np.ndarray, *, workers: int,
-        progress: bool,
+        self, shards: list[Path], job: SignatureJob, offsets: np.ndarray, pairs: np.ndarray, *, each: ShardMap,
     ) -> np.ndarray:
         """Exact Jaccard of candidate pairs: re-shingle only their documents, per shard in parallel."""
         members = np.unique(pairs)
@@ -341,12 +342,13 @@ class NearDedupStep:
             mine = members[(members >= offsets[i]) & (members < offsets[i + 1])] - offsets[i]
             _save(job.state / f"{shard_name(shard)}.want.npy", mine)
         set_job = ShingleSetJob(ngram=self.ngram, word_ngram=self.word_ngram, state=job.state, force=job.force)
-        set_files = parallel_map(set_job, shards, workers=workers, desc="candidate shingle sets", progress=progress)
+        set_files = each(set_job, shards, desc="candidate shingle sets")
         return exact_jaccard_streamed(lambda i: _ShingleSets.load(set_files[i]), len(set_files), offsets, pairs)
 
-    def _similarity(self, files: list[dict[str, Path]], offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    def similarity(self, files: list[dict[str, Path]], offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         """Jaccard of candidate pairs in one process (the Ray engine's reducers call this): exact with
-        ``verify``, re-shingling each involved shard's candidate documents on demand; else the estimate."""
+        ``verify``, re-shingling each involved shard's candidate documents on demand; else the estimate.
+        Returns the same numbers as the local path (``_verify_exact`` or ``_estimate``)."""
         if not self.verify:
             return self._estimate(files, offsets, pairs)
         members = np.unique(pairs)
@@ -368,20 +370,15 @@ class NearDedupStep:
             out[start : start + chunk.shape[0]] = np.mean(a == b, axis=1)
         return out
 
-    def for_shard(self, name: str):
-        """A copy bound to shard ``name`` (the runner calls this before the per-shard pass)."""
-        return dataclasses.replace(self, shard=name)
-
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
-        if self.state_dir is None or self.shard is None:
-            raise RuntimeError("dedup runs through the runner, which calls prepare() and for_shard()")
-        z = np.load(Path(self.state_dir) / f"{self.shard}.clusters.npz")
+        state, shard = self.bound()
+        z = np.load(state / f"{shard}.clusters.npz")
         info = {
             int(p): (bool(k), str(kid), str(cid), int(n), float(s))
             for p, k, kid, cid, n, s in zip(z["positions"], z["kept"], z["kept_id"], z["cluster_id"],
                                             z["size"], z["similarity"], strict=True)
         }
-        for position, doc in enumerate(docs):
+        for position, doc in enumerate(docs):  # the n-th valid document: SignatureJob's position n
             found = info.get(position)
             if found is None:
                 yield doc

@@ -10,12 +10,14 @@ stop words or language identification.
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from corpus.text import EAST_ASIAN_ALL_PLANES
+from corpus.text import normalize as normalize_text
 
 # Default n for CJK character shingles, chosen on benchmarks/dedup_accuracy.py (see docs/dedup.md):
 # n=5 keeps the background Jaccard of unrelated Chinese documents near 0 (n=2/3 share common words
@@ -32,38 +34,19 @@ _MASK64 = (1 << 64) - 1
 TOKEN_BASE = 0x100000001B3
 SHINGLE_BASE = 0x9E3779B97F4A7C15
 
-# Everything that is not a word character (punctuation, symbols, whitespace) and "_" folds to a space.
-_FOLD = re.compile(r"[\W_]+")
-
-# Code-point ranges shingled per character: CJK ideographs (with extensions and compatibility
-# ideographs), Hiragana/Katakana, Hangul syllables. Inclusive bounds.
-CJK_RANGES = (
-    (0x3040, 0x30FF),
-    (0x3400, 0x4DBF),
-    (0x4E00, 0x9FFF),
-    (0xAC00, 0xD7AF),
-    (0xF900, 0xFAFF),
-    (0x20000, 0x3134F),
-)
+# Code-point ranges shingled per character: kana, ideographs of every plane, Hangul syllables.
+CJK_RANGES = EAST_ASIAN_ALL_PLANES.ranges
 
 
 def normalize(text: str) -> str:
-    """NFKC, lower case, and fold every run of punctuation/whitespace into one space (stripped).
-
-    Punctuation is folded before NFKC as well as after: Chinese text is full of full-width
-    punctuation, which sends ``unicodedata.normalize`` down its slow path (~130 us per 1,000
-    characters); once it is gone most documents pass NFKC's quick check (~1 us).
-    """
-    folded = _FOLD.sub(" ", text)
-    if not unicodedata.is_normalized("NFKC", folded):
-        folded = _FOLD.sub(" ", unicodedata.normalize("NFKC", folded))
-    return folded.lower().strip()
+    """NFKC, lower case, and fold every run of punctuation/whitespace (and ``_``) into one space, stripped
+    (``corpus.text.normalize`` with ``fold="punct"``, which says why it folds before NFKC too)."""
+    return normalize_text(text, case="lower", fold="punct")
 
 
 def is_cjk(ch: str) -> bool:
     """True if the character is shingled per character (see ``CJK_RANGES``)."""
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in CJK_RANGES)
+    return EAST_ASIAN_ALL_PLANES.contains(ch)
 
 
 def fmix64(x: np.ndarray) -> np.ndarray:

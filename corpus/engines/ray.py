@@ -9,8 +9,11 @@ files under Ray's names. Dedup's global step is a map-shuffle-reduce of Ray task
 shard; band keys partitioned by key across ``partitions`` reducers that find candidates, verify them
 and union-find their confirmed edges into a spanning forest; forests merged pairwise in a tree (no task
 ever holds all edges, only a forest over duplicated documents); keepers chosen with the local rule.
-Fused document stages (clean+filter+pii) run as one task per shard doing the whole pass, as locally.
-Leaves out: Ray Data readers, autoscaling hints, and moving ``score``'s bucket step off the driver.
+Any other global step (dedup-lines, score's buckets) runs its own ``prepare`` with its per-shard count
+jobs as tasks (``RayShardMap``, the ``ShardMap`` hook of ``corpus.globalstep``) and its decision on the
+driver. The set-up before the pass is the local runner's (``corpus.runner.set_up``). Fused document
+stages (clean+filter+pii) run as one task per shard doing the whole pass, as locally.
+Leaves out: Ray Data readers and autoscaling hints.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,24 +29,15 @@ import numpy as np
 import ray
 from tqdm import tqdm
 
-from corpus.dedup import exact as exact_mod
-from corpus.dedup.exact import ExactDedupStep, hash_shard
+from corpus.dedup.exact import STATE_DIR as EXACT_STATE_DIR
+from corpus.dedup.exact import ExactDedupStep, first_of_each, hash_shard, priority_ranks, write_removal_list
 from corpus.dedup.lsh import bucket_pairs
 from corpus.dedup.near import NearDedupStep, choose_keepers
 from corpus.dedup.unionfind import UnionFind
 from corpus.fused import finish_fused, plan_fused, process_fused
 from corpus.lock import holds_output_lock, holds_output_locks
-from corpus.runner import (
-    StageError,
-    StageReport,
-    announce_redo,
-    begin_stage,
-    finish_stage,
-    plan_todo,
-    plan_units,
-    process_unit,
-    unit_bytes,
-)
+from corpus.progress import unit_bytes
+from corpus.runner import StageError, StageReport, process_unit, set_up
 from corpus.shards import DEFAULT_SUFFIX, atomic_path, shard_name
 
 
@@ -125,16 +118,16 @@ class _Tasks:
         try:
             for index, args in enumerate(items):
                 while len(pending) >= self.max_in_flight:
-                    self._collect(pending, results, bar, on_result)
+                    self.collect(pending, results, bar, on_result)
                 pending[self.submit(fn, *args)] = index
             while pending:
-                self._collect(pending, results, bar, on_result)
+                self.collect(pending, results, bar, on_result)
         finally:
             bar.close()
         return results
 
     @staticmethod
-    def _collect(pending: dict[Any, int], results: list[Any], bar: tqdm, on_result) -> None:
+    def collect(pending: dict[Any, int], results: list[Any], bar: tqdm, on_result) -> None:
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
             value = ray.get(ref)  # a failed task raises here, with the stage and shard in the message
@@ -169,20 +162,15 @@ def _exact_map(shard: Path, index: int, state: Path, force: bool, partitions: in
                priority: tuple[str, ...] = ()) -> Any:
     z = np.load(hash_shard(shard, state, force))
     rows = {"hash": z["hashes"], "shard": np.full(z["hashes"].size, index, np.int64),
-            "position": z["positions"], "id": z["ids"], "rank": exact_mod.priority_ranks(z["sources"], priority)}
+            "position": z["positions"], "id": z["ids"], "rank": priority_ranks(z["sources"], priority)}
     return _returns(_split(rows, (z["hashes"] % np.uint64(partitions)).astype(np.int64), partitions))
 
 
 def _exact_reduce(shards: int, groups: int, *parts: dict[str, np.ndarray]) -> Any:
     """Within one hash partition: keep the first (source rank, shard, position) of each hash, as ExactDedupStep does."""
     rows = _concat(parts)
-    order = np.lexsort((rows["position"], rows["shard"], rows["rank"], rows["hash"]))
-    sorted_hashes = rows["hash"][order]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
-    keeper = order[np.maximum.accumulate(np.where(first, np.arange(order.size), 0))]
-    removed = {"shard": rows["shard"][order[~first]], "position": rows["position"][order[~first]],
-               "kept": rows["id"][keeper[~first]]}
+    gone, keeper = first_of_each(rows["hash"], rows["rank"], rows["shard"], rows["position"])
+    removed = {"shard": rows["shard"][gone], "position": rows["position"][gone], "kept": rows["id"][keeper]}
     return _returns(_split(removed, _group_of(removed["shard"], shards, groups), groups))
 
 
@@ -191,8 +179,7 @@ def _exact_write(state: Path, names: list[str], first_index: int, *parts: dict[s
     for offset, name in enumerate(names):
         mine = np.flatnonzero(rows["shard"] == first_index + offset)
         mine = mine[np.argsort(rows["position"][mine], kind="stable")]
-        exact_mod._save_npz(state / f"{name}.removed.npz", positions=rows["position"][mine],
-                            kept=rows["kept"][mine].astype(str))
+        write_removal_list(state, name, rows["position"][mine], rows["kept"][mine].astype(str))
 
 
 def _groups(n_shards: int, groups: int) -> list[range]:
@@ -203,7 +190,7 @@ def _groups(n_shards: int, groups: int) -> list[range]:
 def prepare_exact(stage: ExactDedupStep, shards: list[Path], output: Path, *, tasks: _Tasks,
                   partitions: int, force: bool, progress: bool) -> ExactDedupStep:
     """``ExactDedupStep.prepare`` as Ray tasks: the same removal lists, built by hash partition."""
-    state = output / exact_mod.STATE_DIR
+    state = output / EXACT_STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
     n = len(shards)
     groups = min(partitions, n)
@@ -276,7 +263,7 @@ def _edge_reduce(step: NearDedupStep, files: list[dict[str, Path]], offsets: np.
     """One band-key partition: candidate pairs per bucket, verified, union-found into a spanning forest.
 
     Every bucket (band, key) lies whole in one partition, so its pairs are those ``bucket_pairs`` finds
-    over all documents; similarity is computed exactly as ``NearDedupStep._similarity`` does.
+    over all documents; similarity is computed exactly as ``NearDedupStep.similarity`` does.
     """
     rows = _concat(parts)
     found = [np.empty((0, 2), dtype=np.int64)]
@@ -284,7 +271,7 @@ def _edge_reduce(step: NearDedupStep, files: list[dict[str, Path]], offsets: np.
         sel = np.flatnonzero(rows["band"] == band)
         found.append(rows["doc"][sel][bucket_pairs(rows["key"][sel], rows["order"][sel])])
     pairs = np.unique(np.concatenate(found), axis=0)
-    similarity = step._similarity(files, offsets, pairs)
+    similarity = step.similarity(files, offsets, pairs)
     ok = similarity >= step.threshold
     confirmed, sim = pairs[ok], similarity[ok]
     forest = _forest(confirmed[:, 0], confirmed[:, 1], sim, sim)
@@ -386,6 +373,30 @@ RAY_PREPARE: dict[type, Callable[..., Any]] = {ExactDedupStep: prepare_exact, Ne
 # ---------------------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class RayShardMap:
+    """The Ray engine's ``corpus.contract.ShardMap``: a global step's per-shard jobs as Ray tasks."""
+
+    tasks: _Tasks
+    progress: bool
+
+    def __call__(self, job: Callable[[Path], Any], shards: Sequence[Path], *, desc: str) -> list[Any]:
+        return self.tasks.map(job, [(shard,) for shard in shards], desc=desc, progress=self.progress)
+
+
+def _ray_prepare(tasks: _Tasks, options: RayOptions, progress: bool) -> Callable[..., Any] | None:
+    """The ``prepare`` hook of ``corpus.runner.set_up`` for steps with a Ray implementation (``RAY_PREPARE``)."""
+
+    def prepare(stage: Any, shards: list[Path], output: Path, force: bool) -> Any:
+        ray_prepare = RAY_PREPARE.get(type(stage))
+        if ray_prepare is None:  # the stage's own global step, its count jobs as tasks
+            return stage.prepare(shards, output, each=RayShardMap(tasks, progress), force=force)
+        return ray_prepare(stage, shards, output, tasks=tasks, partitions=options.partitions or _cluster_cpus(),
+                           force=force, progress=progress)
+
+    return prepare
+
+
 @holds_output_lock  # one run per output, as for the local runner
 def run_stage_ray(
     stage: Any,
@@ -397,42 +408,23 @@ def run_stage_ray(
     suffix: str = DEFAULT_SUFFIX,
     options: RayOptions | None = None,
 ) -> StageReport:
-    """``corpus.runner.run_stage`` on Ray: the same files, one task per shard, the global step as tasks."""
+    """``corpus.runner.run_stage`` on Ray: the same set-up and files, one task per shard, the global step as tasks."""
     options = options or RayOptions()
     connect(options.address)
-    started = time.perf_counter()
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    units = plan_units(stage, [Path(p) for p in inputs])
-    if not units:
-        raise StageError(f"stage {stage.name}: no input shards found in {', '.join(map(str, inputs))}")
     tasks = _Tasks(options)
-    # The same fingerprints as the local runner: a shard made with other settings is made again.
-    plan = plan_todo(stage, units, output, force=force)
-    announce_redo(stage, plan, output)
-    begin_stage(stage, units, output, plan)
-    force = plan.force_prepare
-    if hasattr(stage, "prepare"):
-        sources = [u.source for u in units]
-        ray_prepare = RAY_PREPARE.get(type(stage))
-        if ray_prepare is not None:
-            partitions = options.partitions or _cluster_cpus()
-            stage = ray_prepare(stage, sources, output, tasks=tasks, partitions=partitions, force=force,
-                                progress=progress)
-        else:
-            stage = stage.prepare(sources, output, workers=os.cpu_count() or 1, force=force, progress=progress)
-    todo = plan.units
-    sizes = {u.name: unit_bytes(u.source) for u in todo}
+    # The local runner's set-up: the same plan and fingerprints, so a shard made with other settings is redone.
+    run = set_up(stage, inputs=inputs, output=output, force=force, each=RayShardMap(tasks, progress),
+                 prepare=_ray_prepare(tasks, options, progress))
+    sizes = {u.name: unit_bytes(u.source) for u in run.plan.units}
     # Tasks report when a shard ends, so this bar moves per shard (the shard bar counts them).
-    read = tqdm(total=sum(sizes.values()), desc=f"{stage.name:>12}", unit="B", unit_scale=True,
+    read = tqdm(total=sum(sizes.values()), desc=f"{run.stage.name:>12}", unit="B", unit_scale=True,
                 unit_divisor=1024, disable=not progress, smoothing=0.1)
     try:
-        tasks.map(process_unit, [(stage, u, output, suffix, None, plan.markers[u.name]) for u in todo],
-                  desc=f"{stage.name} shards", progress=progress,
+        tasks.map(process_unit, run.shard_args(suffix), desc=f"{run.stage.name} shards", progress=progress,
                   on_result=lambda record: read.update(sizes[record["shard"]]))
     finally:
         read.close()
-    return finish_stage(stage, units, len(units) - len(todo), inputs, output, started, plan)
+    return run.finish(inputs)
 
 
 @holds_output_locks  # every output of the pass, as for the local runner

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from corpus.clean import CleanStep
-from corpus.filters.base import DEFAULT_CONFIG, FilterStep
+from corpus.filters.stage import DEFAULT_CONFIG, FilterStep
 from corpus.records import rejection
+from corpus.steps import build_reader
 
 
 def load_labelled(path: Path) -> list[dict[str, Any]]:
@@ -139,8 +140,6 @@ SAMPLE_READS = (
 
 def sample_documents(root: Path) -> list[dict[str, Any]]:
     """The documents of ``root/data_samples`` as the demo reads them, then the labelled fixture's (all ours)."""
-    from corpus.steps import build_reader  # corpus.steps imports the filters: import late
-
     docs: list[dict[str, Any]] = []
     for source, path, options in SAMPLE_READS:
         reader = build_reader(source, options)

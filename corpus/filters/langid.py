@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict
 from corpus.filters.view import TextView
+from corpus.text import KANA
 
 LANGID_WRONG_LANGUAGE = "langid_wrong_language"
 LANGID_LOW_SCORE = "langid_low_score"
@@ -23,7 +24,7 @@ DETECT_CHARS = 2000
 # odd labels on price tables and logs, so only letters (and one space between runs) are classified.
 _NON_LETTERS = re.compile(r"[\d\W_]+")
 # Japanese is always written with some kana; lid.176 says "ja" for short Chinese without any.
-_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9d]")
+_KANA = KANA.regex
 
 
 @functools.lru_cache(maxsize=1)

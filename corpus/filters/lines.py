@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from corpus.text import HAN
+
 # A sentence ends in one of these, optionally followed by closing quotes/brackets.
 SENTENCE_END = "。！？!?.…"
 CLOSERS = "\"'”’」』）)】》"
@@ -18,7 +20,7 @@ _LIST_ITEM = re.compile(
     r"^\s{0,8}(?:[-*•●○■□▪►‣⁃◦·–—]\s?|\d{1,3}\s?[.)、．:：]\s?|[（(]\s?(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s?[)）]"
     r"|[一二三四五六七八九十]{1,3}\s?[、.．]|[a-zA-Z][.)]\s|#{1,6}\s)"
 )
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = HAN.regex
 # Sentence ends inside a line: a Chinese mark anywhere, or a Latin one followed by a space.
 _ZH_SENTENCE = re.compile(r"[。！？!?；]+[”’」』）)]*")
 _EN_SENTENCE = re.compile(r"[.!?]+[\"'”’)]*(?:\s|$)")

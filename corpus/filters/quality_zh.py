@@ -15,6 +15,7 @@ from corpus.filters.base import Filter, Scores, Verdict, first_violation
 from corpus.filters.gopher import ngram_violation, repetition_scores
 from corpus.filters.lines import is_complete_entry, prose_chars_ratio
 from corpus.filters.view import TextView
+from corpus.text import HAN
 
 ZH_SHORT_DOC = "zh_short_doc"
 ZH_LOW_CJK = "zh_low_cjk_ratio"
@@ -31,7 +32,7 @@ ZH_DIGITS = "zh_digits"
 ZH_BOILERPLATE = "zh_boilerplate"
 
 # Runs, not single characters: the count is the runs' total length, with one match object per run.
-_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_RUNS = re.compile(f"[{HAN.char_class}]+")
 _DIGIT_RUNS = re.compile(r"\d+")
 # "Special" = not a letter/CJK/digit, not whitespace, not common Chinese or ASCII punctuation.
 _SPECIAL_RUNS = re.compile(r"[^\w\s，。！？；：、“”‘’（）《》〈〉【】「」『』—…·,.!?;:'\"()\[\]\-%/]+")

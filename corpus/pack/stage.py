@@ -24,6 +24,7 @@ from corpus.pack.greedy import CUT_SENTENCE, BosEos, Piece, Specials, pack_strea
 from corpus.pack.split import document_pieces, piece_tokens
 from corpus.resources import shipped
 from corpus.shards import atomic_path
+from corpus.text import is_code
 from corpus.tokenizers.load import load_tokenizer
 
 DEFAULT_TOKENIZER = shipped("data_samples/tokenizer/knowforge-demo.model")
@@ -201,8 +202,7 @@ class PackStep:
             counters["pack_docs"] += int((~empty).sum())
 
     def _split(self, doc: dict, enc, specials: Specials, counters: Counter) -> Iterator[tuple[Piece, np.ndarray]]:
-        meta = doc.get("meta")
-        kind = "code" if meta and meta.get("lang") == "code" else "auto"
+        kind = "code" if is_code(doc) else "auto"
         pieces = document_pieces(doc["text"], enc, max_tokens=self.max_tokens, specials=specials, kind=kind)
         if self.min_tokens and not self.pack_docs and all(p.length < self.min_tokens for p in pieces):
             counters[DOC_ALL_SHORT] += 1

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from corpus.readers.wikitext import MEDIA_PREFIXES, WikitextConverter, boilerplate_sections
 from corpus.records import new_doc, reject
 from corpus.shards import open_binary
+from corpus.text import opencc_converter
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +52,6 @@ TEMPLATE_DROPPED = "wiki_template_dropped"  # counter prefix: wiki_template_drop
 REDIRECT_TEXT = re.compile(r"^\s*#\s*(?:redirect|重定向)\s*:?\s*\[\[([^\]|#]*)", re.I)
 DUMP_SUFFIXES = (".xml", ".xml.bz2", ".bz2", ".xml.gz", ".xml.zst", ".xml.xz")
 DBNAME_IN_FILENAME = re.compile(r"^([a-z_]+wiki)\b")
-
-
-@functools.lru_cache(maxsize=8)
-def opencc_converter(config: str) -> Callable[[str], str]:
-    """The ``convert`` function of an OpenCC converter (``t2s``, ``tw2s``, ``s2t``, ...), loaded once."""
-    import opencc
-
-    return opencc.OpenCC(config).convert
 
 
 @functools.lru_cache(maxsize=8)

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpus.text import HAN
+
 FORMAT_VERSION = 1
 BOS = "\x02"  # context padding at the start of a document
 DEFAULT_ORDERS = {"zh": 3, "en": 5}  # zh characters carry ~a morpheme each; en needs ~a word of context
 MAX_SCORED_CHARS = 20_000  # perplexity of the first 20k units: stable by then, and bounds the cost per doc
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RE = HAN.regex
 _SPACE_RE = re.compile(r"\s+")
 _DIGIT_RE = re.compile(r"\d")
 

@@ -1,7 +1,8 @@
 """The ``score`` stage: perplexity of each document under our character n-gram models into
 ``meta["scores"]``, and optionally CCNet-style quality buckets (Wenzek et al. 2020, §3.3: head, middle,
 tail by per-language perplexity quantiles) written as separate shard sets ``OUT/head``, ``OUT/middle``...
-Quantile boundaries come from one global ``prepare`` pass over all shards. Left out: fastText classifiers.
+Quantile boundaries come from one global ``prepare`` pass over all shards (``corpus.globalstep``).
+Left out: fastText classifiers.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from corpus.contract import ShardMap
+from corpus.globalstep import CountThenFilter, global_step, stacked, valid_docs
 from corpus.records import rejection
 from corpus.resources import shipped
-from corpus.runner import internal, parallel_map
 from corpus.schema import conform_doc
 from corpus.score.ngram import PerplexityModels, guess_lang, train_models
 
@@ -73,9 +75,7 @@ def score_shard(shard: Path, *, state_dir: Path, model_path: Path, force: bool) 
         return out
     models = load_models(model_path)
     langs, ppls = [], []
-    for doc in read_docs(shard):
-        if rejection(doc) is not None:
-            continue  # positions count valid documents only, as the per-shard pass sees them
+    for doc in valid_docs(shard):  # position n: the n-th document the per-shard pass is given
         lang, ppl, _ = score_doc(models, doc)
         langs.append(lang)
         ppls.append(np.nan if ppl is None else ppl)
@@ -101,12 +101,14 @@ def bucket_of(ppl: float, boundaries: list[float], names: tuple[str, ...]) -> st
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ScoreStep:
+class ScoreStep(CountThenFilter):
     """Score documents by perplexity; with ``buckets`` also split them into shard sets by quantile.
 
     A sink in the runner's terms (it writes its own shards): without buckets, ``OUT/<shard>.jsonl.zst``
     like any stage; with buckets ``head,middle,tail``, ``OUT/head/<shard>.jsonl.zst`` and so on, the
     lowest-perplexity third per language in ``head``. ``quantiles`` default to equal parts, CCNet's split.
+    Options are kept as given (``buckets`` may be ``"head,middle,tail"``); ``bucket_names`` and
+    ``cut_points`` are what they mean.
     """
 
     name: ClassVar[str] = "score"
@@ -117,64 +119,69 @@ class ScoreStep:
     model: str = str(DEFAULT_MODEL)
     buckets: tuple[str, ...] | None = None  # e.g. ("head", "middle", "tail"); None: score only
     quantiles: tuple[float, ...] | None = None  # len(buckets) - 1 cut points; None: equal parts
-    state_dir: str | None = internal()  # set by prepare()
-    shard: str | None = internal()  # set by for_shard()
 
     def __post_init__(self) -> None:
         if self.scorer not in SCORERS:
             raise ValueError(f"scorer must be one of {SCORERS} (no fastText classifier in this build)")
-        if isinstance(self.buckets, str):
-            object.__setattr__(self, "buckets", tuple(b.strip() for b in self.buckets.split(",") if b.strip()))
-        if self.buckets is not None:
-            if len(self.buckets) < 2 or len(set(self.buckets)) != len(self.buckets):
+        names = self.bucket_names
+        if names is not None:
+            if len(names) < 2 or len(set(names)) != len(names):
                 raise ValueError("buckets needs at least two distinct names, e.g. head,middle,tail")
-            if self.quantiles is None:
-                n = len(self.buckets)
-                object.__setattr__(self, "quantiles", tuple(i / n for i in range(1, n)))
-            q = tuple(self.quantiles or ())
-            if len(q) != len(self.buckets) - 1 or list(q) != sorted(q) or not all(0 < x < 1 for x in q):
-                raise ValueError(f"quantiles must be {len(self.buckets) - 1} increasing numbers in (0, 1)")
+            q = self.cut_points
+            if len(q) != len(names) - 1 or list(q) != sorted(q) or not all(0 < x < 1 for x in q):
+                raise ValueError(f"quantiles must be {len(names) - 1} increasing numbers in (0, 1)")
         if not Path(self.model).exists():
             raise ValueError(f"no model file {self.model}; train one with `knowforge corpus score-train`")
         if Path(self.model).is_dir():
             load_models(Path(self.model))  # a directory must hold KenLM models (cheap: files are found, not read)
 
-    def prepare(self, shards: list[Path], output: Path, *, workers: int, force: bool, progress: bool):
-        """With buckets: score every shard once and fix each language's quantile boundaries."""
-        if self.buckets is None:
+    @property
+    def bucket_names(self) -> tuple[str, ...] | None:
+        """The bucket names, in order from lowest perplexity (``buckets`` as a list, or its comma-separated text)."""
+        if isinstance(self.buckets, str):
+            return tuple(b.strip() for b in self.buckets.split(",") if b.strip())
+        return None if self.buckets is None else tuple(self.buckets)
+
+    @property
+    def cut_points(self) -> tuple[float, ...]:
+        """The quantiles between buckets: ``quantiles``, or equal parts (CCNet's split) when not given."""
+        names = self.bucket_names
+        if self.quantiles is not None:
+            return tuple(self.quantiles)
+        n = len(names) if names else 0
+        return tuple(i / n for i in range(1, n))
+
+    def prepare(self, shards: list[Path], output: Path, *, each: ShardMap, force: bool):
+        """With buckets: score every shard once (``each``, resumable) and fix each language's quantile boundaries."""
+        names = self.bucket_names
+        if names is None:
             return self
         state = output / STATE_DIR
-        state.mkdir(parents=True, exist_ok=True)
-        files = parallel_map(
-            partial(score_shard, state_dir=state, model_path=Path(self.model), force=force), shards,
-            workers=workers, desc="perplexity", progress=progress,
-        )
-        loaded = [np.load(f) for f in files]
-        langs = np.concatenate([z["langs"] for z in loaded]) if loaded else np.empty(0, str)
-        ppl = np.concatenate([z["ppl"] for z in loaded]) if loaded else np.empty(0)
-        boundaries = quantile_boundaries(langs, ppl, tuple(self.quantiles or ()))
-        counts = {lang: int(((langs == lang) & ~np.isnan(ppl)).sum()) for lang in boundaries}
-        model_langs = sorted(load_models(Path(self.model)).models)
-        summary = {"buckets": list(self.buckets), "quantiles": list(self.quantiles or ()),
-                   "boundaries": boundaries, "documents": counts, "model_langs": model_langs}
-        write_bytes_atomic(state / BOUNDARIES_FILE, json.dumps(summary, indent=2).encode("utf-8"))
-        return dataclasses.replace(self, state_dir=str(state))
 
-    def for_shard(self, name: str):
-        return dataclasses.replace(self, shard=name)
+        def decide(files: list[Path]) -> None:
+            rows, _ = stacked(files, ("langs", "ppl"))
+            langs, ppl = rows["langs"], rows["ppl"]
+            boundaries = quantile_boundaries(langs, ppl, self.cut_points)
+            counts = {lang: int(((langs == lang) & ~np.isnan(ppl)).sum()) for lang in boundaries}
+            model_langs = sorted(load_models(Path(self.model)).models)
+            summary = {"buckets": list(names), "quantiles": list(self.cut_points),
+                       "boundaries": boundaries, "documents": counts, "model_langs": model_langs}
+            write_bytes_atomic(state / BOUNDARIES_FILE, json.dumps(summary, indent=2).encode("utf-8"))
+
+        count = partial(score_shard, state_dir=state, model_path=Path(self.model), force=force)
+        return global_step(self, shards, state=state, each=each, count=count, decide=decide, desc="perplexity")
 
     def _scored(self, docs: Iterable[dict[str, Any]], counters: Counter) -> Iterator[tuple[dict[str, Any], str]]:
         """Yield (document with its score, bucket name); unscored documents get :data:`UNSCORED`."""
-        if self.buckets is None:
+        names = self.bucket_names
+        if names is None:
             models = load_models(Path(self.model))
             for doc in docs:
                 lang, ppl, why = score_doc(models, doc)
                 yield self._record(doc, lang, ppl, why, counters), UNSCORED
             return
-        if self.state_dir is None or self.shard is None:
-            raise RuntimeError("score with buckets runs through the runner, which calls prepare() and for_shard()")
-        state = Path(self.state_dir)
-        z = np.load(state / f"{self.shard}.npz")
+        state, shard = self.bound()
+        z = np.load(state / f"{shard}.npz")
         summary = json.loads((state / BOUNDARIES_FILE).read_text(encoding="utf-8"))
         boundaries, known = summary["boundaries"], set(summary["model_langs"])
         for doc, lang, ppl in zip(docs, z["langs"].tolist(), z["ppl"].tolist(), strict=True):
@@ -182,7 +189,7 @@ class ScoreStep:
                 yield self._record(doc, lang, None, NO_MODEL if lang not in known else EMPTY_TEXT, counters), UNSCORED
                 continue
             doc = self._record(doc, lang, ppl, None, counters)
-            bucket = bucket_of(ppl, boundaries[lang], self.buckets)
+            bucket = bucket_of(ppl, boundaries[lang], names)
             doc["meta"]["bucket"] = bucket
             counters[f"bucket_{lang}_{bucket}"] += 1
             yield doc, bucket
@@ -204,14 +211,15 @@ class ScoreStep:
         ``OUT/<bucket>/<shard>`` (unscorable documents to ``OUT/unscored/<shard>``). Files appear
         only when complete (``ShardWriter`` renames on close)."""
         output, name = out_stem.parent, out_stem.name
-        sets = (*self.buckets, UNSCORED) if self.buckets else (UNSCORED,)
-        paths = {b: output / b / f"{name}{DEFAULT_SUFFIX}" for b in sets} if self.buckets else {
+        names = self.bucket_names
+        sets = (*names, UNSCORED) if names else (UNSCORED,)
+        paths = {b: output / b / f"{name}{DEFAULT_SUFFIX}" for b in sets} if names else {
             UNSCORED: output / f"{name}{DEFAULT_SUFFIX}"}
         with contextlib.ExitStack() as stack:
             writers = {b: stack.enter_context(ShardWriter(path, conform=conform_doc, write_empty=False))
                        for b, path in paths.items()}
             for doc, bucket in self._scored(docs, counters):
-                writers[bucket if self.buckets else UNSCORED].write(doc)
+                writers[bucket if names else UNSCORED].write(doc)
 
 
 def train_from_shards(

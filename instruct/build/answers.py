@@ -11,11 +11,12 @@ EET (type, trigger); EE (type, trigger, ((argument, role), ...)).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
+
+from corpus.text import CJK_AND_FULLWIDTH, normalize
 
 NAN = "NAN"
 FORMATS = ("tuple", "colon", "sentence", "json")
@@ -36,13 +37,13 @@ def family(task: str) -> str:
     return {"spo": "re", "eea": "ee"}.get(task, task)
 
 
-_CJK_SPACE = re.compile(r"\s+(?=[\u3000-\u9fff\uff00-\uffef])|(?<=[\u3000-\u9fff\uff00-\uffef])\s+")
+_CJK_SPACE = re.compile(rf"\s+(?=[{CJK_AND_FULLWIDTH.char_class}])|(?<=[{CJK_AND_FULLWIDTH.char_class}])\s+")
 _QUOTES = "'\"“”‘’「」『』`"
 
 
 def norm(value: Any) -> str:
     """Canonical form of a mention or label: NFKC, no spaces beside CJK, single spaces, quotes stripped."""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = normalize(str(value))
     text = _CJK_SPACE.sub("", text)
     return " ".join(text.split()).strip().strip(_QUOTES).strip()
 
@@ -301,7 +302,7 @@ def parse(task: str, fmt: str, answer: str, labels: Sequence[str] = ()) -> tuple
         except (orjson.JSONDecodeError, KeyError, TypeError, IndexError):
             return [], 1
     else:
-        text = unicodedata.normalize("NFKC", answer)
+        text = normalize(answer)
         for line in text.splitlines():
             line = line.strip()
             if not line:

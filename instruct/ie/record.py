@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.text import HAN_EXT_A_BASIC
+
 # Reasons a converter or the record check rejects an input record (written to the rejected file).
 REASON_BAD_JSON = "ie_bad_json"
 REASON_MISSING_FIELD = "ie_missing_field"
@@ -245,4 +247,4 @@ def position(text: str, mention: str, span: Span) -> int:
 
 def has_cjk(text: str) -> bool:
     """True if ``text`` contains a CJK unified ideograph (used to guess zh vs en)."""
-    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+    return HAN_EXT_A_BASIC.search(text)

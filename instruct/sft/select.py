@@ -26,6 +26,7 @@ from corpus.dedup.near import id_hash
 from corpus.dedup.shingle import hash_shingles
 from corpus.records import reject
 from corpus.shards import write_bytes_atomic
+from corpus.text import EAST_ASIAN
 from instruct.sft.io import Conversation, read_records, register_dataset, to_conversation, write_records
 
 STAGE = "sft-select"
@@ -48,7 +49,7 @@ ROUGE_SIMILAR = "rouge_similar"
 
 COMPARE = ("prompt", "record")
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_CJK = EAST_ASIAN.char_class
 # One token per CJK character, one per run of other word characters (the unit of every length here).
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 _CJK_CHAR = re.compile(rf"[{_CJK}]")

@@ -49,6 +49,16 @@ def test_code_is_never_reflowed():
     assert doc["text"] == "def f(x):\n    return  x   # ＮＯ  change\n\n\n\n\nprint(f(1))   "
 
 
+def test_a_leetcode_solution_is_code_and_survives_byte_for_byte():
+    # Through the prose path, "<b and b>" read as an HTML tag (the line became "if ac:"), NFKC folded the
+    # full-width string and the two blank lines before the class merged into one.
+    text = ("# 1. Two sum\n\nGiven a and b, return\u00a0c.\n\n```python\ndef f(a, b, c):\n"
+            "    if a<b and b>c:\n        return \"ｘ，\"\n\n\nclass Solution:\n    pass\n```")
+    (doc,), counters = _run([_doc(text, lang="en", source="leetcode")], opencc="t2s")
+    assert doc["text"] == text
+    assert counters["clean_changed"] == 0
+
+
 def test_opencc_option():
     (doc,), _ = _run([_doc("劍橋大學", lang="zh")], opencc="t2s")
     assert doc["text"] == "剑桥大学"
@@ -176,7 +186,7 @@ def test_meta_clean_has_the_same_keys_for_every_document():
 def test_wudao_sample_records_are_kept_without_their_repeated_answer():
     from pathlib import Path
 
-    from corpus.filters.base import FilterStep
+    from corpus.filters.stage import FilterStep
     from corpus.readers.wudao import WudaoReader
 
     sample = Path(__file__).resolve().parents[3] / "shared" / "samples" / "wudao" / "jinrong_data.json"
@@ -265,7 +275,7 @@ def test_menu_rows(line, menu):
 
 
 def test_traditional_chinese_news_page_comes_out_clean_and_kept():
-    from corpus.filters.base import FilterStep
+    from corpus.filters.stage import FilterStep
 
     page = "\n".join([
         "颱風逼近 氣象局發布海上警報｜自由時報電子報",

@@ -2,9 +2,6 @@
 
 import dataclasses
 import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -27,6 +24,7 @@ from corpus.runner import StageError, run_stage
 from corpus.shards import list_shards, read_docs
 from corpus.steps import build_step
 from tests.conftest import REPO
+from tests.kill import kill_mid_run_then_rerun
 
 STAGES = ("clean", "filter", "pii")
 TAG_LOG = "KNOWFORGE_TEST_TAG_LOG"  # where _Tag notes each shard it is run on (an option would be fingerprinted)
@@ -230,23 +228,8 @@ def test_sigkill_mid_fused_run_then_rerun_is_byte_identical(tmp_path, write_shar
         write_shard(src / f"part-{s:05d}.jsonl.zst", docs)
     script = tmp_path / "fused.py"
     script.write_text(FUSED_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
-
-    def run(out: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(script), str(src), str(out)], env=env, start_new_session=True)
-
-    reference = tmp_path / "reference"
-    assert run(reference).wait(timeout=120) == 0
-    killed = tmp_path / "killed"
-    proc = run(killed)
-    done = killed / "03-pii" / "_done"
-    deadline = time.time() + 60
-    while time.time() < deadline and not (done.is_dir() and len(list(done.iterdir())) >= 2):
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)  # driver and workers
-    proc.wait()
-    assert 0 < len(list(done.iterdir())) < 8, "the kill should land mid-run"
-    assert run(killed).wait(timeout=120) == 0
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    kill_mid_run_then_rerun(script, src, reference, killed, done=killed / "03-pii" / "_done", shards=8)
     assert not [p for p in killed.rglob("*") if ".tmp-" in p.name]
     assert _files(killed) == _files(reference)
 

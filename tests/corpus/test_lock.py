@@ -17,8 +17,7 @@ from corpus.runner import run_stage
 from corpus.shards import is_temporary, temp_path
 from tests.conftest import make_docs
 from tests.corpus.test_runner import SLOW_STAGE
-
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
+from tests.kill import run, start
 
 
 def _data(directory: Path) -> dict[str, bytes]:
@@ -50,20 +49,16 @@ def test_second_run_on_the_same_output_stops_with_the_holders_pid(tmp_path, writ
         write_shard(src / f"part-{s:05d}.jsonl.zst", make_docs(60, prefix=f"k{s}-"))
     script = tmp_path / "slow_stage.py"
     script.write_text(SLOW_STAGE)
-
-    def run(out: Path, **kw) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(script), str(src), str(out)], env=ENV, **kw)
-
     reference = tmp_path / "reference"
-    assert run(reference).wait(timeout=120) == 0
+    assert run(script, src, reference, timeout=120) == 0
 
     out = tmp_path / "out"
-    first = run(out)
+    first = start(script, src, out)
     deadline = time.time() + 60
     while time.time() < deadline and not (out / "_done").is_dir():  # the first run holds the lock by now
         time.sleep(0.02)
     started = time.time()
-    second = run(out, stderr=subprocess.PIPE, text=True)
+    second = start(script, src, out, stderr=subprocess.PIPE, text=True)
     _, err = second.communicate(timeout=60)
     assert second.returncode != 0 and time.time() - started < 30
     assert f"in use by another run (PID {first.pid})" in err
@@ -137,22 +132,16 @@ def test_kill_mid_write_then_rerun_leaves_no_temporary(tmp_path, write_shard, st
         write_shard(src / f"part-{s:05d}.jsonl", docs)
     script = tmp_path / "driver.py"
     script.write_text(KILLING_DRIVER)
-
-    def run(out: Path, mode: str) -> int:
-        return subprocess.run([sys.executable, str(script), stage, str(src), str(out), mode, LLAMA], env=ENV,
-                              timeout=300).returncode
-
-    reference = tmp_path / "reference"
-    assert run(reference, "clean") == 0
-    out = tmp_path / "out"
-    assert run(out, "kill") == -signal.SIGKILL
+    reference, out = tmp_path / "reference", tmp_path / "out"
+    assert run(script, stage, src, reference, "clean", LLAMA) == 0
+    assert run(script, stage, src, out, "kill", LLAMA) == -signal.SIGKILL
     left = _temporaries(out)
     assert left, "the kill should leave a temporary behind"
     if stage == "dedup":  # _dedup/<params>/part-0000N.sig.npy.knowforge-tmp-PID
         assert all(p.relative_to(out).parts[0] == "_dedup" for p in left)
     else:  # merged.bin.knowforge-tmp-PID
         assert all(p.parent == out and p.name.startswith("merged.bin") for p in left)
-    assert run(out, "clean") == 0
+    assert run(script, stage, src, out, "clean", LLAMA) == 0
     assert _temporaries(out) == []
     assert not (out / LOCK_NAME).exists()
     if stage == "pack":

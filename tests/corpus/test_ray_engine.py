@@ -209,6 +209,23 @@ def test_exact_dedup_on_ray_keeps_the_same_first_copies(tmp_path, priority):
                 assert (tmp_path / "ray" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
 
 
+def test_line_dedup_on_ray_counts_through_the_shard_map_hook(tmp_path):
+    from corpus.dedup.lines import LineDedupStep
+
+    footer = "Share this page on every network you know of"
+    docs = [{"id": f"d{i}", "text": f"Article {i} says something of its own.\n{footer}" if i % 4 else footer,
+             "source": "web", "meta": {}} for i in range(60)]
+    inp = _write_shards(tmp_path / "in", docs, shards=3)
+    step = LineDedupStep(min_docs=5)  # no Ray implementation of its own: its count jobs run as tasks
+    local = run_stage(step, inputs=[inp], output=tmp_path / "local", workers=2, progress=False)
+    on_ray = run_stage_ray(step, inputs=[inp], output=tmp_path / "ray", progress=False)
+    assert on_ray.reasons == local.reasons == {"boilerplate_only": 15}
+    assert _steady(on_ray.counters) == _steady(local.counters)
+    for rel in [f"{sub}part-{s:05d}.jsonl.zst" for sub in ("", "rejected/") for s in range(3)] + \
+            ["_dedup-lines/min_chars-10/boilerplate-5.npy", "_stats/_dedup-lines.json"]:
+        assert (tmp_path / "ray" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+
+
 def test_nothing_imports_ray_unless_the_engine_is_ray():
     code = "import sys, cli, corpus.pipeline, corpus.engines; assert 'ray' not in sys.modules, 'ray imported'"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli import main
-from corpus.filters.base import FilterStep
+from corpus.filters.stage import FilterStep
 from corpus.report import collect, drop_table, histogram_svg, write_html
 from corpus.runner import run_stage
 

@@ -1,9 +1,5 @@
 import dataclasses
-import os
 import re
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections import Counter
@@ -19,6 +15,7 @@ from corpus.records import reject
 from corpus.runner import StageError, run_stage
 from corpus.shards import list_shards, read_docs
 from tests.conftest import make_docs
+from tests.kill import kill_mid_run_then_rerun
 
 
 def _tree_bytes(directory: Path) -> dict[str, bytes]:
@@ -160,27 +157,8 @@ def test_sigkill_mid_run_then_rerun_is_byte_identical(tmp_path, write_shard):
         write_shard(src / f"part-{s:05d}.jsonl.zst", make_docs(60, prefix=f"k{s}-"))
     script = tmp_path / "slow_stage.py"
     script.write_text(SLOW_STAGE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), *sys.path])}
-
-    def run(out: Path) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(script), str(src), str(out)], env=env, start_new_session=True)
-
-    reference = tmp_path / "reference"
-    assert run(reference).wait(timeout=120) == 0
-
-    killed = tmp_path / "killed"
-    proc = run(killed)
-    deadline = time.time() + 60
-    while time.time() < deadline and not (killed / "_done").is_dir():
-        time.sleep(0.02)
-    while time.time() < deadline and len(list((killed / "_done").iterdir())) < 2:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: driver and workers
-    proc.wait()
-    done_before = len(list((killed / "_done").iterdir()))
-    assert 0 < done_before < 8, "the kill should land mid-run"
-
-    assert run(killed).wait(timeout=120) == 0
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    kill_mid_run_then_rerun(script, src, reference, killed, done=killed / "_done", shards=8)
     assert _tree_bytes(killed) == _tree_bytes(reference)
 
 
@@ -287,3 +265,42 @@ def test_shards_of_inputs_no_longer_given_are_removed(shards, tmp_path, capsys):
     assert sorted(p.name for p in (out / "_done").iterdir()) == ["part-00000"]
     assert sorted(p.name for p in (out / "_stats").iterdir()) == ["part-00000.json"]
     assert list(orjson.loads((out / "_manifest.json").read_bytes())["shards"]) == ["part-00000"]
+
+
+# --- the runner contract (corpus/contract.py) ----------------------------------------------------------
+
+
+def test_stage_kinds_are_the_declared_protocols():
+    from corpus.contract import fusable, stage_kind
+    from corpus.dedup.exact import ExactDedupStep
+    from corpus.pack.merge import MergeStep
+    from corpus.score.stage import ScoreStep
+
+    assert [stage_kind(s) for s in (CleanStep(), JsonlReader(), ScoreStep(), MergeStep(), _Boom())] == \
+        ["docs", "reader", "sink", "once", "docs"]  # a reader is callable too: it is found first
+    assert [fusable(s) for s in (CleanStep(), ExactDedupStep(), ScoreStep(), MergeStep())] == [True, False, False, False]
+
+    class Nameless:
+        def __call__(self, docs, counters):
+            yield from docs
+
+    with pytest.raises(StageError, match="is not a stage"):
+        stage_kind(Nameless())
+
+
+class _TakeThree:
+    """A sink that stops reading after three documents."""
+
+    name = "take-three"
+
+    def write_shard(self, docs, out_stem, counters):
+        for _, doc in zip(range(3), docs, strict=False):
+            counters["written"] += len(doc["text"]) > 0
+
+
+def test_a_sink_keeps_the_documents_it_takes(shards, tmp_path):
+    out = tmp_path / "out"
+    report = run_stage(_TakeThree(), inputs=[shards / "part-00000.jsonl.zst"], output=out, progress=False)
+    assert (report.docs_in, report.docs_out, report.rejected, report.counters["written"]) == (3, 3, 0, 3)
+    record = orjson.loads((out / "_stats" / "part-00000.json").read_bytes())
+    assert list(record)[:6] == ["shard", "stage", "input", "in", "out", "rejected"]  # the layout _stats always had

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from corpus.filters.base import FilterStep, build_filter, load_plan
+from corpus.filters.registry import build_filter
+from corpus.filters.route import load_plan
+from corpus.filters.stage import FilterStep
 from corpus.records import rejection
 from corpus.runner import run_stage
 from corpus.shards import list_shards, read_docs
+from corpus.steps import ConfigError
 
 EN = ("The library opened a new branch on Saturday after two years of work. The building has a reading room "
       "for children and twelve study rooms. Staff said that four hundred people signed up for a card on the "
@@ -43,7 +46,7 @@ def test_routes_and_explains_rejections() -> None:
     assert rejection(out["fr"])["reason"] == "langid_wrong_language"
     assert counters["filter_route_en"] == 2 and counters["filter_route_zh"] == 1
     assert counters["filter_route_code"] == 1 and counters["filter_route_default"] == 1
-    assert set(out["zh"]["meta"]["scores"]) == {"langid", "harmful", "quality_zh"}
+    assert set(out["zh"]["meta"]["scores"]) == {"langid", "harmful", "quality_zh", "promo"}
     assert out["code"]["meta"]["scores"]["code"]["max_line_length"] == len("    return a + b")
 
 
@@ -52,7 +55,7 @@ def test_annotate_drops_nothing_and_keeps_every_score() -> None:
     assert all(rejection(d) is None for d in out.values())
     short = out["short"]["meta"]
     # Every filter of the en chain ran, and all the failed rules are listed, first one first.
-    assert set(short["scores"]) == {"langid", "harmful", "gopher_quality", "gopher_repetition", "c4"}
+    assert set(short["scores"]) == {"langid", "harmful", "gopher_quality", "gopher_repetition", "c4", "promo"}
     assert short["would_reject"][0]["reason"] == "gopher_short_doc"
     assert {f["filter"] for f in short["would_reject"]} >= {"gopher_quality", "c4"}
 
@@ -65,14 +68,14 @@ def test_threshold_none_switches_a_rule_off(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("yaml_text", "message"), [
-    ("filters:\n  - gopher_quality: {min_wrds: 3}\n", "has no option min_wrds"),
+    ("filters:\n  - gopher_quality: {min_wrds: 3}\n", "has no option 'min_wrds'"),
     ("filters:\n  - perplexity: {}\n", "unknown filter 'perplexity'"),
     ("chains: []\n", "unknown top-level key"),
 ])
 def test_bad_config_fails_at_construction(tmp_path: Path, yaml_text: str, message: str) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text(yaml_text, encoding="utf-8")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):  # the one error type of every checked builder
         FilterStep(config=str(config))
 
 

@@ -100,7 +100,7 @@ def _terms(lang: str) -> list[tuple[str, str]]:
 def test_an_article_that_names_any_listed_term_once_is_kept(lang: str) -> None:
     from collections import Counter
 
-    from corpus.filters.base import FilterStep
+    from corpus.filters.stage import FilterStep
 
     body = {
         "zh": "长江是中国第一大河，全长约六千三百公里，发源于青藏高原。沿江各地近年推进生态保护，实行十年禁渔。"

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from corpus.filters.base import FilterStep
+from corpus.filters.stage import FilterStep
 from corpus.records import rejection
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "filters" / "labelled.jsonl"

@@ -7,6 +7,7 @@ or lets more junk through fails here.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ import pytest
 from corpus.filters.evaluate import judge, load_labelled, rates
 
 DEV = Path(__file__).resolve().parents[4] / "shared" / "quality" / "dev.jsonl"
-# (keep-recall, drop-recall) reached per language; keep-recall is the issue's 0.95 target.
-FLOORS = {"zh": (0.95, 0.60), "en": (0.95, 0.65)}
+# (keep-recall, drop-recall) reached per language; keep-recall is the issue's 0.95 target. With the promo
+# rule (issue 16, session 3): zh 0.978 / 0.808, en 0.972 / 0.750; before it 0.984 / 0.615, 0.972 / 0.659.
+FLOORS = {"zh": (0.95, 0.80), "en": (0.95, 0.75)}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,11 @@ def test_keep_and_drop_recall_per_language(outcomes, lang):
 def test_no_good_document_is_dropped_for_naming_a_harmful_term(outcomes):
     lost = [(o["id"], o["reason"]) for o in outcomes if o["label"] == "keep" and (o["reason"] or "").startswith("harm_")]
     assert lost == []
+
+
+def test_the_promo_rule_costs_at_most_one_good_document_per_language(outcomes):
+    lost = [(o["lang"], o["id"]) for o in outcomes if o["label"] == "keep" and o["reason"] == "promo_commercial"]
+    assert max(Counter(lang for lang, _ in lost).values(), default=0) <= 1, lost
 
 
 def test_every_drop_carries_filter_reason_value_and_threshold(outcomes):

@@ -173,7 +173,7 @@ def test_bucket_boundaries_and_quantiles():
 
 
 def test_options_are_checked():
-    assert ScoreStep(buckets="head,tail").quantiles == (0.5,)
+    assert ScoreStep(buckets="head,tail").cut_points == (0.5,)
     with pytest.raises(ConfigError, match="quantiles"):
         build_step("score", {"buckets": ("head", "middle", "tail"), "quantiles": (0.6, 0.3)})
     with pytest.raises(ConfigError, match="scorer"):

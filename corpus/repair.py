@@ -1,0 +1,291 @@
+"""clean's repair rules: remove page furniture, repeated lines and sentences, and trailing link lists.
+
+As C4, RefinedWeb and CCNet do at line level: boilerplate lines from the word lists under
+``configs/wordlists/boilerplate/`` (Simplified, Traditional and English), menu rows ("首页 | 新闻 | 体育")
+and blocks of menu entries, the second copy of a repeated line or sentence, and a trailing list of link
+titles. Every rule is a pass over the lines with anchored or bounded patterns; lines inside Markdown code
+fences are never touched. :class:`corpus.clean.CleanStep` runs them and counts what each removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from corpus.filters.base import resolve_path
+from corpus.filters.harmful import read_lines
+from corpus.filters.lines import TERMINAL, is_list_item
+from corpus.text import HAN
+
+# The repair rules, in the order they run; meta.clean holds "<rule>_lines" and "<rule>_chars" for each.
+REPAIR_RULES = ("boilerplate", "menu", "repeated", "trailing_list")
+BOILERPLATE_DIR = "configs/wordlists/boilerplate"
+
+BLANK_RUNS = re.compile(r"\n{3,}")
+_CJK = HAN.regex
+_DIGIT = re.compile(r"\d")
+# Characters around a furniture word that do not change what the line is: "| 首页 |", "» Home", "更多>>".
+_FURNITURE_PUNCT = " \t|｜>»<«·•:：-–—_*/\\()（）[]【】「」<>《》"
+# Menu rows and breadcrumbs: cells separated by | ｜ > » • or runs of 2+ spaces.
+# Not "·" (it joins the parts of a transliterated name: 赫伯特·乔治·威尔斯) nor "/" (lists of names).
+_MENU_SEPARATOR = re.compile(r"\s*(?:[|｜»›>•]|>>)\s*|\s{2,}")
+# A sentence inside a line: text up to Chinese end marks, or Latin ones before a space or the end.
+_SENTENCE = re.compile(r"[^。！？!?.]+(?:\.(?![\s\u3000]|$)[^。！？!?.]*)*(?:[。！？!?.]+[”’」』）)\"']*)?\s*")
+# A line shorter than this is never treated as a repeat ("是的。", "Reply", table cells); a repeated
+# line shorter than MIN_REPEAT_CHARS counts as boilerplate. A sentence inside a line must be at least
+# MIN_REPEAT_CHARS long, since short clauses recur in ordinary prose.
+MIN_REPEAT_LINE_CHARS = 12
+MIN_REPEAT_CHARS = 20
+# Furniture rules only look at lines up to these lengths (characters): a long line is content.
+MAX_START_LINE = 80
+MAX_CONTAINS_LINE = 400  # cookie notices run to 300+ characters
+_HEADLINE_ENDS = ("！", "？", "!", "?")
+_PROSE_ENDS = ("。！", "。？", "...!", "…！")  # "好。！" is a sentence, not a headline
+# Trailing link/headline list: at least this many short unpunctuated lines after the last prose line.
+MIN_TRAILING_LINES = 3
+# A navigation block: at least this many menu entries in a row (a menu bar dumped one entry per line).
+MIN_MENU_RUN = 5
+
+
+def repair_table(counters: dict[str, int | float]) -> str:
+    """What ``clean``'s repair rules removed, from a stage's summed counters: lines and characters per rule."""
+    rows = [("rule", "lines", "chars")]
+    for rule in REPAIR_RULES:
+        rows.append((rule, f"{int(counters.get(f'clean_{rule}_lines', 0)):,}",
+                     f"{int(counters.get(f'clean_{rule}_chars', 0)):,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(f"{a.ljust(widths[0])}  {b.rjust(widths[1])}  {c.rjust(widths[2])}" for a, b, c in rows)
+
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Furniture:
+    """The boilerplate word lists of one directory: whole lines, line starts, and phrases within a line.
+
+    Files are ``line.*.txt``, ``start.*.txt`` and ``contains.*.txt`` (any language suffix); Latin
+    entries are compared lower-case. See ``configs/wordlists/README.md``.
+    """
+
+    lines: frozenset[str]
+    starts: tuple[str, ...]
+    contains: re.Pattern | None
+
+    def matches(self, line: str) -> bool:
+        """True when the stripped ``line`` is page furniture by one of the three lists."""
+        if len(line) > MAX_CONTAINS_LINE:
+            return False
+        lowered = line.casefold()
+        if lowered.strip(_FURNITURE_PUNCT) in self.lines:
+            return True
+        if len(line) <= MAX_START_LINE and lowered.lstrip(_FURNITURE_PUNCT).startswith(self.starts):
+            return True
+        return bool(self.contains and self.contains.search(lowered))
+
+
+@lru_cache(maxsize=4)
+def load_furniture(directory: str) -> Furniture:
+    """Read the boilerplate lists under ``directory`` once per process; a missing list kind is empty."""
+    root = resolve_path(directory)
+
+    def entries(kind: str) -> list[str]:
+        found = [e.casefold() for path in sorted(Path(root).glob(f"{kind}.*.txt")) for e in read_lines(path)]
+        return sorted(set(found), key=len, reverse=True)
+
+    contains = entries("contains")
+    return Furniture(
+        lines=frozenset(entries("line")),
+        starts=tuple(entries("start")),
+        # One alternation, longest first; every entry is a literal, so matching is linear in the line.
+        contains=re.compile("|".join(map(re.escape, contains))) if contains else None,
+    )
+
+
+def is_menu_row(line: str) -> bool:
+    """A breadcrumb or menu row: 3+ cells split by | > » • (or wide gaps), every cell a few words.
+
+    "首页 >> 东区新闻 >> 正文", "Home | News | Sport | Weather": cells of at most 8 CJK characters or
+    3 Latin words, and no cell ending a sentence.
+    """
+    if len(line) > MAX_START_LINE:
+        return False
+    cells = [c for c in _MENU_SEPARATOR.split(line) if c.strip()]
+    if len(cells) < 3 and len(_CJK.findall(line)) * 2 > len(line):
+        # Chinese menus are often single-space separated ("网站首页 企业简介 企业文化 ..."); a Chinese
+        # sentence has no spaces, a title at most one or two, so five or more short cells make a menu.
+        cells = line.split()
+        if len(cells) < 5:
+            return False
+    if len(cells) < 3:
+        return False
+    for cell in cells:
+        cjk = len(_CJK.findall(cell))
+        if (cjk > 8 if cjk else len(cell.split()) > 3) or cell.rstrip().endswith(("。", "！", "？", ".", "!", "?")):
+            return False
+    return True
+
+
+def is_menu_entry(line: str) -> bool:
+    """One navigation entry: at most 6 words or 8 CJK characters (after any bullet), no sentence end."""
+    if len(line) > 40 or line.endswith(("。", "！", "？", ".", "!", "?", "；", ";", "：", ":")):
+        return False
+    body = line.lstrip(_FURNITURE_PUNCT)
+    cjk = len(_CJK.findall(body))
+    return cjk <= 8 if cjk else len(body.split()) <= 6
+
+
+def _is_prose(line: str) -> bool:
+    """A line of running text: ends a sentence and is at least 8 words or 20 CJK characters long."""
+    return line.endswith(TERMINAL) and (len(line.split()) >= 8 or len(_CJK.findall(line)) >= 20)
+
+
+def _is_short_unpunctuated(line: str) -> bool:
+    """A link or headline title: at most 40 characters or 12 words, and no sentence end other than
+    the ！/？ of a click-bait headline ("他竟然这样做！"); a full stop or a closing quote is prose."""
+    if len(line) > 120 or not (len(line) <= 40 or len(line.split()) <= 12):
+        return False
+    return not line.endswith(TERMINAL) or (line.endswith(_HEADLINE_ENDS) and not line.endswith(_PROSE_ENDS))
+
+
+def empty_tally() -> dict[str, int]:
+    """``meta.clean`` of a document no rule touched: 0 lines and 0 characters per rule."""
+    return {f"{rule}_{unit}": 0 for rule in REPAIR_RULES for unit in ("lines", "chars")}
+
+
+def repair(text: str, *, furniture: Furniture | None, drop_repeats: bool = True, drop_trailing_lists: bool = True,
+           page_dump: bool = True) -> tuple[str, dict[str, int]]:
+    """Remove ``furniture`` (``None``: no word lists, no menu rows), repeats and a trailing list from
+    normalised ``text``; the tally per rule.
+
+    ``page_dump=False`` (text a reader extracted from markup: a wiki article, an encyclopedia entry)
+    keeps runs of short lines, which are lists there, not menus. Lines inside Markdown code fences
+    are never touched, and a document with fences keeps its runs of short lines too.
+    """
+    tally = empty_tally()
+
+    def drop(rule: str, removed: str, lines: int = 1) -> None:
+        tally[f"{rule}_lines"] += lines
+        tally[f"{rule}_chars"] += len(removed)
+
+    # Hashes, not strings, of the lines and sentences seen: memory is 8 bytes per distinct one.
+    seen: set[int] = set()
+    kept: list[str] = []
+    in_fence = has_fence = False
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if line.startswith("```") or in_fence:
+            in_fence = in_fence != line.startswith("```")
+            has_fence = True
+            kept.append(raw)
+            continue
+        if not line:
+            kept.append("")
+            continue
+        if furniture is not None:
+            if furniture.matches(line):
+                drop("boilerplate", line)
+                continue
+            if page_dump and is_menu_row(line):
+                drop("menu", line)
+                continue
+        if drop_repeats and len(line) >= MIN_REPEAT_LINE_CHARS:
+            key = hash(" ".join(line.split()))
+            if key in seen:
+                # A short line that recurs ("Got a news tip?", "分享到朋友圈") is a widget repeated in
+                # header and footer: furniture. A long one is repeated content.
+                drop("repeated" if len(line) >= MIN_REPEAT_CHARS else "boilerplate", line)
+                continue
+            seen.add(key)
+            raw = _drop_repeated_sentences(raw, seen, drop)
+            if not raw.strip():
+                continue
+        kept.append(raw)
+    if page_dump and not has_fence:  # in extracted articles and around code the layout is content
+        if furniture is not None:
+            kept = _drop_menu_blocks(kept, drop)
+        if drop_trailing_lists:
+            kept = _drop_trailing_list(kept, drop)
+    out = BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()
+    return out, tally
+
+
+def _drop_repeated_sentences(line: str, seen: set[int], drop) -> str:
+    """``line`` without sentences (>= MIN_REPEAT_CHARS) that already occurred in the document."""
+    parts, cut, last = [], 0, 0
+    for match in _SENTENCE.finditer(line):
+        sentence = match.group().strip()
+        if len(sentence) < MIN_REPEAT_CHARS or match.start() == 0 and match.end() == len(line):
+            continue  # the whole line was already checked as a line
+        key = hash(" ".join(sentence.split()))  # "电  据" and "电 据" are the same sentence
+        if key in seen:
+            parts.append(line[last:match.start()])
+            last = match.end()
+            cut += len(sentence)
+        else:
+            seen.add(key)
+    if not cut:
+        return line
+    drop("repeated", "x" * cut, lines=0)
+    return "".join(parts) + line[last:]
+
+def _drop_menu_blocks(lines: list[str], drop) -> list[str]:
+    """Remove runs of >= MIN_MENU_RUN menu entries: lines of a few words with no sentence end.
+
+    This is the shape of a site's navigation in a page's text dump (jusText and trafilatura drop
+    such short, link-dense blocks). Blank lines inside a run do not end it. A run whose entries mostly
+    hold a number is data and stays. A document without a single prose line is left whole: it is a
+    list (an index, a glossary) for the filters to judge.
+    """
+    entry = [bool(line.strip()) and is_menu_entry(line.strip()) for line in lines]
+    if not any(not e and _is_prose(line.strip()) for e, line in zip(entry, lines, strict=True)):
+        return lines
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        entries = [line for line in run if line.strip()]
+        # Most entries holding a number make it data (ingredients, a schedule, stats), not a menu.
+        if len(entries) >= MIN_MENU_RUN and 2 * sum(bool(_DIGIT.search(e)) for e in entries) <= len(entries):
+            for line in entries:
+                drop("menu", line.strip())
+            out.append("")
+        else:
+            out.extend(run)
+        run.clear()
+
+    for line, is_entry in zip(lines, entry, strict=True):
+        if is_entry or not line.strip():
+            run.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return out
+
+def _drop_trailing_list(lines: list[str], drop) -> list[str]:
+    """Remove a run of >= MIN_TRAILING_LINES link/headline titles after the document's last prose line.
+
+    List items (bullets, numbers) are kept: an article may end in an informative list.
+    """
+    end = len(lines)
+    start = end
+    titles = 0
+    while start > 0:
+        line = lines[start - 1].strip()
+        if line and (not _is_short_unpunctuated(line) or is_list_item(line)):
+            break
+        titles += bool(line)
+        start -= 1
+    # Something must remain before the run, ending in a sentence: otherwise the whole document
+    # is a list (an index, a glossary) and the filters judge it as such.
+    if titles < MIN_TRAILING_LINES or not any(line.strip().endswith(TERMINAL) for line in lines[:start]):
+        return lines
+    # A run where most lines hold a number is data (tour dates, results, a price list), not links.
+    if 2 * sum(bool(_DIGIT.search(line)) for line in lines[start:]) > titles:
+        return lines
+    removed = [line for line in lines[start:] if line.strip()]
+    for line in removed:
+        drop("trailing_list", line.strip())
+    return lines[:start]
