@@ -145,13 +145,6 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file, then rename).
-
-    A path that is neither a file nor a directory (a device such as /dev/stdout or /dev/full, a FIFO) is
-    written in place: renaming over it would replace the device with a file (as root, even in /dev).
-    """
-    if path.exists() and not path.is_file() and not path.is_dir():
-        path.write_bytes(data)
-        return
+    """Write ``data`` to ``path`` atomically (temp file, then rename)."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

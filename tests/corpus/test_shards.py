@@ -344,23 +344,3 @@ def test_crlf_blank_and_unterminated_lines_keep_their_numbers(tmp_path, compress
     path.write_bytes(zstandard.ZstdCompressor().compress(raw) if compress else raw)
     assert [n for n, _ in iter_json_lines(path)] == [1, 3, 5, 6]
     assert list(read_docs(path)) == docs
-
-
-def test_write_bytes_atomic_writes_a_fifo_or_device_in_place(tmp_path):
-    """Renaming a temporary over /dev/full (as root) replaced the device with a file: special files are
-    written in place (a FIFO stands in for the device here)."""
-    import stat
-
-    from corpus.shards import write_bytes_atomic
-
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so opening to write does not block
-    try:
-        write_bytes_atomic(fifo, b"report")
-        assert os.read(reader, 100) == b"report"
-    finally:
-        os.close(reader)
-    assert stat.S_ISFIFO(fifo.stat().st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
-    write_bytes_atomic(tmp_path / "plain.json", b"{}")  # a file still goes through a temporary and a rename
-    assert (tmp_path / "plain.json").read_bytes() == b"{}"
