@@ -216,6 +216,11 @@ def main() -> None:
         raise SystemExit(1 if diffs else 0)
     if args.datatrove:
         sys.path.insert(0, str(args.datatrove))
+        try:  # fail before the timings, saying how to repair the reference, not halfway with a traceback
+            import datatrove.pipeline.filters  # noqa: F401
+        except ImportError as error:
+            raise SystemExit(f"datatrove does not import from {args.datatrove} ({error}); reinstall it there "
+                             "with the pip --target line of this script's docstring") from None
     print(f"one process; MB/s by wall clock and per CPU-second (the machine is shared: load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start)\n")
     sets = [("fixture", "zh", _docs("zh", args.mb)), ("fixture", "en", _docs("en", args.mb)),

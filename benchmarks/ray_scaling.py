@@ -9,7 +9,8 @@ of every stage to ~200 GB of text, using the mean document size of the shared Wu
 Then the chained pipeline clean -> filter -> pii -> dedup-exact -> dedup on the local engine, fused
 (clean+filter+pii in one pass per shard, the default) and with ``--no-fuse``, on 1 and 2 workers: MB/s
 per core of each, and each stage's share of the pipeline's time (a fused stage's time is its share of
-the pass, measured per stage inside the pass). ``--chain-only`` runs only this part.
+the pass, measured per stage inside the pass); then, per worker count, the fused and unfused MB/s per
+core side by side and the filter's share of the stages' time. ``--chain-only`` runs only this part.
 
     PYTHONPATH=. python benchmarks/ray_scaling.py --docs 12000 --shards 8 [--chain-only]
 """
@@ -128,8 +129,16 @@ def chained(args: argparse.Namespace, mb: float) -> None:
         shares = " | ".join(f"{s['seconds'] / spent:.0%}" for s in r["stages"])
         print(f"| {mode} | {cpus} | {r['total']:.1f} | {mb / r['total']:.2f} | {mb / r['total'] / cpus:.2f} | {shares} |")
     for cpus in (1, 2):
-        fused, unfused = results[("local", cpus, "fused")]["total"], results[("local", cpus, "unfused")]["total"]
-        print(f"{cpus} worker(s): fused {unfused / fused:.2f}x the unfused rate")
+        fused, unfused = results[("local", cpus, "fused")], results[("local", cpus, "unfused")]
+        print(f"{cpus} worker(s): MB/s per core fused {mb / fused['total'] / cpus:.2f} | unfused "
+              f"{mb / unfused['total'] / cpus:.2f} (fused {unfused['total'] / fused['total']:.2f}x); filter share "
+              f"of the stages' time fused {filter_share(fused):.0%} | unfused {filter_share(unfused):.0%} "
+              f"(issue 20: at most 50%)")
+
+
+def filter_share(run: dict) -> float:
+    """The filter stage's seconds over all stages' seconds of one run (worker seconds, summed)."""
+    return sum(s["seconds"] for s in run["stages"] if s["stage"] == "filter") / sum(s["seconds"] for s in run["stages"])
 
 
 def engines(args: argparse.Namespace, mb: float) -> None:

@@ -2,7 +2,7 @@
 
 A fingerprint has four parts: the stage's options (its constructor fields, which decide its output
 bytes; worker counts and engines do not), the content of files those options name (a filter YAML,
-a tokenizer, a scoring model), the code (package version and the stage's own module source), and the
+a tokenizer, a scoring model), the code (package version and the source of the stage's module and of every module of ours it imports), and the
 identity of the input (the upstream marker's fingerprint for a shard a stage wrote, else size and
 mtime of a raw file or of the files in a raw directory). A shard whose marker records another
 fingerprint is stale and redone; ``changes`` names what differs so the run can say why.
@@ -11,6 +11,7 @@ fingerprint is stale and redone; ``changes`` names what differs so the run can s
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 
 from corpus import __version__
+from corpus.imports import PACKAGES, closure, import_graph, module_files
 from corpus.shards import shard_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent  # relative config paths also resolve here (filters do)
@@ -109,14 +111,39 @@ def option_files(options: Mapping[str, Any]) -> dict[str, str]:
     return files
 
 
+@functools.cache
+def _package(root: Path) -> tuple[dict[str, Path], dict[str, set[str]]]:
+    files = module_files(root, PACKAGES)
+    return files, import_graph(files)
+
+
+def module_code(module: str, root: Path = REPO_ROOT) -> str:
+    """Hash of ``module``'s source with that of every module of ours it imports (``corpus.imports``).
+
+    The import graph is read once per process; the files are hashed at each call (a run calls this
+    once per stage), so an edit between two runs in one process is seen.
+    """
+    files, graph = _package(root)
+    if module not in files:
+        return "unknown"
+    return _digest(_dumps({name: _path_identity(files[name]) for name in sorted(closure(module, graph))}))
+
+
 def code_identity(stage: Any) -> dict[str, str]:
-    """The package version and a hash of the module that defines the stage's class."""
-    try:
-        source = inspect.getsourcefile(type(stage))
-    except TypeError:
-        source = None
-    module = _path_identity(Path(source)) if source else "unknown"
-    return {"knowforge": __version__, type(stage).__module__: module}
+    """The package version and a hash of the stage's module with every module of ours it imports.
+
+    The imports count because a stage's behaviour lives in them too (``clean``'s rules are in
+    ``corpus/repair.py``, a filter chain's in ``corpus/filters/*``): editing one makes the shards stale.
+    """
+    module = type(stage).__module__
+    code = module_code(module)
+    if code == "unknown":  # a stage defined outside our packages (a user's plug-in, a test): its own file
+        try:
+            source = inspect.getsourcefile(type(stage))
+        except TypeError:
+            source = None
+        code = _path_identity(Path(source)) if source else "unknown"
+    return {"knowforge": __version__, module: code}
 
 
 def input_identity(source: Path) -> str:

