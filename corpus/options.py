@@ -3,8 +3,8 @@
 A command-line option is a field of the library dataclass it sets (a stage, a settings or options
 record): its type, default and choices come from the field (a ``Literal`` annotation, or a library table).
 How it is shown (help text, flag spelling) is an ``Opt``: made from the field's metadata (``instruct``'s
-options dataclasses, ``instruct/commands.py``) or, for stages, in the table beside them (``corpus/commands.py``:
-a stage module's source is part of its shards' fingerprints). Options that set no field (``-i``, ``-o``)
+options dataclasses, ``instruct/commands.py``) or, for stages, in a table of their own
+(``corpus/stage_options.py``: a stage module's source is part of its shards' fingerprints). Options that set no field (``-i``, ``-o``)
 are an ``Opt`` with a default of its own. ``tests/test_cli_options.py`` checks every ``--help`` against this.
 """
 
