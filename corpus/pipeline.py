@@ -24,8 +24,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import types
-import typing
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -35,8 +33,11 @@ import yaml
 
 from corpus.contract import Reader, RunsOnce
 from corpus.fused import fusable, run_fused
+from corpus.options import check_option_types
 from corpus.runner import StageReport, no_shards_hint, plan_units, run_stage, stage_label
+from corpus.stage_options import yaml_choices
 from corpus.steps import READERS, STEPS, ConfigError, build_reader, build_step
+from corpus.summary import rejection_warnings, summary_table
 
 TOP_LEVEL_KEYS = {"work_dir", "workers", "steps", "description", "fuse"}
 STEP_IO_KEYS = {"input", "output", "label"}
@@ -44,7 +45,7 @@ STEP_IO_KEYS = {"input", "output", "label"}
 ENGINES = ("local", "ray")
 
 __all__ = ["ENGINES", "ConfigError", "PipelineConfig", "PlannedStage", "StageCall", "check_calls", "fuse_groups",
-           "load_config", "plan_pipeline", "plan_text", "run_config", "run_pipeline"]
+           "load_config", "plan_pipeline", "plan_text", "run_config", "run_pipeline", "summary_table"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,54 +77,9 @@ def _paths(value: Any, where: str) -> list[Path]:
     return [Path(v) for v in items]
 
 
-def _type_name(annotation: Any) -> str:
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path"}
-    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
-
-
-def _matches(value: Any, annotation: Any) -> bool | None:
-    """Whether a YAML value fits a field's annotation; None when the annotation is too rich to check."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        verdicts = [_matches(value, arg) for arg in typing.get_args(annotation)]
-        return True if any(v is True for v in verdicts) else (None if None in verdicts else False)
-    if origin is typing.Literal:
-        return value in typing.get_args(annotation)
-    if annotation is type(None):
-        return value is None
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if annotation in (str, Path):
-        return isinstance(value, str)
-    if origin in (tuple, list) or annotation in (tuple, list):
-        return isinstance(value, list | tuple)
-    if origin is dict or annotation is dict:
-        return isinstance(value, dict)
-    return None
-
-
-def check_option_types(kind: str, name: str, cls: type, options: dict[str, Any]) -> None:
-    """Reject a YAML option whose value does not fit the field's type, naming the type and the value.
-
-    ``threshold: high`` then fails here with one line, not deep inside the stage with a TypeError.
-    """
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # an annotation that cannot be resolved: leave the checks to the constructor
-        return
-    for key, value in options.items():
-        annotation = hints.get(key)
-        if annotation is None or _matches(value, annotation) is not False:
-            continue
-        args = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
-        expected = " or ".join(_type_name(a) for a in args)
-        if type(None) in typing.get_args(annotation):
-            expected += " (or null)"
-        raise ConfigError(f"{kind} {name!r}: option {key} must be {expected}, got {value!r}")
+def _check_types(kind: str, name: str, cls: type, options: dict[str, Any]) -> None:
+    """A YAML step's values against its fields' types and the choices its command offers (one declaration)."""
+    check_option_types(kind, name, cls, options, yaml_choices(kind, name, cls))
 
 
 def _build_call(index: int, entry: Any) -> StageCall:
@@ -144,13 +100,13 @@ def _build_call(index: int, entry: Any) -> StageCall:
         if source is None:
             raise ConfigError(f"{where} (read): needs `source:` (e.g. jsonl, wiki, wudao)")
         if source in READERS:
-            check_option_types("reader", source, READERS[source], options)
+            _check_types("reader", source, READERS[source], options)
         stage = build_reader(source, options)
         if not inputs:
             raise ConfigError(f"{where} (read): needs `input:` (the raw files or directories)")
     else:
         if name in STEPS:
-            check_option_types("step", name, STEPS[name], options)
+            _check_types("step", name, STEPS[name], options)
         stage = build_step(name, options)
     return StageCall(stage=stage, inputs=inputs, output=Path(output) if output else None, label=label)
 
@@ -281,73 +237,6 @@ def check_calls(calls: Sequence[StageCall | None], *, work_dir: Path) -> None:
         if call.output is not None:
             _check_output(call.output, f"stage {label}: output")
         _check_stage_files(call.stage)
-
-
-WARN_SHARE = 0.5  # a reason that rejects more than this share of a stage's input is worth a warning
-
-
-def _rejected_raw(output: Path, reason: str, limit: int = 50) -> list[str]:
-    """The raw lines kept by up to ``limit`` rejected placeholders of ``reason`` (see shards.malformed_doc)."""
-    from corpus.records import rejection
-    from corpus.shards import list_shards, read_docs
-
-    found: list[str] = []
-    rejected_dir = output / "rejected"
-    for shard in list_shards(rejected_dir) if rejected_dir.is_dir() else []:
-        for doc in read_docs(shard, require_id=False):
-            if (rejection(doc) or {}).get("reason") == reason:
-                found.append(str(doc.get("text") or ""))
-                if len(found) >= limit:
-                    return found
-    return found
-
-
-def _missing_text_hint(report: StageReport) -> str:
-    """Name the fields the rejected records do have, and the likeliest text field among them."""
-    import orjson
-
-    fields: dict[str, int] = {}  # field -> characters of string values seen, in first-seen order
-    for raw in _rejected_raw(report.output, "missing_text"):
-        try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
-        for key, value in record.items() if isinstance(record, dict) else ():
-            fields[key] = fields.get(key, 0) + (len(value) if isinstance(value, str) else 0)
-    if not fields:
-        return "the records have no `text` field: name the field that holds the text with --text-field"
-    best = max(fields, key=lambda k: fields[k])
-    suggestion = f" --text-field {best}" if fields[best] else " --text-field FIELD"
-    return f"the records have the fields {', '.join(fields)}: name the text field with{suggestion} (YAML: text_field)"
-
-
-HINTS: dict[str, Callable[[StageReport], str]] = {
-    "missing_text": _missing_text_hint,
-    "bad_utf8": lambda r: "is the input UTF-8 text? compressed input needs its suffix (.gz, .zst, .bz2, .xz)",
-    "bad_json": lambda r: "is the input JSON Lines (one object per line)? other layouts have their own --source",
-    "missing_id": lambda r: "give each record a stable id, or name the field holding one with --id-field",
-}
-
-
-def rejection_warnings(report: StageReport) -> list[str]:
-    """One warning line per reason that rejected more than half of a stage's input, with what to try.
-
-    A wiki reader that read nothing because its input is not XML at all is counted as truncated input
-    (no page before the cut), so it gets the question that settles it.
-    """
-    warnings = []
-    # A stage may split documents into records (kg2instruction: paragraphs) and reject records: the
-    # share is of what it wrote, kept and rejected.
-    total = max(report.docs_in, report.docs_out + report.rejected)
-    unit = "documents" if total == report.docs_in else "records"
-    for reason, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
-        if total and count > WARN_SHARE * total:
-            hint = HINTS.get(reason, lambda r: f"see the examples in {r.output / 'rejected'}")(report)
-            warnings.append(f"warning: {report.stage} rejected {count:,} of {total:,} {unit} as {reason}; {hint}")
-    if report.stage.startswith("read-wiki") and report.docs_in == 0 and report.counters.get("truncated_input"):
-        warnings.append(f"warning: {report.stage} read no page from {report.counters['truncated_input']} "
-                        "input(s) that do not parse as XML: is this a MediaWiki XML dump (pages-articles.xml.bz2)?")
-    return warnings
 
 
 def _resolve_reference(path: Path, outputs: dict[str, Path]) -> Path:
@@ -525,39 +414,3 @@ def run_config(
         ray_address=ray_address,
         fuse=fuse and config.fuse,
     )
-
-
-def _format_reasons(reasons: dict[str, int], limit: int = 4) -> str:
-    top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-    text = ", ".join(f"{name} {count}" for name, count in top[:limit])
-    if len(top) > limit:
-        text += f", +{len(top) - limit} more"
-    return text or "-"
-
-
-def summary_table(reports: Sequence[StageReport]) -> str:
-    """A plain-text table of what each stage did: shards (done before / redone), documents in/out/rejected,
-    top reasons, time, and where the output went."""
-    header = ("stage", "shards", "in", "out", "rejected", "time", "rejected by reason", "output")
-
-    def shards(r: StageReport) -> str:
-        notes = [f"{n} {what}" for n, what in ((r.shards_skipped, "done"), (r.shards_redone, "redone")) if n]
-        return f"{r.shards}" + (f" ({', '.join(notes)})" if notes else "")
-
-    rows = [
-        (
-            r.stage,
-            shards(r),
-            f"{r.docs_in:,}",
-            f"{r.docs_out:,}",
-            f"{r.rejected:,}",
-            f"{r.seconds:.1f}s",
-            _format_reasons(r.reasons),
-            str(r.output),
-        )
-        for r in reports
-    ]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

@@ -45,6 +45,9 @@ def _training_lines(texts: Iterable[str]) -> Iterator[str]:
                 line = line[len(head):]
 
 
+MODEL_TYPES = ("bpe", "unigram")  # the SentencePiece model types we train (and `tokenizer train` offers)
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainSettings:
     """SentencePiece trainer settings; defaults suit mixed Chinese-English corpora (LLaMA-style)."""

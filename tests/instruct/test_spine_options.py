@@ -45,7 +45,7 @@ def _spec_for(options: type, param: click.Parameter) -> OptionSpec:
 def test_every_cli_option_is_a_field_with_the_same_contract(name):
     from cli import instruct
 
-    command = instruct.commands[name]
+    command = instruct.get_command(click.Context(instruct), name)  # generated on first lookup
     step = ALL_STEPS[name]
     ctx = click.Context(command)
     params = [p for p in command.params if p.name != "help"]
