@@ -9,7 +9,7 @@ and live here; printing and exit codes stay with the CLI (``report_lines``, ``re
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -29,6 +29,9 @@ from instruct.translate import format_report as translate_report
 _OUT_FILE = {"dir_okay": False}
 BATCH_KEY = "unused-in-batch-mode"  # batch mode sends nothing, so it needs no key
 
+# LLMConfig is where these defaults live; the options take them from it so the two cannot drift.
+_LLM_DEFAULTS = {f.name: f.default for f in fields(LLMConfig)}
+
 
 @dataclass(frozen=True, kw_only=True)
 class LLMOptions:
@@ -39,13 +42,13 @@ class LLMOptions:
         "help": "OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (vLLM)."})
     api_key_env: str = field(default=DEFAULT_API_KEY_ENV, metadata={
         "help": "Environment variable holding the API key (never printed or stored)."})
-    concurrency: int = field(default=16, metadata={"help": "Requests in flight.", "min": 1})
-    rpm: int | None = field(default=None, metadata={"help": "Requests-per-minute limit.", "min": 1})
-    tpm: int | None = field(default=None, metadata={"help": "Tokens-per-minute limit (estimated).", "min": 1})
-    timeout: float = field(default=120.0, metadata={"help": "Seconds per attempt."})
-    max_attempts: int = field(default=6, metadata={"help": "Attempts per request, retries included.", "min": 1})
-    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature sent with every request."})
-    max_tokens: int | None = field(default=None, metadata={"help": "Completion token limit.", "min": 1})
+    concurrency: int = field(default=_LLM_DEFAULTS["concurrency"], metadata={"help": "Requests in flight.", "min": 1})
+    rpm: int | None = field(default=_LLM_DEFAULTS["rpm"], metadata={"help": "Requests-per-minute limit.", "min": 1})
+    tpm: int | None = field(default=_LLM_DEFAULTS["tpm"], metadata={"help": "Tokens-per-minute limit (estimated).", "min": 1})
+    timeout: float = field(default=_LLM_DEFAULTS["timeout"], metadata={"help": "Seconds per attempt."})
+    max_attempts: int = field(default=_LLM_DEFAULTS["max_attempts"], metadata={"help": "Attempts per request, retries included.", "min": 1})
+    temperature: float = field(default=_LLM_DEFAULTS["temperature"], metadata={"help": "Sampling temperature sent with every request."})
+    max_tokens: int | None = field(default=_LLM_DEFAULTS["max_tokens"], metadata={"help": "Completion token limit.", "min": 1})
     cache: Path | None = field(default=None, metadata={
         "help": "SQLite response cache (default: OUTPUT_STEM.llm-cache.sqlite beside the output).",
         "path": _OUT_FILE})
