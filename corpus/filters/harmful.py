@@ -52,9 +52,13 @@ def normalise(text: str) -> str:
 
 
 def read_lines(path: Path) -> list[str]:
-    """Entries of one list file: one per line, ``#`` starts a comment, blank lines ignored."""
-    entries = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [entry for entry in entries if entry]
+    """Entries of one word-list file, one per line; a line that is ``#`` or starts with ``# `` is a comment.
+
+    ``#`` followed by a letter is an entry, not a comment: hashtags (``#ad``, ``#sponsored``) are the
+    disclosures sponsored posts carry. Every list under ``configs/wordlists`` is read with this.
+    """
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and line != "#" and not line.startswith("# ")]
 
 
 def _as_bytes(text: str) -> str:

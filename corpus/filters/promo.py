@@ -12,11 +12,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
-from corpus.filters.harmful import Matcher, build_matcher, normalise
+from corpus.filters.harmful import Matcher, build_matcher, normalise, read_lines
 from corpus.filters.view import TextView
 
 PROMO_COMMERCIAL = "promo_commercial"
@@ -55,23 +54,13 @@ DISTINCT = frozenset({"business", "cta", "hype", "offer"})
 VOICE = frozenset({"cta", "disclosure", "hype"})
 
 
-def read_entries(path: Path) -> list[str]:
-    """Entries of one list file, one per line; a line starting with ``# `` (or only ``#``) is a comment.
-
-    Unlike the harmful lists, ``#`` followed by a letter is an entry: hashtags (``#ad``, ``#sponsored``)
-    are the disclosures sponsored posts carry.
-    """
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line and line != "#" and not line.startswith("# ")]
-
-
 @functools.lru_cache(maxsize=8)
 def load_promo_matcher(directory: str) -> Matcher:
     """Every ``<category>.<lang>.txt`` under ``directory`` in one Aho-Corasick matcher, once per process."""
     root = resolve_path(directory)
     lists: dict[str, list[str]] = {}
     for path in sorted(root.glob("*.txt")):
-        lists.setdefault(path.name.split(".", 1)[0], []).extend(map(normalise, read_entries(path)))
+        lists.setdefault(path.name.split(".", 1)[0], []).extend(map(normalise, read_lines(path)))
     if not lists:
         raise FileNotFoundError(f"no promo word lists (*.txt) in {root}")
     unknown = sorted(set(lists) - set(LIST_CATEGORIES))

@@ -133,3 +133,13 @@ def test_nfkc_equals_unicodedata_on_random_mixes():
     for _ in range(3000):
         text = "".join(rng.choice(_NFKC_ALPHABET) for _ in range(rng.randint(0, 30)))
         assert nfkc(text) == unicodedata.normalize("NFKC", text), ascii(text)
+
+
+def test_hashtag_entries_of_the_shipped_ads_list_are_read() -> None:
+    """`#ad` and `#sponsored` are entries of harmful/ads.en.txt; a reader cutting at any `#` lost them."""
+    from corpus.filters.harmful import read_lines
+    from corpus.resources import shipped
+
+    entries = read_lines(shipped("configs/wordlists/harmful/ads.en.txt"))
+    assert "#ad" in entries and "#sponsored" in entries
+    assert not any(entry.startswith("# ") for entry in entries)  # the header comment is not an entry

@@ -9,7 +9,8 @@ import pytest
 
 from corpus.clean import CleanStep
 from corpus.filters.evaluate import sample_documents
-from corpus.filters.promo import CATEGORIES, PROMO_COMMERCIAL, PromoFilter, read_entries
+from corpus.filters.harmful import read_lines
+from corpus.filters.promo import CATEGORIES, PROMO_COMMERCIAL, PromoFilter
 from corpus.filters.route import load_plan
 from corpus.filters.stage import FilterStep
 from corpus.records import rejection
@@ -183,7 +184,7 @@ def test_hashtag_entries_are_terms_and_a_disclosure_is_the_sellers_voice(tmp_pat
     lists = tmp_path / "promo"
     lists.mkdir()
     (lists / "disclosure.en.txt").write_text("# a comment\n#\n#ad\ncompensated by\n", encoding="utf-8")
-    assert read_entries(lists / "disclosure.en.txt") == ["#ad", "compensated by"]
+    assert read_lines(lists / "disclosure.en.txt") == ["#ad", "compensated by"]
     post = ("This post was compensated by a water brand. All opinions are mine. #ad\n"
             "We hiked to the lake on Saturday and the views were worth every step of the climb.")
     scores = promo_en().score(post)
