@@ -98,18 +98,31 @@ def _show(doc_id: str, work_dir: Path) -> None:
     click.echo("\n".join(lines))
 
 
-def _score_train(inputs, model_out, fmt, orders, min_count, max_chars) -> None:
-    """Train the character n-gram perplexity models on reference text (e.g. Wikipedia shards)."""
+def _lang_values(items, flag: str, expected: str, valid) -> dict[str, str]:
+    """``LANG=VALUE`` items of a repeatable option as a dict; a malformed one is a usage error naming it."""
+    parsed = {}
+    for item in items:
+        lang, _, value = item.partition("=")
+        if not lang or not valid(value):
+            raise click.BadParameter(f"{item!r}: expected {expected}", param_hint=flag)
+        parsed[lang] = value
+    return parsed
+
+
+def _score_train(inputs, model_out, fmt, orders, units, min_count, max_chars) -> None:
+    """Train the n-gram perplexity models on reference text (e.g. Wikipedia shards)."""
+    from corpus.score.arpa import ARPA_UNITS
     from corpus.score.stage import train_from_shards
 
-    parsed = {}
-    for item in orders:
-        lang, _, n = item.partition("=")
-        if not lang or not n.isdigit() or int(n) < 1:
-            raise click.BadParameter(f"{item!r}: expected LANG=N, e.g. zh=4", param_hint="--order")
-        parsed[lang] = int(n)
+    parsed = {lang: int(n) for lang, n in _lang_values(
+        orders, "--order", "LANG=N, e.g. zh=4", lambda n: n.isdigit() and int(n) >= 1).items()}
+    unit_of = _lang_values(units, "--units", f"LANG=UNIT with UNIT one of {', '.join(ARPA_UNITS)}, e.g. en=word",
+                           lambda u: u in ARPA_UNITS)
+    if unit_of and fmt != "arpa":
+        raise click.BadParameter("units are for --format arpa (the json models are over characters)",
+                                 param_hint="--units")
     summary = train_from_shards(list(inputs), model_out, min_count=min_count, max_chars=max_chars, fmt=fmt,
-                                orders=parsed)
+                                orders=parsed, units=unit_of)
     for lang, line in summary.items():
         click.echo(f"{lang}: {line}")
     click.echo(f"wrote {model_out}")
@@ -176,11 +189,14 @@ STANDALONE = [
                                                                                                path_type=Path)),
         "model_out": Opt("Model to write: a .json.gz file (--format json) or a directory (--format arpa).",
                          flags=("-o", "--output"), required=True, type=click.Path(path_type=Path)),
-        "fmt": Opt("json: pure-Python Witten-Bell character models; arpa: modified Kneser-Ney character models "
-                   "as ARPA files, scored with KenLM (the [kenlm] extra), one per language.", flags=("--format",),
+        "fmt": Opt("json: pure-Python Witten-Bell character models; arpa: modified Kneser-Ney models as ARPA "
+                   "files, scored with KenLM (the [kenlm] extra), one per language.", flags=("--format",),
                    choices=("json", "arpa"), default="json"),
-        "orders": Opt("N-gram order of a language's model, e.g. --order zh=4 (defaults: json zh=3 en=5, arpa "
-                      "zh=4 en=6).", flags=("--order",), multiple=True, metavar="LANG=N"),
+        "orders": Opt("N-gram order of a language's model, e.g. --order zh=4 (defaults: json zh=3 en=5; arpa: "
+                      "characters zh=4 en=6, words 5).", flags=("--order",), multiple=True, metavar="LANG=N"),
+        "units": Opt("--format arpa: tokens of a language's model, char or word, e.g. --units en=char "
+                     "(defaults: zh=char en=word; other languages char).", flags=("--units",), multiple=True,
+                     metavar="LANG=UNIT"),
         "min_count": Opt("Drop n-grams (order >= 3) seen fewer times: a smaller model.", type=POSITIVE, default=1),
         "max_chars": Opt("Training characters per language.", type=POSITIVE, default=None),
     }),

@@ -224,12 +224,13 @@ class ScoreStep(CountThenFilter):
 
 def train_from_shards(
     inputs: list[Path], output: Path, *, min_count: int = 1, max_chars: int | None = None,
-    fmt: str = "json", orders: dict[str, int] | None = None,
+    fmt: str = "json", orders: dict[str, int] | None = None, units: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Train the per-language models on the valid documents of the shards in ``inputs`` (directories or
     files; language from :func:`doc_lang`) and save them to ``output``: with ``fmt="json"`` our
     Witten-Bell character models in one ``.json.gz`` file, with ``fmt="arpa"`` a directory of
-    modified Kneser-Ney ARPA models that KenLM reads. Returns one summary line per language."""
+    modified Kneser-Ney ARPA models that KenLM reads, over the ``units`` of each language (``char`` or
+``word``; ``corpus.score.arpa.DEFAULT_ARPA_UNITS``). Returns one summary line per language."""
     from corpus.shards import list_shards
 
     def texts() -> Iterator[tuple[str, str]]:
@@ -240,7 +241,7 @@ def train_from_shards(
                         yield doc_lang(doc), doc["text"]
 
     if fmt == "arpa":
-        from corpus.score.arpa import write_char_models
+        from corpus.score.arpa import write_arpa_models
 
         def capped() -> Iterator[tuple[str, str]]:
             seen: Counter[str] = Counter()
@@ -250,10 +251,12 @@ def train_from_shards(
                     yield lang, text
 
         try:
-            counts = write_char_models(capped(), output, orders=orders)
+            counts = write_arpa_models(capped(), output, orders=orders, units=units)
         except ValueError:
             raise ValueError(f"no reference text found in {', '.join(map(str, inputs))}") from None
         return {lang: ", ".join(f"{v:,} {k}" for k, v in c.items()) for lang, c in counts.items()}
+    if units:
+        raise ValueError("units are for --format arpa: the json models are over characters")
     if fmt != "json":
         raise ValueError(f"format must be json or arpa, not {fmt!r}")
     models = train_models(texts(), min_count=min_count, max_chars=max_chars, orders=orders)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from corpus.score.arpa import train_arpa, write_arpa, write_char_models
+from corpus.score.arpa import train_arpa, write_arpa, write_arpa_models
 from corpus.score.kenlm_models import KenLMModels, ccnet_normalize, char_tokens
 from corpus.shards import ShardWriter, read_docs
 
@@ -21,7 +21,7 @@ EN = ["The cat sat on the mat and looked at the dog.", "The dog sat on the log a
 
 
 def test_char_model_perplexity_is_kenlm_sentence_score(tmp_path: Path):
-    write_char_models([("en", t) for t in EN], tmp_path)
+    write_arpa_models([("en", t) for t in EN], tmp_path, units={"en": "char"})
     models = KenLMModels.load(tmp_path)
     assert models.models["en"].kind == "char"
     text = "The cat looked at the bird."
@@ -61,7 +61,7 @@ def test_ccnet_normalisation():
 def test_layout_errors(tmp_path: Path):
     with pytest.raises(ValueError, match="no <lang>.arpa"):
         KenLMModels.load(tmp_path)
-    write_char_models([("en", t) for t in EN], tmp_path)
+    write_arpa_models([("en", t) for t in EN], tmp_path, units={"en": "char"})
     (tmp_path / "kenlm.json").write_text(json.dumps({"units": {"en": "bytes"}}))
     with pytest.raises(ValueError, match="units of 'en'"):
         KenLMModels.load(tmp_path)
@@ -90,3 +90,27 @@ def test_cli_trains_arpa_models_and_scores_with_them(tmp_path: Path):
     assert result.exit_code == 0, result.output
     docs = list(read_docs(out / "part-00000.jsonl.zst"))
     assert len(docs) == len(EN) and all(d["meta"]["scores"]["ppl"] > 1 for d in docs)
+
+
+def test_english_arpa_models_are_over_words_by_default_and_see_shuffled_word_order(tmp_path: Path):
+    """A character model sees each word of a word-shuffled sentence intact; a word model sees the order."""
+    from cli import main
+
+    ref = tmp_path / "ref"
+    with ShardWriter(ref / "part-00000.jsonl.zst") as writer:
+        for i, text in enumerate(EN):
+            writer.write({"id": f"r{i}", "text": text, "source": "t", "meta": {"lang": "en"}})
+    runner = CliRunner()
+    models = tmp_path / "models"
+    result = runner.invoke(main, ["corpus", "score-train", "-i", str(ref), "-o", str(models), "--format", "arpa"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((models / "kenlm.json").read_text())["units"] == {"en": "word"}
+    assert kenlm.Model(str(models / "en.arpa")).order == 5
+    loaded = KenLMModels.load(models)
+    assert loaded.models["en"].kind == "word"
+    text = "The dog sat on the log and looked at the cat."
+    shuffled = "log the at sat cat the and on looked dog The."
+    assert loaded.perplexity(text, "en") < loaded.perplexity(shuffled, "en")
+    for bad in (["--units", "en=bytes", "--format", "arpa"], ["--units", "en=word"]):
+        result = runner.invoke(main, ["corpus", "score-train", "-i", str(ref), "-o", str(tmp_path / "x"), *bad])
+        assert result.exit_code == 2 and "--units" in result.output, result.output

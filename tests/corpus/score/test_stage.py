@@ -14,7 +14,7 @@ import pytest
 
 from corpus.readers.wiki import WikiReader
 from corpus.runner import run_stage
-from corpus.score.arpa import write_char_models
+from corpus.score.arpa import write_arpa_models
 from corpus.score.ngram import train_models
 from corpus.score.stage import (
     DEFAULT_MODEL,
@@ -92,7 +92,7 @@ def corpus_and_model(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     model = root / "model.json.gz"
     train_models(train).save(model)
     if importlib.util.find_spec("kenlm") is not None:  # the [kenlm] extra: the same text as ARPA models
-        write_char_models(train, root / "kenlm")
+        write_arpa_models(train, root / "kenlm")
     from corpus.shards import ShardWriter
 
     shards = root / "in"
