@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
-from corpus.options import Command, Opt
+from corpus.options import Command, Opt, kwarg_default
 from corpus.pack.stage import FORMATS
 from corpus.pipeline import ENGINES
+from corpus.score.stage import MODEL_FORMATS, train_from_shards
 from corpus.stage_options import POSITIVE, READ_OPTIONS, STAGE_OPTIONS
 from corpus.steps import READERS, build_reader, build_step
 from corpus.tokenizers.train import MODEL_TYPES, TrainSettings
@@ -100,8 +101,6 @@ def _show(doc_id: str, work_dir: Path) -> None:
 
 def _score_train(inputs, model_out, fmt, orders, min_count, max_chars) -> None:
     """Train the character n-gram perplexity models on reference text (e.g. Wikipedia shards)."""
-    from corpus.score.stage import train_from_shards
-
     parsed = {}
     for item in orders:
         lang, _, n = item.partition("=")
@@ -178,7 +177,7 @@ STANDALONE = [
                          flags=("-o", "--output"), required=True, type=click.Path(path_type=Path)),
         "fmt": Opt("json: pure-Python Witten-Bell character models; arpa: modified Kneser-Ney character models "
                    "as ARPA files, scored with KenLM (the [kenlm] extra), one per language.", flags=("--format",),
-                   choices=("json", "arpa"), default="json"),
+                   choices=MODEL_FORMATS, default=kwarg_default(train_from_shards, "fmt")),
         "orders": Opt("N-gram order of a language's model, e.g. --order zh=4 (defaults: json zh=3 en=5, arpa "
                       "zh=4 en=6).", flags=("--order",), multiple=True, metavar="LANG=N"),
         "min_count": Opt("Drop n-grams (order >= 3) seen fewer times: a smaller model.", type=POSITIVE, default=1),
