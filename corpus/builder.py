@@ -61,7 +61,7 @@ def tuple_fields(cls: type) -> set[str]:
 
 
 def as_declared(cls: type, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with each list given for a ``tuple[...]`` field of ``cls`` made a tuple (YAML has no tuples).
+    """``options`` with each list given for a ``tuple[...]`` field of ``cls`` made a tuple (YAML has none).
 
     The elements are left as given, and a list fingerprints as the tuple does (``corpus.fingerprint``),
     so this changes neither what a stage does nor which shards a rerun redoes; it keeps stage options

@@ -106,7 +106,8 @@ class TranslateOptions(LLMOptions):
         "choices": STRATEGIES})
     source_lang: str = field(default="en", metadata={"help": "Language of the input.",
                                                      "choices": tuple(TRANSLATE_LANGS)})
-    target_lang: str = field(default="zh", metadata={"help": "Language to write.", "choices": tuple(TRANSLATE_LANGS)})
+    target_lang: str = field(default="zh", metadata={"help": "Language to write.",
+                                                     "choices": tuple(TRANSLATE_LANGS)})
     input_format: str = field(default="auto", metadata={
         "help": "Layout of the input; auto: detected per record.", "choices": TRANSLATE_FORMATS,
         "flags": ("--format",)})

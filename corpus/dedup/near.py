@@ -246,7 +246,7 @@ class NearDedupStep(CountThenFilter):
 
     def settings(self) -> tuple[MinHasher, LSHSettings]:
         """The MinHash and LSH settings these options describe."""
-        hasher = MinHasher(num_perm=self.num_perm, seed=self.seed, mode=self.minhash)  # first: fails fast on num_perm
+        hasher = MinHasher(num_perm=self.num_perm, seed=self.seed, mode=self.minhash)  # checked first: cheap
         return hasher, LSHSettings.derive(threshold=self.threshold, num_perm=self.num_perm, bands=self.bands,
                                           rows=self.rows)
 

@@ -45,7 +45,7 @@ class MergeStep:
 
     @property
     def type_names(self) -> list[str] | None:
-        """``types`` as the names KnowLM's ``merged.dis`` groups by (a YAML ``2023`` is ``"2023"``), or None."""
+        """``types`` as the names ``merged.dis`` groups by (a YAML ``2023`` is ``"2023"``), or None."""
         return None if self.types is None else [str(t) for t in self.types]
 
     @staticmethod

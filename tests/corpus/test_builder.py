@@ -28,8 +28,8 @@ def test_tuple_fields_are_the_tuple_annotations_alone_or_with_none():
 
 def test_only_lists_for_tuple_fields_are_converted():
     given = {"plain": ["a"], "optional": [0.5], "either": ["b"], "items": ["c"], "text": "d"}
-    assert as_declared(_Shapes, given) == {"plain": ("a",), "optional": (0.5,), "either": ["b"], "items": ["c"],
-                                           "text": "d"}
+    assert as_declared(_Shapes, given) == {"plain": ("a",), "optional": (0.5,), "either": ["b"],
+                                           "items": ["c"], "text": "d"}
     assert type(as_declared(_Shapes, given)["either"]) is list  # a union with list takes either as given
     assert as_declared(_Shapes, {"optional": None}) == {"optional": None}
 

@@ -98,7 +98,7 @@ def test_disambiguation_templates_are_any_sequence(templates):
     docs, counters = read(ZHWIKI, disambiguation_templates=templates)  # {{disambig}} no longer counts
     assert skipped[SKIP_DISAMBIGUATION] == 1 and counters[SKIP_DISAMBIGUATION] == 1
     kept, before = {d["id"] for d in docs}, {d["id"] for d in default}
-    assert len(kept - before) == len(before - kept) == 1  # the {{disambig}} page is in, the {{otheruses}} one out
+    assert len(kept - before) == len(before - kept) == 1  # {{disambig}} page in, {{otheruses}} one out
 
 
 def test_opencc_none_keeps_traditional():

@@ -34,7 +34,8 @@ def test_the_lookup_tables_are_built_once_per_model_and_are_not_a_field():
     first = model.perplexity("the dog")
     tables = model._tables
     assert model.perplexity("the dog") == first and model._tables is tables  # reused, not rebuilt per call
-    assert tables[1]["t"] == (sum(model.counts[1]["t"].values()), len(model.counts[1]["t"]), model.counts[1]["t"])
+    followers = model.counts[1]["t"]
+    assert tables[1]["t"] == (sum(followers.values()), len(followers), followers)
     assert model == train_model([TEXT], lang="en", order=3)  # the cache is outside the compared fields
 
 
