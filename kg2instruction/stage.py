@@ -77,7 +77,7 @@ class KG2InstructionStep:
     defer_other: bool = False  # pass pages of unmapped types on whole, for the topic model
 
     def __post_init__(self) -> None:
-        unknown = set(self.langs) - set(LANGS)  # any sequence: YAML lists arrive as tuples (corpus.builder)
+        unknown = set(self.langs) - set(LANGS)  # any sequence of languages; run_build passes a tuple
         if unknown or not self.langs:
             raise ValueError(f"langs must be a non-empty choice of zh and en, not {self.langs!r}")
 

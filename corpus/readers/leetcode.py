@@ -181,6 +181,6 @@ class LeetcodeReader:
         if title_match:
             meta["url"] = title_match.group(2)
         doc_id = f"{source}:{number}" if number.isdigit() else f"{source}:{folder.name}"
-        if self.doocs_lang != "en":  # the English ids are the plain ones; a translation's carry its language
+        if self.doocs_lang != "en":  # English ids are plain; the other languages' ids end in :<lang>
             doc_id += f":{self.doocs_lang}"
         return new_doc(doc_id, problem_text(title, description.group(1), code, fence), source, meta)
