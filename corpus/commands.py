@@ -14,9 +14,10 @@ from typing import Any
 
 import click
 
-from corpus.options import Command, Opt
+from corpus.options import Command, Opt, kwarg_default
 from corpus.pack.stage import FORMATS
 from corpus.pipeline import ENGINES
+from corpus.score.stage import MODEL_FORMATS, train_from_shards
 from corpus.stage_options import POSITIVE, READ_OPTIONS, STAGE_OPTIONS
 from corpus.steps import READERS, build_reader, build_step
 from corpus.tokenizers.train import MODEL_TYPES, TrainSettings
@@ -112,7 +113,6 @@ def _lang_values(items, flag: str, expected: str, valid) -> dict[str, str]:
 def _score_train(inputs, model_out, fmt, orders, units, min_count, max_chars) -> None:
     """Train the n-gram perplexity models on reference text (e.g. Wikipedia shards)."""
     from corpus.score.arpa import ARPA_UNITS
-    from corpus.score.stage import train_from_shards
 
     parsed = {lang: int(n) for lang, n in _lang_values(
         orders, "--order", "LANG=N, e.g. zh=4", lambda n: n.isdigit() and int(n) >= 1).items()}
@@ -191,7 +191,7 @@ STANDALONE = [
                          flags=("-o", "--output"), required=True, type=click.Path(path_type=Path)),
         "fmt": Opt("json: pure-Python Witten-Bell character models; arpa: modified Kneser-Ney models as ARPA "
                    "files, scored with KenLM (the [kenlm] extra), one per language.", flags=("--format",),
-                   choices=("json", "arpa"), default="json"),
+                   choices=MODEL_FORMATS, default=kwarg_default(train_from_shards, "fmt")),
         "orders": Opt("N-gram order of a language's model, e.g. --order zh=4 (defaults: json zh=3 en=5; arpa: "
                       "characters zh=4 en=6, words 5).", flags=("--order",), multiple=True, metavar="LANG=N"),
         "units": Opt("--format arpa: tokens of a language's model, char or word, e.g. --units en=char "

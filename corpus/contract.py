@@ -103,6 +103,16 @@ class Finalizer(Protocol):
     def finalize(self, output: Path, stems: list[Path], counters: Counter) -> None: ...
 
 
+@runtime_checkable
+class ChecksInputs(Protocol):
+    """A stage that can tell from its inputs alone that it cannot run (merge: one type per input).
+
+    The pipeline calls it while planning, before any stage runs; a ValueError becomes a ConfigError.
+    """
+
+    def check_inputs(self, inputs: Sequence[Path]) -> None: ...
+
+
 Kind = Literal["reader", "sink", "docs", "once"]
 
 
@@ -132,6 +142,12 @@ def has_global_step(stage: Any) -> bool:
 def for_shard(stage: Any, name: str) -> Any:
     """The stage bound to shard ``name`` when it asks for that (:class:`ShardBound`), else itself."""
     return stage.for_shard(name) if isinstance(stage, ShardBound) else stage
+
+
+def check_inputs(stage: Any, inputs: Sequence[Path]) -> None:
+    """Raise the stage's ValueError when it cannot run on ``inputs`` (:class:`ChecksInputs`); else nothing."""
+    if isinstance(stage, ChecksInputs):
+        stage.check_inputs(inputs)
 
 
 def fusable(stage: Any) -> bool:

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from corpus.contract import Reader, RunsOnce
+from corpus.contract import Reader, RunsOnce, check_inputs
 from corpus.fused import fusable, run_fused
 from corpus.options import check_option_types
 from corpus.runner import StageReport, no_shards_hint, plan_units, run_stage, stage_label
@@ -281,11 +281,10 @@ def plan_pipeline(calls: Sequence[StageCall | None], *, work_dir: Path) -> list[
         inputs = [_resolve_reference(p, outputs) for p in call.inputs] or previous
         if not inputs:
             raise ConfigError(f"stage {call.stage.name} has no input: give -i/--input or put a stage before it")
-        if hasattr(call.stage, "check_inputs"):  # a setup error is found before anything runs
-            try:
-                call.stage.check_inputs(inputs)
-            except ValueError as err:
-                raise ConfigError(str(err)) from None
+        try:  # a setup error is found before anything runs
+            check_inputs(call.stage, inputs)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         output = call.output or work_dir / f"{position:02d}-{label}"
         planned.append(PlannedStage(call.stage, label, inputs, output, output_given=call.output is not None))
         outputs[stage_label(call.stage)] = outputs[label] = output

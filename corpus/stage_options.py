@@ -22,6 +22,7 @@ from corpus.filters.pii import PiiStep
 from corpus.filters.stage import FilterStep
 from corpus.options import Opt, literal_choices, params, user_fields
 from corpus.pack.stage import FORMATS, PackStep
+from corpus.readers.leetcode import DOOCS_LANGS
 from corpus.readers.wikitext import MATH_POLICIES, TABLE_POLICIES
 from corpus.score.stage import SCORERS, ScoreStep
 from corpus.stats import StatsStep
@@ -135,7 +136,8 @@ READ_OPTIONS: dict[str, Opt] = {
                   choices=TABLE_POLICIES, default=None),
     "math": Opt("wiki: <math> as $LaTeX$ (default), as a placeholder, or dropped.", choices=MATH_POLICIES,
                 default=None),
-    "doocs_lang": Opt("leetcode: doocs README language (default: en).", choices=("en", "zh"), default=None),
+    "doocs_lang": Opt("leetcode: doocs README language (default: en).", choices=tuple(DOOCS_LANGS),
+                      default=None),
     "solution_ext": Opt("leetcode: doocs Solution.<ext> to include (default: py).", default=None),
     "delimiter": Opt("csv: one-character cell delimiter (default: a tab in .tsv files, a comma otherwise).",
                      default=None),

@@ -23,6 +23,7 @@ from instruct.llm_errors import DEFAULT_API_KEY_ENV, resolve_api_key
 from instruct.sft.select import SelectSettings, select_file
 from instruct.spine import Step
 from instruct.translate import FORMATS as TRANSLATE_FORMATS
+from instruct.translate import LANG_NAMES as TRANSLATE_LANGS
 from instruct.translate import STRATEGIES, TranslateConfig, translate_file
 from instruct.translate import format_report as translate_report
 
@@ -103,8 +104,10 @@ class TranslateOptions(LLMOptions):
     strategy: str = field(default="translate", metadata={
         "help": "translate: every text field; answer: translate the question, let the model answer it.",
         "choices": STRATEGIES})
-    source_lang: str = field(default="en", metadata={"help": "Language of the input.", "choices": ("en", "zh")})
-    target_lang: str = field(default="zh", metadata={"help": "Language to write.", "choices": ("en", "zh")})
+    source_lang: str = field(default="en", metadata={"help": "Language of the input.",
+                                                     "choices": tuple(TRANSLATE_LANGS)})
+    target_lang: str = field(default="zh", metadata={"help": "Language to write.",
+                                                     "choices": tuple(TRANSLATE_LANGS)})
     input_format: str = field(default="auto", metadata={
         "help": "Layout of the input; auto: detected per record.", "choices": TRANSLATE_FORMATS,
         "flags": ("--format",)})

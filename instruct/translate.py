@@ -43,7 +43,7 @@ from instruct.translate_checks import (
 )
 
 PROMPTS_DIR = shipped("configs/prompts")
-LANG_NAMES = {"en": "English", "zh": "Simplified Chinese"}
+LANG_NAMES = {"en": "English", "zh": "Simplified Chinese"}  # the languages offered, as prompts name them
 STRATEGIES = ("translate", "answer")
 FORMAT_SHAREGPT, FORMAT_JSONL = "sharegpt", "jsonl"
 FORMATS = ("auto", FORMAT_ALPACA, FORMAT_SHAREGPT, FORMAT_JSONL)

@@ -23,11 +23,14 @@ from corpus.pipeline import StageCall, run_pipeline
 from corpus.readers.wiki import WikiReader
 from corpus.runner import StageReport
 from corpus.shards import list_shards, read_docs, write_bytes_atomic
-from kg2instruction.kb import build_kb
+from kg2instruction.kb import LANGS, build_kb
 from kg2instruction.schema import load_schema, schema_path
 from kg2instruction.stage import KG2InstructionStep, page_lang
 
 SPLITS = (("train", 0.8), ("valid", 0.1), ("test", 0.1))  # InstructIE's split names
+# The pages a build labels, by the name the command line gives them (`--lang both`): one language of the
+# KB's, or all of them; a language added to kg2instruction.kb.LANGS becomes a choice here.
+LANG_CHOICES: dict[str, tuple[str, ...]] = {**{lang: (lang,) for lang in LANGS}, "both": LANGS}
 
 
 def split_of(page_id: str) -> str:
@@ -106,7 +109,7 @@ def run_build(
     (benchmarks/wikidata.py). ``models`` (a :class:`kg2instruction.models.ModelSteps`) runs the LLM steps.
     """
     langs = tuple(dict.fromkeys(langs))
-    files = {lang: Path((schemas or {}).get(lang) or schema_path(lang)) for lang in ("zh", "en")}
+    files = {lang: Path((schemas or {}).get(lang) or schema_path(lang)) for lang in LANGS}
     output.mkdir(parents=True, exist_ok=True)
     kb_path = output / "kb.sqlite"
     kb_counts: dict[str, int] = {}

@@ -13,7 +13,7 @@ import click
 
 from corpus.commands import DEFAULT_WORKERS
 from corpus.options import Command, Opt, kwarg_default
-from kg2instruction.build import run_build
+from kg2instruction.build import LANG_CHOICES, run_build
 from kg2instruction.models import ModelSteps
 from kg2instruction.stage import KG2InstructionStep
 
@@ -27,14 +27,13 @@ def _build(wikidata, wiki, output, lang, schema_zh, schema_en, api_key_env, work
     from corpus.summary import summary_table
     from instruct.llm_errors import LLMSetupError, resolve_api_key
 
-    langs = ("zh", "en") if lang == "both" else (lang,)
     try:
         steps = None
         if models.get("nli_model") or models.get("complete_model") or models.get("topic_model"):
             threshold = step.get("nli_threshold", ModelSteps.nli_threshold)
             steps = ModelSteps(api_key=resolve_api_key(api_key_env), nli_threshold=threshold, **models)
         reports, summary = run_build(
-            wikidata=list(wikidata), wiki=list(wiki), output=output, langs=langs,
+            wikidata=list(wikidata), wiki=list(wiki), output=output, langs=LANG_CHOICES[lang],
             schemas={"zh": schema_zh, "en": schema_en}, workers=workers, force=force, progress=not quiet,
             step_options=step, kb_workers=kb_workers, models=steps,
         )
@@ -63,7 +62,7 @@ BUILD = Command("build", _build, {
     "output": Opt("Output directory: kb.sqlite, stage directories, instructie/, ie_records/, summary.json.",
                   flags=("-o", "--output"), required=True, type=click.Path(path_type=Path)),
     "lang": Opt("Which pages to label (the language comes from each dump); outputs are named *_zh / *_en.",
-                choices=("zh", "en", "both"), default="zh"),
+                choices=tuple(LANG_CHOICES), default="zh"),
     "schema_zh": Opt("zh schema YAML (default: configs/kg2instruction/schema_zh.yaml).",
                      flags=("--schema", "--schema-zh"), default=None, type=EXISTING_FILE),
     "schema_en": Opt("en schema YAML (default: configs/kg2instruction/schema_en.yaml).", default=None,

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from corpus.records import new_doc, reject
 from kg2instruction.distant import EntityTyper, constrain, raw_triples
-from kg2instruction.kb import KnowledgeBase
+from kg2instruction.kb import LANGS, KnowledgeBase
 from kg2instruction.link import link_page
 from kg2instruction.plugins import JsonLinesCommand, complete_triples, nli_filter
 from kg2instruction.schema import Schema, load_schema, schema_path
@@ -77,8 +77,7 @@ class KG2InstructionStep:
     defer_other: bool = False  # pass pages of unmapped types on whole, for the topic model
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "langs", tuple(self.langs))
-        unknown = set(self.langs) - {"zh", "en"}
+        unknown = set(self.langs) - set(LANGS)  # any sequence of languages; run_build passes a tuple
         if unknown or not self.langs:
             raise ValueError(f"langs must be a non-empty choice of zh and en, not {self.langs!r}")
 

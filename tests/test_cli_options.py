@@ -132,6 +132,25 @@ def test_choices_come_from_the_library_tables():
     assert all(name in read for name in READERS)
 
 
+def _choices(command, key: str) -> tuple:
+    param = next(p for p in command.params() if p.key == key)
+    return tuple(param.click_option().type.choices)
+
+
+def test_choice_lists_are_the_modules_tables():
+    """Each Choice is the table of the module that implements it, so a new value is one edit there."""
+    from corpus.readers.leetcode import DOOCS_LANGS
+    from corpus.score.stage import MODEL_FORMATS
+    from kg2instruction.build import LANG_CHOICES
+    from kg2instruction.kb import LANGS
+
+    score_train = next(c for c in corpus_commands.STANDALONE if c.name == "score-train")
+    assert _choices(corpus_commands.READ, "doocs_lang") == tuple(DOOCS_LANGS) == ("en", "zh")
+    assert _choices(score_train, "fmt") == MODEL_FORMATS == ("json", "arpa")
+    assert _choices(kg_commands.BUILD, "lang") == tuple(LANG_CHOICES) == ("zh", "en", "both")
+    assert LANG_CHOICES["both"] == LANGS and LANG_CHOICES["en"] == ("en",)
+
+
 @pytest.mark.parametrize(("step", "options", "needle"), [
     ("dedup", {"minhash": "fastest"}, "minhash must be one of fast, classic"),
     ("pack", {"format": "safetensors"}, "format must be one of megatron, knowlm, hf"),

@@ -66,24 +66,30 @@ class LSHSettings:
     s**r, and become candidates when any of the b bands agrees: P = 1 - (1 - s**r)**b, an S-curve whose
     midpoint is near (1/b)**(1/r). Example, 128 permutations, threshold 0.8: datasketch's 9 x 13 gives
     P(0.8) = 0.40, P(0.85) = 0.69, P(0.6) = 0.01; our default 16 x 8 gives P(0.8) = 0.95,
-    P(0.85) = 0.99, P(0.6) = 0.24, and verifying the candidates removes the extra false positives. Leave ``bands`` and
-    ``rows`` as None to derive them with ``optimal_bands``; b * r may be below num_perm (rows unused).
+    P(0.85) = 0.99, P(0.6) = 0.24, and verifying the candidates removes the extra false positives.
+    :meth:`derive` chooses ``bands`` and ``rows`` with ``optimal_bands`` when they are not given; b * r may
+    be below num_perm (rows unused).
     """
 
     threshold: float = 0.8
     num_perm: int = 128
-    bands: int | None = None
-    rows: int | None = None
+    bands: int
+    rows: int
 
     def __post_init__(self) -> None:
-        if (self.bands is None) != (self.rows is None):
-            raise ValueError("give both bands and rows, or neither")
-        if self.bands is None:
-            b, r = optimal_bands(self.threshold, self.num_perm)
-            object.__setattr__(self, "bands", b)
-            object.__setattr__(self, "rows", r)
         if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands} x {self.rows} does not fit {self.num_perm} permutations")
+
+    @classmethod
+    def derive(cls, *, threshold: float = 0.8, num_perm: int = 128, bands: int | None = None,
+               rows: int | None = None) -> LSHSettings:
+        """The settings for ``threshold`` and ``num_perm``: ``bands`` x ``rows`` as given (both or neither),
+        else the weighted optimum of :func:`optimal_bands`."""
+        if (bands is None) != (rows is None):
+            raise ValueError("give both bands and rows, or neither")
+        if bands is None or rows is None:
+            bands, rows = optimal_bands(threshold, num_perm)
+        return cls(threshold=threshold, num_perm=num_perm, bands=bands, rows=rows)
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:

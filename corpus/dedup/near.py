@@ -246,9 +246,9 @@ class NearDedupStep(CountThenFilter):
 
     def settings(self) -> tuple[MinHasher, LSHSettings]:
         """The MinHash and LSH settings these options describe."""
-        hasher = MinHasher(num_perm=self.num_perm, seed=self.seed, mode=self.minhash)
-        lsh = LSHSettings(threshold=self.threshold, num_perm=self.num_perm, bands=self.bands, rows=self.rows)
-        return hasher, lsh
+        hasher = MinHasher(num_perm=self.num_perm, seed=self.seed, mode=self.minhash)  # checked first: cheap
+        return hasher, LSHSettings.derive(threshold=self.threshold, num_perm=self.num_perm, bands=self.bands,
+                                          rows=self.rows)
 
     def prepare(self, shards: list[Path], output: Path, *, each: ShardMap, force: bool):
         """Sign every shard (``each``, resumable), cluster globally, write per-shard removal lists."""

@@ -40,10 +40,13 @@ class MergeStep:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
-        if self.types is not None:
-            object.__setattr__(self, "types", tuple(str(t) for t in self.types))
-            if self.format != "knowlm":
-                raise ValueError("types are KnowLM's --merge_path_type: use them with format: knowlm")
+        if self.types is not None and self.format != "knowlm":
+            raise ValueError("types are KnowLM's --merge_path_type: use them with format: knowlm")
+
+    @property
+    def type_names(self) -> list[str] | None:
+        """``types`` as the names ``merged.dis`` groups by (a YAML ``2023`` is ``"2023"``), or None."""
+        return None if self.types is None else [str(t) for t in self.types]
 
     @staticmethod
     def prefixes(inputs: Sequence[Path]) -> list[Path]:
@@ -53,7 +56,7 @@ class MergeStep:
     def check_inputs(self, inputs: Sequence[Path]) -> None:
         """A setup error (ValueError) when the types do not pair up with the inputs."""
         if self.types is not None and len(self.types) != len(inputs):
-            raise ValueError(f"merge: {len(self.types)} types {list(self.types)} for {len(inputs)} inputs; "
+            raise ValueError(f"merge: {len(self.types)} types {self.type_names} for {len(inputs)} inputs; "
                              "give one type per input")
 
     def run_once(self, inputs: Sequence[Path], output: Path) -> StageReport:
@@ -62,10 +65,10 @@ class MergeStep:
         self.check_inputs(inputs)
         prefixes = self.prefixes(inputs)
         output.mkdir(parents=True, exist_ok=True)
-        counts = merge_outputs(self.format, prefixes, output / MERGED,
-                               types=list(self.types) if self.types is not None else None)
+        types = self.type_names
+        counts = merge_outputs(self.format, prefixes, output / MERGED, types=types)
         counters: Counter = Counter()
-        names = list(dict.fromkeys(self.types)) if self.types is not None else []
+        names = list(dict.fromkeys(types)) if types is not None else []
         for kind, count in zip(names, counts, strict=True):
             counters[f"{TYPE_COUNTER}{kind}"] = count
         samples = sum(counts) if counts else _sample_count(self.format, output / MERGED)
@@ -74,7 +77,7 @@ class MergeStep:
                              docs_out=samples, counters=counters, seconds=time.perf_counter() - started)
         manifest = {
             "stage": self.name,
-            "config": {"format": self.format, "types": list(self.types) if self.types else None},
+            "config": {"format": self.format, "types": types or None},
             "inputs": [str(p) for p in prefixes],
             "knowforge_version": __version__,
             "totals": {"samples": samples, "samples_per_type": dict(zip(names, counts, strict=True)),

@@ -38,6 +38,8 @@ QUERY_SUFFIX = re.compile(r"\n\s*Please complete the following python code preci
 FENCE_LANGUAGES = {"py": "python", "java": "java", "cpp": "cpp", "c": "c", "go": "go", "rs": "rust",
                    "ts": "typescript", "js": "javascript", "cs": "csharp", "kt": "kotlin", "swift": "swift",
                    "rb": "ruby", "php": "php", "scala": "scala"}
+# doocs/leetcode's README of each language it is written in: the choices of ``doocs_lang``.
+DOOCS_LANGS = {"en": "README_EN.md", "zh": "README.md"}
 
 
 def frontend_id(record: dict[str, Any]) -> str | None:
@@ -95,8 +97,9 @@ class LeetcodeReader:
     solution_ext: str = "py"
 
     def __post_init__(self) -> None:
-        if self.doocs_lang not in {"en", "zh"}:
-            raise ValueError(f"doocs_lang must be 'en' or 'zh', got {self.doocs_lang!r}")
+        if self.doocs_lang not in DOOCS_LANGS:
+            raise ValueError(f"doocs_lang must be one of {', '.join(map(repr, DOOCS_LANGS))}, "
+                             f"got {self.doocs_lang!r}")
 
     def discover(self, paths: Sequence[Path]) -> list[Path]:
         """JSON(L) files, and every directory whose children are doocs problem folders; sorted."""
@@ -154,7 +157,7 @@ class LeetcodeReader:
             yield new_doc(doc_id, text, source, meta)
 
     def _doocs(self, folder: Path, counters: Counter) -> dict[str, Any] | None:
-        readme = folder / ("README_EN.md" if self.doocs_lang == "en" else "README.md")
+        readme = folder / DOOCS_LANGS[self.doocs_lang]
         markdown = readme.read_text(encoding="utf-8")
         front = FRONT_MATTER.match(markdown)
         info = yaml.safe_load(front.group(1)) if front else {}
@@ -178,6 +181,6 @@ class LeetcodeReader:
         if title_match:
             meta["url"] = title_match.group(2)
         doc_id = f"{source}:{number}" if number.isdigit() else f"{source}:{folder.name}"
-        if self.doocs_lang == "zh":
-            doc_id += ":zh"
+        if self.doocs_lang != "en":  # English ids are plain; the other languages' ids end in :<lang>
+            doc_id += f":{self.doocs_lang}"
         return new_doc(doc_id, problem_text(title, description.group(1), code, fence), source, meta)

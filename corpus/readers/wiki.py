@@ -154,8 +154,17 @@ class WikiReader:
 
     def __post_init__(self) -> None:
         WikitextConverter(tables=self.tables, math=self.math)  # checks both policies now, not per dump
-        object.__setattr__(self, "namespaces", tuple(int(ns) for ns in self.namespaces))
-        object.__setattr__(self, "disambiguation_templates", tuple(self.disambiguation_templates))
+
+    # Both derived once per reader object from the options as given (any sequence: YAML lists arrive as
+    # tuples through corpus.builder, a caller may pass a list); cached_property writes the instance's
+    # __dict__, so the frozen fields themselves are never rewritten.
+    @functools.cached_property
+    def _namespace_set(self) -> frozenset[int]:
+        return frozenset(int(ns) for ns in self.namespaces)  # int(): a YAML "14" is namespace 14
+
+    @functools.cached_property
+    def _disambiguation(self) -> re.Pattern:
+        return _disambiguation_pattern(tuple(self.disambiguation_templates))
 
     def discover(self, paths: Sequence[Path]) -> list[Path]:
         """Dump files named in ``paths`` or found directly inside directories (multistream indexes skipped)."""
@@ -288,7 +297,7 @@ class WikiReader:
                     rtag = _local(rev.tag)
                     if rtag in {"id", "timestamp", "text"}:
                         fields[f"rev_{rtag}"] = rev.text or ""
-        if int(fields.get("ns") or 0) not in self.namespaces:
+        if int(fields.get("ns") or 0) not in self._namespace_set:
             counters[SKIP_NAMESPACE] += 1
             return None
         wikitext = fields.get("rev_text", "")
@@ -298,7 +307,7 @@ class WikiReader:
         if is_redirect and not self.keep_redirects:
             counters[SKIP_REDIRECT] += 1
             return None
-        if not is_redirect and (_disambiguation_pattern(self.disambiguation_templates).search(wikitext)
+        if not is_redirect and (self._disambiguation.search(wikitext)
                                 or DISAMBIGUATION_CATEGORIES.search(wikitext)):
             counters[SKIP_DISAMBIGUATION] += 1
             return None

@@ -6,6 +6,7 @@ Left out: KenLM's modified Kneser-Ney and word-level models (too sparse on a few
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import math
@@ -59,19 +60,15 @@ class CharNgramModel:
     vocab_size: int
     counts: list[dict[str, dict[str, int]]]
 
+    @functools.cached_property
     def _tables(self) -> list[dict[str, tuple[int, int, dict[str, int]]]]:
-        # (c(h), T(h), followers) per context: computed once per model object, cached on the instance.
-        cached = self.__dict__.get("_cache")
-        if cached is None:
-            cached = [
-                {h: (sum(f.values()), len(f), f) for h, f in level.items()} for level in self.counts
-            ]
-            object.__setattr__(self, "_cache", cached)
-        return cached
+        # (c(h), T(h), followers) per context: computed once per model object. cached_property stores it
+        # in the instance's __dict__ without __setattr__, so it works on this frozen dataclass.
+        return [{h: (sum(f.values()), len(f), f) for h, f in level.items()} for level in self.counts]
 
     def log_prob_stream(self, stream: str) -> tuple[float, int]:
         """(sum of natural-log probabilities, number of predicted characters) of ``stream``."""
-        tables = self._tables()
+        tables = self._tables
         uniform = 1.0 / (self.vocab_size + 1)
         padded = BOS * (self.order - 1) + stream
         total = 0.0

@@ -31,6 +31,9 @@ from corpus.shards import DEFAULT_SUFFIX, ShardWriter, atomic_path, read_docs, s
 
 DEFAULT_MODEL = shipped("data_samples/score/char-ngram.json.gz")
 SCORERS = ("ppl",)
+# What `score-train` writes (train_from_shards' fmt): our Witten-Bell models as one .json.gz, or a directory
+# of modified Kneser-Ney ARPA models for KenLM (corpus.score.arpa).
+MODEL_FORMATS = ("json", "arpa")
 STATE_DIR = "_score"
 BOUNDARIES_FILE = "boundaries.json"
 SCORE_KEY = "ppl"  # meta["scores"]["ppl"]: per-character perplexity, lower = closer to the reference
@@ -257,8 +260,8 @@ def train_from_shards(
         return {lang: ", ".join(f"{v:,} {k}" for k, v in c.items()) for lang, c in counts.items()}
     if units:
         raise ValueError("units are for --format arpa: the json models are over characters")
-    if fmt != "json":
-        raise ValueError(f"format must be json or arpa, not {fmt!r}")
+    if fmt != "json":  # the formats of MODEL_FORMATS, each handled above or here
+        raise ValueError(f"format must be one of {', '.join(MODEL_FORMATS)}, not {fmt!r}")
     models = train_models(texts(), min_count=min_count, max_chars=max_chars, orders=orders)
     if not models.models:
         raise ValueError(f"no reference text found in {', '.join(map(str, inputs))}")

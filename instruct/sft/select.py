@@ -262,7 +262,7 @@ def _near_duplicate_pairs(texts: Sequence[str], keys: Sequence[str], s: SelectSe
     if len(texts) < 2:
         return []
     batch = hash_shingles(texts, ngram_cjk=s.near_ngram, ngram_words=s.near_ngram)
-    lsh = LSHSettings(threshold=s.near_threshold, num_perm=s.num_perm)
+    lsh = LSHSettings.derive(threshold=s.near_threshold, num_perm=s.num_perm)
     sig = MinHasher(num_perm=s.num_perm, seed=s.seed, mode="classic").signatures(batch)
     bands = band_keys(sig, lsh.bands, lsh.rows)
     order_key = np.array([id_hash(k) for k in keys], dtype=np.uint64)

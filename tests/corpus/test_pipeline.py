@@ -154,6 +154,8 @@ def test_no_warning_when_most_documents_pass(tmp_path, capsys):
         (lambda t: StageCall(build_step("clean"), [t / "in"], t / "afile"), "output {t}/afile is a file"),
         (lambda t: StageCall(build_step("pack", {"tokenizer": str(t / "tok.model")}), [t / "in"]),
          "cannot load tokenizer {t}/tok.model"),
+        (lambda t: StageCall(build_step("merge", {"format": "knowlm", "types": ["zh", "en"]}), [t / "in"]),
+         "2 types .* for 1 inputs; give one type per input"),  # the stage's ChecksInputs, while planning
     ],
 )
 def test_setup_mistakes_are_found_before_any_work(tmp_path, write_shard, make, message):

@@ -288,6 +288,18 @@ def test_stage_kinds_are_the_declared_protocols():
         stage_kind(Nameless())
 
 
+def test_a_stage_checks_its_inputs_only_when_it_declares_it():
+    from corpus.contract import ChecksInputs, check_inputs
+    from corpus.pack.merge import MergeStep
+
+    typed = MergeStep(format="knowlm", types=("zh", "en"))
+    assert isinstance(typed, ChecksInputs) and not isinstance(CleanStep(), ChecksInputs)
+    check_inputs(typed, [Path("a"), Path("b")])
+    check_inputs(CleanStep(), [])  # nothing to check: no error
+    with pytest.raises(ValueError, match="give one type per input"):
+        check_inputs(typed, [Path("a")])
+
+
 class _TakeThree:
     """A sink that stops reading after three documents."""
 

@@ -9,20 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from instruct.jobs import (
-    Failure,
-    JobReport,
-    LLMJob,
-    Outcome,
-    RequestFailed,
-    Task,
-    ask,
-    default_cache_path,
-    default_failures_path,
-    ready,
-    run_job,
-    run_with_client,
-)
+from instruct import jobs
 from instruct.llm import REASON_BAD_REQUEST, DeferredToBatch, LLMClient, LLMConfig
 from tests.fakellm import FAULT_STATUS, FakeLLMServer, Fault
 
@@ -33,7 +20,7 @@ def shout(body: dict[str, Any]) -> str:
     return body["messages"][-1]["content"].upper()
 
 
-class ShoutJob(LLMJob):
+class ShoutJob(jobs.LLMJob):
     """Asks the model to repeat each word in capitals; an empty word fails without a request."""
 
     window = 3
@@ -43,40 +30,43 @@ class ShoutJob(LLMJob):
         self.client = client
         self.seen: list[int] = []
 
-    def tasks(self) -> Iterator[Task]:
+    def tasks(self) -> Iterator[jobs.Task]:
         for index, word in enumerate(self.words):
             if not word:
-                yield ready(Outcome(item=index, failures=[Failure(reason=REASON_EMPTY_ITEM, detail="no text")]))
+                failure = jobs.Failure(reason=REASON_EMPTY_ITEM, detail="no text")
+                yield jobs.ready(jobs.Outcome(item=index, failures=[failure]))
             else:
                 yield lambda index=index, word=word: self.one(index, word)
 
-    async def one(self, index: int, word: str) -> Outcome:
+    async def one(self, index: int, word: str) -> jobs.Outcome:
         try:
-            text = await ask(self.client, [{"role": "user", "content": word}])
+            text = await jobs.ask(self.client, [{"role": "user", "content": word}])
         except DeferredToBatch:
-            return Outcome(item=index, deferred=True)
-        except RequestFailed as err:
-            return Outcome(item=index, failures=[Failure(reason=err.reason, detail=err.detail)])
-        return Outcome(item=index, records=[{"index": index, "word": text}])
+            return jobs.Outcome(item=index, deferred=True)
+        except jobs.RequestFailed as err:
+            return jobs.Outcome(item=index, failures=[jobs.Failure(reason=err.reason, detail=err.detail)])
+        return jobs.Outcome(item=index, records=[{"index": index, "word": text}])
 
-    def advance(self, outcome: Outcome) -> None:
+    def advance(self, outcome: jobs.Outcome) -> None:
         self.seen.append(outcome.item)
 
-    def failure_line(self, outcome: Outcome, failure: Failure) -> dict[str, Any]:
+    def failure_line(self, outcome: jobs.Outcome, failure: jobs.Failure) -> dict[str, Any]:
         return {"index": outcome.item, "reason": failure.reason, "detail": failure.detail}
 
 
-def run(server: FakeLLMServer, words: list[str], out: Path, *, batch: Path | None = None) -> tuple[JobReport, ShoutJob]:
+def run(server: FakeLLMServer, words: list[str], out: Path, *,
+        batch: Path | None = None) -> tuple[jobs.JobReport, ShoutJob]:
     llm = LLMConfig(model="fake-model", base_url=server.base_url, max_attempts=2, backoff_base=0.01, timeout=5)
-    jobs: list[ShoutJob] = []
+    made: list[ShoutJob] = []
 
-    async def main(client: LLMClient) -> JobReport:
-        jobs.append(ShoutJob(words, client))
-        return await run_job(jobs[0], JobReport(accounting=client.accounting), output=out,
-                             failures_path=default_failures_path(out))
+    async def main(client: LLMClient) -> jobs.JobReport:
+        made.append(ShoutJob(words, client))
+        return await jobs.run_job(made[0], jobs.JobReport(accounting=client.accounting), output=out,
+                                  failures_path=jobs.default_failures_path(out))
 
-    report = run_with_client(main, llm=llm, api_key="k", cache_path=default_cache_path(out), batch_path=batch)
-    return report, jobs[0]
+    report = jobs.run_with_client(main, llm=llm, api_key="k", cache_path=jobs.default_cache_path(out),
+                                  batch_path=batch)
+    return report, made[0]
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

@@ -13,9 +13,10 @@ from instruct.build.sampling import NEGATIVES
 from instruct.formats import OUTPUT_FORMATS
 from instruct.ie.convert import READERS
 from instruct.ie.schema import TASKS
-from instruct.llm_steps import LLM_STEPS
+from instruct.llm_steps import LLM_STEPS, TranslateOptions
 from instruct.sft_steps import SFT_STEPS
 from instruct.spine import STEPS, BuildOptions, ConvertOptions, EvaluateOptions, OptionSpec, option_specs
+from instruct.translate import LANG_NAMES
 
 ALL_STEPS = {**STEPS, **LLM_STEPS, **SFT_STEPS}
 
@@ -95,6 +96,8 @@ def test_choices_come_from_the_library_tables():
     assert meta["negatives"]["choices"] == NEGATIVES
     assert meta["output_format"]["choices"] == OUTPUT_FORMATS
     assert meta["formats"]["choices"] == FORMATS
+    translate = {f.name: f.metadata for f in dataclasses.fields(TranslateOptions)}
+    assert translate["source_lang"]["choices"] == translate["target_lang"]["choices"] == tuple(LANG_NAMES)
 
 
 def test_build_options_split_into_the_build_settings():

@@ -12,15 +12,19 @@ def test_equal_weights_reproduce_datasketch(threshold, num_perm):
 
 
 def test_default_banding_is_biased_toward_recall():
-    settings = LSHSettings(threshold=0.8, num_perm=128)
+    settings = LSHSettings.derive(threshold=0.8, num_perm=128)
     assert candidate_probability(0.8, settings.bands, settings.rows) >= 0.94
     assert candidate_probability(0.8, 9, 13) < 0.5  # datasketch's choice misses most pairs at J = 0.8
 
 
 def test_override_and_validation():
-    assert (LSHSettings(bands=20, rows=5).bands, LSHSettings(bands=20, rows=5).rows) == (20, 5)
+    given = LSHSettings.derive(bands=20, rows=5)
+    assert (given.bands, given.rows) == (20, 5)
+    assert LSHSettings.derive() == LSHSettings(threshold=0.8, num_perm=128, bands=16, rows=8)
     with pytest.raises(ValueError, match="both"):
-        LSHSettings(bands=4)
+        LSHSettings.derive(bands=4)
+    with pytest.raises(ValueError, match="does not fit"):
+        LSHSettings.derive(num_perm=64, bands=10, rows=10)
     with pytest.raises(ValueError, match="does not fit"):
         LSHSettings(num_perm=64, bands=10, rows=10)
 

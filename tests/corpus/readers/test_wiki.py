@@ -83,11 +83,22 @@ def test_zhwiki_traditional_becomes_simplified_links_included():
     assert counters[SKIP_NAMESPACE] == 2 and counters[SKIP_REDIRECT] == 2 and counters[SKIP_DISAMBIGUATION] == 1
 
 
-def test_keep_redirects_and_other_namespaces():
-    docs, counters = read(ZHWIKI, keep_redirects=True, namespaces=(0, 14))
+# Any sequence works (a caller may pass a list), and a YAML "14" names namespace 14 as the CLI's 14 does.
+@pytest.mark.parametrize("namespaces", [(0, 14), [0, 14], ["0", "14"]])
+def test_keep_redirects_and_other_namespaces(namespaces):
+    docs, counters = read(ZHWIKI, keep_redirects=True, namespaces=namespaces)
     redirects = {d["meta"]["title"]: d["meta"]["redirect"] for d in docs if "redirect" in d["meta"]}
     assert redirects == {"道格拉斯·亚当斯": "道格拉斯·亚当斯", "银河系漫游指南": "银河便车指南"}
     assert "zhwiki:1009" in {d["id"] for d in docs} and counters[SKIP_NAMESPACE] == 1
+
+
+@pytest.mark.parametrize("templates", [["otheruses"], ("otheruses",)])
+def test_disambiguation_templates_are_any_sequence(templates):
+    default, skipped = read(ZHWIKI)
+    docs, counters = read(ZHWIKI, disambiguation_templates=templates)  # {{disambig}} no longer counts
+    assert skipped[SKIP_DISAMBIGUATION] == 1 and counters[SKIP_DISAMBIGUATION] == 1
+    kept, before = {d["id"] for d in docs}, {d["id"] for d in default}
+    assert len(kept - before) == len(before - kept) == 1  # {{disambig}} page in, {{otheruses}} one out
 
 
 def test_opencc_none_keeps_traditional():

@@ -29,6 +29,16 @@ def test_fluent_text_beats_shuffled_text():
     assert model.perplexity("The lazy fox jumps over the brown dog.") < model.perplexity(shuffled[:40])
 
 
+def test_the_lookup_tables_are_built_once_per_model_and_are_not_a_field():
+    model = train_model([TEXT], lang="en", order=3)
+    first = model.perplexity("the dog")
+    tables = model._tables
+    assert model.perplexity("the dog") == first and model._tables is tables  # reused, not rebuilt per call
+    followers = model.counts[1]["t"]
+    assert tables[1]["t"] == (sum(followers.values()), len(followers), followers)
+    assert model == train_model([TEXT], lang="en", order=3)  # the cache is outside the compared fields
+
+
 def test_save_load_round_trip(tmp_path):
     models = train_models([("en", TEXT), ("zh", "今天天气很好，我们去公园散步。")], min_count=1)
     path = tmp_path / "m.json.gz"
