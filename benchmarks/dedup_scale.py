@@ -3,7 +3,9 @@
 Documents are ~600-character zh/en texts (bigram chains, see dedup_accuracy.py) in 20 shards, 10% of
 them (``--near``, percent) near-copies of the document before them; the run prints how many were planted
 beside how many the stage removed. Peak RSS is the maximum over this process and its worker children;
-with ``--workers 1`` everything runs in this process, and ``--trace`` adds tracemalloc's peak of it.
+with ``--workers 1`` everything runs in this process. ``--trace`` then runs the global step's
+clustering once more, alone, on the signatures and shingle sets the run left, under tracemalloc: the peak
+of what near dedup holds beyond the per-shard passes.
 
     PYTHONPATH=. python benchmarks/dedup_scale.py --docs 1000000 --workers 2 --dir /tmp/dedup-scale
     PYTHONPATH=. python benchmarks/dedup_scale.py --docs 300000 --near 30 --workers 1 --trace
@@ -72,7 +74,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/dedup-scale"))
     parser.add_argument("--near", type=int, default=10, help="percent of documents that are near-copies")
-    parser.add_argument("--trace", action="store_true", help="also print tracemalloc's peak (slower)")
+    parser.add_argument("--trace", action="store_true", help="then trace the clustering step alone")
     args = parser.parse_args()
     # in3: the three-fragment generator (see generate); 10% near-copies keep the old directory name.
     name = f"{args.docs}" if args.near == 10 else f"{args.docs}-near{args.near}"
@@ -82,20 +84,33 @@ def main() -> None:
         t = time.perf_counter()
         planted = generate(inp, args.docs, args.shards, args.near)
         print(f"generated {args.docs:,} docs in {time.perf_counter() - t:.0f}s")
-    if args.trace:
-        tracemalloc.start()
     start = time.perf_counter()
     report = run_stage(NearDedupStep(), inputs=[inp], output=args.dir / f"out3-{name}", workers=args.workers,
                        force=True, progress=False)
     seconds = time.perf_counter() - start
-    if args.trace:
-        print(f"tracemalloc peak (this process): {tracemalloc.get_traced_memory()[1] / 2**20:,.1f} MiB")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"dedup of {report.docs_in:,} docs, {args.workers} workers (2 shared cores): {seconds:.0f}s "
           f"({report.docs_in / seconds:,.0f} docs/s), removed {report.rejected:,} (near-copies planted: {planted:,})")
     print(f"peak RSS: main process {own:,.0f} MiB, largest worker {children:,.0f} MiB")
     print(orjson.dumps(dict(report.reasons)).decode())
+    if args.trace:
+        trace_clustering(NearDedupStep(), sorted(inp.glob("part-*")), args.dir / f"out3-{name}")
+
+
+def trace_clustering(step: NearDedupStep, shards: list[Path], output: Path) -> None:
+    """Candidates, verification and union-find (``NearDedupStep._cluster``) in this process, on the
+    files the run left (signatures, band keys, shingle sets are reused, not recomputed): tracemalloc peak."""
+    job = step.signature_job(output, force=False)
+    files = [job(shard) for shard in shards]
+    tracemalloc.start()
+    start = time.perf_counter()
+    clusters, n = step._cluster(shards, files, job, each=lambda fn, items, desc: [fn(i) for i in items])
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    members = sum(part["positions"].size for part in clusters)
+    print(f"clustering alone: {seconds:.0f}s, tracemalloc peak {peak:,.1f} MiB ({n:,} docs, {members:,} in clusters)")
 
 
 if __name__ == "__main__":

@@ -434,9 +434,13 @@ def choose_keepers(
     sorted_root = root[ranked]
     first = np.ones(root.size, dtype=bool)  # (not concatenate([True], ...): no members means no keepers)
     first[1:] = sorted_root[1:] != sorted_root[:-1]
-    keeper_of_root = dict(zip(sorted_root[first].tolist(), ids[ranked][first].tolist(), strict=True))
-    kept_ids = np.array([keeper_of_root[r] for r in root.tolist()], dtype=str)
+    keepers = ranked[first]  # the keeper of each cluster, clusters in ascending root order
+    cluster = np.searchsorted(sorted_root[first], root)  # each member's cluster number
+    # Strings are made per cluster, not per member, then gathered; np.array(..., dtype=str) gives the
+    # width of the longest kept id (<U1 when there is none), the dtypes the cluster files have always had.
+    kept = ids[keepers].tolist()
+    kept_ids = np.array(kept, dtype=str)[cluster]
+    cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept], dtype=str)[cluster]
     is_kept = np.zeros(root.size, dtype=bool)
-    is_kept[ranked[first]] = True
-    cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept_ids.tolist()], dtype=str)
+    is_kept[keepers] = True
     return is_kept, kept_ids, cluster_ids
