@@ -308,6 +308,7 @@ class NearDedupStep(CountThenFilter):
                 scores.append(similarity[ok])
         # Union-find over the documents of confirmed pairs only (not all n): memory follows the duplicates.
         members, root, best = components(np.concatenate(confirmed), np.concatenate(scores))
+        del confirmed, scores  # ~24 B a confirmed pair, not needed by the per-member steps below
         _, inverse, sizes = np.unique(root, return_inverse=True, return_counts=True)
         size = sizes[inverse].astype(np.int64)
         ids, length, priority = _member_facts(files, offsets, members)
