@@ -1,10 +1,14 @@
 """End-to-end ``dedup`` of N generated documents through the runner: prints time and peak RSS.
 
 Documents are ~600-character zh/en texts (bigram chains, see dedup_accuracy.py) in 20 shards, 10% of
-them near-copies of the document before them; the run prints how many were planted beside how many the
-stage removed. Peak RSS is the maximum over this process and its worker children.
+them (``--near``, percent) near-copies of the document before them; the run prints how many were planted
+beside how many the stage removed. Peak RSS is the maximum over this process and its worker children;
+with ``--workers 1`` everything runs in this process. ``--trace`` then runs the global step's
+clustering once more, alone, on the signatures and shingle sets the run left, under tracemalloc: the peak
+of what near dedup holds beyond the per-shard passes.
 
     PYTHONPATH=. python benchmarks/dedup_scale.py --docs 1000000 --workers 2 --dir /tmp/dedup-scale
+    PYTHONPATH=. python benchmarks/dedup_scale.py --docs 300000 --near 30 --workers 1 --trace
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import resource
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import orjson
@@ -27,7 +32,7 @@ from corpus.shards import ShardWriter  # noqa: E402
 FRAGMENT = 200  # characters per fragment, three fragments per document
 
 
-def generate(directory: Path, docs: int, shards: int) -> int:
+def generate(directory: Path, docs: int, shards: int, near: int = 10) -> int:
     """Write the corpus; returns the number of near-copies planted (the expected number of removals).
 
     Each document is three 200-character fragments cut at random offsets from a pool of 4,000 generated
@@ -54,7 +59,7 @@ def generate(directory: Path, docs: int, shards: int) -> int:
                     at = rng.randrange(len(src) - FRAGMENT)
                     parts.append(src[at : at + FRAGMENT])
                 text = " ".join(parts) + " " + str(i)
-                if i % 10 == 0 and i:  # near-copy of the previous document's text with a new tail
+                if i and (i * near) // 100 != ((i - 1) * near) // 100:  # near-copy of the previous one, new tail
                     text = prev[:-20] + "附加的尾部文字" + str(i)
                     planted += 1
                 prev = text
@@ -68,15 +73,19 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/dedup-scale"))
+    parser.add_argument("--near", type=int, default=10, help="percent of documents that are near-copies")
+    parser.add_argument("--trace", action="store_true", help="then trace the clustering step alone")
     args = parser.parse_args()
-    inp = args.dir / f"in3-{args.docs}"  # in3: the three-fragment generator (see generate)
-    planted = ((args.docs // args.shards) * args.shards + 9) // 10 - 1
+    # in3: the three-fragment generator (see generate); 10% near-copies keep the old directory name.
+    name = f"{args.docs}" if args.near == 10 else f"{args.docs}-near{args.near}"
+    inp = args.dir / f"in3-{name}"
+    planted = ((args.docs // args.shards) * args.shards - 1) * args.near // 100
     if not inp.exists():
         t = time.perf_counter()
-        planted = generate(inp, args.docs, args.shards)
+        planted = generate(inp, args.docs, args.shards, args.near)
         print(f"generated {args.docs:,} docs in {time.perf_counter() - t:.0f}s")
     start = time.perf_counter()
-    report = run_stage(NearDedupStep(), inputs=[inp], output=args.dir / f"out3-{args.docs}", workers=args.workers,
+    report = run_stage(NearDedupStep(), inputs=[inp], output=args.dir / f"out3-{name}", workers=args.workers,
                        force=True, progress=False)
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -85,6 +94,23 @@ def main() -> None:
           f"({report.docs_in / seconds:,.0f} docs/s), removed {report.rejected:,} (near-copies planted: {planted:,})")
     print(f"peak RSS: main process {own:,.0f} MiB, largest worker {children:,.0f} MiB")
     print(orjson.dumps(dict(report.reasons)).decode())
+    if args.trace:
+        trace_clustering(NearDedupStep(), sorted(inp.glob("part-*")), args.dir / f"out3-{name}")
+
+
+def trace_clustering(step: NearDedupStep, shards: list[Path], output: Path) -> None:
+    """Candidates, verification and union-find (``NearDedupStep._cluster``) in this process, on the
+    files the run left (signatures, band keys, shingle sets are reused, not recomputed): tracemalloc peak."""
+    job = step.signature_job(output, force=False)
+    files = [job(shard) for shard in shards]
+    tracemalloc.start()
+    start = time.perf_counter()
+    clusters, n = step._cluster(shards, files, job, each=lambda fn, items, desc: [fn(i) for i in items])
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    members = sum(part["positions"].size for part in clusters)
+    print(f"clustering alone: {seconds:.0f}s, tracemalloc peak {peak:,.1f} MiB ({n:,} docs, {members:,} in clusters)")
 
 
 if __name__ == "__main__":

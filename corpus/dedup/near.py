@@ -2,16 +2,16 @@
 
 (1) ``prepare`` writes per shard signatures (``.sig.npy``, (n, k) uint32), band keys (``.bands.npy``,
 (b, n) uint64) and document facts under ``OUTPUT/_dedup/<params>/``, in parallel, reused on rerun;
-(2) candidates from sorted band keys are verified (exact shingle Jaccard by default: the documents in
-candidate pairs are re-shingled per shard and compared shard pair by shard pair; or the signature
-estimate), union-find makes clusters, one document per cluster is kept (source priority, then length,
+(2) candidates from sorted band keys (``corpus.dedup.pairs``: spilled to disk, read back one range of
+documents at a time) are verified (exact shingle Jaccard by default: the documents in candidate pairs are
+re-shingled per shard and compared shard pair by shard pair; or the signature estimate), union-find over
+the confirmed pairs makes clusters, one document per cluster is kept (source priority, then length,
 then id); (3) the per-shard pass rejects the others (``minhash_duplicate``) or only marks them.
 (1)-(2) are ``corpus.globalstep.global_step``; the Ray engine runs (2) as tasks with ``similarity``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -24,18 +24,18 @@ import numpy as np
 import orjson
 
 from corpus.contract import ShardMap
-from corpus.dedup.lsh import LSHSettings, band_keys, bucket_pairs
+from corpus.dedup.lsh import LSHSettings, band_keys
 from corpus.dedup.minhash import MinHasher
+from corpus.dedup.pairs import candidate_pairs, shard_docs
 from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shingles
 from corpus.dedup.unionfind import UnionFind
 from corpus.globalstep import CountThenFilter, global_step, valid_docs
 from corpus.records import reject
-from corpus.shards import atomic_path, shard_name, temp_path, write_bytes_atomic
+from corpus.shards import atomic_path, shard_name, write_bytes_atomic
 
 MINHASH_DUPLICATE = "minhash_duplicate"
 STATE_DIR = "_dedup"
 BATCH_DOCS = 512  # documents shingled and signed per numpy batch (bounded scratch memory per worker)
-PARTITION_DOCS = 1 << 18  # live documents per band partition in memory: ~24 B each + sort scratch, ~20 MiB
 PAIR_CHUNK = 1 << 18  # candidate pairs verified per chunk: 2 x 262,144 x 128 x 4 B = 256 MiB at most
 
 
@@ -291,17 +291,24 @@ class NearDedupStep(CountThenFilter):
         self, shards: list[Path], files: list[dict[str, Path]], job: SignatureJob, *, each: ShardMap
     ) -> tuple[list[dict[str, np.ndarray]], int]:
         """Per-shard arrays describing every document in a cluster of two or more, and the total count."""
-        counts = np.array([_shard_docs(f)["length"].size for f in files], dtype=np.int64)
+        counts = np.array([shard_docs(f)["length"].size for f in files], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(counts)))
         n = int(offsets[-1])
-        pairs = candidate_pairs(files, offsets, job.lsh.bands, job.state)
-        if self.verify:
-            similarity = self._verify_exact(shards, job, offsets, pairs, each=each)
-        else:
-            similarity = self._estimate(files, offsets, pairs)
-        ok = similarity >= self.threshold
+        confirmed, scores = [np.empty((0, 2), dtype=np.int64)], [np.empty(0, dtype=np.float64)]
+        with candidate_pairs(files, offsets, job.lsh.bands, job.state) as spill:
+            if self.verify:
+                sets = self._shingle_sets(shards, job, offsets, spill.involved, each=each)
+            for pairs in spill:  # one range of first documents at a time: all that follows the candidates
+                if self.verify:
+                    similarity = exact_jaccard_streamed(sets, len(files), offsets, pairs)
+                else:
+                    similarity = self._estimate(files, offsets, pairs)
+                ok = similarity >= self.threshold
+                confirmed.append(pairs[ok])
+                scores.append(similarity[ok])
         # Union-find over the documents of confirmed pairs only (not all n): memory follows the duplicates.
-        members, root, best = components(pairs[ok], similarity[ok])
+        members, root, best = components(np.concatenate(confirmed), np.concatenate(scores))
+        del confirmed, scores  # ~24 B a confirmed pair, not needed by the per-member steps below
         _, inverse, sizes = np.unique(root, return_inverse=True, return_counts=True)
         size = sizes[inverse].astype(np.int64)
         ids, length, priority = _member_facts(files, offsets, members)
@@ -320,22 +327,22 @@ class NearDedupStep(CountThenFilter):
             })
         return parts, n
 
-    def _verify_exact(
-        self, shards: list[Path], job: SignatureJob, offsets: np.ndarray, pairs: np.ndarray, *, each: ShardMap,
-    ) -> np.ndarray:
-        """Exact Jaccard of candidate pairs: re-shingle only their documents, per shard in parallel."""
-        members = np.unique(pairs)
+    def _shingle_sets(
+        self, shards: list[Path], job: SignatureJob, offsets: np.ndarray, involved: np.ndarray, *, each: ShardMap,
+    ) -> Callable[[int], _ShingleSets]:
+        """Re-shingle the documents of candidate pairs (``involved``, (n,) bool), per shard in parallel;
+        returns the loader of a shard's sets for ``exact_jaccard_streamed``."""
         for i, shard in enumerate(shards):
-            mine = members[(members >= offsets[i]) & (members < offsets[i + 1])] - offsets[i]
-            _save(job.state / f"{shard_name(shard)}.want.npy", mine)
+            _save(job.state / f"{shard_name(shard)}.want.npy",
+                  np.flatnonzero(involved[offsets[i] : offsets[i + 1]]).astype(np.int64))
         set_job = ShingleSetJob(ngram=self.ngram, word_ngram=self.word_ngram, state=job.state, force=job.force)
         set_files = each(set_job, shards, desc="candidate shingle sets")
-        return exact_jaccard_streamed(lambda i: _ShingleSets.load(set_files[i]), len(set_files), offsets, pairs)
+        return lambda i: _ShingleSets.load(set_files[i])
 
     def similarity(self, files: list[dict[str, Path]], offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
         """Jaccard of candidate pairs in one process (the Ray engine's reducers call this): exact with
         ``verify``, re-shingling each involved shard's candidate documents on demand; else the estimate.
-        Returns the same numbers as the local path (``_verify_exact`` or ``_estimate``)."""
+        Returns the same numbers as the local path (``exact_jaccard_streamed`` over ``_shingle_sets``, or ``_estimate``)."""
         if not self.verify:
             return self._estimate(files, offsets, pairs)
         members = np.unique(pairs)
@@ -385,74 +392,6 @@ class NearDedupStep(CountThenFilter):
                              threshold=self.threshold, cluster_id=cluster_id, kept_id=kept_id)
 
 
-def _shard_docs(files: dict[str, Path]) -> dict[str, np.ndarray]:
-    """The document facts of one shard (``docs.npz``), read whole: one shard's worth, never the corpus's."""
-    with np.load(files["docs"]) as z:
-        return {key: z[key] for key in z.files}
-
-
-def candidate_pairs(files: Sequence[dict[str, Path]], offsets: np.ndarray, bands: int, state: Path) -> np.ndarray:
-    """Every pair of documents (global numbers, (P, 2) int64, i < j, unique rows in ascending order)
-    that share a bucket in some band, holding at most one partition of one band in memory.
-
-    A band's (key, order key, document) records are split by ``key % parts`` (a bucket's members share
-    the key, so every bucket lies whole in one part), with ``parts`` chosen so a part holds about
-    PARTITION_DOCS documents; more than one part is spilled to files under ``state`` and read back one
-    at a time (as datatrove's MinhashDedup spills its buckets). Records keep ascending document order
-    within a part, and ``bucket_pairs`` breaks ties by position, so the pairs equal those of one sort over
-    all documents. Memory: ~24 B per document of a part plus its sort scratch, and the pairs found.
-    """
-    live_docs = sum(int(np.count_nonzero(~_shard_docs(f)["empty"])) for f in files)
-    parts = max(1, -(-live_docs // PARTITION_DOCS))
-    pairs = np.empty((0, 2), dtype=np.int64)
-    if live_docs == 0:
-        return pairs
-    for band in range(bands):
-        for records in _band_parts(files, offsets, band, parts, state):
-            found = records["doc"][bucket_pairs(records["key"], records["order"])]
-            pairs = np.unique(np.concatenate([pairs, found]), axis=0)
-    return pairs
-
-
-_BAND_RECORD = np.dtype([("key", "<u8"), ("order", "<u8"), ("doc", "<i8")])
-
-
-def _band_parts(files: Sequence[dict[str, Path]], offsets: np.ndarray, band: int, parts: int,
-                state: Path) -> Iterator[np.ndarray]:
-    """The (key, order, doc) records of live documents in ``band``, one part (``key % parts``) at a time."""
-
-    def shard_records(s: int) -> np.ndarray:
-        docs = _shard_docs(files[s])
-        live = np.flatnonzero(~docs["empty"])  # documents without shingles never match anything
-        keys = np.load(files[s]["bands"], mmap_mode="r")
-        records = np.empty(live.size, dtype=_BAND_RECORD)
-        records["key"] = keys[band][live]  # one band row; the map is dropped when this returns
-        records["order"] = docs["id_hash"][live]
-        records["doc"] = live + offsets[s]
-        return records
-
-    if parts == 1:
-        yield np.concatenate([shard_records(s) for s in range(len(files))])
-        return
-    paths = [temp_path(state / f"band-{band}-part-{p}.bin") for p in range(parts)]
-    try:
-        with contextlib.ExitStack() as stack:
-            outs = [stack.enter_context(open(path, "wb")) for path in paths]
-            for s in range(len(files)):
-                records = shard_records(s)
-                part = (records["key"] % np.uint64(parts)).astype(np.int64)
-                order = np.argsort(part, kind="stable")  # stable: ascending documents within each part
-                bounds = np.searchsorted(part[order], np.arange(parts + 1))
-                for p in range(parts):
-                    records[order[bounds[p] : bounds[p + 1]]].tofile(outs[p])
-        for path in paths:
-            yield np.fromfile(path, dtype=_BAND_RECORD)
-            path.unlink()
-    finally:
-        for path in paths:
-            path.unlink(missing_ok=True)
-
-
 def components(confirmed: np.ndarray, similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Connected components of the confirmed pairs: (members ascending, root = the component's smallest
     member, best similarity of each member), all over the members only."""
@@ -473,7 +412,7 @@ def _member_facts(files: Sequence[dict[str, Path]], offsets: np.ndarray,
     shard = np.searchsorted(offsets, members, side="right") - 1
     ids, length, priority = [], [np.empty(0, np.int64)], [np.empty(0, np.int32)]
     for s in np.unique(shard):
-        docs = _shard_docs(files[s])
+        docs = shard_docs(files[s])
         local = members[shard == s] - offsets[s]
         ids.append(docs["ids"][local])
         length.append(docs["length"][local])
@@ -496,9 +435,13 @@ def choose_keepers(
     sorted_root = root[ranked]
     first = np.ones(root.size, dtype=bool)  # (not concatenate([True], ...): no members means no keepers)
     first[1:] = sorted_root[1:] != sorted_root[:-1]
-    keeper_of_root = dict(zip(sorted_root[first].tolist(), ids[ranked][first].tolist(), strict=True))
-    kept_ids = np.array([keeper_of_root[r] for r in root.tolist()], dtype=str)
+    keepers = ranked[first]  # the keeper of each cluster, clusters in ascending root order
+    cluster = np.searchsorted(sorted_root[first], root)  # each member's cluster number
+    # Strings are made per cluster, not per member, then gathered; np.array(..., dtype=str) gives the
+    # width of the longest kept id (<U1 when there is none), the dtypes the cluster files have always had.
+    kept = ids[keepers].tolist()
+    kept_ids = np.array(kept, dtype=str)[cluster]
+    cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept], dtype=str)[cluster]
     is_kept = np.zeros(root.size, dtype=bool)
-    is_kept[ranked[first]] = True
-    cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept_ids.tolist()], dtype=str)
+    is_kept[keepers] = True
     return is_kept, kept_ids, cluster_ids

@@ -1,5 +1,6 @@
 import random
 
+import numpy as np
 import orjson
 import pytest
 
@@ -108,16 +109,39 @@ def test_bad_options_fail_at_construction():
         NearDedupStep(minhash="turbo")
 
 
-def test_band_partitions_spilled_to_disk_give_the_same_clusters(tmp_path, monkeypatch):
-    """With PARTITION_DOCS below the corpus size the bands go through spill files: same bytes, none left."""
-    import corpus.dedup.near as near
+@pytest.mark.parametrize("verify", [True, False])
+def test_tiny_memory_caps_forcing_many_spills_give_the_same_bytes(tmp_path, monkeypatch, verify):
+    """Band partitions of 4 documents and pair ranges of 2 first documents (dozens of spill files per
+    band) give byte-identical cluster files, stats, kept and rejected shards, and leave no spill file."""
+    import corpus.dedup.pairs as pairs
 
     _write(tmp_path / "in", _corpus(), 3)
     outputs = {}
-    for name, per_part in (("whole", near.PARTITION_DOCS), ("spilled", 4)):
-        monkeypatch.setattr(near, "PARTITION_DOCS", per_part)
+    for name, per_part, per_range in (("whole", pairs.PARTITION_DOCS, pairs.PAIR_PART_DOCS), ("spilled", 4, 2)):
+        monkeypatch.setattr(pairs, "PARTITION_DOCS", per_part)
+        monkeypatch.setattr(pairs, "PAIR_PART_DOCS", per_range)
         out = tmp_path / name
-        run_stage(NearDedupStep(), inputs=[tmp_path / "in"], output=out, workers=1, force=False, progress=False)
-        outputs[name] = {p.name: p.read_bytes() for p in sorted(out.glob("_dedup/*/*.clusters.npz"))}
-        assert not list(out.glob("_dedup/*/band-*")), "spill files must be removed"
-    assert len(outputs["whole"]) == 3 and outputs["whole"] == outputs["spilled"]
+        run_stage(NearDedupStep(verify=verify), inputs=[tmp_path / "in"], output=out, workers=1, force=False,
+                  progress=False)
+        files = [*out.glob("_dedup/*/*.clusters.npz"), *out.glob("part-*"), *out.glob("rejected/*"),
+                 out / "_stats" / "_dedup-clusters.json"]
+        outputs[name] = {str(p.relative_to(out)): p.read_bytes() for p in sorted(files)}
+        assert not list(out.glob("_dedup/*/band-*")) and not list(out.glob("_dedup/*/pairs-*")), "spills removed"
+    assert len(outputs["whole"]) >= 8 and outputs["whole"] == outputs["spilled"]
+
+
+def test_pair_spill_reads_back_what_np_unique_gives(tmp_path):
+    """Pairs added in any order, with repeats, come back unique and ascending, range by range."""
+    from corpus.dedup.pairs import PairSpill
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 99, 5000)
+    pairs = np.stack([a, a + 1 + rng.integers(0, 100 - a - 1 + 1, 5000) % (100 - a)], axis=1)
+    pairs = pairs[pairs[:, 1] < 100]
+    with PairSpill(tmp_path, 100, part_docs=7) as spill:
+        for chunk in np.array_split(pairs, 13):
+            spill.add(chunk)
+        got = list(spill)
+        assert np.array_equal(spill.involved, np.isin(np.arange(100), pairs))
+    assert len(got) > 1 and np.array_equal(np.concatenate(got), np.unique(pairs, axis=0))
+    assert not list(tmp_path.iterdir())

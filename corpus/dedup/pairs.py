@@ -1,0 +1,146 @@
+"""Candidate pairs of near dedup, found band by band and kept on disk, read back one document range at a time.
+
+Bands are split by ``key % parts`` (datatrove's MinhashDedup spills its buckets the same way); the pairs
+each part yields are appended to spill files by the range of their first document and de-duplicated one
+range at a time, so no array proportional to the corpus's candidate pairs is ever in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from corpus.dedup.lsh import bucket_pairs
+from corpus.shards import temp_path
+
+PARTITION_DOCS = 1 << 18  # live documents per band partition in memory: ~24 B each + sort scratch, ~20 MiB
+# First documents per pair range. A document is paired with at most BUCKET_WINDOW + 1 others per band and
+# few pairs survive more than a few bands: at 1 GB (~1M documents, 10% copies) a range of 65,536 held
+# ~150k distinct pairs, ~2.4 MiB, and its raw pairs (one row per band that found it) a few times that.
+PAIR_PART_DOCS = 1 << 16
+
+_BAND_RECORD = np.dtype([("key", "<u8"), ("order", "<u8"), ("doc", "<i8")])
+
+
+def shard_docs(files: dict[str, Path]) -> dict[str, np.ndarray]:
+    """The document facts of one shard (``docs.npz``), read whole: one shard's worth, never the corpus's."""
+    with np.load(files["docs"]) as z:
+        return {key: z[key] for key in z.files}
+
+
+class PairSpill:
+    """Candidate pairs (a < b, global document numbers) appended in any order and duplicates, read back
+    unique and ascending one range of ``a`` (``PAIR_PART_DOCS`` documents) at a time.
+
+    Files are ``pairs-<range>.bin`` under ``state`` (raw little-endian int64 rows, temporary names, removed
+    when read or on close). ``involved`` (n,) bool marks every document of some pair: 1 B a document,
+    what the exact verification needs to know which documents to re-shingle before any range is read.
+    """
+
+    def __init__(self, state: Path, n_docs: int, *, part_docs: int) -> None:
+        self.n_docs, self.width = n_docs, part_docs
+        self.paths = [temp_path(state / f"pairs-{p}.bin") for p in range(max(1, -(-n_docs // part_docs)))]
+        self.involved = np.zeros(n_docs, dtype=bool)
+
+    def __enter__(self) -> PairSpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+
+    def add(self, pairs: np.ndarray) -> None:
+        """Append (P, 2) int64 pairs, each to the file of its first document's range."""
+        if pairs.shape[0] == 0:
+            return
+        self.involved[pairs.reshape(-1)] = True
+        part = pairs[:, 0] // self.width
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(len(self.paths) + 1))
+        for p in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+            with open(self.paths[p], "ab") as f:
+                np.ascontiguousarray(pairs[order[bounds[p] : bounds[p + 1]]], dtype="<i8").tofile(f)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Each range's distinct pairs, (P, 2) int64 in ascending (a, b) order; ranges in ascending order,
+        so the concatenation is ``np.unique`` of everything added."""
+        for path in self.paths:
+            if not path.exists():
+                continue
+            raw = np.fromfile(path, dtype="<i8").reshape(-1, 2)
+            path.unlink()
+            yield unique_pairs(raw, self.n_docs)
+
+
+def unique_pairs(pairs: np.ndarray, n_docs: int) -> np.ndarray:
+    """``np.unique(pairs, axis=0)``, through one int64 key a * n + b (a 1-D sort, several times faster)
+    when n * n fits in an int64, as it does below 3 billion documents."""
+    if n_docs >= 3_000_000_000:
+        return np.unique(pairs, axis=0)
+    key = np.unique(pairs[:, 0] * np.int64(n_docs) + pairs[:, 1])
+    return np.stack([key // n_docs, key % n_docs], axis=1)
+
+
+def candidate_pairs(files: Sequence[dict[str, Path]], offsets: np.ndarray, bands: int, state: Path) -> PairSpill:
+    """Every pair of documents (global numbers, i < j) that share a bucket in some band, spilled to disk
+    (a ``PairSpill``, to be used as a context manager), holding at most one partition of one band.
+
+    A band's (key, order key, document) records are split by ``key % parts`` (a bucket's members share
+    the key, so every bucket lies whole in one part), with ``parts`` chosen so a part holds about
+    PARTITION_DOCS documents; more than one part is spilled to files under ``state`` and read back one
+    at a time. Records keep ascending document order within a part, and ``bucket_pairs`` breaks ties by
+    position, so the pairs equal those of one sort over all documents. Memory: ~24 B per document of a
+    part plus its sort scratch and its pairs, and the ``involved`` mask.
+    """
+    spill = PairSpill(state, int(offsets[-1]), part_docs=PAIR_PART_DOCS)
+    live_docs = sum(int(np.count_nonzero(~shard_docs(f)["empty"])) for f in files)
+    parts = max(1, -(-live_docs // PARTITION_DOCS))
+    if live_docs == 0:
+        return spill
+    try:
+        for band in range(bands):
+            for records in _band_parts(files, offsets, band, parts, state):
+                spill.add(records["doc"][bucket_pairs(records["key"], records["order"])])
+    except BaseException:
+        spill.__exit__()
+        raise
+    return spill
+
+
+def _band_parts(files: Sequence[dict[str, Path]], offsets: np.ndarray, band: int, parts: int,
+                state: Path) -> Iterator[np.ndarray]:
+    """The (key, order, doc) records of live documents in ``band``, one part (``key % parts``) at a time."""
+
+    def shard_records(s: int) -> np.ndarray:
+        docs = shard_docs(files[s])
+        live = np.flatnonzero(~docs["empty"])  # documents without shingles never match anything
+        keys = np.load(files[s]["bands"], mmap_mode="r")
+        records = np.empty(live.size, dtype=_BAND_RECORD)
+        records["key"] = keys[band][live]  # one band row; the map is dropped when this returns
+        records["order"] = docs["id_hash"][live]
+        records["doc"] = live + offsets[s]
+        return records
+
+    if parts == 1:
+        yield np.concatenate([shard_records(s) for s in range(len(files))])
+        return
+    paths = [temp_path(state / f"band-{band}-part-{p}.bin") for p in range(parts)]
+    try:
+        with contextlib.ExitStack() as stack:
+            outs = [stack.enter_context(open(path, "wb")) for path in paths]
+            for s in range(len(files)):
+                records = shard_records(s)
+                part = (records["key"] % np.uint64(parts)).astype(np.int64)
+                order = np.argsort(part, kind="stable")  # stable: ascending documents within each part
+                bounds = np.searchsorted(part[order], np.arange(parts + 1))
+                for p in range(parts):
+                    records[order[bounds[p] : bounds[p + 1]]].tofile(outs[p])
+        for path in paths:
+            yield np.fromfile(path, dtype=_BAND_RECORD)
+            path.unlink()
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
