@@ -61,6 +61,11 @@ def read_lines(path: Path) -> list[str]:
     return [line for line in lines if line and line != "#" and not line.startswith("# ")]
 
 
+def normalised_text(view: TextView) -> str:
+    """:func:`normalise` of the document, once per view: the harmful and promo filters both match on it."""
+    return view.memo(("normalised",), lambda: normalise(view.text))
+
+
 def _as_bytes(text: str) -> str:
     """UTF-8 bytes of ``text`` as a latin-1 string (one char per byte).
 
@@ -173,7 +178,7 @@ class HarmfulFilter(Filter):
 
     def score(self, text: str | TextView) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
-        normalised = normalise(TextView.of(text).text)
+        normalised = normalised_text(TextView.of(text))
         matcher = load_matcher(self.wordlists)
         found = matcher.count(normalised)
         length = max(len(normalised), 1)

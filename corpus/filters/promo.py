@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
-from corpus.filters.harmful import Matcher, build_matcher, normalise, read_lines
+from corpus.filters.harmful import Matcher, load_matcher, normalised_text
 from corpus.filters.view import TextView
 
 PROMO_COMMERCIAL = "promo_commercial"
@@ -56,17 +56,13 @@ VOICE = frozenset({"cta", "disclosure", "hype"})
 
 @functools.lru_cache(maxsize=8)
 def load_promo_matcher(directory: str) -> Matcher:
-    """Every ``<category>.<lang>.txt`` under ``directory`` in one Aho-Corasick matcher, once per process."""
-    root = resolve_path(directory)
-    lists: dict[str, list[str]] = {}
-    for path in sorted(root.glob("*.txt")):
-        lists.setdefault(path.name.split(".", 1)[0], []).extend(map(normalise, read_lines(path)))
-    if not lists:
-        raise FileNotFoundError(f"no promo word lists (*.txt) in {root}")
-    unknown = sorted(set(lists) - set(LIST_CATEGORIES))
+    """The harmful filter's matcher over ``directory``'s lists, refusing a category the score does not know."""
+    matcher = load_matcher(directory)
+    unknown = sorted(set(matcher.categories) - set(LIST_CATEGORIES))
     if unknown:
-        raise ValueError(f"{root}: promo lists of unknown category {', '.join(unknown)}; known: {', '.join(LIST_CATEGORIES)}")
-    return build_matcher(lists)
+        raise ValueError(f"{resolve_path(directory)}: promo lists of unknown category {', '.join(unknown)}; "
+                         f"known: {', '.join(LIST_CATEGORIES)}")
+    return matcher
 
 
 def _default_weights() -> dict[str, float]:
@@ -114,7 +110,7 @@ class PromoFilter(Filter):
     def score(self, text: str | TextView) -> Scores:
         """Hits per category, the number of categories present, and the weighted points per 1,000 chars."""
         view = TextView.of(text)
-        normalised = view.memo(("promo_normalised",), lambda: normalise(view.text))
+        normalised = normalised_text(view)
         found = load_promo_matcher(self.wordlists).count(normalised)
         # Phrase categories count distinct terms: a promotion strings many different devices together,
         # while an article about merchants repeats its topic word (商家, "deals") without becoming one.
