@@ -69,13 +69,19 @@ def test_layout_errors(tmp_path: Path):
     assert KenLMModels.load(tmp_path).models["en"].kind == "word"  # a bare ARPA: whitespace tokens
 
 
-def test_cli_trains_arpa_models_and_scores_with_them(tmp_path: Path):
-    from cli import main
-
+def _english_reference(tmp_path: Path) -> Path:
+    """A one-shard reference corpus of :data:`EN`, as score-train reads it."""
     ref = tmp_path / "ref"
     with ShardWriter(ref / "part-00000.jsonl.zst") as writer:
         for i, text in enumerate(EN):
             writer.write({"id": f"r{i}", "text": text, "source": "t", "meta": {"lang": "en"}})
+    return ref
+
+
+def test_cli_trains_arpa_models_and_scores_with_them(tmp_path: Path):
+    from cli import main
+
+    ref = _english_reference(tmp_path)
     runner = CliRunner()
     models = tmp_path / "models"
     result = runner.invoke(main, ["corpus", "score-train", "-i", str(ref), "-o", str(models), "--format", "arpa",
@@ -96,10 +102,7 @@ def test_english_arpa_models_are_over_words_by_default_and_see_shuffled_word_ord
     """A character model sees each word of a word-shuffled sentence intact; a word model sees the order."""
     from cli import main
 
-    ref = tmp_path / "ref"
-    with ShardWriter(ref / "part-00000.jsonl.zst") as writer:
-        for i, text in enumerate(EN):
-            writer.write({"id": f"r{i}", "text": text, "source": "t", "meta": {"lang": "en"}})
+    ref = _english_reference(tmp_path)
     runner = CliRunner()
     models = tmp_path / "models"
     result = runner.invoke(main, ["corpus", "score-train", "-i", str(ref), "-o", str(models), "--format", "arpa"])
