@@ -1,4 +1,4 @@
-"""Build the English reference text of the shipped perplexity model: seven public-domain books from
+"""Build the English reference text of the shipped perplexity model: twelve public-domain books from
 Project Gutenberg, as the GITenberg project mirrors them on GitHub (pinned commits, sha256-checked),
 with Project Gutenberg's licence header and footer and the producers' credits removed.
 
@@ -53,6 +53,21 @@ BOOKS = (
     ("GITenberg/News-from-Nowhere--Or-An-Epoch-of-Rest--13-Being-Some-Chapters-from-a-Utopian-Romance_3261",
      "79bd67b0ae225cd64f7bbc25c0449850b3131069", "3261.txt",
      "e5182ca7efdcfdb806cc6c981df49e0d40a1b578ad1c22beb9db1e69872da914", "ascii"),
+    # Jack London, 1903: undercover reportage from the East End of London
+    ("GITenberg/The-People-of-the-Abyss_1688", "e0ccb8fc9594cffecfe4c1c46c9297d9c8cbb879", "1688.txt",
+     "ea9f363d294173ae081cc4ddce7a4fc1f4f748e52411b817d9a6619f10f364f8", "ascii"),
+    # Arnold Bennett, 1908: popular advice in plain modern prose
+    ("GITenberg/How-to-Live-on-24-Hours-a-Day_2274", "3d5a652be9676276b67920ca85905ac49f94ce4c", "2274.txt",
+     "93a174f7564a935bb8442669e483ad0360dd65cfb052d549a122d378a6a96af1", "ascii"),
+    # Mark Twain, 1883: memoir and travel reporting
+    ("GITenberg/Life-on-the-Mississippi_245", "fde8587b79059511c85d0fc9c07db60eb440dd29", "245-0.txt",
+     "19d1a2416d894ef992687528f285e8b955cdaf94897018ff23dd18732387980d", "utf-8-sig"),
+    # Frederick Winslow Taylor, 1911: business and management writing
+    ("GITenberg/The-Principles-of-Scientific-Management_6435", "f71efbb7b82d9d58cf8e4fdc7a795500190b9dfe", "6435.txt",
+     "f44094afc0b9fb5b9f05fa991e8d51ba871be15a7f66ef3a63aceb3dde3c3e5b", "ascii"),
+    # Thorstein Veblen, 1899: economics for the general reader
+    ("GITenberg/The-Theory-of-the-Leisure-Class_833", "e5fcc7c758aad8ca13213c14d87da549de93ac84", "833-8.txt",
+     "e52e1d8ad2b4d309f462a79a5596d75c56a84767760ad17793924096550e7a3d", "latin-1"),
 )
 CHUNK_CHARS = 4000  # about a web page's length, the kind of document the model will score
 HELDOUT_EVERY = 10  # every tenth chunk is held out
