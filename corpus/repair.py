@@ -149,6 +149,33 @@ def _is_short_unpunctuated(line: str) -> bool:
     return not line.endswith(TERMINAL) or (line.endswith(_HEADLINE_ENDS) and not line.endswith(_PROSE_ENDS))
 
 
+# A sentence mark inside a line: Chinese sentence and clause punctuation anywhere, Latin ones before a
+# space or the line's end ("3.5" and "a.m." do not count). Menus, link titles and headlines have none.
+_SENTENCE_MARK = re.compile(r"[。！？；，、…]|[.!?;:,](?:\s|$)")
+
+
+def prose_share(text: str) -> tuple[float, int]:
+    """Share of ``text``'s non-blank characters in sentence lines, and its number of non-blank lines.
+
+    A sentence line has a sentence mark and is running text by length: at least 20 Han characters
+    when Han is 30% or more of the line, else at least 10 words. Menus, link lists, headline lists,
+    bylines and widget labels are all short or unpunctuated, so a page where they dominate scores low:
+    "News | Sport | Weather" 0, a news article with its menu line kept about 0.9.
+    """
+    total = prose = lines = 0
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        lines += 1
+        total += len(line)
+        han = HAN.count(line)
+        long_enough = han >= 20 if han * 10 >= len(line) * 3 else len(line.split()) >= 10
+        if long_enough and _SENTENCE_MARK.search(line):
+            prose += len(line)
+    return (prose / total if total else 0.0), lines
+
+
 def empty_tally() -> dict[str, int]:
     """``meta.clean`` of a document no rule touched: 0 lines and 0 characters per rule."""
     return {f"{rule}_{unit}": 0 for rule in REPAIR_RULES for unit in ("lines", "chars")}
