@@ -152,6 +152,9 @@ def _is_short_unpunctuated(line: str) -> bool:
 # A sentence mark inside a line: Chinese sentence and clause punctuation anywhere, Latin ones before a
 # space or the line's end ("3.5" and "a.m." do not count). Menus, link titles and headlines have none.
 _SENTENCE_MARK = re.compile(r"[。！？；，、…]|[.!?;:,](?:\s|$)")
+# A line of program text in a tutorial: ends in ; { } or ) or opens with a keyword or comment.
+# Neither prose nor furniture, it counts on neither side of the share.
+_CODE_LINE = re.compile(r"[;{}()]\s*$|^\s*(?:#include|//|/\*|\*|def |class |import |from \S+ import|return\b|>>> )")
 
 
 def prose_share(text: str) -> tuple[float, int]:
@@ -160,12 +163,13 @@ def prose_share(text: str) -> tuple[float, int]:
     A sentence line has a sentence mark and is running text by length: at least 20 Han characters
     when Han is 30% or more of the line, else at least 10 words. Menus, link lists, headline lists,
     bylines and widget labels are all short or unpunctuated, so a page where they dominate scores low:
-    "News | Sport | Weather" 0, a news article with its menu line kept about 0.9.
+    "News | Sport | Weather" 0, a news article with its menu line kept about 0.9. Lines of program
+    text (a tutorial's code) are left out of both sides.
     """
     total = prose = lines = 0
     for line in text.split("\n"):
         line = line.strip()
-        if not line:
+        if not line or _CODE_LINE.search(line):
             continue
         lines += 1
         total += len(line)

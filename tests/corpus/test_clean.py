@@ -213,6 +213,13 @@ def test_prose_share_counts_sentence_lines_only(text, expected):
     assert prose_share(text)[0] == expected
 
 
+def test_a_tutorial_is_judged_by_its_prose_not_its_code_lines():
+    code = ["int main(void) {", "    int fd = open(path, O_RDONLY);", "    read(fd, buf, n);", "    return 0;", "}"] * 3
+    prose = "这个例子先打开设备文件，再读取缓冲区里的数据，最后关闭文件描述符并返回。"
+    share, lines = prose_share("\n".join(code + [prose]))
+    assert share == 1.0 and lines == 1
+
+
 def test_short_documents_extracted_sources_and_code_are_not_judged_for_prose():
     unpunctuated = "這家生意挺好的過了下午一點客人依舊絡繹不絕這回朋友小聚帶我來此用餐此處環境算寬敞明亮"
     docs = [_doc(unpunctuated), _doc(PORTAL, lang="en", source="wiki"), _doc("\n".join(["x = 1"] * 12), lang="code")]

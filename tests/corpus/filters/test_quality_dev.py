@@ -16,9 +16,9 @@ from corpus.filters.evaluate import judge, load_labelled, rates
 
 DEV = Path(__file__).resolve().parents[4] / "shared" / "quality" / "dev.jsonl"
 # (keep-recall, drop-recall) reached per language; keep-recall is the 0.95 target. With clean's
-# little-prose rule (session 4): zh 0.967 / 0.827, en 0.972 / 0.773; with the promo rule (session 3)
+# little-prose rule (session 4): zh 0.978 / 0.827, en 0.972 / 0.773; with the promo rule (session 3)
 # zh 0.978 / 0.808, en 0.972 / 0.750; before both 0.984 / 0.615, 0.972 / 0.659.
-FLOORS = {"zh": (0.95, 0.82), "en": (0.95, 0.77)}
+FLOORS = {"zh": (0.97, 0.82), "en": (0.97, 0.77)}
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,6 @@ def test_every_drop_carries_filter_reason_value_and_threshold(outcomes):
             assert reject["stage"] == "clean" or reject["filter"]
 
 
-def test_the_little_prose_rule_costs_at_most_two_good_documents_per_language(outcomes):
+def test_the_little_prose_rule_costs_at_most_one_good_document_per_language(outcomes):
     lost = [(o["lang"], o["id"]) for o in outcomes if o["label"] == "keep" and o["reason"] == "clean_little_prose"]
-    assert max(Counter(lang for lang, _ in lost).values(), default=0) <= 2, lost
+    assert max(Counter(lang for lang, _ in lost).values(), default=0) <= 1, lost
