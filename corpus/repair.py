@@ -38,6 +38,8 @@ _SENTENCE = re.compile(r"[^。！？!?.]+(?:\.(?![\s\u3000]|$)[^。！？!?.]*)*
 # MIN_REPEAT_CHARS long, since short clauses recur in ordinary prose.
 MIN_REPEAT_LINE_CHARS = 12
 MIN_REPEAT_CHARS = 20
+MIN_REPEAT_WIDGET_CHARS = 4  # ours: shorter lines ("Q:", "是", "N/A") recur in real lists and tables
+_HAS_WORD = re.compile(r"\w")
 # Furniture rules only look at lines up to these lengths (characters): a long line is content.
 MAX_START_LINE = 80
 MAX_CONTAINS_LINE = 400  # cookie notices run to 300+ characters
@@ -238,8 +240,42 @@ def repair(text: str, *, furniture: Furniture | None, drop_repeats: bool = True,
             kept = _drop_menu_blocks(kept, drop)
         if drop_trailing_lists:
             kept = _drop_trailing_list(kept, drop)
+        if drop_repeats:
+            kept = _drop_repeated_labels(kept, drop)
+        kept = _drop_bare_marks(kept, drop)
     out = BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()
     return out, tally
+
+
+def _drop_repeated_labels(lines: list[str], drop) -> list[str]:
+    """``lines`` without the second and later copies of a short line (MIN_REPEAT_WIDGET_CHARS to
+    MIN_REPEAT_LINE_CHARS characters): a label under every comment ("新浪微博微信QQ空间", "查看回复") is a
+    widget. Page dumps only (in an extracted article a repeated short line is a list item or a refrain),
+    and run after the menu rules, which need the repeats to see a menu."""
+    seen: set[str] = set()
+    out = []
+    for line in lines:
+        label = " ".join(line.split())
+        if MIN_REPEAT_WIDGET_CHARS <= len(label) < MIN_REPEAT_LINE_CHARS:
+            if label in seen:
+                drop("boilerplate", label)
+                continue
+            seen.add(label)
+        out.append(line)
+    return out
+
+
+def _drop_bare_marks(lines: list[str], drop) -> list[str]:
+    """``lines`` without lines of only dashes, bullets or bars ("-", "• •", "|"): in a page dump these are
+    what is left of a list or a widget once its items went, and every filter would count them as
+    duplicate lines. Run last, so the menu rules still see the bullets that mark a menu."""
+    out = []
+    for line in lines:
+        if line.strip() and not _HAS_WORD.search(line):
+            drop("boilerplate", line.strip())
+        else:
+            out.append(line)
+    return out
 
 
 def _drop_repeated_sentences(line: str, seen: set[int], drop) -> str:

@@ -99,11 +99,23 @@ def test_repeated_lines_and_paragraphs_lose_their_second_copy():
     text = f"{ARTICLE_EN}\n\n{para}\n\n{para}\nShort line\nShort line"
     (doc,), counters = _run([_doc(text, lang="en")])
     assert doc["text"].count(para) == 1
-    assert doc["text"].count("Short line") == 2  # lines under MIN_REPEAT_CHARS are never repeats
+    # A short line that recurs in a page dump is a widget label: its second copy goes as boilerplate,
+    # not as a repeat (repeats are content said twice, >= MIN_REPEAT_CHARS).
+    assert doc["text"].count("Short line") == 1
+    assert doc["meta"]["clean"]["boilerplate_lines"] == 1
     assert doc["meta"]["clean"]["repeated_lines"] == 2
     assert doc["meta"]["clean"]["repeated_chars"] == 2 * len(para)
     assert counters["clean_repeated_lines"] == 2
     assert rejection(doc) is None
+
+
+def test_repeated_short_lines_stay_in_extracted_articles_and_bare_marks_go_from_page_dumps():
+    lines = "\n".join(["Ingredients", "two eggs", "Method", "two eggs"])
+    (doc,), _ = _run([_doc(ARTICLE_EN + "\n" + lines, lang="en", source="wiki")])
+    assert doc["text"].count("two eggs") == 2  # a list in an extracted article keeps its items
+    (doc,), _ = _run([_doc(ARTICLE_EN + "\n-\n• •\n|\n" + ARTICLE_EN.split("\n")[0] + " Again.", lang="en")])
+    assert all(line.strip() not in {"-", "• •", "|"} for line in doc["text"].split("\n"))
+    assert doc["meta"]["clean"]["boilerplate_lines"] == 3
 
 
 def test_a_repeated_answer_inside_one_line_goes_and_the_record_stays():
