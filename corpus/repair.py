@@ -175,9 +175,12 @@ def prose_share(text: str) -> tuple[float, int]:
             continue
         lines += 1
         total += len(line)
+        # 20 Han characters or 10 words need at least 19 characters: shorter lines (most of a menu)
+        # skip the counting.
+        if len(line) < 19 or not _SENTENCE_MARK.search(line):
+            continue
         han = HAN.count(line)
-        long_enough = han >= 20 if han * 10 >= len(line) * 3 else len(line.split()) >= 10
-        if long_enough and _SENTENCE_MARK.search(line):
+        if (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10):
             prose += len(line)
     return (prose / total if total else 0.0), lines
 
