@@ -154,9 +154,17 @@ def _is_short_unpunctuated(line: str) -> bool:
 # A sentence mark inside a line: Chinese sentence and clause punctuation anywhere, Latin ones before a
 # space or the line's end ("3.5" and "a.m." do not count). Menus, link titles and headlines have none.
 _SENTENCE_MARK = re.compile(r"[。！？；，、…]|[.!?;:,](?:\s|$)")
-# A line of program text in a tutorial: ends in ; { } or ) or opens with a keyword or comment.
-# Neither prose nor furniture, it counts on neither side of the share.
-_CODE_LINE = re.compile(r"[;{}()]\s*$|^\s*(?:#include|//|/\*|\*|def |class |import |from \S+ import|return\b|>>> )")
+# A line of program text in a tutorial: ends in ; { or }, opens with a keyword or a comment, or is a
+# call without Chinese ("print(x)", "f.close()"; not "(Reuters)" or "said the firm (AAPL.O)", where a
+# space comes before the bracket). Neither prose nor furniture, it counts on neither side of the share.
+_CODE_LINE = re.compile(r"[;{}]\s*$|^\s*(?:#include|//|/\*|def |class |import |from \S+ import|return\b|>>> )")
+# Tried on lines of at most 200 characters only: the two open runs could backtrack on a long line.
+_CALL_LINE = re.compile(r"[^\u4e00-\u9fff]*\w\([^\u4e00-\u9fff]*\)\s*")
+
+
+def _is_code_line(line: str) -> bool:
+    """A line of program text (see ``_CODE_LINE``)."""
+    return _CODE_LINE.search(line) is not None or (len(line) <= 200 and _CALL_LINE.fullmatch(line) is not None)
 
 
 def prose_share(text: str) -> tuple[float, int]:
@@ -171,7 +179,7 @@ def prose_share(text: str) -> tuple[float, int]:
     total = prose = lines = 0
     for line in text.split("\n"):
         line = line.strip()
-        if not line or _CODE_LINE.search(line):
+        if not line or _is_code_line(line):
             continue
         lines += 1
         total += len(line)

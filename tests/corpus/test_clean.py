@@ -230,6 +230,10 @@ def test_a_tutorial_is_judged_by_its_prose_not_its_code_lines():
     prose = "这个例子先打开设备文件，再读取缓冲区里的数据，最后关闭文件描述符并返回。"
     share, lines = prose_share("\n".join(code + [prose]))
     assert share == 1.0 and lines == 1
+    python = ["import time", "print(delayed(3))", "f.close()", "def later(seconds):"]
+    assert prose_share("\n".join(python + [prose]))[1] == 1
+    # A bracket after a space is prose, not a call: the line counts.
+    assert prose_share("Shares rose 3% on Tuesday, said the company (AAPL.O)")[1] == 1
 
 
 def test_short_documents_extracted_sources_and_code_are_not_judged_for_prose():
