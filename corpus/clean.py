@@ -33,17 +33,19 @@ from corpus.repair import (
     empty_tally,
     is_menu_row,
     load_furniture,
+    prose_share,
     repair,
     repair_table,
 )
 from corpus.text import HAN, is_code, normalize, opencc_converter
 
 # Re-exported: callers and tests import the repair rules' names from the stage's module.
-__all__ = ["CLEAN_EMPTY", "CLEAN_MOSTLY_BOILERPLATE", "REPAIR_RULES", "CleanStep", "is_chinese", "is_extracted",
+__all__ = ["CLEAN_EMPTY", "CLEAN_LITTLE_PROSE", "CLEAN_MOSTLY_BOILERPLATE", "REPAIR_RULES", "CleanStep", "is_chinese", "is_extracted",
            "is_menu_row", "repair_table"]
 
 CLEAN_EMPTY = "clean_empty"
 CLEAN_MOSTLY_BOILERPLATE = "clean_mostly_boilerplate"
+CLEAN_LITTLE_PROSE = "clean_little_prose"
 
 # C0/C1 controls except \t and \n, plus zero-width and bidi marks that only hide text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\ufeff]")
@@ -72,6 +74,9 @@ class CleanStep:
     Rejects a document left empty (``clean_empty``), or whose characters were more than
     ``max_furniture_ratio`` furniture (boilerplate, menu rows, trailing lists: ``clean_mostly_boilerplate``).
     Repeats do not count towards that share: a repeated answer is junk, the record is not.
+    A page dump (not an extracted article, not code) of at least ``min_prose_lines`` lines whose text as
+    it arrived has less than ``min_prose_ratio`` of its characters in sentence lines
+    (:func:`corpus.repair.prose_share`) is a navigation or link-list page: ``clean_little_prose``.
     """
 
     name: ClassVar[str] = "clean"
@@ -90,6 +95,13 @@ class CleanStep:
     # ours: a page that is more than half furniture is a menu with a little text (C4/RefinedWeb
     # delete such lines and then judge the rest; what is left of such pages is rarely an article).
     max_furniture_ratio: float | None = 0.3
+    # ours: the crawled page before repair, judged by what its lines are rather than by which of them
+    # the word lists and menu shapes recognise. Below a third of the characters in sentence lines, the
+    # page is mostly titles, links, labels and widgets (the labelling rule of ../shared/quality:
+    # "navigation dominates; the article is a minor part"); 10 lines so that a one-line review or a
+    # short entry with no punctuation is left to the filters, which judge it by its sentences.
+    min_prose_ratio: float | None = 0.35
+    min_prose_lines: int = 10
 
     def __post_init__(self) -> None:
         if self.drop_navigation:
@@ -222,6 +234,9 @@ class CleanStep:
             # extracted text has no page furniture, and removing a line would strand the anchors that
             # _move_links finds again in order (one lost anchor moves its cursor past the others).
             links = (doc.get("meta") or {}).get("links")
+            page_dump = not code and not links and source not in self.keep_layout_sources \
+                and not is_extracted(source, self.extracted_sources)
+            prose = prose_share(text) if page_dump and self.min_prose_ratio is not None else None
             if not code and not links and source not in self.keep_layout_sources:
                 text, tally = self.repair(text, page_dump=not is_extracted(source, self.extracted_sources))
             doc["text"] = text
@@ -241,5 +256,9 @@ class CleanStep:
             if self.max_furniture_ratio is not None and furniture > self.max_furniture_ratio * total:
                 yield reject(doc, stage=self.name, reason=CLEAN_MOSTLY_BOILERPLATE, filter=self.name,
                              value=round(furniture / total, 4), threshold=self.max_furniture_ratio)
+                continue
+            if prose is not None and prose[1] >= self.min_prose_lines and prose[0] < self.min_prose_ratio:
+                yield reject(doc, stage=self.name, reason=CLEAN_LITTLE_PROSE, filter=self.name,
+                             value=round(prose[0], 4), threshold=self.min_prose_ratio)
                 continue
             yield doc

@@ -38,6 +38,8 @@ _SENTENCE = re.compile(r"[^。！？!?.]+(?:\.(?![\s\u3000]|$)[^。！？!?.]*)*
 # MIN_REPEAT_CHARS long, since short clauses recur in ordinary prose.
 MIN_REPEAT_LINE_CHARS = 12
 MIN_REPEAT_CHARS = 20
+MIN_REPEAT_WIDGET_CHARS = 4  # ours: shorter lines ("Q:", "是", "N/A") recur in real lists and tables
+_HAS_WORD = re.compile(r"\w")
 # Furniture rules only look at lines up to these lengths (characters): a long line is content.
 MAX_START_LINE = 80
 MAX_CONTAINS_LINE = 400  # cookie notices run to 300+ characters
@@ -149,6 +151,48 @@ def _is_short_unpunctuated(line: str) -> bool:
     return not line.endswith(TERMINAL) or (line.endswith(_HEADLINE_ENDS) and not line.endswith(_PROSE_ENDS))
 
 
+# A sentence mark inside a line: Chinese sentence and clause punctuation anywhere, Latin ones before a
+# space or the line's end ("3.5" and "a.m." do not count). Menus, link titles and headlines have none.
+_SENTENCE_MARK = re.compile(r"[。！？；，、…]|[.!?;:,](?:\s|$)")
+# A line of program text in a tutorial: ends in ; { or }, opens with a keyword or a comment, or is a
+# call without Chinese ("print(x)", "f.close()"; not "(Reuters)" or "said the firm (AAPL.O)", where a
+# space comes before the bracket). Neither prose nor furniture, it counts on neither side of the share.
+_CODE_LINE = re.compile(r"[;{}]\s*$|^\s*(?:#include|//|/\*|def |class |import |from \S+ import|return\b|>>> )")
+# Tried on lines of at most 200 characters only: the two open runs could backtrack on a long line.
+_CALL_LINE = re.compile(r"[^\u4e00-\u9fff]*\w\([^\u4e00-\u9fff]*\)\s*")
+
+
+def _is_code_line(line: str) -> bool:
+    """A line of program text (see ``_CODE_LINE``)."""
+    return _CODE_LINE.search(line) is not None or (len(line) <= 200 and _CALL_LINE.fullmatch(line) is not None)
+
+
+def prose_share(text: str) -> tuple[float, int]:
+    """Share of ``text``'s non-blank characters in sentence lines, and its number of non-blank lines.
+
+    A sentence line has a sentence mark and is running text by length: at least 20 Han characters
+    when Han is 30% or more of the line, else at least 10 words. Menus, link lists, headline lists,
+    bylines and widget labels are all short or unpunctuated, so a page where they dominate scores low:
+    "News | Sport | Weather" 0, a news article with its menu line kept about 0.9. Lines of program
+    text (a tutorial's code) are left out of both sides.
+    """
+    total = prose = lines = 0
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line or _is_code_line(line):
+            continue
+        lines += 1
+        total += len(line)
+        # 20 Han characters or 10 words need at least 19 characters: shorter lines (most of a menu)
+        # skip the counting.
+        if len(line) < 19 or not _SENTENCE_MARK.search(line):
+            continue
+        han = HAN.count(line)
+        if (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10):
+            prose += len(line)
+    return (prose / total if total else 0.0), lines
+
+
 def empty_tally() -> dict[str, int]:
     """``meta.clean`` of a document no rule touched: 0 lines and 0 characters per rule."""
     return {f"{rule}_{unit}": 0 for rule in REPAIR_RULES for unit in ("lines", "chars")}
@@ -207,8 +251,42 @@ def repair(text: str, *, furniture: Furniture | None, drop_repeats: bool = True,
             kept = _drop_menu_blocks(kept, drop)
         if drop_trailing_lists:
             kept = _drop_trailing_list(kept, drop)
+        if drop_repeats:
+            kept = _drop_repeated_labels(kept, drop)
+        kept = _drop_bare_marks(kept, drop)
     out = BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()
     return out, tally
+
+
+def _drop_repeated_labels(lines: list[str], drop) -> list[str]:
+    """``lines`` without the second and later copies of a short line (MIN_REPEAT_WIDGET_CHARS to
+    MIN_REPEAT_LINE_CHARS characters): a label under every comment ("新浪微博微信QQ空间", "查看回复") is a
+    widget. Page dumps only (in an extracted article a repeated short line is a list item or a refrain),
+    and run after the menu rules, which need the repeats to see a menu."""
+    seen: set[str] = set()
+    out = []
+    for line in lines:
+        label = " ".join(line.split())
+        if MIN_REPEAT_WIDGET_CHARS <= len(label) < MIN_REPEAT_LINE_CHARS:
+            if label in seen:
+                drop("boilerplate", label)
+                continue
+            seen.add(label)
+        out.append(line)
+    return out
+
+
+def _drop_bare_marks(lines: list[str], drop) -> list[str]:
+    """``lines`` without lines of only dashes, bullets or bars ("-", "• •", "|"): in a page dump these are
+    what is left of a list or a widget once its items went, and every filter would count them as
+    duplicate lines. Run last, so the menu rules still see the bullets that mark a menu."""
+    out = []
+    for line in lines:
+        if line.strip() and not _HAS_WORD.search(line):
+            drop("boilerplate", line.strip())
+        else:
+            out.append(line)
+    return out
 
 
 def _drop_repeated_sentences(line: str, seen: set[int], drop) -> str:

@@ -18,6 +18,7 @@ from corpus.filters.harmful import HarmfulFilter
 from corpus.filters.langid import LangIdFilter
 from corpus.filters.promo import PromoFilter
 from corpus.filters.quality_zh import ZhQualityFilter
+from corpus.filters.readings import InjectedReadingsFilter
 
 # Each filter's key is its own ``name``, the key its scores are stored under in meta["scores"].
 FILTERS: dict[str, type[Filter]] = {
@@ -31,6 +32,7 @@ FILTERS: dict[str, type[Filter]] = {
         LangIdFilter,
         HarmfulFilter,
         PromoFilter,
+        InjectedReadingsFilter,
     )
 }
 

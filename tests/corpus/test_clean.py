@@ -2,8 +2,9 @@ from collections import Counter
 
 import pytest
 
-from corpus.clean import CLEAN_EMPTY, CLEAN_MOSTLY_BOILERPLATE, REPAIR_RULES, CleanStep
+from corpus.clean import CLEAN_EMPTY, CLEAN_LITTLE_PROSE, CLEAN_MOSTLY_BOILERPLATE, REPAIR_RULES, CleanStep
 from corpus.records import rejection
+from corpus.repair import prose_share
 
 
 def _run(docs, **options):
@@ -98,11 +99,23 @@ def test_repeated_lines_and_paragraphs_lose_their_second_copy():
     text = f"{ARTICLE_EN}\n\n{para}\n\n{para}\nShort line\nShort line"
     (doc,), counters = _run([_doc(text, lang="en")])
     assert doc["text"].count(para) == 1
-    assert doc["text"].count("Short line") == 2  # lines under MIN_REPEAT_CHARS are never repeats
+    # A short line that recurs in a page dump is a widget label: its second copy goes as boilerplate,
+    # not as a repeat (repeats are content said twice, >= MIN_REPEAT_CHARS).
+    assert doc["text"].count("Short line") == 1
+    assert doc["meta"]["clean"]["boilerplate_lines"] == 1
     assert doc["meta"]["clean"]["repeated_lines"] == 2
     assert doc["meta"]["clean"]["repeated_chars"] == 2 * len(para)
     assert counters["clean_repeated_lines"] == 2
     assert rejection(doc) is None
+
+
+def test_repeated_short_lines_stay_in_extracted_articles_and_bare_marks_go_from_page_dumps():
+    lines = "\n".join(["Ingredients", "two eggs", "Method", "two eggs"])
+    (doc,), _ = _run([_doc(ARTICLE_EN + "\n" + lines, lang="en", source="wiki")])
+    assert doc["text"].count("two eggs") == 2  # a list in an extracted article keeps its items
+    (doc,), _ = _run([_doc(ARTICLE_EN + "\n-\n• •\n|\n" + ARTICLE_EN.split("\n")[0] + " Again.", lang="en")])
+    assert all(line.strip() not in {"-", "• •", "|"} for line in doc["text"].split("\n"))
+    assert doc["meta"]["clean"]["boilerplate_lines"] == 3
 
 
 def test_a_repeated_answer_inside_one_line_goes_and_the_record_stays():
@@ -173,6 +186,63 @@ def test_a_page_that_is_mostly_furniture_is_rejected_with_value_and_threshold():
     assert reject["reason"] == CLEAN_MOSTLY_BOILERPLATE
     assert reject["value"] > reject["threshold"] == 0.3
     assert doc["meta"]["clean"]["boilerplate_lines"] > 0
+
+
+# A portal page the menu rules do not recognise: widget labels, bylines and headline links, one paragraph.
+PORTAL = "\n".join([
+    "Marketplace Tech for Friday, April 19, 2013", "Episode Teaser Image:", "Download audio", "Embed player",
+    "Listen to more audio from this episode", "Are smart guns ready for market?", "by David Gura", "Apr 19, 2013",
+    "Posted In: guns, Tech, sensors", "Everything you need to know about CISPA", "Story By David Brancaccio",
+    "Latest Stories", "Why a private equity tycoon is funding a scholarship in China",
+    "Mindful spending after the recession?", "Digital billboards in Boston",
+    "Gun control advocates are looking for new options, including some tech strategies, after seven measures failed.",
+])
+
+
+def test_a_page_of_titles_and_widgets_with_little_prose_is_rejected_with_value_and_threshold():
+    (doc,), counters = _run([_doc(PORTAL, lang="en")])
+    reject = rejection(doc)
+    assert reject["reason"] == CLEAN_LITTLE_PROSE
+    assert reject["value"] < reject["threshold"] == 0.35
+    assert reject["filter"] == "clean"
+
+
+def test_an_article_under_a_menu_keeps_its_prose_share_and_is_kept():
+    page = "\n".join(["首页", "新闻", "体育", "财经"]) + "\n" + ARTICLE_ZH
+    share, lines = prose_share(page)
+    assert share > 0.35 and lines >= 5
+    (doc,), _ = _run([_doc(page)])
+    assert rejection(doc) is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("News\nSport\nWeather", 0.0),
+    ("长江是中国第一大河，全长约六千三百公里，发源于青藏高原的唐古拉山脉。", 1.0),
+    ("The council approved the budget for the new library, and building starts in spring.", 1.0),
+    ("版本 3.5 发布于 2019 年 9 月 7 日的北京新闻发布会现场直播回放页面", 0.0),  # long, but no sentence mark
+])
+def test_prose_share_counts_sentence_lines_only(text, expected):
+    assert prose_share(text)[0] == expected
+
+
+def test_a_tutorial_is_judged_by_its_prose_not_its_code_lines():
+    code = ["int main(void) {", "    int fd = open(path, O_RDONLY);", "    read(fd, buf, n);", "    return 0;", "}"] * 3
+    prose = "这个例子先打开设备文件，再读取缓冲区里的数据，最后关闭文件描述符并返回。"
+    share, lines = prose_share("\n".join(code + [prose]))
+    assert share == 1.0 and lines == 1
+    python = ["import time", "print(delayed(3))", "f.close()", "def later(seconds):"]
+    assert prose_share("\n".join(python + [prose]))[1] == 1
+    # A bracket after a space is prose, not a call: the line counts.
+    assert prose_share("Shares rose 3% on Tuesday, said the company (AAPL.O)")[1] == 1
+
+
+def test_short_documents_extracted_sources_and_code_are_not_judged_for_prose():
+    unpunctuated = "這家生意挺好的過了下午一點客人依舊絡繹不絕這回朋友小聚帶我來此用餐此處環境算寬敞明亮"
+    docs = [_doc(unpunctuated), _doc(PORTAL, lang="en", source="wiki"), _doc("\n".join(["x = 1"] * 12), lang="code")]
+    out, _ = _run(docs)
+    assert [rejection(d) for d in out] == [None, None, None]
+    (doc,), _ = _run([_doc(PORTAL, lang="en")], min_prose_ratio=None)
+    assert rejection(doc) is None
 
 
 def test_meta_clean_has_the_same_keys_for_every_document():

@@ -58,7 +58,8 @@ def test_counts_add_up_and_garbage_is_rejected(shards, tmp_path, workers):
     assert manifest["config"] == {"nfkc": True, "opencc": None, "strip_markup": True, "drop_navigation": True,
                                   "boilerplate_lists": "configs/wordlists/boilerplate", "drop_repeats": True,
                                   "drop_trailing_lists": True, "keep_layout_sources": ["leetcode"],
-                                  "extracted_sources": ["wiki", "baike", "wudao"], "max_furniture_ratio": 0.3}
+                                  "extracted_sources": ["wiki", "baike", "wudao"], "max_furniture_ratio": 0.3,
+                                  "min_prose_ratio": 0.35, "min_prose_lines": 10}
 
 
 def test_output_identical_for_any_worker_count(shards, tmp_path):

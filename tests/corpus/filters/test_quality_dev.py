@@ -15,9 +15,10 @@ import pytest
 from corpus.filters.evaluate import judge, load_labelled, rates
 
 DEV = Path(__file__).resolve().parents[4] / "shared" / "quality" / "dev.jsonl"
-# (keep-recall, drop-recall) reached per language; keep-recall is the issue's 0.95 target. With the promo
-# rule (issue 16, session 3): zh 0.978 / 0.808, en 0.972 / 0.750; before it 0.984 / 0.615, 0.972 / 0.659.
-FLOORS = {"zh": (0.95, 0.80), "en": (0.95, 0.75)}
+# (keep-recall, drop-recall) reached per language; keep-recall is the issue's 0.95 target. Session 4
+# (clean_little_prose, injected readings, sign-in labels, casino-app brands): zh 0.978 / 0.865, en
+# 0.972 / 0.818; session 3 (promo) zh 0.978 / 0.808, en 0.972 / 0.750; before both 0.984 / 0.615, 0.972 / 0.659.
+FLOORS = {"zh": (0.97, 0.86), "en": (0.97, 0.81)}
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +52,8 @@ def test_every_drop_carries_filter_reason_value_and_threshold(outcomes):
             reject = o["doc"]["meta"]["reject"]
             assert {"stage", "reason", "value", "threshold"} <= set(reject), reject
             assert reject["stage"] == "clean" or reject["filter"]
+
+
+def test_the_little_prose_rule_costs_at_most_one_good_document_per_language(outcomes):
+    lost = [(o["lang"], o["id"]) for o in outcomes if o["label"] == "keep" and o["reason"] == "clean_little_prose"]
+    assert max(Counter(lang for lang, _ in lost).values(), default=0) <= 1, lost
