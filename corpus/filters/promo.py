@@ -34,6 +34,10 @@ _PRICE = re.compile(
 _CONTACT = re.compile(
     r"https?://\S+|www\.\S+|@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]+|\.(?:com|cn|net|cc|top|shop|store|vip)(?![a-z0-9])"
     r"|qq\s?[:：号群]?\s?\d{5,11}|微信号|微信[:：]|wechat"
+    # WeChat spelt to get past keyword filters (薇信, V信, 加V, vx) and followed by a handle: a seller's or a
+    # tipster's contact ("更多行情可与笔者薇信1771443606交流"); not 威信 (prestige), and never without a handle.
+    # "vx" only as a word with a separator after it: inside base64 data it is two random letters.
+    r"|(?:薇信|徽信|v信|加v|加薇)\s?[:：号]?\s?[a-z0-9_-]{5,}|[^a-z0-9+/]vx(?:\s?[:：号]|\s)\s?[a-z0-9_-]{5,}"
 )
 # ... and telephone numbers: Chinese mobiles and 400 hotlines, landlines with area code, North-American
 # numbers, checked only inside runs of digits and separators (rare, and found by a fast scan).
