@@ -20,7 +20,7 @@ import numpy as np
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
 from corpus.filters.lines import ends_sentence, is_complete_entry
-from corpus.filters.view import TextView
+from corpus.filters.view import LETTER, TextView
 
 GOPHER_SHORT_DOC = "gopher_short_doc"
 GOPHER_LONG_DOC = "gopher_long_doc"
@@ -43,11 +43,38 @@ STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "●", "○", "■", "□", "▪", "►", "-", "*", "‣", "⁃", "◦")
 ELLIPSES = ("...", "…", ". . .")
 # Whole whitespace tokens (str.split's words: \s is str.isspace here too) without an alphabetic
-# character ([^\W\d_]), and tokens that are a stop word inside .,;:!?"'() (what strip leaves): one
-# pass over the text each instead of a regex call, a lower() and a strip() per distinct word (226 ->
-# 147 us on the benchmark's 4 KB English pages, 24 -> 19 us at 0.5 KB).
-_NON_ALPHA_WORD = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
-_STOP_WORD = re.compile(r"(?<!\S)[.,;:!?\"'()]*(?:" + "|".join(sorted(STOP_WORDS)) + r")[.,;:!?\"'()]*(?!\S)")
+# character ([^\W\d_]), and tokens that are a stop word inside .,;:!?"'() (what strip leaves). Each
+# regex starts at the whitespace before a token, so the engine skips to whitespace characters instead
+# of testing a lookbehind at every position (1.5x faster); the first token, with no whitespace before
+# it, is tried once with ``match``. Texts of BMP characters count alphabetic words from the view's
+# character bits instead (3.5-4x faster than the regex on 4-12 KB pages).
+_NON_ALPHA_CHARS = r"(?:[^\w\s]|[\d_])+(?!\S)"
+_NON_ALPHA_WORD = re.compile(r"\s" + _NON_ALPHA_CHARS)
+_NON_ALPHA_FIRST = re.compile(_NON_ALPHA_CHARS)
+_STOP_CHARS = r"[.,;:!?\"'()]*(?:" + "|".join(sorted(STOP_WORDS)) + r")[.,;:!?\"'()]*(?!\S)"
+_STOP_WORD = re.compile(r"\s" + _STOP_CHARS)
+_STOP_FIRST = re.compile(_STOP_CHARS)
+
+
+def alpha_words(view: TextView) -> int:
+    r"""Whitespace tokens of the text holding at least one alphabetic character ([^\W\d_]).
+
+    From the character bits: drop every character that is neither a letter nor whitespace; a token
+    with a letter is then a run of letters, counted by its first letter (one not after a letter).
+    Worked example: "a1 22 b-c" keeps "a", " ", " ", "bc" (as letter, space, space, letter, letter):
+    two runs, two alphabetic words of three.
+    """
+    bits = view.bits
+    if bits is None:
+        return len(view.words) - len(_NON_ALPHA_WORD.findall(view.text)) - \
+            (_NON_ALPHA_FIRST.match(view.text) is not None)
+    letters = bits[bits != 0] == LETTER  # SPACE and LETTER are exclusive
+    return int(np.count_nonzero(letters[1:] > letters[:-1])) + bool(letters[:1].any())
+
+
+def stop_words(lower: str) -> int:
+    """Whitespace tokens of ``lower`` (lower-cased text) that are a stop word inside .,;:!?"'() marks."""
+    return len(_STOP_WORD.findall(lower)) + (_STOP_FIRST.match(lower) is not None)
 
 
 def duplicate_fractions(elements: Sequence[str]) -> tuple[float, float]:
@@ -382,9 +409,9 @@ class GopherQualityFilter(Filter):
                 if lines else 0.0
             ),
             "ellipsis_lines_ratio": sum(map(methodcaller("endswith", ELLIPSES), lines)) / len(lines) if lines else 0.0,
+            "alpha_words_ratio": alpha_words(view) / n if n else 0.0,
             # A word of the lower-cased text is the lower-cased word (lower() makes no whitespace).
-            "alpha_words_ratio": (n - len(_NON_ALPHA_WORD.findall(text))) / n if n else 0.0,
-            "stop_words": len(_STOP_WORD.findall(view.lower)),
+            "stop_words": stop_words(view.lower),
         }
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:

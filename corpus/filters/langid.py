@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
+
 from corpus.filters.base import KEEP, Filter, Scores, Verdict
-from corpus.filters.view import TextView
+from corpus.filters.view import LETTER, TextView, char_bits, code_units
 from corpus.text import KANA
 
 LANGID_WRONG_LANGUAGE = "langid_wrong_language"
@@ -83,7 +85,19 @@ def letters_of(text: str, max_chars: int = DETECT_CHARS) -> str:
         # The same string without the regex, 2-3x faster: in ASCII, [\d\W_] is everything but
         # [A-Za-z]; split/join collapses the runs of spaces and strips the ends as sub + strip do.
         return " ".join(head.encode("ascii").translate(_ASCII_NON_LETTERS).decode("ascii").split())
-    return _NON_LETTERS.sub(" ", head).strip()
+    units = code_units(head)
+    if units is None:
+        return _NON_LETTERS.sub(" ", head).strip()
+    # The same string from the character bits, 3x faster on 2,000 characters of a web page: a letter is
+    # what [\d\W_] does not match; a run of non-letters becomes one space (its first character, turned
+    # into a space, is kept: the one after a letter), and the runs at either end go (strip).
+    letter = (char_bits(units) & LETTER).astype(bool)
+    keep = letter.copy()
+    keep[1:] |= letter[:-1]
+    kept = np.where(letter, units, np.uint16(32))[keep]
+    if len(kept) and kept[-1] == 32:
+        kept = kept[:-1]
+    return kept.tobytes().decode("utf-16-le", "surrogatepass")
 
 
 def detect(text: str | TextView, max_chars: int = DETECT_CHARS) -> tuple[str, float]:

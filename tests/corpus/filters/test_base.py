@@ -187,6 +187,23 @@ def test_letters_of_ascii_path_equals_the_regex():
     assert langid.letters_of("x" * 50, max_chars=10) == "x" * 10
 
 
+@pytest.mark.parametrize("astral", [False, True])
+def test_letters_of_non_ascii_path_equals_the_regex(astral: bool):
+    # Non-ASCII text of BMP characters takes the character-bits path; with an astral character, the regex.
+    import random
+
+    from corpus.filters import langid
+
+    pieces = list("aZ é中文ー３٣_-,.!　\n\t\x1c") + ["\u0301", "\ud800", "ǅ", "ﬁ", "Ⅻ", "²"]
+    pieces += ["\U0001f600", "\U00020bb7"] if astral else []
+    rng = random.Random(1)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) + ("中" if rng.random() < 0.5 else "")
+        max_chars = rng.choice([5, 2000])
+        expected = langid._NON_LETTERS.sub(" ", text[:max_chars]).strip()
+        assert langid.letters_of(text, max_chars) == expected, ascii(text)
+
+
 def test_one_language_id_call_per_document_routing_included(monkeypatch):
     # An unlabelled document is routed by language ID and then judged by the chain's langid filter:
     # the document's view keeps the answer, so lid.176 runs once (newline-free, on the letters only).

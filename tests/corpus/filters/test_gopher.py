@@ -106,11 +106,17 @@ _WORD_PIECES = ["the", "The", "THE", "thé", "of", "(of)", "and,", "1", "12.5", 
                 "\n", "\t", "\u3000", "\x1c", "中文", "٣", "İ", "wİth", "ΣΑΣ", "have!", "with\"", "x", "'to'"]
 
 
-def test_alpha_and_stop_words_equal_the_per_word_definition():
+@pytest.mark.parametrize("astral", [False, True])
+def test_alpha_and_stop_words_equal_the_per_word_definition(astral: bool):
+    # BMP texts count alphabetic words from the view's character bits; texts with an astral character
+    # (a mathematical letter, an emoji, an Extension B ideograph) take the regexes.
     alpha = re.compile(r"[^\W\d_]")
     rng = random.Random(3)
+    pieces = _WORD_PIECES + (["\U0001d400", "\U0001f600", "\U00020bb7"] if astral else [])
     for _ in range(5000):
-        text = "".join(rng.choice(_WORD_PIECES) for _ in range(rng.randint(1, 12)))
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        if astral:
+            text += "\U0001f600"
         words = text.split()
         scores = GopherQualityFilter().score(text)
         expected_alpha = sum(bool(alpha.search(w)) for w in words) / len(words) if words else 0.0
