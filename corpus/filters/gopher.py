@@ -156,35 +156,41 @@ _NUMPY_MIN_WORDS = 256
 _PAD = 0xFFFF
 
 
-def _packed_ids(tokens: str | Sequence[str]) -> np.ndarray | None:
-    """16-bit ids of ``tokens`` (code points of a string of BMP characters, for words the index of the
-    word's first occurrence), none equal to 0xFFFF; None when they do not fit (astral characters, a
-    U+FFFF, 65,535 words or more)."""
+def _packed_keys(tokens: str | Sequence[str]) -> np.ndarray | None:
+    """Per start of ``tokens``, the packed key of the four tokens from there (uint64); None when the
+    16-bit ids do not fit (astral characters, a U+FFFF, 65,535 words or more).
+
+    Ids are the code points of a string of BMP characters, for words the index of the word's first
+    occurrence. The ids, big-endian and followed by three 0xFFFF, are read as big-endian uint64 at every
+    second byte: the key of start i is ids i..i+3 with id i in the high bits, made in one numpy call
+    instead of seven shifts and ors.
+    """
+    m = len(tokens)
     if isinstance(tokens, str):
-        units = tokens.encode("utf-16-le", "surrogatepass")
-        if len(units) != 2 * len(tokens) or "\uffff" in tokens:
+        if "\uffff" in tokens:
             return None
-        return np.frombuffer(units, dtype=np.uint16)
-    if len(tokens) >= _PAD:
-        return None
-    index: dict[str, int] = {}
-    return np.fromiter(map(index.setdefault, tokens, range(len(tokens))), dtype=np.uint16, count=len(tokens))
+        units = (tokens + "\uffff\uffff\uffff").encode("utf-16-be", "surrogatepass")
+        if len(units) != 2 * (m + 3):
+            return None
+    else:
+        if m >= _PAD:
+            return None
+        index: dict[str, int] = {}
+        units = np.fromiter(map(index.setdefault, tokens, range(m)), dtype=">u2", count=m).tobytes() + b"\xff" * 6
+    return np.ndarray((m,), dtype=">u8", buffer=units, strides=(2,)).astype(np.uint64)
 
 
-def _packed_levels(ids: np.ndarray, words: bool, n_max: int, top_ns: Sequence[int], dup_ns: Sequence[int],
+def _packed_levels(key: np.ndarray, words: bool, n_max: int, top_ns: Sequence[int], dup_ns: Sequence[int],
                    span, top, found: Scores, total: int) -> tuple[list[int], np.ndarray]:
-    """The measures of sizes 2..``n_max`` (<= 4) from one sort of packed keys, into ``found``; returns the
-    starts (increasing) whose ``n_max``-gram occurs more than once, and each start's packed 4-gram key.
+    """The measures of sizes 2..``n_max`` (<= 4) from one sort of the packed keys (:func:`_packed_keys`),
+    into ``found``; returns the starts (increasing) whose ``n_max``-gram occurs more than once, and ``key``.
 
     In the sorted keys an n-gram's occurrences are one run; two neighbours share their first n tokens
     when their XOR is below 2**(16*(4-n)). Worked example, tokens ``a b a b`` (ids 1 2 1 2): keys
     ``1 2 1 2 | 2 1 2 P | 1 2 P P | 2 P P P``; sorted, the 2-gram runs are ``[1 2 1 2, 1 2 P P]`` and
     ``[2 1 2 P]``, ``[2 P P P]`` (``2 P`` is no 2-gram): "a b" occurs twice.
     """
-    m = len(ids)
-    ext = np.full(m + 3, _PAD, dtype=np.uint64)
-    ext[:m] = ids
-    key = ext[:m] << 48 | ext[1 : m + 1] << 32 | ext[2 : m + 2] << 16 | ext[3:]
+    m = len(key)
     ordered = np.sort(key)
     xor = ordered[1:] ^ ordered[:-1]
     new = np.ones(m + 1, dtype=bool)  # new[i]: a new n-gram run starts at sorted position i (and at m)
@@ -291,7 +297,7 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     sizes = sorted(set(top_ns) | set(dup_ns))
     starts: list[int] | None = None  # None: every start
     n_numpy = min(_NUMPY_MAX_N, sizes[-1]) if sizes and sizes[0] >= 2 else 1
-    packed = _packed_ids(tokens) if n_numpy >= 2 and m else None
+    packed = _packed_keys(tokens) if n_numpy >= 2 and m else None
     if packed is None and m < (_NUMPY_MIN_WORDS if words else _NUMPY_MIN_CHARS):
         n_numpy = 1
     packed_keys = None
