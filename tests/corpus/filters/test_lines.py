@@ -60,3 +60,14 @@ def test_short_line_test_counts_words_and_cjk_as_in_full():
         cjk = len(_CJK.findall(line))
         expected = cjk <= HEADING_MAX_CJK if cjk * 3 >= len(line) else len(line.split()) <= HEADING_MAX_WORDS
         assert lines._is_short(line) == expected, ascii(line)
+
+
+def test_complete_entry_equals_searching_each_kind_of_sentence_end():
+    # One regex for both kinds of sentence end must answer as the two searches did.
+    rng = random.Random(8)
+    for _ in range(5000):
+        text = "".join(rng.choice(_PIECES + ["\n", "x.y", "a!b"]) for _ in range(rng.randint(0, 10)))
+        stripped = text.rstrip()
+        expected = stripped.endswith(lines.TERMINAL) and bool(
+            lines._ZH_SENTENCE.search(stripped) or lines._EN_SENTENCE.search(stripped))
+        assert lines.is_complete_entry(text) == expected, ascii(text)
