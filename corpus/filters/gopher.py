@@ -149,9 +149,8 @@ _NUMPY_MIN_CHARS = 180
 _NUMPY_MIN_WORDS = 256
 
 
-# Four 16-bit token ids pack into one uint64, the first token in the high bits, so one np.sort of the
-# 4-gram keys (np.sort, not argsort: 4-10x faster) also sorts the 2- and 3-grams: an n-gram is the key's
-# top 16*n bits. 0xFFFF pads the keys of the last three starts and is no token's id, so a padded prefix
+# Four 16-bit token ids pack into one uint64, the first token in the high bits, so one sort of the
+# 4-gram keys also sorts the 2- and 3-grams: an n-gram is the key's top 16*n bits. 0xFFFF pads the keys of the last three starts and is no token's id, so a padded prefix
 # occurs once and is never counted as a repeat.
 _PAD = 0xFFFF
 
@@ -191,7 +190,11 @@ def _packed_levels(key: np.ndarray, words: bool, n_max: int, top_ns: Sequence[in
     ``[2 1 2 P]``, ``[2 P P P]`` (``2 P`` is no 2-gram): "a b" occurs twice.
     """
     m = len(key)
-    ordered = np.sort(key)
+    # argsort, not np.sort (2-4x slower alone): the starts of the repeated n-grams are the permutation's
+    # entries at sorted positions in runs of two or more, where with np.sort they took a searchsorted of
+    # every start's n-gram among the repeated ones (800 characters: 42 -> 15 us; 190: 12 -> 7 us).
+    order = np.argsort(key)
+    ordered = key[order]
     xor = ordered[1:] ^ ordered[:-1]
     new = np.ones(m + 1, dtype=bool)  # new[i]: a new n-gram run starts at sorted position i (and at m)
     starts: list[int] = []
@@ -203,7 +206,7 @@ def _packed_levels(key: np.ndarray, words: bool, n_max: int, top_ns: Sequence[in
         best = int(counts.max())
         if best < 2:
             return [], key  # no n-gram repeats, so no longer one does: the rest are 0 (filled in by the caller)
-        grams = key >> shift if words or n in dup_ns or n == n_max else None  # each start's n-gram
+        grams = key >> shift if words or n in dup_ns else None  # each start's n-gram
         if n in top_ns:
             chars = n
             if words:
@@ -214,8 +217,8 @@ def _packed_levels(key: np.ndarray, words: bool, n_max: int, top_ns: Sequence[in
                 chars = span(int(holds.argmax()), n)
             found[f"top_{n}gram_frac"] = top(best, chars)
         if n in dup_ns or n == n_max:
-            repeated = _members(grams, ordered[first[counts > 1]] >> shift)
-            starts_n = np.flatnonzero(repeated)
+            # A sorted position is in a run of two or more unless a run starts both there and after it.
+            starts_n = np.sort(order[~(new[:m] & new[1:])])
             starts = starts_n.tolist()
             if n in dup_ns:
                 found[f"dup_{n}gram_frac"] = _dup_chars(starts, grams[starts_n].tolist(), n, span) / total \
