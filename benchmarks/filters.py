@@ -231,7 +231,8 @@ def main() -> None:
         three = three_rules_config(Path(tmp))
         for name, lang, docs in sets:
             size = sum(len(d["text"].encode()) for d in docs) / len(docs)
-            print(f"{name} {lang}: {len(docs)} docs, {size / 1e3:.1f} KB each")
+            # Load beside every set: on a shared machine it moves during the run and colours each figure.
+            print(f"{name} {lang}: {len(docs)} docs, {size / 1e3:.1f} KB each (load average {os.getloadavg()[0]:.1f})")
             wall, cpu, shares = chain(f"configs/filters/{lang}.yaml", docs)
             print(f"  {lang} chain{'':<27}{wall:7.2f} MB/s wall {cpu:7.2f} MB/s per CPU-s   shares: "
                   + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
-from corpus.filters.view import TextView
+from corpus.filters.view import TextView, code_units
 from corpus.text import HAN_BASIC, normalize, opencc_converter
 
 HARM_PORN = "harm_porn"
@@ -48,7 +50,56 @@ def normalise(text: str) -> str:
     text = opencc_converter("t2s")(normalize(text, case="casefold"))
     if _CJK.search(text):
         text = _CJK_GAP.sub("", text)
+    if len(text) >= _SPACED_NUMPY_MIN_CHARS and not has_spaced_latin(text):
+        return text
     return _SPACED_LATIN.sub(lambda m: _SEPARATORS.sub("", m.group()), text)
+
+
+# From this length the spaced-letter test below beats the regex, which tries its lookbehind at every
+# character (4 KB English pages: 68 -> 32 us, 12 KB: 201 -> 86 us; at 0.5 KB the regex is faster).
+_SPACED_NUMPY_MIN_CHARS = 2000
+_ALNUM_BIT, _SPACE_BIT, _MARK_BIT = 1, 2, 4  # [a-z0-9], [^\S\n], [.\-_*·]: the classes of _SPACED_LATIN
+
+
+@functools.lru_cache(maxsize=1)
+def _spacing_classes() -> np.ndarray:
+    """Per BMP code point, its _SPACED_LATIN classes (uint8 bits), from the classes' own regexes."""
+    every = "".join(map(chr, range(0x10000)))
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for pattern, bit in ((r"[a-z0-9]", _ALNUM_BIT), (r"[^\S\n]", _SPACE_BIT), (r"[.\-_*·]", _MARK_BIT)):
+        for match in re.finditer(pattern, every):
+            table[match.start()] |= bit
+    return table
+
+
+def has_spaced_latin(text: str) -> bool:
+    """Whether ``_SPACED_LATIN`` matches somewhere in ``text``, from per-character classes (numpy).
+
+    A match is three single letters or digits (none next to another one) with a gap between each two
+    of one or two spaces, or one or two of ``.-_*·``. Per position i: ``single`` (an alnum without an
+    alnum on either side), ``gap1``/``gap2`` (a gap of that length after i leads to a single), ``link``
+    (i is a single with such a gap after it); a match is a link whose gap leads to another link.
+    Worked example: "c a s" is single, gap1, single, gap1, single: the link at "c" leads to the link at "a".
+    """
+    units = code_units(text)
+    if units is None:
+        return _SPACED_LATIN.search(text) is not None
+    classes = np.zeros(len(units) + 5, dtype=np.uint8)  # one position of padding before, four after
+    classes[1 : len(units) + 1] = _spacing_classes()[units]
+    alnum = (classes & _ALNUM_BIT).astype(bool)
+    space = (classes & _SPACE_BIT).astype(bool)
+    mark = (classes & _MARK_BIT).astype(bool)
+    single = alnum.copy()
+    single[1:] &= ~alnum[:-1]
+    single[:-1] &= ~alnum[1:]
+    gap1 = np.zeros_like(single)
+    gap1[:-2] = (space | mark)[1:-1] & single[2:]
+    gap2 = np.zeros_like(single)
+    gap2[:-3] = ((space[1:-2] & space[2:-1]) | (mark[1:-2] & mark[2:-1])) & single[3:]
+    link = single & (gap1 | gap2)
+    if not link.any():
+        return False
+    return bool((link[:-3] & ((gap1[:-3] & link[2:-1]) | (gap2[:-3] & link[3:]))).any())
 
 
 def read_lines(path: Path) -> list[str]:

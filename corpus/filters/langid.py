@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
+
 from corpus.filters.base import KEEP, Filter, Scores, Verdict
-from corpus.filters.view import TextView
+from corpus.filters.view import LETTER, TextView, char_bits, code_units
 from corpus.text import KANA
 
 LANGID_WRONG_LANGUAGE = "langid_wrong_language"
@@ -72,6 +74,9 @@ def _top(sample: str, k: int) -> list[tuple[str, float]]:
     return [(label[9:], min(float(prob), 1.0)) for prob, label in predictions]
 
 
+# From this many characters non-ASCII text takes the numpy path of letters_of (dev.jsonl's Chinese
+# pages, ~800 characters: 19.7 -> 11.0 us; English, 2,000: 61 -> 20 us).
+_NUMPY_MIN_CHARS = 300
 # ASCII bytes that are not letters, all mapped to a space: the ASCII form of _NON_LETTERS.
 _ASCII_NON_LETTERS = bytes(c if chr(c).isalpha() else 32 for c in range(128)).ljust(256, b" ")
 
@@ -83,7 +88,20 @@ def letters_of(text: str, max_chars: int = DETECT_CHARS) -> str:
         # The same string without the regex, 2-3x faster: in ASCII, [\d\W_] is everything but
         # [A-Za-z]; split/join collapses the runs of spaces and strips the ends as sub + strip do.
         return " ".join(head.encode("ascii").translate(_ASCII_NON_LETTERS).decode("ascii").split())
-    return _NON_LETTERS.sub(" ", head).strip()
+    units = code_units(head) if len(head) >= _NUMPY_MIN_CHARS else None
+    if units is None:
+        return _NON_LETTERS.sub(" ", head).strip()
+    # The same string from the character bits, 3x faster on 2,000 characters of a web page: a letter is
+    # what [\d\W_] does not match; a run of non-letters becomes one space (its first character, turned
+    # into a space, is kept: the one after a letter), and the runs at either end go (strip). On short
+    # texts numpy's per-call cost loses (170 characters of Chinese: regex 5.0 us, numpy 6.5 us).
+    letter = (char_bits(units) & LETTER).astype(bool)
+    keep = letter.copy()
+    keep[1:] |= letter[:-1]
+    kept = np.where(letter, units, np.uint16(32))[keep]
+    if len(kept) and kept[-1] == 32:
+        kept = kept[:-1]
+    return kept.tobytes().decode("utf-16-le", "surrogatepass")
 
 
 def detect(text: str | TextView, max_chars: int = DETECT_CHARS) -> tuple[str, float]:

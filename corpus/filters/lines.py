@@ -25,6 +25,9 @@ _CJK_RUNS = re.compile(_CJK.pattern + "+")
 # Sentence ends inside a line: a Chinese mark anywhere, or a Latin one followed by a space.
 _ZH_SENTENCE = re.compile(r"[。！？!?；]+[”’」』）)]*")
 _EN_SENTENCE = re.compile(r"[.!?]+[\"'”’)]*(?:\s|$)")
+# Either kind, for "is there a sentence end": one scan that stops at the first, where searching for one
+# kind and then the other scans all of an English text for a Chinese mark first (41 -> 4 us on 12 KB).
+_ANY_SENTENCE = re.compile(f"{_ZH_SENTENCE.pattern}|{_EN_SENTENCE.pattern}")
 # A heading is at most this long: about a short title line (en words / zh characters).
 HEADING_MAX_WORDS = 12
 HEADING_MAX_CJK = 30
@@ -48,9 +51,13 @@ def sentence_count(text: str) -> int:
 
 
 def _is_short(line: str) -> bool:
-    # Runs, not single characters: one match object per run of CJK (1.8x faster on Chinese lines).
-    cjk = sum(map(len, _CJK_RUNS.findall(line)))
-    return cjk <= HEADING_MAX_CJK if cjk * 3 >= len(line) else len(line.split()) <= HEADING_MAX_WORDS
+    # Runs, not single characters: one match object per run of CJK (1.8x faster on Chinese lines). An
+    # ASCII line has none, and the words are counted only up to one past the bound (maxsplit: a long
+    # line is not cut into all its words): 2.3x faster on the menu-heavy English pages of dev.jsonl.
+    cjk = 0 if line.isascii() else sum(map(len, _CJK_RUNS.findall(line)))
+    if cjk * 3 >= len(line):
+        return cjk <= HEADING_MAX_CJK
+    return len(line.split(None, HEADING_MAX_WORDS)) <= HEADING_MAX_WORDS
 
 
 def line_kinds(lines: list[str]) -> list[str]:
@@ -72,8 +79,7 @@ def line_kinds(lines: list[str]) -> list[str]:
             short[i] = is_short = _is_short(line)
             # sentence_count(line) >= 2 on a line that does not end a sentence: its unterminated tail
             # counts once there is one sentence end inside, so one search (not two findall) answers.
-            kinds.append("prose" if not is_short and (_ZH_SENTENCE.search(line) or _EN_SENTENCE.search(line))
-                         else "short")
+            kinds.append("prose" if not is_short and _ANY_SENTENCE.search(line) else "short")
     for i, kind in enumerate(kinds):
         if kind == "short":
             follows = kinds[i + 1] if i + 1 < len(kinds) else ""
@@ -104,5 +110,5 @@ def is_complete_entry(text: str, min_sentences: int = 1) -> bool:
     if not stripped.endswith(TERMINAL):
         return False  # the cheap test first; most texts are decided here or by the first sentence end
     if min_sentences <= 1:
-        return min_sentences <= 0 or bool(_ZH_SENTENCE.search(stripped) or _EN_SENTENCE.search(stripped))
+        return min_sentences <= 0 or _ANY_SENTENCE.search(stripped) is not None
     return len(_ZH_SENTENCE.findall(stripped)) + len(_EN_SENTENCE.findall(stripped)) >= min_sentences

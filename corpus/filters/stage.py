@@ -2,22 +2,47 @@
 
 Counting, timing, ``meta.reject`` and ``--annotate`` live here once, for every filter (the filters
 only score and decide, ``base.py``); which chain a document takes is ``route.py``'s. No filter modifies text.
+Documents are taken in small batches and each filter of a chain runs over the batch's documents in turn.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from corpus.filters.route import load_plan
+from corpus.filters.route import Plan, load_plan
 from corpus.filters.view import TextView
 from corpus.records import reject
 
 STAGE = "filter"
 DEFAULT_CONFIG = "configs/filters/mixed.yaml"
+# A batch ends after this many documents or characters. Running one filter over many documents in a
+# row keeps its tables warm in the CPU caches (lid.176's quantised matrices, the Aho-Corasick automaton,
+# compiled regexes): lid.176's predict took 31 us on a 0.5 KB Chinese document in a loop of predicts and
+# 56-62 us between the other filters' calls; the zh chain on 0.5 KB documents ran 2.0 -> 2.6 MB/s per
+# CPU-second (benchmarks/RESULTS.md, #20 session 4). The character bound keeps the batch's views (lines,
+# words, normalised text) to a few tens of MB when the documents are large.
+BATCH_DOCS = 256
+BATCH_CHARS = 1_000_000
+
+
+def batches(docs: Iterable[dict[str, Any]], max_docs: int = BATCH_DOCS,
+            max_chars: int = BATCH_CHARS) -> Iterator[list[dict[str, Any]]]:
+    """``docs`` in order, in lists of at most ``max_docs`` documents that end once they hold ``max_chars``
+    characters of text (so one huge document is a batch of its own)."""
+    batch: list[dict[str, Any]] = []
+    chars = 0
+    for doc in docs:
+        batch.append(doc)
+        chars += len(doc["text"])
+        if len(batch) >= max_docs or chars >= max_chars:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,31 +62,46 @@ class FilterStep:
 
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
         plan = load_plan(self.config)
-        for doc in docs:
-            # One view per document: lines, words, language ID and the like are computed once for the chain.
-            view = TextView(doc["text"])
+        for batch in batches(docs):
+            yield from self._run(plan, batch, counters)
+
+    def _run(self, plan: Plan, batch: list[dict[str, Any]], counters: Counter) -> list[dict[str, Any]]:
+        """Filter one batch; the documents come back in their order, each with what one pass would give it:
+        the same scores in the same (chain) order, the same verdicts. Filters are pure, so the order in
+        which documents meet a filter changes nothing but the speed."""
+        # One view per document: lines, words, language ID and the like are computed once for the chain.
+        views = [TextView(doc["text"]) for doc in batch]
+        routes: dict[str, list[int]] = {}  # kind -> positions in the batch, in order
+        for i, (doc, view) in enumerate(zip(batch, views, strict=True)):
             kind = plan.kind(doc, view)
             counters[f"filter_route_{kind}"] += 1
-            meta = doc.setdefault("meta", {})
-            scores = meta.setdefault("scores", {})
-            failed: list[dict[str, Any]] = []
+            routes.setdefault(kind, []).append(i)
+        scores = [doc.setdefault("meta", {}).setdefault("scores", {}) for doc in batch]
+        failed: dict[int, list[dict[str, Any]]] = {}
+        for kind, alive in routes.items():
             for flt in plan.chains.get(kind, ()):
-                start = time.perf_counter()
-                scores[flt.name] = result = flt.score(view)
-                verdict = flt.decide(result, doc)
-                counters[f"filter_seconds_{flt.name}"] += time.perf_counter() - start
-                if verdict.keep:
-                    continue
-                failed.append({"filter": flt.name, "reason": verdict.reason, "value": verdict.value,
-                               "threshold": verdict.threshold})
-                if not self.annotate:
+                if not alive:
                     break
-            if failed and self.annotate:
-                meta["would_reject"] = failed
-                for f in failed:
+                name, survivors = flt.name, []
+                start = time.perf_counter()
+                for i in alive:
+                    scores[i][name] = result = flt.score(views[i])
+                    verdict = flt.decide(result, batch[i])
+                    if not verdict.keep:
+                        failed.setdefault(i, []).append({"filter": name, "reason": verdict.reason,
+                                                         "value": verdict.value, "threshold": verdict.threshold})
+                        if not self.annotate:
+                            continue  # rejected: the rest of its chain does not run
+                    survivors.append(i)
+                counters[f"filter_seconds_{name}"] += time.perf_counter() - start
+                alive = survivors
+        for i, failures in failed.items():
+            if self.annotate:
+                batch[i]["meta"]["would_reject"] = failures
+                for f in failures:
                     counters[f"would_reject_{f['reason']}"] += 1
-            elif failed:
-                first = failed[0]
-                reject(doc, stage=STAGE, reason=first["reason"], value=first["value"],
+            else:
+                first = failures[0]
+                reject(batch[i], stage=STAGE, reason=first["reason"], value=first["value"],
                        threshold=first["threshold"], filter=first["filter"])
-            yield doc
+        return batch

@@ -187,6 +187,24 @@ def test_letters_of_ascii_path_equals_the_regex():
     assert langid.letters_of("x" * 50, max_chars=10) == "x" * 10
 
 
+@pytest.mark.parametrize("astral", [False, True])
+def test_letters_of_non_ascii_path_equals_the_regex(astral: bool):
+    # Non-ASCII text of BMP characters takes the character-bits path; with an astral character, the regex.
+    import random
+
+    from corpus.filters import langid
+
+    pieces = list("aZ é中文ー３٣_-,.!　\n\t\x1c") + ["\u0301", "\ud800", "ǅ", "ﬁ", "Ⅻ", "²"]
+    pieces += ["\U0001f600", "\U00020bb7"] if astral else []
+    rng = random.Random(1)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) + ("中" if rng.random() < 0.5 else "")
+        text *= rng.choice([1, 20])  # short texts take the regex, from langid._NUMPY_MIN_CHARS the bits
+        max_chars = rng.choice([5, 400, 2000])
+        expected = langid._NON_LETTERS.sub(" ", text[:max_chars]).strip()
+        assert langid.letters_of(text, max_chars) == expected, ascii(text)
+
+
 def test_one_language_id_call_per_document_routing_included(monkeypatch):
     # An unlabelled document is routed by language ID and then judged by the chain's langid filter:
     # the document's view keeps the answer, so lid.176 runs once (newline-free, on the letters only).
@@ -206,3 +224,39 @@ def test_one_language_id_call_per_document_routing_included(monkeypatch):
     assert [d["meta"]["scores"]["langid"]["lang"] for d in out] == ["en", "zh"]
     assert len(lines) == 2
     assert all(line.endswith("\n") and "\n" not in line[:-1] for line in lines)
+
+
+def test_batched_stage_gives_each_document_what_a_batch_of_one_gives(monkeypatch):
+    # The stage runs each filter over a batch of documents in turn; documents of several routes,
+    # rejected ones among them, must come out in order with the scores (in chain order), verdicts and
+    # counters of one document at a time.
+    import copy
+    import json
+
+    from corpus.filters import stage
+
+    many = [dict(copy.deepcopy(d), id=f"{d['id']}-{i}") for i in range(7) for d in docs()]
+
+    def run(batch_docs: int, annotate: bool) -> tuple[str, Counter]:
+        monkeypatch.setattr(stage, "BATCH_DOCS", batch_docs)
+        counters: Counter = Counter()
+        out = list(FilterStep(annotate=annotate)(iter(copy.deepcopy(many)), counters))
+        timings = [k for k in counters if k.startswith("filter_seconds_")]
+        for k in timings:
+            del counters[k]
+        return json.dumps(out, ensure_ascii=False), counters  # key order included
+
+    for annotate in (False, True):
+        one, counters_one = run(1, annotate)
+        assert json.loads(one)[0]["id"] == "en-0"
+        for size in (2, 9, 256):
+            assert run(size, annotate) == (one, counters_one)
+
+
+def test_batches_end_at_the_document_or_character_bound():
+    from corpus.filters.stage import batches
+
+    texts = [{"text": "x" * n} for n in (3, 3, 10, 1, 1, 1, 1)]
+    sizes = [[len(d["text"]) for d in b] for b in batches(iter(texts), max_docs=3, max_chars=8)]
+    assert sizes == [[3, 3, 10], [1, 1, 1], [1]]
+    assert list(batches(iter([]))) == []

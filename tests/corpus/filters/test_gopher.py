@@ -65,7 +65,7 @@ def test_fast_measures_equal_the_plain_definition(monkeypatch, path, words, leng
     if path == "packed-survivors":  # sizes above 4 with numpy however few starts survive
         monkeypatch.setattr(gopher, "_NUMPY_MIN_STARTS", 1)
     elif path != "packed":
-        monkeypatch.setattr(gopher, "_packed_ids", lambda tokens: None)
+        monkeypatch.setattr(gopher, "_packed_keys", lambda tokens: None)
     for bound in ("_NUMPY_MIN_CHARS", "_NUMPY_MIN_WORDS"):
         monkeypatch.setattr(gopher, bound, 0 if path == "numpy" else 10**9)
     rng = random.Random(length * 2 + words)
@@ -90,9 +90,9 @@ def test_a_cycle_is_one_repeated_ngram():
 
 
 def test_texts_whose_ids_do_not_fit_16_bits_take_the_other_path():
-    assert gopher._packed_ids("长江" * 3) is not None
-    assert gopher._packed_ids("a\U0001F600b") is None  # an emoji is two UTF-16 units
-    assert gopher._packed_ids("a\uffffb") is None  # U+FFFF is the padding id
+    assert gopher._packed_keys("长江" * 3) is not None
+    assert gopher._packed_keys("a\U0001F600b") is None  # an emoji is two UTF-16 units
+    assert gopher._packed_keys("a\uffffb") is None  # U+FFFF is the padding id
     text = "长江😀长江" * 60  # 300 characters with astral ones: np.unique, the same measures
     assert ngram_fractions(text, (2, 3, 4), (10,)) == {
         "top_2gram_frac": plain_top(text, 2, ""), "top_3gram_frac": plain_top(text, 3, ""),
@@ -106,13 +106,28 @@ _WORD_PIECES = ["the", "The", "THE", "thé", "of", "(of)", "and,", "1", "12.5", 
                 "\n", "\t", "\u3000", "\x1c", "中文", "٣", "İ", "wİth", "ΣΑΣ", "have!", "with\"", "x", "'to'"]
 
 
-def test_alpha_and_stop_words_equal_the_per_word_definition():
+@pytest.mark.parametrize("astral", [False, True])
+def test_alpha_and_stop_words_equal_the_per_word_definition(astral: bool):
+    # BMP texts count alphabetic words from the view's character bits; texts with an astral character
+    # (a mathematical letter, an emoji, an Extension B ideograph) take the regexes.
     alpha = re.compile(r"[^\W\d_]")
     rng = random.Random(3)
+    pieces = _WORD_PIECES + (["\U0001d400", "\U0001f600", "\U00020bb7"] if astral else [])
     for _ in range(5000):
-        text = "".join(rng.choice(_WORD_PIECES) for _ in range(rng.randint(1, 12)))
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        if astral:
+            text += "\U0001f600"
         words = text.split()
         scores = GopherQualityFilter().score(text)
         expected_alpha = sum(bool(alpha.search(w)) for w in words) / len(words) if words else 0.0
         assert scores["alpha_words_ratio"] == expected_alpha, ascii(text)
         assert scores["stop_words"] == sum(w.lower().strip(".,;:!?\"'()") in STOP_WORDS for w in words), ascii(text)
+
+
+def test_packed_keys_are_the_four_ids_from_each_start():
+    # Key of start i: ids i..i+3, id i in the high 16 bits, 0xFFFF past the end; words take the index
+    # of their first occurrence.
+    ids = [ord(c) for c in "长江a\ud800"] + [0xFFFF] * 3
+    expected = [ids[i] << 48 | ids[i + 1] << 32 | ids[i + 2] << 16 | ids[i + 3] for i in range(4)]
+    assert gopher._packed_keys("长江a\ud800").tolist() == expected
+    assert gopher._packed_keys(["to", "be", "or", "not", "to", "be"]).tolist()[4] == 0 << 48 | 1 << 32 | 0xFFFF << 16 | 0xFFFF

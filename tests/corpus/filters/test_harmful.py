@@ -143,3 +143,25 @@ def test_hashtag_entries_of_the_shipped_ads_list_are_read() -> None:
     entries = read_lines(shipped("configs/wordlists/harmful/ads.en.txt"))
     assert "#ad" in entries and "#sponsored" in entries
     assert not any(entry.startswith("# ") for entry in entries)  # the header comment is not an entry
+
+
+# Letters, digits, both kinds of gap, gaps too long or mixed, newlines (no gap), the Unicode spaces
+# [^\S\n] takes, uppercase (not in [a-z0-9]), CJK and an astral character (the regex path).
+_SPACING_PIECES = ["a", "7", "a", "b", " ", " ", ".", "ab", "  ", "   ", "..", "-", "*", "·", "_", ". ", "\n", "\t",
+                   "\u3000", "\xa0", "X", "中", ",", "\U0001f600"]
+
+
+def test_spaced_latin_test_equals_the_regex_on_random_texts():
+    from corpus.filters import harmful
+
+    rng = random.Random(9)
+    hits = 0
+    for _ in range(20000):
+        # a single letter between every two pieces, so that chains of three are common
+        text = "a".join(rng.choice(_SPACING_PIECES) for _ in range(rng.randint(0, 8)))
+        expected = harmful._SPACED_LATIN.search(text) is not None
+        hits += expected
+        assert harmful.has_spaced_latin(text) == expected, ascii(text)
+    assert 1000 < hits < 19000  # both answers are well represented
+    long_text = "an ordinary sentence, " * 100
+    assert normalise(long_text + "c a s i n o") == normalise(long_text) + "casino"

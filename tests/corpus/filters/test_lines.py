@@ -48,3 +48,26 @@ def test_line_kinds_equal_the_plain_definition_on_random_lines():
         text_lines = ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 14))).strip() or "x"
                       for _ in range(rng.randint(1, 8))]
         assert lines.line_kinds(text_lines) == plain_kinds(text_lines), text_lines
+
+
+def test_short_line_test_counts_words_and_cjk_as_in_full():
+    # _is_short counts words only up to one past HEADING_MAX_WORDS and skips the CJK scan on ASCII
+    # lines; around both bounds it must answer as counting everything does.
+    rng = random.Random(5)
+    pieces = ["a", "bb", " ", "  ", "\t", "\u3000", "\x1c", "长", "长江", "。", "x" * 5, "é"]
+    for _ in range(5000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 45)))
+        cjk = len(_CJK.findall(line))
+        expected = cjk <= HEADING_MAX_CJK if cjk * 3 >= len(line) else len(line.split()) <= HEADING_MAX_WORDS
+        assert lines._is_short(line) == expected, ascii(line)
+
+
+def test_complete_entry_equals_searching_each_kind_of_sentence_end():
+    # One regex for both kinds of sentence end must answer as the two searches did.
+    rng = random.Random(8)
+    for _ in range(5000):
+        text = "".join(rng.choice(_PIECES + ["\n", "x.y", "a!b"]) for _ in range(rng.randint(0, 10)))
+        stripped = text.rstrip()
+        expected = stripped.endswith(lines.TERMINAL) and bool(
+            lines._ZH_SENTENCE.search(stripped) or lines._EN_SENTENCE.search(stripped))
+        assert lines.is_complete_entry(text) == expected, ascii(text)
