@@ -72,7 +72,8 @@ class CleanStep:
     """Normalise, then repair: remove furniture, repeats and trailing link lists, counting each rule.
 
     Rejects a document left empty (``clean_empty``), or whose characters were more than
-    ``max_furniture_ratio`` furniture (boilerplate, menu rows, trailing lists: ``clean_mostly_boilerplate``).
+    ``max_furniture_ratio`` furniture (boilerplate, menu rows, trailing and headline lists:
+    ``clean_mostly_boilerplate``).
     Repeats do not count towards that share: a repeated answer is junk, the record is not.
     A page dump (not an extracted article, not code) of at least ``min_prose_lines`` lines whose text as
     it arrived has less than ``min_prose_ratio`` of its characters in sentence lines
@@ -87,6 +88,12 @@ class CleanStep:
     boilerplate_lists: str = BOILERPLATE_DIR  # directory of line/start/contains lists
     drop_repeats: bool = True  # second copies of lines (>= 12 characters) and sentences (>= 20)
     drop_trailing_lists: bool = True  # short unpunctuated lines after the last prose line
+    # Runs of >= 6 headlines of any length anywhere in a page dump (related-story blocks), counted as
+    # headline_list and as furniture. Off by default: measured on ../shared/quality/dev.jsonl and the
+    # independent check set it removes the right lines but, counted as furniture, costs keep-recall on
+    # both sets at max_furniture_ratio 0.3 and gains drops on dev only; not counted, it lets the filters
+    # keep nav-dominated pages they now drop for their headline lines (benchmarks/RESULTS.md, quality5).
+    drop_headline_lists: bool = False
     # Sources whose text is never repaired (code never is: leetcode is code by corpus.text.is_code too).
     keep_layout_sources: tuple[str, ...] = ("leetcode",)
     # Readers that extract an article body from markup (plus every "<lang>wiki" dump): no site
@@ -132,7 +139,8 @@ class CleanStep:
         extracted from markup) keeps runs of short lines, which are lists there, not menus."""
         furniture = load_furniture(self.boilerplate_lists) if self.drop_navigation else None
         return repair(text, furniture=furniture, drop_repeats=self.drop_repeats,
-                      drop_trailing_lists=self.drop_trailing_lists, page_dump=page_dump)
+                      drop_trailing_lists=self.drop_trailing_lists, page_dump=page_dump,
+                      drop_headline_lists=self.drop_headline_lists)
 
 
     def _move_links(self, doc: dict[str, Any], before: str, code: bool, chinese: bool, counters: Counter) -> None:
@@ -251,7 +259,7 @@ class CleanStep:
             if not doc["text"].strip():
                 yield reject(doc, stage=self.name, reason=CLEAN_EMPTY, value=len(before), filter=self.name)
                 continue
-            furniture = sum(tally[f"{rule}_chars"] for rule in ("boilerplate", "menu", "trailing_list"))
+            furniture = sum(tally[f"{rule}_chars"] for rule in ("boilerplate", "menu", "trailing_list", "headline_list"))
             total = furniture + len(doc["text"])
             if self.max_furniture_ratio is not None and furniture > self.max_furniture_ratio * total:
                 yield reject(doc, stage=self.name, reason=CLEAN_MOSTLY_BOILERPLATE, filter=self.name,

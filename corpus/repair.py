@@ -1,9 +1,9 @@
-"""clean's repair rules: remove page furniture, repeated lines and sentences, and trailing link lists.
+"""clean's repair rules: remove page furniture, repeated lines and sentences, and link and headline lists.
 
 As C4, RefinedWeb and CCNet do at line level: boilerplate lines from the word lists under
 ``configs/wordlists/boilerplate/`` (Simplified, Traditional and English), menu rows ("首页 | 新闻 | 体育")
-and blocks of menu entries, the second copy of a repeated line or sentence, and a trailing list of link
-titles. Every rule is a pass over the lines with anchored or bounded patterns; lines inside Markdown code
+and blocks of menu entries, the second copy of a repeated line or sentence, a trailing list of link
+titles, and runs of headlines anywhere (related-story blocks). Every rule is a pass over the lines with anchored or bounded patterns; lines inside Markdown code
 fences are never touched. :class:`corpus.clean.CleanStep` runs them and counts what each removed.
 """
 
@@ -20,7 +20,7 @@ from corpus.filters.lines import TERMINAL, is_list_item
 from corpus.text import HAN
 
 # The repair rules, in the order they run; meta.clean holds "<rule>_lines" and "<rule>_chars" for each.
-REPAIR_RULES = ("boilerplate", "menu", "repeated", "trailing_list")
+REPAIR_RULES = ("boilerplate", "menu", "repeated", "trailing_list", "headline_list")
 BOILERPLATE_DIR = "configs/wordlists/boilerplate"
 
 BLANK_RUNS = re.compile(r"\n{3,}")
@@ -49,6 +49,20 @@ _PROSE_ENDS = ("。！", "。？", "...!", "…！")  # "好。！" is a sentenc
 MIN_TRAILING_LINES = 3
 # A navigation block: at least this many menu entries in a row (a menu bar dumped one entry per line).
 MIN_MENU_RUN = 5
+# A headline link block ("related stories", "热点推荐"): at least this many headline lines in a run.
+# Ours: a news page's related-story and most-read blocks hold 5-10 links, while an article's
+# subheadings stand one at a time between paragraphs, so six in a row is a list of links.
+MIN_HEADLINE_RUN = 6
+# Headline lengths: 6-40 Han characters, or 4-20 words (below that it is a menu entry), and at most
+# 150 characters; Chinese when Han is 30% of the line, as prose_share decides.
+HEADLINE_HAN = (6, 40)
+HEADLINE_WORDS = (4, 20)
+MAX_HEADLINE_LINE = 150
+# A line that continues ("...,"), labels ("Follow:") or holds two sentences ("He left. She") is not a title.
+_CONTINUES = ("，", "、", ",", "；", ";", "：", ":", "—", "-")
+_TWO_SENTENCES = re.compile(r"[。；]|[a-z]{2}[.;]\s+[A-Z]")
+# A clock time marks a dateline or a timestamp ("Published Nov 18, 2019 at 4:07 PM"), not a title.
+_CLOCK = re.compile(r"\d:\d\d")
 
 
 def repair_table(counters: dict[str, int | float]) -> str:
@@ -167,6 +181,29 @@ def _is_code_line(line: str) -> bool:
     return _CODE_LINE.search(line) is not None or (len(line) <= 200 and _CALL_LINE.fullmatch(line) is not None)
 
 
+def is_headline(line: str) -> bool:
+    """A headline or link title of any length up to MAX_HEADLINE_LINE: no sentence end other than a
+    click-bait ！/？, no clause left open, one sentence at most, and a title's length (HEADLINE_HAN Han
+    characters for Chinese, HEADLINE_WORDS words otherwise). "2 US service members die in Afghanistan
+    chopper crash" and "这些美出天际的公路 你走过吗？" are headlines; "Read more" (a menu entry), a
+    sentence ending in a full stop and a poem's line ending in a comma are not."""
+    if len(line) > MAX_HEADLINE_LINE or line.endswith(_CONTINUES) or is_list_item(line) or _is_code_line(line):
+        return False
+    if _TWO_SENTENCES.search(line) or _CLOCK.search(line):
+        return False
+    han = HAN.count(line)
+    if han * 10 >= len(line) * 3:
+        # Chinese click-bait headlines end in ！/？ ("有重大变动！骑共享单车的一定要注意了" has one inside).
+        if line.endswith(TERMINAL) and not (line.endswith(_HEADLINE_ENDS) and not line.endswith(_PROSE_ENDS)):
+            return False
+        return HEADLINE_HAN[0] <= han <= HEADLINE_HAN[1]
+    # English headlines end in a question mark at most ("Worst deal ever? S. Korea fumes ..."); a line
+    # ending in "!" is a blog's exclamation ("Now, for the start of the performance!").
+    if line.endswith(TERMINAL) and not line.endswith("?"):
+        return False
+    return HEADLINE_WORDS[0] <= len(line.split()) <= HEADLINE_WORDS[1]
+
+
 def prose_share(text: str) -> tuple[float, int]:
     """Share of ``text``'s non-blank characters in sentence lines, and its number of non-blank lines.
 
@@ -199,13 +236,14 @@ def empty_tally() -> dict[str, int]:
 
 
 def repair(text: str, *, furniture: Furniture | None, drop_repeats: bool = True, drop_trailing_lists: bool = True,
-           page_dump: bool = True) -> tuple[str, dict[str, int]]:
+           page_dump: bool = True, drop_headline_lists: bool = False) -> tuple[str, dict[str, int]]:
     """Remove ``furniture`` (``None``: no word lists, no menu rows), repeats and a trailing list from
     normalised ``text``; the tally per rule.
 
     ``page_dump=False`` (text a reader extracted from markup: a wiki article, an encyclopedia entry)
     keeps runs of short lines, which are lists there, not menus. Lines inside Markdown code fences
     are never touched, and a document with fences keeps its runs of short lines too.
+    ``drop_headline_lists`` also removes runs of headlines of any length (:func:`_drop_headline_runs`).
     """
     tally = empty_tally()
 
@@ -251,6 +289,9 @@ def repair(text: str, *, furniture: Furniture | None, drop_repeats: bool = True,
             kept = _drop_menu_blocks(kept, drop)
         if drop_trailing_lists:
             kept = _drop_trailing_list(kept, drop)
+        if furniture is not None and drop_headline_lists:
+            # After the trailing list, so that a list at the end stays that rule's.
+            kept = _drop_headline_runs(kept, drop)
         if drop_repeats:
             kept = _drop_repeated_labels(kept, drop)
         kept = _drop_bare_marks(kept, drop)
@@ -341,6 +382,49 @@ def _drop_menu_blocks(lines: list[str], drop) -> list[str]:
             out.append(line)
     flush()
     return out
+
+def _drop_headline_runs(lines: list[str], drop) -> list[str]:
+    """Remove runs of >= MIN_HEADLINE_RUN headlines (:func:`is_headline`) anywhere in a page dump, counted
+    as ``headline_list``: a related-story or most-read block is a list of links whatever the length of
+    its titles.
+
+    Short lines between the headlines (a date, "0条评论", a section label: at most 40 characters, no
+    sentence end) do not end a run, but headlines must be at least half of its lines. A run whose
+    headlines mostly hold a number is data (results, a schedule) and stays. As for menu blocks, a
+    document without a prose line outside the runs is left whole for the filters to judge.
+    """
+    out: list[str] = []
+    run: list[str] = []
+    removed: list[str] = []
+
+    def flush() -> None:
+        heads = [i for i, line in enumerate(run) if is_headline(line.strip())]
+        others = sum(bool(line.strip()) for line in run) - len(heads)
+        if len(heads) >= MIN_HEADLINE_RUN and len(heads) >= others \
+                and 2 * sum(bool(_DIGIT.search(run[i])) for i in heads) <= len(heads):
+            # Only from the first to the last headline: short lines around it belong to their neighbours.
+            out.extend(run[:heads[0]])
+            removed.extend(line.strip() for line in run[heads[0]:heads[-1] + 1] if line.strip())
+            out.append("")
+            out.extend(run[heads[-1] + 1:])
+        else:
+            out.extend(run)
+        run.clear()
+
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or is_headline(stripped) or (run and len(stripped) <= 40 and not stripped.endswith(TERMINAL)):
+            run.append(line)
+        else:
+            flush()
+            out.append(line)
+    flush()
+    if not removed or not any(_is_prose(line.strip()) for line in out):
+        return lines  # nothing but lists: the filters judge the document whole
+    for line in removed:
+        drop("headline_list", line)
+    return out
+
 
 def _drop_trailing_list(lines: list[str], drop) -> list[str]:
     """Remove a run of >= MIN_TRAILING_LINES link/headline titles after the document's last prose line.

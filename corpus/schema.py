@@ -123,7 +123,8 @@ META: dict[str, Kind] = {
     "format": STR, "folder": STR, "internal_question_id": INT,  # leetcode
     "extra": JSON,  # jsonl/parquet readers: the input record's fields that are not declared here
     # stages
-    "clean": struct(**{f"{rule}_{unit}": INT for rule in ("boilerplate", "menu", "repeated", "trailing_list")
+    "clean": struct(**{f"{rule}_{unit}": INT for rule in ("boilerplate", "menu", "repeated", "trailing_list",
+                                                                 "headline_list")
                        for unit in ("lines", "chars")}),  # clean: lines and characters each rule removed
     "scores": SCORES,  # filter (per filter), dedup lines, score
     "would_reject": list_of(struct(filter=STR, reason=STR, **_MEASURE)),  # filter --annotate

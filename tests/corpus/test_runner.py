@@ -57,7 +57,8 @@ def test_counts_add_up_and_garbage_is_rejected(shards, tmp_path, workers):
     assert manifest["totals"]["docs_in"] == report.docs_in
     assert manifest["config"] == {"nfkc": True, "opencc": None, "strip_markup": True, "drop_navigation": True,
                                   "boilerplate_lists": "configs/wordlists/boilerplate", "drop_repeats": True,
-                                  "drop_trailing_lists": True, "keep_layout_sources": ["leetcode"],
+                                  "drop_trailing_lists": True, "drop_headline_lists": False,
+                                  "keep_layout_sources": ["leetcode"],
                                   "extracted_sources": ["wiki", "baike", "wudao"], "max_furniture_ratio": 0.3,
                                   "min_prose_ratio": 0.35, "min_prose_lines": 10}
 

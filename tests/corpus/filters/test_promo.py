@@ -191,6 +191,21 @@ def test_hashtag_entries_are_terms_and_a_disclosure_is_the_sellers_voice(tmp_pat
     assert scores["disclosure_hits"] == 2 and scores["voice_kinds"] >= 1
 
 
+@pytest.mark.parametrize(
+    ("text", "contacts"),
+    [
+        ("更多行情可与笔者薇信1771443606交流，注意风控。", 1),  # WeChat spelt to pass keyword filters
+        ("资料已整理好，加V：kk_9988776 免费领取。", 1),
+        ("请加vx号 abc12345，备注来意。", 1),
+        ("ICON = \"YqDO25k/Nj3vxBdS7qEAMP69MV3Vr3b\"", 0),  # base64 data, not a handle
+        ("他在村里很有威信，大家都听他的。", 0),  # 威信 is prestige, not a contact
+        ("听说薇信这个名字很好听，她的同学都这样叫她。", 0),  # no handle after it
+    ],
+)
+def test_obfuscated_wechat_handles_are_contacts(text: str, contacts: int) -> None:
+    assert promo().score(text)["contact_hits"] == contacts
+
+
 def test_null_threshold_switches_the_rule_off() -> None:
     flt = PromoFilter(**{**_options(promo()), "max_score": None})
     assert flt.keep({"text": APP_PROMO_ZH, "meta": {}}).keep
