@@ -29,10 +29,11 @@ import numpy as np
 import ray
 from tqdm import tqdm
 
+from corpus.dedup.clusters import choose_keepers, cluster_strings
 from corpus.dedup.exact import STATE_DIR as EXACT_STATE_DIR
 from corpus.dedup.exact import ExactDedupStep, first_of_each, hash_shard, priority_ranks, write_removal_list
 from corpus.dedup.lsh import bucket_pairs
-from corpus.dedup.near import NearDedupStep, choose_keepers
+from corpus.dedup.near import NearDedupStep
 from corpus.dedup.unionfind import UnionFind
 from corpus.fused import finish_fused, plan_fused, process_fused
 from corpus.lock import holds_output_lock, holds_output_locks
@@ -315,7 +316,12 @@ def _assign(step: NearDedupStep, output: Path, n_docs: int, offsets: np.ndarray,
     m = _concat(facts)  # groups are contiguous shard ranges in order, so members ascend as locally
     _, inverse, counts = np.unique(m["root"], return_inverse=True, return_counts=True)
     size = counts[inverse].astype(np.int64)
-    is_kept, kept_ids, cluster_ids = choose_keepers(m["root"], m["id"].astype(str), m["length"], m["priority"])
+    ids = m["id"].astype(str)
+    is_kept, keeper = choose_keepers(m["root"], m["length"], m["priority"], lambda rows: ids[rows])
+    keepers = np.flatnonzero(is_kept)
+    kept_ids, cluster_ids = cluster_strings(ids[keepers].tolist())
+    at = np.searchsorted(keepers, keeper)  # each member's cluster, as the index of its keeper
+    kept_ids, cluster_ids = kept_ids[at], cluster_ids[at]
     step.write_cluster_stats(output, [{"size": size, "kept": is_kept}], n_docs)
     rows = {"node": m["node"], "kept": is_kept, "kept_id": kept_ids, "cluster_id": cluster_ids,
             "size": size, "similarity": m["best"]}

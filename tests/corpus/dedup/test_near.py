@@ -111,22 +111,28 @@ def test_bad_options_fail_at_construction():
 
 @pytest.mark.parametrize("verify", [True, False])
 def test_tiny_memory_caps_forcing_many_spills_give_the_same_bytes(tmp_path, monkeypatch, verify):
-    """Band partitions of 4 documents and pair ranges of 2 first documents (dozens of spill files per
-    band) give byte-identical cluster files, stats, kept and rejected shards, and leave no spill file."""
+    """Band partitions of 4 documents, pair ranges of 2 first documents (dozens of spill files per
+    band) and cluster rows spilled 2 at a time give byte-identical cluster files, stats, kept and
+    rejected shards, and leave no spill file."""
+    import corpus.dedup.clusters as clusters
     import corpus.dedup.pairs as pairs
 
     _write(tmp_path / "in", _corpus(), 3)
     outputs = {}
-    for name, per_part, per_range in (("whole", pairs.PARTITION_DOCS, pairs.PAIR_PART_DOCS), ("spilled", 4, 2)):
+    for name, per_part, per_range, rows in (
+        ("whole", pairs.PARTITION_DOCS, pairs.PAIR_PART_DOCS, clusters.ROW_CHUNK), ("spilled", 4, 2, 2)
+    ):
         monkeypatch.setattr(pairs, "PARTITION_DOCS", per_part)
         monkeypatch.setattr(pairs, "PAIR_PART_DOCS", per_range)
+        monkeypatch.setattr(clusters, "ROW_CHUNK", rows)
         out = tmp_path / name
         run_stage(NearDedupStep(verify=verify), inputs=[tmp_path / "in"], output=out, workers=1, force=False,
                   progress=False)
         files = [*out.glob("_dedup/*/*.clusters.npz"), *out.glob("part-*"), *out.glob("rejected/*"),
                  out / "_stats" / "_dedup-clusters.json"]
         outputs[name] = {str(p.relative_to(out)): p.read_bytes() for p in sorted(files)}
-        assert not list(out.glob("_dedup/*/band-*")) and not list(out.glob("_dedup/*/pairs-*")), "spills removed"
+        spills = [*out.glob("_dedup/*/band-*"), *out.glob("_dedup/*/pairs-*"), *out.glob("_dedup/*/cluster-rows-*")]
+        assert not spills, "spills removed"
     assert len(outputs["whole"]) >= 8 and outputs["whole"] == outputs["spilled"]
 
 
