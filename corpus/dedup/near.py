@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import itertools
 import os
+import shutil
 import struct
 import zipfile
 from collections import Counter
@@ -37,7 +38,7 @@ from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shi
 from corpus.dedup.unionfind import UnionFind
 from corpus.globalstep import CountThenFilter, global_step, valid_docs
 from corpus.records import reject
-from corpus.shards import atomic_path, shard_name, write_bytes_atomic
+from corpus.shards import atomic_path, shard_name, temp_path, write_bytes_atomic
 
 MINHASH_DUPLICATE = "minhash_duplicate"
 STATE_DIR = "_dedup"
@@ -145,19 +146,68 @@ class ShingleSetJob:
             with np.load(out) as done:
                 if np.array_equal(done["positions"], want):  # same candidates as the run that wrote it
                     return out
-        sets = candidate_sets(shard, want, ngram=self.ngram, word_ngram=self.word_ngram)
-        _save_npz(out, positions=sets.positions, hashes=sets.hashes, offsets=sets.offsets)
+        write_candidate_sets(shard, want, out, ngram=self.ngram, word_ngram=self.word_ngram)
         return out
 
 
-def candidate_sets(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int) -> _ShingleSets:
-    """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending)."""
+def _candidate_batches(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int
+                       ) -> Iterator[list[np.ndarray]]:
+    """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending),
+    ``BATCH_DOCS`` documents at a time (texts are read and shingled a batch at a time)."""
     wanted = set(positions.tolist())
-    texts = [doc.get("text") or "" for position, doc in enumerate(valid_docs(shard)) if position in wanted]
-    sets: list[np.ndarray] = []
-    for start in range(0, len(texts), BATCH_DOCS):
-        batch = hash_shingles(texts[start : start + BATCH_DOCS], ngram_cjk=ngram, ngram_words=word_ngram)
-        sets.extend(np.unique(batch.doc(d)) for d in range(batch.lengths.size))
+    texts: list[str] = []
+    for position, doc in enumerate(valid_docs(shard)):
+        if position in wanted:
+            texts.append(doc.get("text") or "")
+            if len(texts) == BATCH_DOCS:
+                yield _unique_sets(texts, ngram=ngram, word_ngram=word_ngram)
+                texts = []
+    if texts:
+        yield _unique_sets(texts, ngram=ngram, word_ngram=word_ngram)
+
+
+def _unique_sets(texts: list[str], *, ngram: int, word_ngram: int) -> list[np.ndarray]:
+    batch = hash_shingles(texts, ngram_cjk=ngram, ngram_words=word_ngram)
+    return [np.unique(batch.doc(d)) for d in range(batch.lengths.size)]
+
+
+def write_candidate_sets(shard: Path, positions: np.ndarray, out: Path, *, ngram: int, word_ngram: int) -> None:
+    """``out`` = ``np.savez(positions=, hashes=, offsets=)`` of ``candidate_sets``, byte for byte, with the
+    hashes streamed through a temporary file: a worker holds one batch's texts and sets, not the shard's
+    (its candidate documents are a share of the shard that grows with the corpus, see ``_ShingleSets``)."""
+    sizes: list[int] = []
+    dtype = np.dtype(np.uint32)  # what an empty shard's sets are
+    with atomic_path(out) as tmp:
+        flat = temp_path(out.with_name(out.name + ".hashes"))  # a temporary a rerun knows to remove
+        try:
+            with open(flat, "wb") as f:
+                for i, sets in enumerate(_candidate_batches(shard, positions, ngram=ngram, word_ngram=word_ngram)):
+                    dtype = sets[0].dtype if i == 0 else dtype  # np.concatenate's dtype: all sets share it
+                    for one in sets:
+                        f.write(one.astype(dtype, copy=False).tobytes())
+                        sizes.append(one.size)
+            offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            # np.savez's own layout: a ZIP_STORED member per array, zip64 forced, each written by format
+            with zipfile.ZipFile(tmp, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+                with z.open("positions.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(positions))
+                with z.open("hashes.npy", "w", force_zip64=True) as member, open(flat, "rb") as src:
+                    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+                              "shape": (int(offsets[-1]),)}
+                    np.lib.format.write_array_header_1_0(member, header)  # write_array's choice too
+                    shutil.copyfileobj(src, member, length=1 << 22)
+                with z.open("offsets.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, offsets)
+        finally:
+            flat.unlink(missing_ok=True)
+
+
+def candidate_sets(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int) -> _ShingleSets:
+    """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending), in
+    memory (the Ray reducers' on-demand sets; the local pass writes them with ``write_candidate_sets``)."""
+    sets = [one for batch in _candidate_batches(shard, positions, ngram=ngram, word_ngram=word_ngram)
+            for one in batch]
     offsets = np.zeros(len(sets) + 1, dtype=np.int64)
     np.cumsum([s.size for s in sets], out=offsets[1:])
     flat = np.concatenate(sets) if sets else np.empty(0, np.uint32)

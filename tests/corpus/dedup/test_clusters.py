@@ -111,3 +111,26 @@ def test_stored_array_refuses_a_compressed_member(tmp_path):
     np.savez_compressed(tmp_path / "x.npz", hashes=np.arange(10))
     with pytest.raises(ValueError, match="compressed"):
         _StoredArray(tmp_path / "x.npz", "hashes.npy")
+
+
+@pytest.mark.parametrize("wanted", ["none", "some", "all"])
+def test_streamed_candidate_sets_equal_np_savez_of_the_sets_in_memory(tmp_path, monkeypatch, wanted):
+    """The worker writes ``<shard>.sets.npz`` a batch at a time (hashes through a temporary file); the
+    bytes are np.savez's of the whole shard's sets, which the exact pass and reruns read."""
+    import corpus.dedup.near as near
+    from corpus.shards import ShardWriter
+
+    monkeypatch.setattr(near, "BATCH_DOCS", 3)  # several batches
+    rng = np.random.default_rng(1)
+    shard = tmp_path / "part-00000.jsonl.zst"
+    with ShardWriter(shard) as w:
+        for i in range(11):
+            text = "".join(rng.choice(list("天地玄黄宇宙洪荒 abc def")) for _ in range(int(rng.integers(0, 60))))
+            w.write({"id": f"d{i}", "text": text, "source": "s", "meta": {}})
+    positions = {"none": np.empty(0, np.int64), "some": np.array([0, 2, 3, 7, 10]), "all": np.arange(11)}[wanted]
+    sets = near.candidate_sets(shard, positions, ngram=5, word_ngram=5)
+    want = io.BytesIO()
+    np.savez(want, positions=sets.positions, hashes=sets.hashes, offsets=sets.offsets)
+    near.write_candidate_sets(shard, positions, tmp_path / "x.sets.npz", ngram=5, word_ngram=5)
+    assert (tmp_path / "x.sets.npz").read_bytes() == want.getvalue()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part-00000.jsonl.zst", "x.sets.npz"]
