@@ -217,7 +217,7 @@ def merge(prefixes: list[str | Path], out_bin: str | Path, out_idx: str | Path) 
         for prefix in prefixes:  # sequence_pointers[S]: a running sum of lengths x itemsize, as write_index does
             lengths = read_index(idx_path(prefix)).sequence_lengths
             ends = np.cumsum(lengths, dtype=np.int64) * itemsize + pointer
-            f.write(np.concatenate(([pointer], ends[:-1])).astype(np.int64).tobytes() if lengths.size else b"")
+            f.write(np.concatenate((np.array([pointer], dtype=np.int64), ends[:-1])).tobytes() if lengths.size else b"")
             pointer = int(ends[-1]) if lengths.size else pointer
         f.write(np.zeros(1, dtype=np.int64).tobytes())  # document_indices[D+1]: the first 0, then each
         seen = 0  # part's starts shifted by the sequences before it
