@@ -166,7 +166,8 @@ def run(corpus: Path, work: Path, workers: int, fuse: bool) -> tuple[float, dict
     cmd = [sys.executable, "-c", "from cli import main; main()", "corpus", "-w", str(work), "--workers", str(workers), "--quiet",
            *([] if fuse else ["--no-fuse"]), "read", "--source", "jsonl", "-i", str(corpus),
            "clean", "filter", "dedup-exact", "dedup", "pack"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # This tree first, then the caller's path (a shim that points shipped() at this tree's configs/).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peaks: dict[str, Peaks] = {}

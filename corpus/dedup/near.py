@@ -4,9 +4,11 @@
 (b, n) uint64) and document facts under ``OUTPUT/_dedup/<params>/``, in parallel, reused on rerun;
 (2) candidates from sorted band keys (``corpus.dedup.pairs``: spilled to disk, read back one range of
 documents at a time) are verified (exact shingle Jaccard by default: the documents in candidate pairs are
-re-shingled per shard and compared shard pair by shard pair; or the signature estimate), union-find over
-the confirmed pairs makes clusters, one document per cluster is kept (source priority, then length,
-then id); (3) the per-shard pass rejects the others (``minhash_duplicate``) or only marks them.
+re-shingled per shard and compared shard pair by shard pair, each set read from disk when a pair needs
+it; or the signature estimate), union-find over the confirmed pairs makes clusters, one document per
+cluster is kept (source priority, then length, then id) and the cluster files are written shard by shard
+(``corpus.dedup.clusters``); (3) the per-shard pass rejects the others (``minhash_duplicate``) or only
+marks them.
 (1)-(2) are ``corpus.globalstep.global_step``; the Ray engine runs (2) as tasks with ``similarity``.
 """
 
@@ -15,6 +17,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import os
+import shutil
+import struct
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -24,6 +30,7 @@ import numpy as np
 import orjson
 
 from corpus.contract import ShardMap
+from corpus.dedup.clusters import Clusters, choose_keepers, id_hash, member_ids, write_cluster_files
 from corpus.dedup.lsh import LSHSettings, band_keys
 from corpus.dedup.minhash import MinHasher
 from corpus.dedup.pairs import candidate_pairs, shard_docs
@@ -31,17 +38,12 @@ from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shi
 from corpus.dedup.unionfind import UnionFind
 from corpus.globalstep import CountThenFilter, global_step, valid_docs
 from corpus.records import reject
-from corpus.shards import atomic_path, shard_name, write_bytes_atomic
+from corpus.shards import atomic_path, shard_name, temp_path, write_bytes_atomic
 
 MINHASH_DUPLICATE = "minhash_duplicate"
 STATE_DIR = "_dedup"
 BATCH_DOCS = 512  # documents shingled and signed per numpy batch (bounded scratch memory per worker)
 PAIR_CHUNK = 1 << 18  # candidate pairs verified per chunk: 2 x 262,144 x 128 x 4 B = 256 MiB at most
-
-
-def id_hash(doc_id: str) -> int:
-    """64-bit BLAKE2b of a document id: the shard-order-free order of documents inside a bucket."""
-    return int.from_bytes(hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def _save(path: Path, array: np.ndarray) -> None:
@@ -144,39 +146,138 @@ class ShingleSetJob:
             with np.load(out) as done:
                 if np.array_equal(done["positions"], want):  # same candidates as the run that wrote it
                     return out
-        sets = candidate_sets(shard, want, ngram=self.ngram, word_ngram=self.word_ngram)
-        _save_npz(out, positions=sets.positions, hashes=sets.hashes, offsets=sets.offsets)
+        write_candidate_sets(shard, want, out, ngram=self.ngram, word_ngram=self.word_ngram)
         return out
 
 
-def candidate_sets(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int) -> _ShingleSets:
-    """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending)."""
+def _candidate_batches(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int
+                       ) -> Iterator[list[np.ndarray]]:
+    """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending),
+    ``BATCH_DOCS`` documents at a time (texts are read and shingled a batch at a time)."""
     wanted = set(positions.tolist())
-    texts = [doc.get("text") or "" for position, doc in enumerate(valid_docs(shard)) if position in wanted]
-    sets: list[np.ndarray] = []
-    for start in range(0, len(texts), BATCH_DOCS):
-        batch = hash_shingles(texts[start : start + BATCH_DOCS], ngram_cjk=ngram, ngram_words=word_ngram)
-        sets.extend(np.unique(batch.doc(d)) for d in range(batch.lengths.size))
+    texts: list[str] = []
+    for position, doc in enumerate(valid_docs(shard)):
+        if position in wanted:
+            texts.append(doc.get("text") or "")
+            if len(texts) == BATCH_DOCS:
+                yield _unique_sets(texts, ngram=ngram, word_ngram=word_ngram)
+                texts = []
+    if texts:
+        yield _unique_sets(texts, ngram=ngram, word_ngram=word_ngram)
+
+
+def _unique_sets(texts: list[str], *, ngram: int, word_ngram: int) -> list[np.ndarray]:
+    batch = hash_shingles(texts, ngram_cjk=ngram, ngram_words=word_ngram)
+    return [np.unique(batch.doc(d)) for d in range(batch.lengths.size)]
+
+
+def write_candidate_sets(shard: Path, positions: np.ndarray, out: Path, *, ngram: int, word_ngram: int) -> None:
+    """``out`` = ``np.savez(positions=, hashes=, offsets=)`` of ``candidate_sets``, byte for byte, with the
+    hashes streamed through a temporary file: a worker holds one batch's texts and sets, not the shard's
+    (its candidate documents are a share of the shard that grows with the corpus, see ``_ShingleSets``)."""
+    sizes: list[int] = []
+    dtype = np.dtype(np.uint32)  # what an empty shard's sets are
+    with atomic_path(out) as tmp:
+        flat = temp_path(out.with_name(out.name + ".hashes"))  # a temporary a rerun knows to remove
+        try:
+            with open(flat, "wb") as f:
+                for i, sets in enumerate(_candidate_batches(shard, positions, ngram=ngram, word_ngram=word_ngram)):
+                    dtype = sets[0].dtype if i == 0 else dtype  # np.concatenate's dtype: all sets share it
+                    for one in sets:
+                        f.write(one.astype(dtype, copy=False).tobytes())
+                        sizes.append(one.size)
+            offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            # np.savez's own layout: a ZIP_STORED member per array, zip64 forced, each written by format
+            with zipfile.ZipFile(tmp, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+                with z.open("positions.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(positions))
+                with z.open("hashes.npy", "w", force_zip64=True) as member, open(flat, "rb") as src:
+                    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+                              "shape": (int(offsets[-1]),)}
+                    np.lib.format.write_array_header_1_0(member, header)  # write_array's choice too
+                    shutil.copyfileobj(src, member, length=1 << 22)
+                with z.open("offsets.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, offsets)
+        finally:
+            flat.unlink(missing_ok=True)
+
+
+def candidate_sets(shard: Path, positions: np.ndarray, *, ngram: int, word_ngram: int) -> _ShingleSets:
+    """Sorted unique shingle hashes of the valid documents of ``shard`` at ``positions`` (ascending), in
+    memory (the Ray reducers' on-demand sets; the local pass writes them with ``write_candidate_sets``)."""
+    sets = [one for batch in _candidate_batches(shard, positions, ngram=ngram, word_ngram=word_ngram)
+            for one in batch]
     offsets = np.zeros(len(sets) + 1, dtype=np.int64)
     np.cumsum([s.size for s in sets], out=offsets[1:])
     flat = np.concatenate(sets) if sets else np.empty(0, np.uint32)
-    return _ShingleSets(positions, flat, offsets)
+    return _ShingleSets(positions, offsets, flat)
 
 
 class _ShingleSets:
-    """Shingle sets of some documents of one shard in CSR form, looked up by position in the shard."""
+    """Shingle sets of some documents of one shard in CSR form, looked up by position in the shard.
 
-    def __init__(self, positions: np.ndarray, hashes: np.ndarray, offsets: np.ndarray) -> None:
-        self.positions, self.hashes, self.offsets = positions, hashes, offsets
+    ``hashes`` is the flat array in memory, or (``load``) a ``_StoredArray`` of a ``.sets.npz`` read one
+    set at a time: the exact pass then holds one pair's sets, not two shards' (a shard's sets are ~2 KB a
+    candidate document, and the share of documents in some candidate pair grows with the corpus: 26% of
+    a 0.25 GB scale run's, 35% of a 1 GB run's).
+    """
+
+    def __init__(self, positions: np.ndarray, offsets: np.ndarray, hashes: np.ndarray | _StoredArray) -> None:
+        self.positions, self.offsets, self.hashes = positions, offsets, hashes
 
     @classmethod
     def load(cls, path: Path) -> _ShingleSets:
-        with np.load(path) as z:
-            return cls(z["positions"], z["hashes"], z["offsets"])
+        with np.load(path) as z:  # (m,) and (m + 1,) int64: 16 B a candidate document of the shard
+            positions, offsets = z["positions"], z["offsets"]
+        return cls(positions, offsets, _StoredArray(path, "hashes.npy"))
 
     def get(self, position: int) -> np.ndarray:
         i = int(np.searchsorted(self.positions, position))
-        return self.hashes[self.offsets[i] : self.offsets[i + 1]]
+        return self.hashes[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    def close(self) -> None:
+        if isinstance(self.hashes, _StoredArray):
+            self.hashes.close()
+
+
+class _StoredArray:
+    """A 1-D array stored uncompressed in a ``.npz`` (``np.savez`` writes members ``ZIP_STORED``), sliced
+    with ``pread``: nothing is mapped or kept, so a slice costs its own bytes of memory only.
+
+    The member's data starts after its local file header (PKZIP APPNOTE 4.3.7: 30 bytes, then the name
+    and an extra field whose lengths are the header's last two uint16) and the ``.npy`` header.
+    """
+
+    _LOCAL = struct.Struct("<4s5H3L2H")  # signature ... name length, extra field length
+
+    def __init__(self, path: Path, member: str) -> None:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo(member)
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{path}: {member} is compressed; expected np.savez's stored members")
+            with z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read_header is None:
+                    raise ValueError(f"{path}: {member} has .npy format version {version}")
+                shape, _, dtype = read_header(f)
+                npy_header = f.tell()
+        if len(shape) != 1 or dtype.hasobject:
+            raise ValueError(f"{path}: {member} is not a flat array")
+        self.file = open(path, "rb")  # noqa: SIM115 (closed by close(), when the pass is done with it)
+        fields = self._LOCAL.unpack(os.pread(self.file.fileno(), self._LOCAL.size, info.header_offset))
+        self.start = info.header_offset + self._LOCAL.size + fields[-2] + fields[-1] + npy_header
+        self.dtype = dtype
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        data = os.pread(self.file.fileno(), (rows.stop - rows.start) * self.dtype.itemsize,
+                        self.start + rows.start * self.dtype.itemsize)
+        return np.frombuffer(data, dtype=self.dtype)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def exact_jaccard_streamed(
@@ -194,23 +295,23 @@ def exact_jaccard_streamed(
     order = np.lexsort((shard[:, 1], shard[:, 0]))
     key = shard[order, 0] * n_shards + shard[order, 1]
     bounds = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1], [True])))
-    first_id, first = -1, None
-    for lo, hi in itertools.pairwise(bounds.tolist()):
-        su, sv = int(shard[order[lo], 0]), int(shard[order[lo], 1])
-        if su != first_id:
-            first_id, first, second = su, None, None  # drop the previous shards' sets before loading the next
-            first = load(su)
-        if sv == su:
-            second = first
-        else:
-            second = None  # so the old "second" is freed before the new one is read: two shards at most
-            second = load(sv)
-        for p in order[lo:hi].tolist():
-            a = first.get(int(pairs[p, 0] - offsets[su]))
-            b = second.get(int(pairs[p, 1] - offsets[sv]))
-            inter = np.intersect1d(a, b, assume_unique=True).size
-            union = a.size + b.size - inter
-            out[p] = inter / union if union else 1.0
+    opened: dict[int, _ShingleSets] = {}  # the first shard's sets and, when it differs, the second's
+    try:
+        for lo, hi in itertools.pairwise(bounds.tolist()):
+            su, sv = int(shard[order[lo], 0]), int(shard[order[lo], 1])
+            for s in [s for s in opened if s not in (su, sv)]:
+                opened.pop(s).close()  # before the next is opened: two shards at most
+            first = opened.get(su) or opened.setdefault(su, load(su))
+            second = opened.get(sv) or opened.setdefault(sv, load(sv))
+            for p in order[lo:hi].tolist():
+                a = first.get(int(pairs[p, 0] - offsets[su]))
+                b = second.get(int(pairs[p, 1] - offsets[sv]))
+                inter = np.intersect1d(a, b, assume_unique=True).size
+                union = a.size + b.size - inter
+                out[p] = inter / union if union else 1.0
+    finally:
+        for sets in opened.values():
+            sets.close()
     return out
 
 
@@ -255,10 +356,9 @@ class NearDedupStep(CountThenFilter):
         job = self.signature_job(output, force=force)
 
         def decide(files: list[dict[str, Path]]) -> None:
-            clusters, n_docs = self._cluster(shards, files, job, each=each)
-            for i, shard in enumerate(shards):
-                _save_npz(job.state / f"{shard_name(shard)}.clusters.npz", **clusters[i])
-            self.write_cluster_stats(output, clusters, n_docs)
+            clusters = self._cluster(shards, files, job, each=each)
+            write_cluster_files(clusters, files, [shard_name(s) for s in shards], job.state)
+            self.write_cluster_stats(output, [{"size": clusters.size, "kept": clusters.kept}], clusters.n_docs)
 
         return global_step(self, shards, state=job.state, each=each, count=job, decide=decide,
                            desc="minhash signatures")
@@ -289,11 +389,10 @@ class NearDedupStep(CountThenFilter):
 
     def _cluster(
         self, shards: list[Path], files: list[dict[str, Path]], job: SignatureJob, *, each: ShardMap
-    ) -> tuple[list[dict[str, np.ndarray]], int]:
-        """Per-shard arrays describing every document in a cluster of two or more, and the total count."""
+    ) -> Clusters:
+        """Every document in a cluster of two or more, with its keeper: integer arrays, no strings."""
         counts = np.array([shard_docs(f)["length"].size for f in files], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(counts)))
-        n = int(offsets[-1])
         confirmed, scores = [np.empty((0, 2), dtype=np.int64)], [np.empty(0, dtype=np.float64)]
         with candidate_pairs(files, offsets, job.lsh.bands, job.state) as spill:
             if self.verify:
@@ -309,23 +408,12 @@ class NearDedupStep(CountThenFilter):
         # Union-find over the documents of confirmed pairs only (not all n): memory follows the duplicates.
         members, root, best = components(np.concatenate(confirmed), np.concatenate(scores))
         del confirmed, scores  # ~24 B a confirmed pair, not needed by the per-member steps below
-        _, inverse, sizes = np.unique(root, return_inverse=True, return_counts=True)
-        size = sizes[inverse].astype(np.int64)
-        ids, length, priority = _member_facts(files, offsets, members)
-        is_kept, kept_ids, cluster_ids = choose_keepers(root, ids, length, priority)
-
-        parts = []
-        for s in range(len(files)):
-            mine = (members >= offsets[s]) & (members < offsets[s + 1])
-            parts.append({
-                "positions": members[mine] - offsets[s],
-                "kept": is_kept[mine],
-                "kept_id": kept_ids[mine],
-                "cluster_id": cluster_ids[mine],
-                "size": size[mine],
-                "similarity": best[mine],
-            })
-        return parts, n
+        local_root = np.searchsorted(members, root)  # a root is a member (the smallest of its cluster)
+        size = np.bincount(local_root, minlength=members.size)[local_root].astype(np.int64)
+        length, priority = _member_facts(files, offsets, members)
+        is_kept, keeper = choose_keepers(root, length, priority,
+                                         lambda rows: member_ids(files, offsets, members[rows]))
+        return Clusters(offsets=offsets, members=members, best=best, size=size, kept=is_kept, keeper=keeper)
 
     def _shingle_sets(
         self, shards: list[Path], job: SignatureJob, offsets: np.ndarray, involved: np.ndarray, *, each: ShardMap,
@@ -407,41 +495,13 @@ def components(confirmed: np.ndarray, similarity: np.ndarray) -> tuple[np.ndarra
 
 
 def _member_facts(files: Sequence[dict[str, Path]], offsets: np.ndarray,
-                  members: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ids, lengths, source priorities) of ``members`` (ascending global numbers), one shard read at a time."""
-    shard = np.searchsorted(offsets, members, side="right") - 1
-    ids, length, priority = [], [np.empty(0, np.int64)], [np.empty(0, np.int32)]
-    for s in np.unique(shard):
-        docs = shard_docs(files[s])
-        local = members[shard == s] - offsets[s]
-        ids.append(docs["ids"][local])
-        length.append(docs["length"][local])
-        priority.append(docs["priority"][local])
-    if not ids:
-        return np.empty(0, dtype=str), length[0], priority[0]
-    width = max(p.dtype.itemsize for p in ids) // 4
-    return np.concatenate([p.astype(f"<U{width}") for p in ids]), np.concatenate(length), np.concatenate(priority)
-
-
-def choose_keepers(
-    root: np.ndarray, ids: np.ndarray, length: np.ndarray, priority: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pick one document per cluster: (is_kept, kept_id, cluster_id), one entry per member given.
-
-    Members come in ascending document order with their cluster ``root``; the keep rule is lowest
-    source-priority rank, then longest text, then smallest id (then first in document order).
-    """
-    ranked = np.lexsort((ids, -length, priority, root))
-    sorted_root = root[ranked]
-    first = np.ones(root.size, dtype=bool)  # (not concatenate([True], ...): no members means no keepers)
-    first[1:] = sorted_root[1:] != sorted_root[:-1]
-    keepers = ranked[first]  # the keeper of each cluster, clusters in ascending root order
-    cluster = np.searchsorted(sorted_root[first], root)  # each member's cluster number
-    # Strings are made per cluster, not per member, then gathered; np.array(..., dtype=str) gives the
-    # width of the longest kept id (<U1 when there is none), the dtypes the cluster files have always had.
-    kept = ids[keepers].tolist()
-    kept_ids = np.array(kept, dtype=str)[cluster]
-    cluster_ids = np.array([f"{id_hash(k):016x}" for k in kept], dtype=str)[cluster]
-    is_kept = np.zeros(root.size, dtype=bool)
-    is_kept[keepers] = True
-    return is_kept, kept_ids, cluster_ids
+                  members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lengths, source priorities) of ``members`` (ascending global numbers), one shard read at a time."""
+    length, priority = np.empty(members.size, np.int64), np.empty(members.size, np.int32)
+    lo = np.searchsorted(members, offsets)  # each shard's members are one slice
+    for s in np.flatnonzero(lo[1:] > lo[:-1]).tolist():
+        with np.load(files[s]["docs"]) as z:
+            local = members[lo[s] : lo[s + 1]] - offsets[s]
+            length[lo[s] : lo[s + 1]] = z["length"][local]
+            priority[lo[s] : lo[s + 1]] = z["priority"][local]
+    return length, priority

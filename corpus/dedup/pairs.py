@@ -21,6 +21,14 @@ PARTITION_DOCS = 1 << 18  # live documents per band partition in memory: ~24 B e
 # few pairs survive more than a few bands: at 1 GB (~1M documents, 10% copies) a range of 65,536 held
 # ~150k distinct pairs, ~2.4 MiB, and its raw pairs (one row per band that found it) a few times that.
 PAIR_PART_DOCS = 1 << 16
+# Raw pair rows (16 B each) read back at once. Candidate pairs are not bounded per document: on the scale
+# benchmark's corpus (12 lines from a pool of 2,099 sample lines per document) unrelated documents that
+# share their longest lines collide, and pairs per document rose from 0.41 at 0.25 GB to 1.16 at 1 GB,
+# most of them in the first ranges (a range's first documents pair with the whole corpus after them).
+# A range file above this is split by first document into smaller ranges before it is read: 8 MiB of
+# raw rows, ~20 MiB with the unique keys and sort scratch, then ~64 B a distinct pair to verify them,
+# except for one document with more pairs than that (the first member of a huge bucket).
+PAIR_READ_ROWS = 1 << 19
 
 _BAND_RECORD = np.dtype([("key", "<u8"), ("order", "<u8"), ("doc", "<i8")])
 
@@ -41,15 +49,16 @@ class PairSpill:
     """
 
     def __init__(self, state: Path, n_docs: int, *, part_docs: int) -> None:
-        self.n_docs, self.width = n_docs, part_docs
+        self.state, self.n_docs, self.width = state, n_docs, part_docs
         self.paths = [temp_path(state / f"pairs-{p}.bin") for p in range(max(1, -(-n_docs // part_docs)))]
+        self.splits: list[Path] = []  # files of ranges split when read (PAIR_READ_ROWS)
         self.involved = np.zeros(n_docs, dtype=bool)
 
     def __enter__(self) -> PairSpill:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for path in self.paths:
+        for path in [*self.paths, *self.splits]:
             path.unlink(missing_ok=True)
 
     def add(self, pairs: np.ndarray) -> None:
@@ -57,22 +66,45 @@ class PairSpill:
         if pairs.shape[0] == 0:
             return
         self.involved[pairs.reshape(-1)] = True
-        part = pairs[:, 0] // self.width
-        order = np.argsort(part, kind="stable")
-        bounds = np.searchsorted(part[order], np.arange(len(self.paths) + 1))
-        for p in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
-            with open(self.paths[p], "ab") as f:
-                np.ascontiguousarray(pairs[order[bounds[p] : bounds[p + 1]]], dtype="<i8").tofile(f)
+        _append_by_range(pairs, pairs[:, 0] // self.width, self.paths)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Each range's distinct pairs, (P, 2) int64 in ascending (a, b) order; ranges in ascending order,
         so the concatenation is ``np.unique`` of everything added."""
-        for path in self.paths:
-            if not path.exists():
-                continue
+        for p, path in enumerate(self.paths):
+            yield from self._read(path, p * self.width, self.width)
+
+    def _read(self, path: Path, first: int, width: int) -> Iterator[np.ndarray]:
+        """The distinct pairs of the range ``first .. first + width`` (its file ``path``), split into
+        sub-ranges by first document, in order, when the file holds more than PAIR_READ_ROWS rows."""
+        if not path.exists():
+            return
+        rows = path.stat().st_size // 16
+        if rows <= PAIR_READ_ROWS or width == 1:
             raw = np.fromfile(path, dtype="<i8").reshape(-1, 2)
             path.unlink()
             yield unique_pairs(raw, self.n_docs)
+            return
+        subs = min(width, max(2, -(-rows // PAIR_READ_ROWS)))
+        sub_width = -(-width // subs)
+        paths = [temp_path(self.state / f"pairs-{first}-{first + k * sub_width}.bin") for k in range(subs)]
+        self.splits.extend(paths)
+        with open(path, "rb") as f:  # one PAIR_READ_ROWS chunk of the big file at a time
+            while (chunk := np.fromfile(f, dtype="<i8", count=2 * PAIR_READ_ROWS)).size:
+                pairs = chunk.reshape(-1, 2)
+                _append_by_range(pairs, (pairs[:, 0] - first) // sub_width, paths)
+        path.unlink()
+        for k, sub in enumerate(paths):
+            yield from self._read(sub, first + k * sub_width, min(sub_width, width - k * sub_width))
+
+
+def _append_by_range(pairs: np.ndarray, part: np.ndarray, paths: Sequence[Path]) -> None:
+    """Append each row of ``pairs`` to ``paths[part[row]]`` (rows keep their order within a file)."""
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(len(paths) + 1))
+    for p in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+        with open(paths[p], "ab") as f:
+            np.ascontiguousarray(pairs[order[bounds[p] : bounds[p + 1]]], dtype="<i8").tofile(f)
 
 
 def unique_pairs(pairs: np.ndarray, n_docs: int) -> np.ndarray:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,12 @@ import numpy as np
 import ray
 from tqdm import tqdm
 
+from corpus.dedup.clusters import choose_keepers, cluster_strings
 from corpus.dedup.exact import STATE_DIR as EXACT_STATE_DIR
 from corpus.dedup.exact import ExactDedupStep, first_of_each, hash_shard, priority_ranks, write_removal_list
 from corpus.dedup.lsh import bucket_pairs
-from corpus.dedup.near import NearDedupStep, choose_keepers
+from corpus.dedup.near import NearDedupStep
+from corpus.dedup.pairs import PAIR_PART_DOCS, PairSpill
 from corpus.dedup.unionfind import UnionFind
 from corpus.fused import finish_fused, plan_fused, process_fused
 from corpus.lock import holds_output_lock, holds_output_locks
@@ -258,25 +261,37 @@ def _forest(u: np.ndarray, v: np.ndarray, best_u: np.ndarray, best_v: np.ndarray
     return {"node": nodes, "root": nodes[uf.roots()], "best": best}
 
 
-def _edge_reduce(step: NearDedupStep, files: list[dict[str, Path]], offsets: np.ndarray,
+def _edge_reduce(step: NearDedupStep, files: list[dict[str, Path]], offsets: np.ndarray, partition: int,
                  *parts: dict[str, np.ndarray]) -> dict[str, Any]:
     """One band-key partition: candidate pairs per bucket, verified, union-found into a spanning forest.
 
     Every bucket (band, key) lies whole in one partition, so its pairs are those ``bucket_pairs`` finds
-    over all documents; similarity is computed exactly as ``NearDedupStep.similarity`` does.
+    over all documents; similarity is computed exactly as ``NearDedupStep.similarity`` does. Each band's
+    pairs are spilled (``PairSpill``, under the state directory) and verified one range of first
+    documents at a time, as the local engine does: the partition's pairs are never all in memory.
     """
     rows = _concat(parts)
-    found = [np.empty((0, 2), dtype=np.int64)]
-    for band in np.unique(rows["band"]):
-        sel = np.flatnonzero(rows["band"] == band)
-        found.append(rows["doc"][sel][bucket_pairs(rows["key"][sel], rows["order"][sel])])
-    pairs = np.unique(np.concatenate(found), axis=0)
-    similarity = step.similarity(files, offsets, pairs)
-    ok = similarity >= step.threshold
-    confirmed, sim = pairs[ok], similarity[ok]
-    forest = _forest(confirmed[:, 0], confirmed[:, 1], sim, sim)
-    forest["candidates"] = int(pairs.shape[0])
-    forest["edges"] = int(confirmed.shape[0])
+    state = files[0]["sig"].parent / f"ray-pairs-{partition}"  # one directory per reducer: no clashes
+    state.mkdir(parents=True, exist_ok=True)
+    confirmed, sim, candidates = [np.empty((0, 2), dtype=np.int64)], [np.empty(0, dtype=np.float64)], 0
+    try:
+        with PairSpill(state, int(offsets[-1]), part_docs=PAIR_PART_DOCS) as spill:
+            for band in np.unique(rows["band"]):
+                sel = np.flatnonzero(rows["band"] == band)
+                spill.add(rows["doc"][sel][bucket_pairs(rows["key"][sel], rows["order"][sel])])
+            del rows
+            for pairs in spill:
+                similarity = step.similarity(files, offsets, pairs)
+                ok = similarity >= step.threshold
+                confirmed.append(pairs[ok])
+                sim.append(similarity[ok])
+                candidates += int(pairs.shape[0])
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    confirmed_pairs, scores = np.concatenate(confirmed), np.concatenate(sim)
+    forest = _forest(confirmed_pairs[:, 0], confirmed_pairs[:, 1], scores, scores)
+    forest["candidates"] = candidates
+    forest["edges"] = int(confirmed_pairs.shape[0])
     return forest
 
 
@@ -315,7 +330,12 @@ def _assign(step: NearDedupStep, output: Path, n_docs: int, offsets: np.ndarray,
     m = _concat(facts)  # groups are contiguous shard ranges in order, so members ascend as locally
     _, inverse, counts = np.unique(m["root"], return_inverse=True, return_counts=True)
     size = counts[inverse].astype(np.int64)
-    is_kept, kept_ids, cluster_ids = choose_keepers(m["root"], m["id"].astype(str), m["length"], m["priority"])
+    ids = m["id"].astype(str)
+    is_kept, keeper = choose_keepers(m["root"], m["length"], m["priority"], lambda rows: ids[rows])
+    keepers = np.flatnonzero(is_kept)
+    kept_ids, cluster_ids = cluster_strings(ids[keepers].tolist())
+    at = np.searchsorted(keepers, keeper)  # each member's cluster, as the index of its keeper
+    kept_ids, cluster_ids = kept_ids[at], cluster_ids[at]
     step.write_cluster_stats(output, [{"size": size, "kept": is_kept}], n_docs)
     rows = {"node": m["node"], "kept": is_kept, "kept_id": kept_ids, "cluster_id": cluster_ids,
             "size": size, "similarity": m["best"]}
@@ -345,7 +365,7 @@ def prepare_near(stage: NearDedupStep, shards: list[Path], output: Path, *, task
     maps = [tasks.submit(_band_map, f, int(offsets[i]), partitions, num_returns=partitions)
             for i, f in enumerate(files)]
     maps = [m if partitions > 1 else [m] for m in maps]
-    forests = [tasks.submit(_edge_reduce, stage, files, offsets, *[m[p] for m in maps])
+    forests = [tasks.submit(_edge_reduce, stage, files, offsets, p, *[m[p] for m in maps])
                for p in range(partitions)]
     while len(forests) > 1:  # a binary tree of merges: log2(partitions) rounds
         pairs = [tasks.submit(_merge_forests, forests[i], forests[i + 1], heavy=False)

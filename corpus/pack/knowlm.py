@@ -182,24 +182,35 @@ def merge(prefixes: list[str | Path], out_bin: str | Path, out_idx: str | Path, 
     ``[N]`` without types) when ``out_stem`` is given; returns those counts.
     """
     groups = group_by_type(prefixes, types)
-    lengths, counts = [], []
+    order, counts = [], []  # the inputs in merged order; samples per type
     with open(out_bin, "wb") as out:
         for _, members in groups:
             count = 0
             for prefix in members:
-                part = np.array(read_index(f"{prefix}.idx")[1])
+                samples = read_index(f"{prefix}.idx")[1].size
                 dis = Path(f"{prefix}{DIS}")
                 if not dis.exists():  # KnowLM's merge loads every input's .dis
                     raise FileNotFoundError(f"no {dis} (is {prefix} a --format knowlm output prefix?)")
-                if load_list(dis) != [part.size]:
-                    raise ValueError(f"{dis} holds {load_list(dis)}, expected [{part.size}]: KnowLM merges "
+                if load_list(dis) != [samples]:
+                    raise ValueError(f"{dis} holds {load_list(dis)}, expected [{samples}]: KnowLM merges "
                                      "only single-type inputs whose .dis matches their .idx")
-                lengths.append(part)
-                count += part.size
+                order.append(prefix)
+                count += samples
                 with open(f"{prefix}.bin", "rb") as src:
                     shutil.copyfileobj(src, out, length=1 << 22)
             counts.append(count)
-    write_index(Path(out_idx), np.concatenate(lengths) if lengths else np.zeros(0, dtype="<u2"))
+    # The .idx of the concatenation (write_index's bytes), written one input at a time: all starts, then
+    # all lengths, so memory is one input's index, not 10 B a sample of the merged corpus.
+    with open(out_idx, "wb") as f:
+        start = 0
+        for prefix in order:
+            lengths = read_index(f"{prefix}.idx")[1]
+            ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(start)
+            f.write(np.concatenate((np.array([start], dtype=np.uint64), ends[:-1])).astype("<u8").tobytes()
+                    if lengths.size else b"")
+            start = int(ends[-1]) if lengths.size else start
+        for prefix in order:
+            f.write(read_index(f"{prefix}.idx")[1].astype("<u2").tobytes())
     if out_stem is not None:
         save_list(f"{out_stem}{DIS}", counts)  # without types: one group, [N]
     return counts

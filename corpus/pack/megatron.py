@@ -183,22 +183,45 @@ def merge(prefixes: list[str | Path], out_bin: str | Path, out_idx: str | Path) 
     """Concatenate several pairs into one, like ``IndexedDatasetBuilder.add_index`` (same result bytes).
 
     The ``.bin`` files are copied in order; lengths are concatenated and document indices shifted by the
-    number of sequences before each part. All parts must share one dtype.
+    number of sequences before each part. All parts must share one dtype. The ``.idx`` is streamed too:
+    the counts come from the parts' headers, then each of its three arrays is written part by part, so
+    memory is one part's index (12 B a sequence of the largest shard), not the merged corpus's.
     """
-    lengths, docs = [], [np.zeros(1, dtype=np.int64)]
-    dtype, seen = None, 0
+    dtype, total_seqs, total_docs = None, 0, 0
+    for prefix in prefixes:  # headers only: the totals the merged header needs, and one dtype
+        index = read_index(idx_path(prefix))
+        if dtype is not None and index.dtype != dtype:
+            raise ValueError(f"{prefix}: dtype {index.dtype.__name__} differs from {dtype.__name__}")
+        dtype = index.dtype
+        docs = index.document_indices
+        if docs[0] != 0 or docs[-1] != index.sequence_lengths.size or np.any(np.diff(docs) < 0):
+            raise ValueError(f"{prefix}: document_indices must start at 0, end at the sequence count and "
+                             "not decrease")
+        total_seqs += index.sequence_lengths.size
+        total_docs += docs.size - 1
+        del index, docs  # the part's map is closed before the next one is opened
+    if dtype is None:
+        raise ValueError("merge needs at least one input prefix")
     # The .bin is written while the .idx's temporary is open too: name the file that failed.
     with naming_write_errors(Path(out_bin)), open(out_bin, "wb") as out:
         for prefix in prefixes:
-            index = read_index(idx_path(prefix))
-            if dtype is not None and index.dtype != dtype:
-                raise ValueError(f"{prefix}: dtype {index.dtype.__name__} differs from {dtype.__name__}")
-            dtype = index.dtype
-            lengths.append(np.array(index.sequence_lengths))
-            docs.append(np.array(index.document_indices[1:]) + seen)
-            seen += index.sequence_lengths.size
             with open(bin_path(prefix), "rb") as part:
                 shutil.copyfileobj(part, out, length=1 << 22)
-    if dtype is None:
-        raise ValueError("merge needs at least one input prefix")
-    write_index(Path(out_idx), dtype, np.concatenate(lengths), np.concatenate(docs))
+    itemsize = np.dtype(dtype).itemsize
+    with open(out_idx, "wb") as f:
+        f.write(_HEADER.pack(MAGIC, VERSION, DTYPE_CODES[dtype]))
+        f.write(_COUNTS.pack(total_seqs, total_docs + 1))
+        for prefix in prefixes:  # sequence_lengths[S], as they are
+            f.write(read_index(idx_path(prefix)).sequence_lengths.tobytes())
+        pointer = 0  # byte offset of the next part's first sequence in the merged .bin
+        for prefix in prefixes:  # sequence_pointers[S]: a running sum of lengths x itemsize, as write_index does
+            lengths = read_index(idx_path(prefix)).sequence_lengths
+            ends = np.cumsum(lengths, dtype=np.int64) * itemsize + pointer
+            f.write(np.concatenate((np.array([pointer], dtype=np.int64), ends[:-1])).tobytes() if lengths.size else b"")
+            pointer = int(ends[-1]) if lengths.size else pointer
+        f.write(np.zeros(1, dtype=np.int64).tobytes())  # document_indices[D+1]: the first 0, then each
+        seen = 0  # part's starts shifted by the sequences before it
+        for prefix in prefixes:
+            index = read_index(idx_path(prefix))
+            f.write((index.document_indices[1:] + seen).astype(np.int64).tobytes())
+            seen += index.sequence_lengths.size

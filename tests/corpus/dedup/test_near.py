@@ -111,29 +111,41 @@ def test_bad_options_fail_at_construction():
 
 @pytest.mark.parametrize("verify", [True, False])
 def test_tiny_memory_caps_forcing_many_spills_give_the_same_bytes(tmp_path, monkeypatch, verify):
-    """Band partitions of 4 documents and pair ranges of 2 first documents (dozens of spill files per
-    band) give byte-identical cluster files, stats, kept and rejected shards, and leave no spill file."""
+    """Band partitions of 4 documents, pair ranges of 2 first documents (dozens of spill files per
+    band) and cluster rows spilled 2 at a time give byte-identical cluster files, stats, kept and
+    rejected shards, and leave no spill file."""
+    import corpus.dedup.clusters as clusters
     import corpus.dedup.pairs as pairs
 
     _write(tmp_path / "in", _corpus(), 3)
     outputs = {}
-    for name, per_part, per_range in (("whole", pairs.PARTITION_DOCS, pairs.PAIR_PART_DOCS), ("spilled", 4, 2)):
+    for name, per_part, per_range, read_rows, rows in (
+        ("whole", pairs.PARTITION_DOCS, pairs.PAIR_PART_DOCS, pairs.PAIR_READ_ROWS, clusters.ROW_CHUNK),
+        ("spilled", 4, 2, 1, 2), ("split ranges", pairs.PARTITION_DOCS, 30, 3, clusters.ROW_CHUNK),
+    ):
         monkeypatch.setattr(pairs, "PARTITION_DOCS", per_part)
         monkeypatch.setattr(pairs, "PAIR_PART_DOCS", per_range)
+        monkeypatch.setattr(pairs, "PAIR_READ_ROWS", read_rows)
+        monkeypatch.setattr(clusters, "ROW_CHUNK", rows)
         out = tmp_path / name
         run_stage(NearDedupStep(verify=verify), inputs=[tmp_path / "in"], output=out, workers=1, force=False,
                   progress=False)
         files = [*out.glob("_dedup/*/*.clusters.npz"), *out.glob("part-*"), *out.glob("rejected/*"),
                  out / "_stats" / "_dedup-clusters.json"]
         outputs[name] = {str(p.relative_to(out)): p.read_bytes() for p in sorted(files)}
-        assert not list(out.glob("_dedup/*/band-*")) and not list(out.glob("_dedup/*/pairs-*")), "spills removed"
-    assert len(outputs["whole"]) >= 8 and outputs["whole"] == outputs["spilled"]
+        spills = [*out.glob("_dedup/*/band-*"), *out.glob("_dedup/*/pairs-*"), *out.glob("_dedup/*/cluster-rows-*")]
+        assert not spills, "spills removed"
+    assert len(outputs["whole"]) >= 8 and outputs["whole"] == outputs["spilled"] == outputs["split ranges"]
 
 
-def test_pair_spill_reads_back_what_np_unique_gives(tmp_path):
-    """Pairs added in any order, with repeats, come back unique and ascending, range by range."""
+@pytest.mark.parametrize("read_rows", [1 << 20, 50, 1])
+def test_pair_spill_reads_back_what_np_unique_gives(tmp_path, monkeypatch, read_rows):
+    """Pairs added in any order, with repeats, come back unique and ascending, range by range, also when
+    ranges above ``read_rows`` raw rows are split by first document before they are read."""
+    import corpus.dedup.pairs as pairs_module
     from corpus.dedup.pairs import PairSpill
 
+    monkeypatch.setattr(pairs_module, "PAIR_READ_ROWS", read_rows)
     rng = np.random.default_rng(0)
     a = rng.integers(0, 99, 5000)
     pairs = np.stack([a, a + 1 + rng.integers(0, 100 - a - 1 + 1, 5000) % (100 - a)], axis=1)

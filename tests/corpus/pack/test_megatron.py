@@ -58,6 +58,35 @@ def test_merge_concatenates_and_shifts_documents(tmp_path):
     assert [[s.tolist() for s in reader.document(d)] for d in range(reader.document_count)] == DOCS
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.lists(st.lists(st.integers(0, 65535), min_size=1, max_size=5), max_size=3),
+                         max_size=4), min_size=1, max_size=4),
+       st.sampled_from([np.uint16, np.int32]))
+def test_streamed_merge_writes_the_index_of_the_concatenation(tmp_path_factory, parts, dtype):
+    """The merge writes its .idx part by part; its bytes are those of one write_index over all parts
+    (what the merge held in memory before), empty documents and parts without sequences included."""
+    base = tmp_path_factory.mktemp("merge")
+    lengths, docs, seen = [], [0], 0
+    for i, part in enumerate(parts):
+        _write_ours(base / f"p{i}", part, dtype)
+        index = megatron.read_index(base / f"p{i}.idx")
+        lengths.extend(index.sequence_lengths.tolist())
+        docs.extend((index.document_indices[1:] + seen).tolist())
+        seen += index.sequence_lengths.size
+    megatron.merge([base / f"p{i}" for i in range(len(parts))], base / "m.bin", base / "m.idx")
+    megatron.write_index(base / "whole.idx", dtype, np.array(lengths, dtype=np.int32), np.array(docs))
+    assert (base / "m.idx").read_bytes() == (base / "whole.idx").read_bytes()
+    flat = [t for part in parts for doc in part for seq in doc for t in seq]
+    assert (base / "m.bin").read_bytes() == np.array(flat, dtype=dtype).tobytes()
+
+
+def test_merge_refuses_parts_of_two_dtypes(tmp_path):
+    _write_ours(tmp_path / "a", DOCS[:1], np.uint16)
+    _write_ours(tmp_path / "b", DOCS[1:], np.int32)
+    with pytest.raises(ValueError, match="differs from uint16"):
+        megatron.merge([tmp_path / "a", tmp_path / "b"], tmp_path / "m.bin", tmp_path / "m.idx")
+
+
 def test_reader_rejects_a_foreign_file(tmp_path):
     (tmp_path / "bad.idx").write_bytes(b"NOTANIDX" * 5)
     with pytest.raises(ValueError, match="MMIDIDX"):
