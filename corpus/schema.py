@@ -58,7 +58,7 @@ def _scores(names: str, kind: Kind = FLOAT, **others: Kind) -> Kind:
 
 # Categories of the shipped harmful word lists (configs/wordlists/harmful/<category>.<lang>.txt); a new
 # list's category is one more name here.
-HARMFUL_CATEGORIES = ("ads", "drugs", "fraud", "gambling", "hate", "porn", "violence")
+HARMFUL_CATEGORIES = ("ads", "drugs", "drugs_trade", "fraud", "gambling", "hate", "porn", "violence")
 _HARMFUL = struct(**{
     f"{category}_{key}": kind
     for category in HARMFUL_CATEGORIES

@@ -2,8 +2,9 @@
 
 Text is normalised against obfuscation first (NFKC full-width, case, Traditional→Simplified with
 OpenCC, separators between CJK characters, spaced-out Latin letters), then a category is dropped when
-both its distinct-term count and its hits per 1,000 characters reach the bounds; plus a domain blocklist
-for documents with ``meta.url``. The word lists are ours (see their headers); classifiers are left out.
+both its distinct-term count and its hits per 1,000 characters reach the bounds (and, for a category
+with a companion in ``needs``, the companion's terms occur: drug names need a selling term); plus a
+domain blocklist for documents with ``meta.url``. The word lists are ours (see their headers); classifiers are left out.
 """
 
 from __future__ import annotations
@@ -213,6 +214,11 @@ class HarmfulFilter(Filter):
     A category is dropped when it has at least ``min_distinct`` different terms *and* at least
     ``min_per_1k_chars`` hits per 1,000 normalised characters. ``thresholds[category]`` overrides both
     for one category; ``thresholds[category] = None`` switches the category off.
+
+    ``needs[category] = companion``: the category is dropped only when the document also holds at least
+    one term of ``companion``, a context category never judged on its own. Substance names alone are the
+    vocabulary of drug news, policy and encyclopedia articles as much as of drug spam; what a drug-selling
+    page adds is the sale (``drugs_trade``: "for sale", "货到付款", ...).
     """
 
     name: ClassVar[str] = "harmful"
@@ -220,12 +226,18 @@ class HarmfulFilter(Filter):
     min_distinct: int = 3
     min_per_1k_chars: float = 2.0
     thresholds: dict[str, dict[str, float] | None] = field(default_factory=dict)
+    needs: dict[str, str] = field(default_factory=lambda: {"drugs": "drugs_trade"})
     domain_blocklist: str | None = "configs/wordlists/blocked_domains.txt"
 
     def __post_init__(self) -> None:
         for category, bounds in self.thresholds.items():
             if bounds is not None and set(bounds) != {"min_distinct", "min_per_1k_chars"}:
                 raise ValueError(f"harmful: thresholds[{category!r}] needs exactly min_distinct, min_per_1k_chars")
+        categories = load_matcher(self.wordlists).categories
+        for category, companion in self.needs.items():
+            if category in categories and companion not in categories:
+                raise ValueError(f"harmful: needs[{category!r}] names {companion!r}, which has no word list "
+                                 f"({companion}.<lang>.txt) in {self.wordlists}")
 
     def score(self, text: str | TextView) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
@@ -248,7 +260,8 @@ class HarmfulFilter(Filter):
         return scores
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
-        """Blocked domain first, then the first category whose distinct and density bounds are both met."""
+        """Blocked domain first, then the first category whose distinct and density bounds are both met
+        (and whose ``needs`` companion occurs); companions are context, not judged alone."""
         url = (doc.get("meta") or {}).get("url")
         if self.domain_blocklist and url:
             domain = blocked_domain(str(url), load_domains(self.domain_blocklist))
@@ -256,13 +269,21 @@ class HarmfulFilter(Filter):
                 return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}
         # Advertising is checked last: a casino page full of "注册送" is gambling first, an ad second.
+        companions = set(self.needs.values())
         for category in sorted(load_matcher(self.wordlists).categories, key=lambda c: c == "ads"):
             bounds = self.thresholds.get(category, default)
-            if bounds is None or not scores.get(f"{category}_hits"):
+            if bounds is None or category in companions or not scores.get(f"{category}_hits"):
                 continue
             distinct, density = scores[f"{category}_distinct"], scores[f"{category}_per_1k_chars"]
-            if distinct >= bounds["min_distinct"] and density >= bounds["min_per_1k_chars"]:
-                reason = CATEGORY_REASONS.get(category, f"harm_{category}")
-                value = {"distinct": distinct, "per_1k_chars": density, "terms": scores[f"{category}_terms"]}
-                return Verdict(False, reason, value, dict(bounds))
+            if distinct < bounds["min_distinct"] or density < bounds["min_per_1k_chars"]:
+                continue
+            value = {"distinct": distinct, "per_1k_chars": density, "terms": scores[f"{category}_terms"]}
+            threshold: dict[str, Any] = dict(bounds)
+            companion = self.needs.get(category)
+            if companion is not None:
+                if not scores.get(f"{companion}_hits"):
+                    continue
+                value[f"{companion}_terms"] = scores[f"{companion}_terms"]
+                threshold["needs"] = companion
+            return Verdict(False, CATEGORY_REASONS.get(category, f"harm_{category}"), value, threshold)
         return KEEP

@@ -8,6 +8,7 @@ import unicodedata
 import pytest
 
 from corpus.filters.harmful import (
+    HARM_DRUGS,
     HARM_GAMBLING,
     HARM_PORN,
     HarmfulFilter,
@@ -165,3 +166,43 @@ def test_spaced_latin_test_equals_the_regex_on_random_texts():
     assert 1000 < hits < 19000  # both answers are well represented
     long_text = "an ordinary sentence, " * 100
     assert normalise(long_text + "c a s i n o") == normalise(long_text) + "casino"
+
+
+DRUG_FACTS = ("Seizures at the border are mostly methamphetamine and fentanyl; heroin and cocaine follow, "
+              "and marijuana seizures have fallen since several states legalised it. ")
+
+
+def test_drug_names_without_a_sale_are_kept() -> None:
+    """A fact-check dense in substance names (the check set's real case: five names, 4.4 hits per 1,000
+    characters) is news, not drug spam: drugs needs a drugs_trade term."""
+    verdict = HarmfulFilter().keep({"text": DRUG_FACTS * 3, "meta": {}})
+    assert verdict.keep
+
+
+def test_drug_names_beside_a_sale_are_dropped_and_say_why() -> None:
+    verdict = HarmfulFilter().keep({"text": DRUG_FACTS * 3 + "Stealth shipping, cash on delivery.", "meta": {}})
+    assert verdict.reason == HARM_DRUGS
+    assert verdict.value["drugs_trade_terms"] == ["stealth shipping", "cash on delivery"]
+    assert verdict.threshold["needs"] == "drugs_trade"
+    zh = HarmfulFilter().keep({"text": "出售冰毒、摇头丸、k粉，海洛因现货，货到付款，隐蔽发货。", "meta": {}})
+    assert zh.reason == HARM_DRUGS
+
+
+def test_selling_words_alone_drop_nothing() -> None:
+    """drugs_trade is context: a shop page full of "for sale", "order now", "worldwide shipping" is not
+    drug spam (its own density would pass the default bounds)."""
+    shop = "Vintage lamps for sale. Order now, buy online, worldwide shipping and discreet packaging. " * 3
+    scores = HarmfulFilter().score(shop)
+    assert scores["drugs_trade_distinct"] >= 3
+    assert HarmfulFilter().keep({"text": shop, "meta": {}}).keep
+
+
+def test_switching_needs_off_restores_names_alone(tmp_path) -> None:
+    assert HarmfulFilter(needs={}).keep({"text": DRUG_FACTS * 3, "meta": {}}).reason == HARM_DRUGS
+
+
+def test_needs_naming_a_missing_list_is_an_error(tmp_path) -> None:
+    (tmp_path / "drugs.en.txt").write_text("heroin\ncocaine\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="drugs_trade"):
+        HarmfulFilter(wordlists=str(tmp_path))
+    assert HarmfulFilter(wordlists=str(tmp_path), needs={}).keep({"text": "heroin", "meta": {}}).keep

@@ -100,7 +100,7 @@ CASES: list[tuple[Filter, dict, str]] = [
     # Harmful
     (harmful.HarmfulFilter(), {"text": "百家乐 老虎机 六合彩"}, harmful.HARM_GAMBLING),
     (harmful.HarmfulFilter(), {"text": "porn xxx nude"}, harmful.HARM_PORN),
-    (harmful.HarmfulFilter(), {"text": "冰毒 海洛因 摇头丸"}, harmful.HARM_DRUGS),
+    (harmful.HarmfulFilter(), {"text": "冰毒 海洛因 摇头丸 货到付款"}, harmful.HARM_DRUGS),
     (harmful.HarmfulFilter(), {"text": "beheading massacre gore video"}, harmful.HARM_VIOLENCE),
     (harmful.HarmfulFilter(), {"text": "subhuman vermin inferior race"}, harmful.HARM_HATE),
     (harmful.HarmfulFilter(), {"text": "办证 刻章 代开发票"}, harmful.HARM_FRAUD),
