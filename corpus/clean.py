@@ -242,11 +242,11 @@ class CleanStep:
             # extracted text has no page furniture, and removing a line would strand the anchors that
             # _move_links finds again in order (one lost anchor moves its cursor past the others).
             links = (doc.get("meta") or {}).get("links")
-            page_dump = not code and not links and source not in self.keep_layout_sources \
-                and not is_extracted(source, self.extracted_sources)
+            repairable = not code and not links and source not in self.keep_layout_sources
+            page_dump = repairable and not is_extracted(source, self.extracted_sources)
             prose = prose_share(text) if page_dump and self.min_prose_ratio is not None else None
-            if not code and not links and source not in self.keep_layout_sources:
-                text, tally = self.repair(text, page_dump=not is_extracted(source, self.extracted_sources))
+            if repairable:
+                text, tally = self.repair(text, page_dump=page_dump)
             doc["text"] = text
             doc.setdefault("meta", {})["clean"] = tally
             for key, n in tally.items():
