@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus.dedup.pairs import append_by_part
 from corpus.shards import atomic_path, temp_path
 
 CLUSTER_ID_WIDTH = 16  # f"{id_hash(kept id):016x}"
@@ -145,12 +146,7 @@ def write_cluster_files(clusters: Clusters, files: Sequence[dict[str, Path]], na
                 rows["member"] = users
                 at = np.searchsorted(keepers, c.keeper[users])
                 rows["kept_id"], rows["cluster_id"] = kept_ids[at], cluster_ids[at]
-                by = mine[users]
-                split = np.argsort(by, kind="stable")
-                edges = np.searchsorted(by[split], np.arange(len(names) + 1))
-                for s in np.flatnonzero(edges[1:] > edges[:-1]).tolist():
-                    with open(paths[s], "ab") as f:
-                        rows[split[edges[s] : edges[s + 1]]].tofile(f)
+                append_by_part(rows, mine[users], paths)
         lo = np.searchsorted(c.members, c.offsets)  # each shard's members are one slice
         for s, name in enumerate(names):
             rows = np.fromfile(paths[s], dtype=row) if paths[s].exists() else np.empty(0, dtype=row)

@@ -66,7 +66,7 @@ class PairSpill:
         if pairs.shape[0] == 0:
             return
         self.involved[pairs.reshape(-1)] = True
-        _append_by_range(pairs, pairs[:, 0] // self.width, self.paths)
+        append_by_part(np.ascontiguousarray(pairs, dtype="<i8"), pairs[:, 0] // self.width, self.paths)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Each range's distinct pairs, (P, 2) int64 in ascending (a, b) order; ranges in ascending order,
@@ -92,19 +92,20 @@ class PairSpill:
         with open(path, "rb") as f:  # one PAIR_READ_ROWS chunk of the big file at a time
             while (chunk := np.fromfile(f, dtype="<i8", count=2 * PAIR_READ_ROWS)).size:
                 pairs = chunk.reshape(-1, 2)
-                _append_by_range(pairs, (pairs[:, 0] - first) // sub_width, paths)
+                append_by_part(pairs, (pairs[:, 0] - first) // sub_width, paths)
         path.unlink()
         for k, sub in enumerate(paths):
             yield from self._read(sub, first + k * sub_width, min(sub_width, width - k * sub_width))
 
 
-def _append_by_range(pairs: np.ndarray, part: np.ndarray, paths: Sequence[Path]) -> None:
-    """Append each row of ``pairs`` to ``paths[part[row]]`` (rows keep their order within a file)."""
+def append_by_part(rows: np.ndarray, part: np.ndarray, paths: Sequence[Path]) -> None:
+    """Append each of ``rows`` (any dtype, written raw) to ``paths[part[row]]``; rows keep their order
+    within a file. The spill files of candidate pairs and of near dedup's cluster rows."""
     order = np.argsort(part, kind="stable")
     bounds = np.searchsorted(part[order], np.arange(len(paths) + 1))
     for p in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
         with open(paths[p], "ab") as f:
-            np.ascontiguousarray(pairs[order[bounds[p] : bounds[p + 1]]], dtype="<i8").tofile(f)
+            rows[order[bounds[p] : bounds[p + 1]]].tofile(f)
 
 
 def unique_pairs(pairs: np.ndarray, n_docs: int) -> np.ndarray:
