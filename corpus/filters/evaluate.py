@@ -21,7 +21,8 @@ from corpus.steps import build_reader
 def load_labelled(path: Path) -> list[dict[str, Any]]:
     """The labelled records of ``path``; each must have text, lang, source and a keep/drop label."""
     records = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    # split("\n"), not splitlines(): JSON strings may hold raw U+0085 or U+2028, which splitlines() breaks on.
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         record = json.loads(line)
@@ -153,7 +154,7 @@ def sample_documents(root: Path) -> list[dict[str, Any]]:
                         if Path(record["file"]).is_relative_to(root) else record["file"]
                 docs.append(doc)
     labelled = root / "tests" / "fixtures" / "filters" / "labelled.jsonl"
-    docs.extend(json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip())
+    docs.extend(json.loads(line) for line in labelled.read_text(encoding="utf-8").split("\n") if line.strip())
     return docs
 
 
@@ -173,7 +174,9 @@ def read_outputs(path: Path) -> dict[str, list[dict[str, Any]]]:
     import lzma
 
     outputs: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in lzma.decompress(path.read_bytes()).decode("utf-8").splitlines():
+    for line in lzma.decompress(path.read_bytes()).decode("utf-8").split("\n"):
+        if not line:
+            continue
         record = json.loads(line)
         outputs[record["variant"]].append(record["doc"])
     return dict(outputs)

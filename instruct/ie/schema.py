@@ -59,7 +59,8 @@ def split_spo_key(key: str, predicates: Iterable[str]) -> tuple[str, str, str]:
 
 def read_schema(path: Path) -> Schema:
     """Read IEPile's 3-line ``schema.json`` (blank trailing lines allowed)."""
-    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    # JSON lines: split at "\n" only (splitlines() also breaks inside a string holding U+0085 or U+2028).
+    lines = [line for line in Path(path).read_text(encoding="utf-8").split("\n") if line.strip()]
     if len(lines) != 3:
         raise ValueError(f"{path}: an IEPile schema file has 3 JSON lines, found {len(lines)}")
     types, roles, type_roles = (orjson.loads(line) for line in lines)

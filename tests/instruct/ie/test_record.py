@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from instruct.ie.record import (
@@ -90,3 +92,13 @@ def test_split_never_cuts_inside_a_mention():
                    entities=(Entity(mention="Mr. Smith", type="person", span=(0, 9)),))
     pieces = split_record(rec, max_chars=12)
     assert pieces[0].text.startswith("Mr. Smith") and pieces[0].entities[0].span == (0, 9)
+
+
+def test_schema_file_keeps_names_with_line_separators(tmp_path):
+    # JSON may hold U+0085 and U+2028 unescaped; str.splitlines() would break the line there.
+    schema = Schema(types=("a\u0085b", "c\u2028d"), roles=("r",), type_roles={"a\u0085b": ("r",)})
+    (tmp_path / "schema.json").write_text("\n".join(
+        json.dumps(part, ensure_ascii=False) for part in (list(schema.types), list(schema.roles),
+                                                           {k: list(v) for k, v in schema.type_roles.items()})
+    ) + "\n", encoding="utf-8")
+    assert read_schema(tmp_path / "schema.json") == schema
