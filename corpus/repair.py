@@ -68,6 +68,10 @@ _HEADLINE_ENDS = ("！", "？", "!", "?")
 _PROSE_ENDS = ("。！", "。？", "...!", "…！")  # "好。！" is a sentence, not a headline
 # Trailing link/headline list: at least this many short unpunctuated lines after the last prose line.
 MIN_TRAILING_LINES = 3
+# A menu entry is at most this many characters (and 6 words): six words of up to seven letters, so that
+# event and section names ("Quality Roundtable @ Solar Power Southeast", 42) do not break a menu block
+# in two runs too short to go (40 did, on pv magazine's menus, dev-en-0177).
+MAX_MENU_ENTRY = 48
 # A navigation block: at least this many menu entries in a row (a menu bar dumped one entry per line).
 MIN_MENU_RUN = 5
 # A headline link block ("related stories", "热点推荐"): at least this many headline lines in a run.
@@ -185,8 +189,9 @@ def is_result_count(line: str) -> bool:
 
 
 def is_menu_entry(line: str) -> bool:
-    """One navigation entry: at most 6 words or 8 CJK characters (after any bullet), no sentence end."""
-    if len(line) > 40 or line.endswith(("。", "！", "？", ".", "!", "?", "；", ";", "：", ":")):
+    """One navigation entry: at most 6 words or 8 CJK characters (after any bullet) and MAX_MENU_ENTRY
+    characters, no sentence end."""
+    if len(line) > MAX_MENU_ENTRY or line.endswith(("。", "！", "？", ".", "!", "?", "；", ";", "：", ":")):
         return False
     body = line.lstrip(_FURNITURE_PUNCT)
     cjk = len(_CJK.findall(body))

@@ -1,5 +1,5 @@
 """clean's widget and listing rules: counters, pagination bars, search-result listings and whole-line
-entries that trail dots (issue 16, session 5)."""
+entries that trail dots, menu entries of up to 48 characters (issue 16, session 5)."""
 
 from collections import Counter
 
@@ -7,7 +7,7 @@ import pytest
 
 from corpus.clean import CLEAN_MOSTLY_BOILERPLATE, CleanStep
 from corpus.records import rejection
-from corpus.repair import is_result_count, is_widget_line
+from corpus.repair import is_menu_entry, is_result_count, is_widget_line
 
 ARTICLE = (
     "The harbour board voted on Monday to rebuild the old pier before the summer season begins.\n"
@@ -103,3 +103,24 @@ def test_counters_and_dotted_entries_go_as_boilerplate():
     assert doc["text"] == ARTICLE
     assert doc["meta"]["clean"]["boilerplate_lines"] == 3
     assert counters["clean_boilerplate_chars"] == len("258 Shares" "• Likes: 2" "You may also like...")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Quality Roundtable @ Solar Power Southeast", True),  # 42 characters, six words
+        ("Energy Storage North America Special 2018", True),
+        ("Commercial installations of rooftop photovoltaics", False),  # 49 characters, five words
+        ("Seven words make this line too long here", False),
+    ],
+)
+def test_menu_entries_run_to_48_characters(line, expected):
+    assert is_menu_entry(line) is expected
+
+
+def test_a_menu_of_long_event_names_goes_as_one_block():
+    menu = ["Events", "Quality Roundtable @ Solar Power Southeast", "Quality Roundtable @ Intersolar Europe",
+            "Quality Roundtable @ All-Energy Australia", "Future PV Roundtable @ Intersolar EU", "Webinars"]
+    doc, _ = _run("\n".join(menu) + "\n" + ARTICLE, max_furniture_ratio=None)
+    assert doc["text"] == ARTICLE
+    assert doc["meta"]["clean"]["menu_lines"] == len(menu)
