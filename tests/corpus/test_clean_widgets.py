@@ -1,5 +1,6 @@
 """clean's widget and listing rules: counters, pagination bars, search-result listings and whole-line
-entries that trail dots, menu entries of up to 48 characters (issue 16, session 5)."""
+entries that trail dots, share-button names and blog gadget titles from the English word list, menu
+entries of up to 48 characters (issue 16, session 5)."""
 
 from collections import Counter
 
@@ -103,6 +104,21 @@ def test_counters_and_dotted_entries_go_as_boilerplate():
     assert doc["text"] == ARTICLE
     assert doc["meta"]["clean"]["boilerplate_lines"] == 3
     assert counters["clean_boilerplate_chars"] == len("258 Shares" "• Likes: 2" "You may also like...")
+
+
+def test_counters_and_share_buttons_go_as_boilerplate():
+    text = ARTICLE + "\n258 Shares\nBuffer\nPin\nReddit\nFlipboard\nYou may also like..."
+    doc, counters = _run(text, max_furniture_ratio=None)
+    assert doc["text"] == ARTICLE
+    assert doc["meta"]["clean"]["boilerplate_lines"] == 6
+    assert counters["clean_boilerplate_chars"] == len("258 Shares" "Buffer" "Pin" "Reddit" "Flipboard" "You may also like...")
+
+
+def test_comment_form_and_blog_gadget_titles_go_as_boilerplate():
+    text = "\n".join([ARTICLE, "Leave a Reply Cancel reply", "Follow by Email", "Random Posts", "Post a Comment"])
+    doc, _ = _run(text, max_furniture_ratio=None, drop_trailing_lists=False)
+    assert doc["text"] == ARTICLE
+    assert doc["meta"]["clean"]["boilerplate_lines"] == 4
 
 
 @pytest.mark.parametrize(
