@@ -170,7 +170,8 @@ def is_menu_row(line: str) -> bool:
 
 def is_widget_line(line: str) -> bool:
     """A widget counter ("258 Shares", "Comments: 0") or a pagination bar ("<< 1 2 3 4 >>") in a page dump."""
-    if len(line) > MAX_START_LINE:
+    # Both shapes hold a digit: most lines fail that test first (it is the cheap one).
+    if len(line) > MAX_START_LINE or _DIGIT.search(line) is None:
         return False
     if _COUNTER_LINE.fullmatch(line.lstrip(_FURNITURE_PUNCT)):  # "• Likes: 2"
         return True
@@ -184,8 +185,13 @@ def is_widget_line(line: str) -> bool:
 
 def is_result_count(line: str) -> bool:
     """A search or catalogue result count ("1-5 of 44 records found matching your query:")."""
-    return len(line) <= MAX_RESULT_COUNT_LINE and _DIGIT.search(line) is not None \
-        and _RESULT_COUNT.search(line) is not None
+    if len(line) > MAX_RESULT_COUNT_LINE:
+        return False
+    # Every form has " of " or opens with its count ("44 results", "About 1,230 results"): a literal
+    # test before the regex, whose alternatives are tried at every position of the line.
+    if not (" of " in line or " OF " in line or line[:1].isdigit() or line[:6].casefold() == "about "):
+        return False
+    return _RESULT_COUNT.search(line) is not None
 
 
 def is_menu_entry(line: str) -> bool:
