@@ -88,6 +88,7 @@ SCORES = struct(
     promo=struct(**{f"{category}_hits": INT for category in PROMO_CATEGORIES}, kinds=INT, voice_kinds=INT,
                  score=FLOAT, terms=list_of(STR)),  # corpus/filters/promo.py
     readings=struct(hits=INT, per_1k_chars=FLOAT),  # corpus/filters/readings.py
+    trading_calls=struct(calls=INT, contacts=INT, terms=list_of(STR)),  # corpus/filters/trading.py
     langid=struct(lang=STR, letters=INT, score=FLOAT),
     boilerplate_lines=INT,  # dedup/lines.py: lines removed as boilerplate
     ppl=FLOAT,  # score stage: per-character perplexity

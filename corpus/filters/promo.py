@@ -30,9 +30,11 @@ _PRICE = re.compile(
     r"|\d[\d,]*(?:\.\d+)?\s?(?:元|块钱|€)"
     r"|\d+\s?%\s?off\b"
 )
-# contact: URLs, e-mail domains, bare shop domains (one hit each), QQ and WeChat handles ...
+# contact: URLs, e-mail domains, bare shop domains (one hit each), QQ and WeChat handles ... A URL is
+# printable ASCII: Chinese text has no space after it, so "\S+" ran on to the end of the paragraph and
+# counted "请记住官方网站：http://a.com/…http://b.cn/" as one contact.
 _CONTACT = re.compile(
-    r"https?://\S+|www\.\S+|@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]+|\.(?:com|cn|net|cc|top|shop|store|vip)(?![a-z0-9])"
+    r"https?://[!-~]+|www\.[!-~]+|@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]+|\.(?:com|cn|net|cc|top|shop|store|vip)(?![a-z0-9])"
     r"|qq\s?[:：号群]?\s?\d{5,11}|微信号|微信[:：]|wechat"
 )
 # WeChat spelt to get past keyword filters (薇信, V信, 加V, vx) and followed by a handle: a seller's or a

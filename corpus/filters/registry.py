@@ -19,6 +19,7 @@ from corpus.filters.langid import LangIdFilter
 from corpus.filters.promo import PromoFilter
 from corpus.filters.quality_zh import ZhQualityFilter
 from corpus.filters.readings import InjectedReadingsFilter
+from corpus.filters.trading import TradingCallsFilter
 
 # Each filter's key is its own ``name``, the key its scores are stored under in meta["scores"].
 FILTERS: dict[str, type[Filter]] = {
@@ -33,6 +34,7 @@ FILTERS: dict[str, type[Filter]] = {
         HarmfulFilter,
         PromoFilter,
         InjectedReadingsFilter,
+        TradingCallsFilter,
     )
 }
 

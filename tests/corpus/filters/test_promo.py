@@ -125,6 +125,20 @@ PRICE_LIST_ZH = (
     "茄子每斤3元，芹菜每斤2.2元，胡萝卜每斤1.5元。与上周相比，叶菜价格略有下降，根茎类基本持平。"
 )
 
+# A platform profiling itself to its users at the end of a game write-up: user counts, creed, reputation and
+# the sites' addresses run on into the Chinese text (no space after a URL).
+PLATFORM_PITCH_ZH = (
+    "《龙城传说》是一款以宋代为背景的角色扮演网页游戏，玩家可以组建帮派、经营城池，体验攻城略地的乐趣，"
+    "自上线以来人气火爆。星游平台成立于2010年，“用心、沟通、服务”一直是平台的核心理念。平台目前已拥有超过"
+    "800万注册用户，活跃用户超过100万，凭借真诚的服务赢得了良好的口碑。请记住《龙城传说》官方网站："
+    "http://www.lcwar.com/星游平台——玩游戏，上星游！http://www.xingyou.cn/"
+)
+# An encyclopedia entry on the same kind of company names a user count and its history, and sells nothing.
+COMPANY_ENTRY_ZH = (
+    "星游网络是杭州的一家网页游戏运营商，成立于2010年。公司早期代理运营多款武侠题材游戏，2015年注册用户超过"
+    "800万。2018年，公司被一家上市企业收购，原平台于次年停止运营，部分游戏转由其他平台代理。"
+)
+
 
 def promo() -> PromoFilter:
     """The filter as the zh chain of the default config builds it."""
@@ -149,8 +163,8 @@ def test_reason_is_triggered_by_name_with_value_and_threshold() -> None:
 
 @pytest.mark.parametrize(("make", "text"), [(promo, APP_PROMO_ZH), (promo, APP_PROMO_ZH_HANT),
                                             (promo, ADVERTORIAL_ZH), (promo_en, DEAL_PAGE_EN),
-                                            (promo_en, ADVERTORIAL_EN)],
-                         ids=["zh", "zh-hant", "zh-advertorial", "en", "en-landing-page"])
+                                            (promo_en, ADVERTORIAL_EN), (promo, PLATFORM_PITCH_ZH)],
+                         ids=["zh", "zh-hant", "zh-advertorial", "en", "en-landing-page", "zh-platform-pitch"])
 def test_sales_copy_is_dropped(make, text: str) -> None:
     assert make().keep({"text": text, "meta": {}}).reason == PROMO_COMMERCIAL
 
@@ -158,9 +172,9 @@ def test_sales_copy_is_dropped(make, text: str) -> None:
 @pytest.mark.parametrize(("make", "text"), [(promo, NEWS_ABOUT_SALES_ZH), (promo_en, NEWS_ABOUT_SALES_EN),
                                             (promo, PRICE_LIST_ZH), (promo, REVIEW_ZH), (promo, TRAVEL_ZH),
                                             (promo_en, REVIEW_EN), (promo_en, HOWTO_EN), (promo, ANSWER_ZH),
-                                            (promo, SERVICE_REPLY_ZH), (promo_en, RECIPE_EN)],
+                                            (promo, SERVICE_REPLY_ZH), (promo_en, RECIPE_EN), (promo, COMPANY_ENTRY_ZH)],
                          ids=["zh-news", "en-news", "price-list", "zh-review", "zh-travel", "en-review", "en-howto",
-                              "zh-answer", "zh-service-reply", "en-recipe-blog"])
+                              "zh-answer", "zh-service-reply", "en-recipe-blog", "zh-company-entry"])
 def test_writing_about_sales_and_prices_is_kept(make, text: str) -> None:
     flt = make()
     scores = flt.score(text)
@@ -204,6 +218,14 @@ def test_hashtag_entries_are_terms_and_a_disclosure_is_the_sellers_voice(tmp_pat
 )
 def test_obfuscated_wechat_handles_are_contacts(text: str, contacts: int) -> None:
     assert promo().score(text)["contact_hits"] == contacts
+
+
+def test_a_url_ends_where_the_chinese_text_starts_and_a_platform_profile_is_business() -> None:
+    scores = promo().score(PLATFORM_PITCH_ZH)
+    # Before session 5, "https?://\\S+" ran on through the Chinese text to the next space: one contact, not two.
+    assert scores["contact_hits"] == 2
+    assert {"注册用户", "活跃用户", "核心理念", "良好的口碑", "官方网站"} <= set(scores["terms"])
+    assert promo_en().score("Read more at https://example.com/a, or https://example.org/b.")["contact_hits"] == 2
 
 
 def test_null_threshold_switches_the_rule_off() -> None:
