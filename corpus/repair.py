@@ -439,6 +439,7 @@ def _drop_menu_blocks(lines: list[str], drop) -> list[str]:
     flush()
     return out
 
+
 def _drop_result_listings(lines: list[str], drop) -> list[str]:
     """Remove a search or catalogue result listing: a result-count line (:func:`is_result_count`) and the
     lines after it up to the next sentence (a line of 8+ words ending in . ! ? or …), counted as ``menu``.
