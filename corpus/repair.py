@@ -1,10 +1,11 @@
 """clean's repair rules: remove page furniture, repeated lines and sentences, and link and headline lists.
 
 As C4, RefinedWeb and CCNet do at line level: boilerplate lines from the word lists under
-``configs/wordlists/boilerplate/`` (Simplified, Traditional and English), menu rows ("首页 | 新闻 | 体育")
-and blocks of menu entries, the second copy of a repeated line or sentence, a trailing list of link
-titles, and runs of headlines anywhere (related-story blocks). Every rule is a pass over the lines with anchored or bounded patterns; lines inside Markdown code
-fences are never touched. :class:`corpus.clean.CleanStep` runs them and counts what each removed.
+``configs/wordlists/boilerplate/`` (Simplified, Traditional and English) and widget counters and
+pagination bars ("258 Shares", "<< 1 2 3 >>"), menu rows ("首页 | 新闻 | 体育") and blocks of menu entries,
+search-result listings, the second copy of a repeated line or sentence, a trailing list of link titles,
+and runs of headlines anywhere (related-story blocks). Every rule is a pass over the lines with anchored
+or bounded patterns; lines inside Markdown code fences are never touched. :class:`corpus.clean.CleanStep` runs them and counts what each removed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from corpus.filters.base import resolve_path
 from corpus.filters.harmful import read_lines
-from corpus.filters.lines import TERMINAL, is_list_item
+from corpus.filters.lines import CLOSERS, SENTENCE_END, TERMINAL, is_list_item
 from corpus.text import HAN
 
 # The repair rules, in the order they run; meta.clean holds "<rule>_lines" and "<rule>_chars" for each.
@@ -28,6 +29,26 @@ _CJK = HAN.regex
 _DIGIT = re.compile(r"\d")
 # Characters around a furniture word that do not change what the line is: "| 首页 |", "» Home", "更多>>".
 _FURNITURE_PUNCT = " \t|｜>»<«·•:：-–—_*/\\()（）[]【】「」<>《》"
+# A whole-line entry may also trail dots: "You may also like...", "Loading comments..." (NFKC makes "…" "...").
+_LINE_ENTRY_PUNCT = _FURNITURE_PUNCT + "."
+# Widget counters in page dumps: "258 Shares", "6 comments", "Likes: 2", "1.2K views". A count beside a
+# widget's label is never a sentence; the label alone is in the word lists.
+_COUNTER_LINE = re.compile(
+    r"(?:\d[\d,.]*[km]?\s*(?:shares?|comments?|likes?|views?|reads?|votes?|replies|retweets?|reactions?)"
+    r"|(?:shares?|comments?|likes?|views?|replies|reactions?)\s*:?\s*\d[\d,.]*[km]?)", re.I)
+# Pagination: three or more page numbers in a row beside an arrow or a prev/next word ("<< 1 2 3 4 >>",
+# "« Previous 1 2 3 Next »", "1 | 2 | 3 | Next"). Only lines of at most MAX_START_LINE characters.
+_PAGE_NUMBERS = re.compile(r"(?<![\d.,])\d{1,4}(?:\s*[|·]?\s+\d{1,4}){2,}(?![\d.,])")
+_PAGE_ARROW = re.compile(r"<<|>>|[«»‹›]|\b(?:prev|previous|next|last|first|page)\b", re.I)
+# A search or catalogue result count: "1-5 of 44 records found", "Results 1-10 of 230", "Showing 1 out of
+# a total of 1 results", "44 results for 'solar'" (a bare count only at the start of the line: "she set 3
+# records for the school" is prose). It heads a listing of links to records, not an article.
+_RESULT_COUNT = re.compile(
+    r"\b(?:results?|records?|items|entries|hits|matches|showing)\s+\d+\s*[-–]\s*\d+\s+(?:of|out of)\s+\d"
+    r"|\b\d+\s*[-–]\s*\d+\s+(?:of|out of)\s+\d[\d,]*\s+(?:results?|records?|items|entries|hits|matches|documents)\b"
+    r"|^(?:about\s+)?\d[\d,]*\s+(?:results?|records?|matches|hits)\s+(?:found|for|matching)\b"
+    r"|\bshowing\s+\d[\d,]*\s+out\s+of\s+(?:a\s+total\s+of\s+)?\d", re.I)
+MAX_RESULT_COUNT_LINE = 200
 # Menu rows and breadcrumbs: cells separated by | ｜ > » • or runs of 2+ spaces.
 # Not "·" (it joins the parts of a transliterated name: 赫伯特·乔治·威尔斯) nor "/" (lists of names).
 _MENU_SEPARATOR = re.compile(r"\s*(?:[|｜»›>•]|>>)\s*|\s{2,}")
@@ -47,6 +68,10 @@ _HEADLINE_ENDS = ("！", "？", "!", "?")
 _PROSE_ENDS = ("。！", "。？", "...!", "…！")  # "好。！" is a sentence, not a headline
 # Trailing link/headline list: at least this many short unpunctuated lines after the last prose line.
 MIN_TRAILING_LINES = 3
+# A menu entry is at most this many characters (and 6 words): six words of up to seven letters, so that
+# event and section names ("Quality Roundtable @ Solar Power Southeast", 42) do not break a menu block
+# in two runs too short to go (40 did, on pv magazine's menus, dev-en-0177).
+MAX_MENU_ENTRY = 48
 # A navigation block: at least this many menu entries in a row (a menu bar dumped one entry per line).
 MIN_MENU_RUN = 5
 # A headline link block ("related stories", "热点推荐"): at least this many headline lines in a run.
@@ -94,7 +119,7 @@ class Furniture:
         if len(line) > MAX_CONTAINS_LINE:
             return False
         lowered = line.casefold()
-        if lowered.strip(_FURNITURE_PUNCT) in self.lines:
+        if lowered.strip(_LINE_ENTRY_PUNCT) in self.lines:
             return True
         if len(line) <= MAX_START_LINE and lowered.lstrip(_FURNITURE_PUNCT).startswith(self.starts):
             return True
@@ -143,9 +168,36 @@ def is_menu_row(line: str) -> bool:
     return True
 
 
+def is_widget_line(line: str) -> bool:
+    """A widget counter ("258 Shares", "Comments: 0") or a pagination bar ("<< 1 2 3 4 >>") in a page dump."""
+    # Both shapes hold a digit: most lines fail that test first (it is the cheap one).
+    if len(line) > MAX_START_LINE or _DIGIT.search(line) is None:
+        return False
+    if _COUNTER_LINE.fullmatch(line.lstrip(_FURNITURE_PUNCT)):  # "• Likes: 2"
+        return True
+    numbers = _PAGE_NUMBERS.search(line)
+    if numbers is None or not _PAGE_ARROW.search(line):
+        return False
+    # Page numbers count up by one ("1 2 3", "4 5 6"); a row of scores or prices does not.
+    pages = [int(n) for n in re.findall(r"\d+", numbers.group())]
+    return all(b == a + 1 for a, b in zip(pages, pages[1:], strict=False))
+
+
+def is_result_count(line: str) -> bool:
+    """A search or catalogue result count ("1-5 of 44 records found matching your query:")."""
+    if len(line) > MAX_RESULT_COUNT_LINE:
+        return False
+    # Every form has " of " or opens with its count ("44 results", "About 1,230 results"): a literal
+    # test before the regex, whose alternatives are tried at every position of the line.
+    if not (" of " in line or " OF " in line or line[:1].isdigit() or line[:6].casefold() == "about "):
+        return False
+    return _RESULT_COUNT.search(line) is not None
+
+
 def is_menu_entry(line: str) -> bool:
-    """One navigation entry: at most 6 words or 8 CJK characters (after any bullet), no sentence end."""
-    if len(line) > 40 or line.endswith(("。", "！", "？", ".", "!", "?", "；", ";", "：", ":")):
+    """One navigation entry: at most 6 words or 8 CJK characters (after any bullet) and MAX_MENU_ENTRY
+    characters, no sentence end."""
+    if len(line) > MAX_MENU_ENTRY or line.endswith(("。", "！", "？", ".", "!", "?", "；", ";", "：", ":")):
         return False
     body = line.lstrip(_FURNITURE_PUNCT)
     cjk = len(_CJK.findall(body))
@@ -272,6 +324,9 @@ def repair(text: str, *, furniture: Furniture | None, drop_repeats: bool = True,
             if page_dump and is_menu_row(line):
                 drop("menu", line)
                 continue
+            if page_dump and is_widget_line(line):
+                drop("boilerplate", line)
+                continue
         if drop_repeats and len(line) >= MIN_REPEAT_LINE_CHARS:
             key = hash(" ".join(line.split()))
             if key in seen:
@@ -286,6 +341,7 @@ def repair(text: str, *, furniture: Furniture | None, drop_repeats: bool = True,
         kept.append(raw)
     if page_dump and not has_fence:  # in extracted articles and around code the layout is content
         if furniture is not None:
+            kept = _drop_result_listings(kept, drop)
             kept = _drop_menu_blocks(kept, drop)
         if drop_trailing_lists:
             kept = _drop_trailing_list(kept, drop)
@@ -382,6 +438,31 @@ def _drop_menu_blocks(lines: list[str], drop) -> list[str]:
             out.append(line)
     flush()
     return out
+
+
+def _drop_result_listings(lines: list[str], drop) -> list[str]:
+    """Remove a search or catalogue result listing: a result-count line (:func:`is_result_count`) and the
+    lines after it up to the next sentence (a line of 8+ words ending in . ! ? or …), counted as ``menu``.
+
+    "1-5 of 44 records found" heads rows that each link to a record (a citation with "details url", a
+    product with its price): the page is a list of links, whatever the length of its rows. A snippet that
+    ends a sentence ends the listing, so an article after the list stays; a column header ending in a
+    bracket ("Pages Links (down)") or a label ending in a colon does not.
+    """
+    out: list[str] = []
+    listing = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped and is_result_count(stripped):
+            listing = True
+        elif listing and stripped and _is_prose(stripped) and stripped.rstrip(CLOSERS).endswith(tuple(SENTENCE_END)):
+            listing = False
+        if listing and stripped:
+            drop("menu", stripped)
+        else:
+            out.append(line)
+    return out
+
 
 def _drop_headline_runs(lines: list[str], drop) -> list[str]:
     """Remove runs of >= MIN_HEADLINE_RUN headlines (:func:`is_headline`) anywhere in a page dump, counted

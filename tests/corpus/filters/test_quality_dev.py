@@ -19,7 +19,9 @@ DEV = Path(__file__).resolve().parents[4] / "shared" / "quality" / "dev.jsonl"
 # (zh: trading calls, platform-profile phrases, URLs that end at Chinese text): zh 0.978 / 0.904. Session 4
 # (clean_little_prose, injected readings, sign-in labels, casino-app brands): zh 0.978 / 0.865, en
 # 0.972 / 0.818; session 3 (promo) zh 0.978 / 0.808, en 0.972 / 0.750; before both 0.984 / 0.615, 0.972 / 0.659.
-FLOORS = {"zh": (0.97, 0.90), "en": (0.97, 0.81)}
+# Session 5, en (widget counters, pagination, search-result listings, 48-character menu entries,
+# share buttons): en 0.972 / 0.909.
+FLOORS = {"zh": (0.97, 0.90), "en": (0.97, 0.90)}
 
 
 @pytest.fixture(scope="module")
