@@ -6,6 +6,8 @@ keep-recall, drop-recall and precision (of the drop decision) per language and p
 and which reasons dropped ``keep`` documents. Run: ``python benchmarks/filter_quality.py [--show N]``;
 ``--reason R [--show N]`` lists every document rule ``R`` dropped (``promo_commercial``: what the promo
 rule took, good and bad), with its label, value and first N characters.
+``--clean OPTION=VALUE`` (repeatable) runs clean with a bound other than its default, e.g.
+``--clean max_furniture_ratio=0.5 --clean min_prose_ratio=none``, to measure what a rule costs and gains.
 ``--huge MB`` instead times ``clean`` on one generated document of that size (prose, menu runs, repeats,
 runs of spaces) at MB/8 and MB, and prints seconds and peak RSS: the scaling should be linear.
 """
@@ -43,6 +45,22 @@ def time_huge(megabytes: float) -> tuple[float, float]:
     return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def clean_options(pairs: list[str]) -> dict[str, object]:
+    """``["max_furniture_ratio=0.5", "min_prose_ratio=none"]`` as CleanStep keyword arguments (YAML values)."""
+    import dataclasses
+
+    import yaml
+
+    fields = {f.name for f in dataclasses.fields(CleanStep)}
+    options = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in fields:
+            raise SystemExit(f"--clean {pair!r}: give OPTION=VALUE with one of {', '.join(sorted(fields))}")
+        options[name] = None if value.lower() == "none" else yaml.safe_load(value)
+    return options
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", type=Path, default=DEV)
@@ -50,13 +68,16 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=0, help="print the first N chars of every wrong decision")
     parser.add_argument("--reason", help="list the documents this rejection reason dropped, with their labels")
     parser.add_argument("--huge", type=float, default=0, help="time clean on one generated document of MB")
+    parser.add_argument("--clean", action="append", default=[], metavar="OPTION=VALUE",
+                        help="a clean option other than its default, e.g. max_furniture_ratio=0.5 or "
+                             "min_prose_ratio=none (repeatable): to measure what a bound costs and gains")
     args = parser.parse_args()
     if args.huge:
         for mb in (args.huge / 8, args.huge):
             seconds, rss = time_huge(mb)
             print(f"clean, one {mb:.1f} MB document: {seconds:.2f} s ({mb / seconds:.1f} MB/s), peak RSS {rss:.0f} MiB")
         return
-    outcomes = judge(load_labelled(args.input), args.config)
+    outcomes = judge(load_labelled(args.input), args.config, clean=CleanStep(**clean_options(args.clean)))
     print(report(outcomes))
     if args.reason:
         hits = [o for o in outcomes if o["reason"] == args.reason]

@@ -32,15 +32,17 @@ def load_labelled(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def judge(records: list[dict[str, Any]], config: str = DEFAULT_CONFIG) -> list[dict[str, Any]]:
+def judge(records: list[dict[str, Any]], config: str = DEFAULT_CONFIG, *, clean: CleanStep | None = None
+          ) -> list[dict[str, Any]]:
     """Run clean + filter on ``records`` as unlabelled web documents; one outcome per record, in order.
 
+    ``clean``: the clean step to use (default: ``CleanStep()``, the pipeline's defaults).
     Each outcome: ``{id, lang, source, label, kept, reason, doc}`` where ``reason`` is the rejecting
     rule (``None`` if kept) and ``doc`` the document after the two stages.
     """
     docs = [{"id": r["id"], "text": r["text"], "source": "web", "meta": {}} for r in records]
     counters: Counter = Counter()
-    cleaned = list(CleanStep()(iter(docs), counters))
+    cleaned = list((clean or CleanStep())(iter(docs), counters))
     # As the runner does: a document clean rejected never reaches the filter stage.
     kept = [d for d in cleaned if rejection(d) is None]
     by_id = {d["id"]: d for d in cleaned}
