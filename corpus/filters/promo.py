@@ -52,6 +52,27 @@ _PHONE = re.compile(
     r"|\(\d{3}\)\s?\d{3}-\d{4}|(?<!\d)\d{3}[-.]\d{3}[-.]\d{4}(?!\d)"
 )
 PATTERNS = {"price": _PRICE, "contact": _CONTACT}
+# _PRICE's matches, found faster. Its alternatives start with a class ([¥￥$€£], \d), so `re` gets no
+# first-character set and tries all three at every position (~27 ns a character). The same alternatives
+# behind one class of their first characters let it skip to a currency sign or a digit; the lookbehind
+# then picks the alternatives that first character starts (the two classes are disjoint; "\d+" is
+# "\d\d*"). A text without 元, 块钱, € and "%" can only hold the first alternative, whose first character
+# is rarer still. 4 KB English pages: 110 -> 21 us; Wikipedia articles 437 -> 95 us.
+_PRICE_CURRENCY = r"[¥￥$€£]"
+_PRICE_AFTER_CURRENCY = r"\s?\d[\d,]*(?:\.\d+)?(?![\d,.]|\s?(?:million|billion|trillion|bn|亿|万))"
+_PRICE_ONLY_CURRENCY = re.compile(_PRICE_CURRENCY + _PRICE_AFTER_CURRENCY)
+_PRICE_ONE_CLASS = re.compile(
+    rf"[¥￥$€£\d](?:(?<={_PRICE_CURRENCY}){_PRICE_AFTER_CURRENCY}"
+    r"|(?<=\d)(?:[\d,]*(?:\.\d+)?\s?(?:元|块钱|€)|\d*\s?%\s?off\b))"
+)
+
+
+def count_prices(normalised: str) -> int:
+    """``len(_PRICE.findall(normalised))``: the same matches, from a pattern ``re`` can skip ahead in."""
+    if "%" in normalised or "元" in normalised or "块钱" in normalised or "€" in normalised:
+        return len(_PRICE_ONE_CLASS.findall(normalised))
+    return len(_PRICE_ONLY_CURRENCY.findall(normalised))
+
 # Word-list categories (configs/wordlists/promo/<category>.<lang>.txt) and pattern categories. ``report``
 # (reporting voice: 记者, "said") is counter-evidence and takes a negative weight.
 LIST_CATEGORIES = ("address", "business", "cta", "disclosure", "hype", "offer", "report", "self")
@@ -126,7 +147,7 @@ class PromoFilter(Filter):
         hits = {category: len(found.get(category, {})) if category in DISTINCT else
                 sum(found.get(category, {}).values()) for category in LIST_CATEGORIES}
         for category, pattern in PATTERNS.items():
-            hits[category] = len(pattern.findall(normalised))
+            hits[category] = count_prices(normalised) if pattern is _PRICE else len(pattern.findall(normalised))
         hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
         if any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):
             hits["contact"] += len(_WECHAT_SPELT.findall(normalised))
