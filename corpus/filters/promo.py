@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
-from corpus.filters.harmful import Matcher, load_matcher, normalised_text
+from corpus.filters.base import KEEP, Filter, Scores, Verdict, batch_contains, re2_class, resolve_path
+from corpus.filters.harmful import Matcher, load_matcher, normalised_text, normalised_texts
 from corpus.filters.view import TextView
 
 PROMO_COMMERCIAL = "promo_commercial"
@@ -52,6 +53,15 @@ _PHONE = re.compile(
     r"|\(\d{3}\)\s?\d{3}-\d{4}|(?<!\d)\d{3}[-.]\d{3}[-.]\d{4}(?!\d)"
 )
 PATTERNS = {"price": _PRICE, "contact": _CONTACT}
+
+
+@functools.lru_cache(maxsize=1)
+def _candidate_patterns() -> tuple[str, str]:
+    """RE2 patterns matching a text exactly when ``_PHONE_RUN`` matches in it / one of
+    ``_WECHAT_SPELT_LITERALS`` occurs in it (``\\d`` spelt out as Python's digits: RE2's is ASCII)."""
+    digit = re2_class(r"\d")
+    phone_runs = rf"[{digit}(][{digit}()\-. ]{{9,}}[{digit}]"
+    return phone_runs, "|".join(map(re.escape, _WECHAT_SPELT_LITERALS))
 # _PRICE's matches, found faster. Its alternatives start with a class ([¥￥$€£], \d), so `re` gets no
 # first-character set and tries all three at every position (~27 ns a character). The same alternatives
 # behind one class of their first characters let it skip to a currency sign or a digit; the lookbehind
@@ -139,7 +149,19 @@ class PromoFilter(Filter):
 
     def score(self, text: str | TextView) -> Scores:
         """Hits per category, the number of categories present, and the weighted points per 1,000 chars."""
-        view = TextView.of(text)
+        return self._score(TextView.of(text), phone_runs=True, spelt=True)
+
+    def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
+        """:meth:`score` of each view; one RE2 pass over the batch finds the texts that can hold a phone
+        number or a spelt WeChat handle, and only those get the Python passes (4 KB pages: ~45 us less)."""
+        normalised = normalised_texts(views)
+        phone_runs, spelt = _candidate_patterns()
+        return [self._score(view, phone_runs=run, spelt=literal) for view, run, literal in
+                zip(views, batch_contains(normalised, phone_runs), batch_contains(normalised, spelt), strict=True)]
+
+    def _score(self, view: TextView, *, phone_runs: bool, spelt: bool) -> Scores:
+        """:meth:`score`; ``phone_runs`` / ``spelt`` False: the text has no ``_PHONE_RUN`` match / none of
+        ``_WECHAT_SPELT_LITERALS``, so those passes are skipped (they would count nothing)."""
         normalised = normalised_text(view)
         found = load_promo_matcher(self.wordlists).count(normalised)
         # Phrase categories count distinct terms: a promotion strings many different devices together,
@@ -148,8 +170,9 @@ class PromoFilter(Filter):
                 sum(found.get(category, {}).values()) for category in LIST_CATEGORIES}
         for category, pattern in PATTERNS.items():
             hits[category] = count_prices(normalised) if pattern is _PRICE else len(pattern.findall(normalised))
-        hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
-        if any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):
+        if phone_runs:
+            hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
+        if spelt and any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):
             hits["contact"] += len(_WECHAT_SPELT.findall(normalised))
         points = sum(self.weights[c] * min(n, self.caps[c]) for c, n in hits.items())
         length = max(len(normalised), self.min_chars_norm)
