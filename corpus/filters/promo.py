@@ -56,12 +56,15 @@ PATTERNS = {"price": _PRICE, "contact": _CONTACT}
 
 
 @functools.lru_cache(maxsize=1)
-def _candidate_patterns() -> tuple[str, str]:
+def _candidate_patterns() -> tuple[str, str, str]:
     """RE2 patterns matching a text exactly when ``_PHONE_RUN`` matches in it / one of
-    ``_WECHAT_SPELT_LITERALS`` occurs in it (``\\d`` spelt out as Python's digits: RE2's is ASCII)."""
-    digit = re2_class(r"\d")
+    ``_WECHAT_SPELT_LITERALS`` occurs in it, and one matching wherever ``_PRICE`` does: its alternatives
+    without the look-ahead and ``\\b`` (``\\d``, ``\\s`` spelt out as Python's: RE2's are ASCII)."""
+    digit, space = re2_class(r"\d"), re2_class(r"\s")
     phone_runs = rf"[{digit}(][{digit}()\-. ]{{9,}}[{digit}]"
-    return phone_runs, "|".join(map(re.escape, _WECHAT_SPELT_LITERALS))
+    prices = (rf"[¥￥$€£][{space}]?[{digit}]|[{digit}][{digit},]*(?:\.[{digit}]+)?[{space}]?(?:元|块钱|€)"
+              rf"|[{digit}]+[{space}]?%[{space}]?off")
+    return phone_runs, "|".join(map(re.escape, _WECHAT_SPELT_LITERALS)), prices
 # _PRICE's matches, found faster. Its alternatives start with a class ([¥￥$€£], \d), so `re` gets no
 # first-character set and tries all three at every position (~27 ns a character). The same alternatives
 # behind one class of their first characters let it skip to a currency sign or a digit; the lookbehind
@@ -149,19 +152,21 @@ class PromoFilter(Filter):
 
     def score(self, text: str | TextView) -> Scores:
         """Hits per category, the number of categories present, and the weighted points per 1,000 chars."""
-        return self._score(TextView.of(text), phone_runs=True, spelt=True)
+        return self._score(TextView.of(text), phone_runs=True, spelt=True, prices=True)
 
     def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
-        """:meth:`score` of each view; one RE2 pass over the batch finds the texts that can hold a phone
-        number or a spelt WeChat handle, and only those get the Python passes (4 KB pages: ~45 us less)."""
+        """:meth:`score` of each view; one RE2 pass over the batch per pattern finds the texts that can
+        hold a phone number, a spelt WeChat handle or a price, and only those get the Python passes (most
+        texts have none: 4 KB pages ~50 us less, Wikipedia articles ~140)."""
         normalised = normalised_texts(views)
-        phone_runs, spelt = _candidate_patterns()
-        return [self._score(view, phone_runs=run, spelt=literal) for view, run, literal in
-                zip(views, batch_contains(normalised, phone_runs), batch_contains(normalised, spelt), strict=True)]
+        found = [batch_contains(normalised, pattern) for pattern in _candidate_patterns()]
+        return [self._score(view, phone_runs=run, spelt=literal, prices=price)
+                for view, run, literal, price in zip(views, *found, strict=True)]
 
-    def _score(self, view: TextView, *, phone_runs: bool, spelt: bool) -> Scores:
-        """:meth:`score`; ``phone_runs`` / ``spelt`` False: the text has no ``_PHONE_RUN`` match / none of
-        ``_WECHAT_SPELT_LITERALS``, so those passes are skipped (they would count nothing)."""
+    def _score(self, view: TextView, *, phone_runs: bool, spelt: bool, prices: bool) -> Scores:
+        """:meth:`score`; ``phone_runs`` / ``spelt`` / ``prices`` False: the text has no ``_PHONE_RUN``
+        match / none of ``_WECHAT_SPELT_LITERALS`` / no ``_PRICE`` match, so those passes are skipped
+        (they would count nothing)."""
         normalised = normalised_text(view)
         found = load_promo_matcher(self.wordlists).count(normalised)
         # Phrase categories count distinct terms: a promotion strings many different devices together,
@@ -169,7 +174,10 @@ class PromoFilter(Filter):
         hits = {category: len(found.get(category, {})) if category in DISTINCT else
                 sum(found.get(category, {}).values()) for category in LIST_CATEGORIES}
         for category, pattern in PATTERNS.items():
-            hits[category] = count_prices(normalised) if pattern is _PRICE else len(pattern.findall(normalised))
+            if pattern is _PRICE:
+                hits[category] = count_prices(normalised) if prices else 0
+            else:
+                hits[category] = len(pattern.findall(normalised))
         if phone_runs:
             hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
         if spelt and any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):

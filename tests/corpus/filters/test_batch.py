@@ -72,7 +72,7 @@ contact_texts = st.lists(st.sampled_from(_PHONE_PIECES), max_size=24).map("".joi
 @example("call 138 1234 5678 now")
 @example("(555) 014-2297")
 def test_promo_candidates_match_exactly_where_the_python_passes_can_count(text):
-    phone_runs, spelt = promo._candidate_patterns()
+    phone_runs, spelt, _ = promo._candidate_patterns()
     (runs,) = batch_contains([text], phone_runs)
     (literal,) = batch_contains([text], spelt)
     assert runs == (promo._PHONE_RUN.search(text) is not None)
@@ -87,3 +87,4 @@ def test_promo_candidates_match_exactly_where_the_python_passes_can_count(text):
 def test_score_batch_equals_score(name, texts):
     flt = build_filter(name, {})
     assert flt.score_batch([TextView(text) for text in texts]) == [flt.score(text) for text in texts]
+
