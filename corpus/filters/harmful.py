@@ -81,8 +81,8 @@ def _spaced_candidates() -> str:
 def normalise_many(texts: Sequence[str]) -> list[str]:
     """``[normalise(text) for text in texts]``, with the spaced-letter pass run only on the texts where
     one RE2 pass over all of them finds a match (:func:`corpus.filters.base.batch_contains`; few texts have
-    one). Per text that regex tries its lookbehind at every character: 0.5 KB English 12 -> 8 us for all
-    of the normalisation, 4 KB pages (numpy test) 71 -> 59 us. The separator pass between Han characters
+    one). Per text that regex tries its lookbehind at every character: 0.5 KB English 12.5 -> 4.1 us for
+    all of the normalisation, 4 KB pages (numpy test) 74 -> 49 us. The separator pass between Han characters
     stays per text: nearly every Chinese text has such a gap, and ``_CJK`` finds none in English fast.
     """
     joined = []
