@@ -24,10 +24,11 @@ DEFAULT_CONFIG = "configs/filters/mixed.yaml"
 # compiled regexes): lid.176's predict took 31 us on a 0.5 KB Chinese document in a loop of predicts and
 # 56-62 us between the other filters' calls; the zh chain on 0.5 KB documents ran 2.0 -> 2.6 MB/s per
 # CPU-second (benchmarks/RESULTS.md, #20 session 4). The tables are reloaded once per filter and batch,
-# so 1,024 documents amortise it further than 256 (0.5 KB documents: langid 60 -> 49 us, zh and en
-# chains ~12% faster; #20 session 5); the pages of ~2-4 KB reach the character bound first, and 4,096
-# gained nothing more. The character bound keeps the batch's views (lines, words, normalised text) to a
-# few tens of MB when the documents are large.
+# so 1,024 documents amortise it further than 256 where other processes share the caches (0.5 KB
+# documents on a saturated machine: langid 60 -> 49 us, zh and en chains ~12% faster; on a quiet one no
+# gain was seen, #20 session 5); the pages of ~2-4 KB reach the character bound first, and 4,096 gained
+# nothing more. The character bound keeps the batch's views (lines, words, normalised text) to a few
+# tens of MB when the documents are large.
 BATCH_DOCS = 1024
 BATCH_CHARS = 1_000_000
 
