@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
+from corpus.filters.base import KEEP, Filter, Scores, Verdict, batch_contains, re2_class, resolve_path
 from corpus.filters.view import TextView, code_units
 from corpus.text import HAN_BASIC, normalize, opencc_converter
 
@@ -48,12 +49,48 @@ _LATIN = re.compile(r"[a-z0-9]")
 
 def normalise(text: str) -> str:
     """Undo common obfuscation: full-width and case, Traditional script, separators inside words."""
-    text = opencc_converter("t2s")(normalize(text, case="casefold"))
+    text = _fold(text)
     if _CJK.search(text):
         text = _CJK_GAP.sub("", text)
     if len(text) >= _SPACED_NUMPY_MIN_CHARS and not has_spaced_latin(text):
         return text
+    return _join_spaced(text)
+
+
+def _fold(text: str) -> str:
+    """NFKC, casefold and Traditional -> Simplified: the first steps of :func:`normalise`."""
+    return opencc_converter("t2s")(normalize(text, case="casefold"))
+
+
+def _join_spaced(text: str) -> str:
     return _SPACED_LATIN.sub(lambda m: _SEPARATORS.sub("", m.group()), text)
+
+
+@functools.lru_cache(maxsize=1)
+def _spaced_candidates() -> str:
+    """An RE2 pattern that matches a text exactly when ``_SPACED_LATIN`` matches somewhere in it.
+
+    RE2 has no lookaround; for "is there a match" the characters the lookarounds test can be matched
+    instead: a non-alphanumeric character (or an end of the text) before the first and after the last
+    spaced letter (the letters between have gaps, which are non-alphanumeric, on both sides).
+    """
+    space = re2_class(r"[^\S\n]")
+    return rf"(?:^|[^a-z0-9])[a-z0-9](?:(?:[{space}]{{1,2}}|[.\-_*·]{{1,2}})[a-z0-9]){{2,}}(?:[^a-z0-9]|$)"
+
+
+def normalise_many(texts: Sequence[str]) -> list[str]:
+    """``[normalise(text) for text in texts]``, with the spaced-letter pass run only on the texts where
+    one RE2 pass over all of them finds a match (:func:`corpus.filters.base.batch_contains`; few texts have
+    one). Per text that regex tries its lookbehind at every character: 0.5 KB English 12.5 -> 4.1 us for
+    all of the normalisation, 4 KB pages (numpy test) 74 -> 49 us. The separator pass between Han characters
+    stays per text: nearly every Chinese text has such a gap, and ``_CJK`` finds none in English fast.
+    """
+    joined = []
+    for text in texts:
+        text = _fold(text)
+        joined.append(_CJK_GAP.sub("", text) if _CJK.search(text) else text)
+    return [_join_spaced(text) if hit else text
+            for text, hit in zip(joined, batch_contains(joined, _spaced_candidates()), strict=True)]
 
 
 # From this length the spaced-letter test below beats the regex, which tries its lookbehind at every
@@ -115,7 +152,18 @@ def read_lines(path: Path) -> list[str]:
 
 def normalised_text(view: TextView) -> str:
     """:func:`normalise` of the document, once per view: the harmful and promo filters both match on it."""
-    return view.memo(("normalised",), lambda: normalise(view.text))
+    return view.memo(_NORMALISED, lambda: normalise(view.text))
+
+
+_NORMALISED = ("normalised",)
+
+
+def normalised_texts(views: Sequence[TextView]) -> list[str]:
+    """:func:`normalised_text` of each view; those not yet known are normalised together (:func:`normalise_many`)."""
+    todo = [view for view in views if not view.knows(_NORMALISED)]
+    for view, normalised in zip(todo, normalise_many([view.text for view in todo]), strict=True):
+        view.memo(_NORMALISED, lambda normalised=normalised: normalised)
+    return [normalised_text(view) for view in views]
 
 
 def _as_bytes(text: str) -> str:
@@ -258,6 +306,11 @@ class HarmfulFilter(Filter):
             scores[f"{category}_per_1k_chars"] = round(1000 * hits / length, 3)
             scores[f"{category}_terms"] = sorted(terms, key=terms.get, reverse=True)[:10]
         return scores
+
+    def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
+        """:meth:`score` of each view, the texts normalised together first (:func:`normalised_texts`)."""
+        normalised_texts(views)
+        return [self.score(view) for view in views]
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Blocked domain first, then the first category whose distinct and density bounds are both met

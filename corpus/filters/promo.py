@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from corpus.filters.base import KEEP, Filter, Scores, Verdict, resolve_path
-from corpus.filters.harmful import Matcher, load_matcher, normalised_text
+from corpus.filters.base import KEEP, Filter, Scores, Verdict, batch_contains, re2_class, resolve_path
+from corpus.filters.harmful import Matcher, load_matcher, normalised_text, normalised_texts
 from corpus.filters.view import TextView
 
 PROMO_COMMERCIAL = "promo_commercial"
@@ -52,6 +53,39 @@ _PHONE = re.compile(
     r"|\(\d{3}\)\s?\d{3}-\d{4}|(?<!\d)\d{3}[-.]\d{3}[-.]\d{4}(?!\d)"
 )
 PATTERNS = {"price": _PRICE, "contact": _CONTACT}
+
+
+@functools.lru_cache(maxsize=1)
+def _candidate_patterns() -> tuple[str, str, str]:
+    """RE2 patterns matching a text exactly when ``_PHONE_RUN`` matches in it / one of
+    ``_WECHAT_SPELT_LITERALS`` occurs in it, and one matching wherever ``_PRICE`` does: its alternatives
+    without the look-ahead and ``\\b`` (``\\d``, ``\\s`` spelt out as Python's: RE2's are ASCII)."""
+    digit, space = re2_class(r"\d"), re2_class(r"\s")
+    phone_runs = rf"[{digit}(][{digit}()\-. ]{{9,}}[{digit}]"
+    prices = (rf"[¥￥$€£][{space}]?[{digit}]|[{digit}][{digit},]*(?:\.[{digit}]+)?[{space}]?(?:元|块钱|€)"
+              rf"|[{digit}]+[{space}]?%[{space}]?off")
+    return phone_runs, "|".join(map(re.escape, _WECHAT_SPELT_LITERALS)), prices
+# _PRICE's matches, found faster. Its alternatives start with a class ([¥￥$€£], \d), so `re` gets no
+# first-character set and tries all three at every position (~27 ns a character). The same alternatives
+# behind one class of their first characters let it skip to a currency sign or a digit; the lookbehind
+# then picks the alternatives that first character starts (the two classes are disjoint; "\d+" is
+# "\d\d*"). A text without 元, 块钱, € and "%" can only hold the first alternative, whose first character
+# is rarer still. 4 KB English pages: 110 -> 21 us; Wikipedia articles 437 -> 95 us.
+_PRICE_CURRENCY = r"[¥￥$€£]"
+_PRICE_AFTER_CURRENCY = r"\s?\d[\d,]*(?:\.\d+)?(?![\d,.]|\s?(?:million|billion|trillion|bn|亿|万))"
+_PRICE_ONLY_CURRENCY = re.compile(_PRICE_CURRENCY + _PRICE_AFTER_CURRENCY)
+_PRICE_ONE_CLASS = re.compile(
+    rf"[¥￥$€£\d](?:(?<={_PRICE_CURRENCY}){_PRICE_AFTER_CURRENCY}"
+    r"|(?<=\d)(?:[\d,]*(?:\.\d+)?\s?(?:元|块钱|€)|\d*\s?%\s?off\b))"
+)
+
+
+def count_prices(normalised: str) -> int:
+    """``len(_PRICE.findall(normalised))``: the same matches, from a pattern ``re`` can skip ahead in."""
+    if "%" in normalised or "元" in normalised or "块钱" in normalised or "€" in normalised:
+        return len(_PRICE_ONE_CLASS.findall(normalised))
+    return len(_PRICE_ONLY_CURRENCY.findall(normalised))
+
 # Word-list categories (configs/wordlists/promo/<category>.<lang>.txt) and pattern categories. ``report``
 # (reporting voice: 记者, "said") is counter-evidence and takes a negative weight.
 LIST_CATEGORIES = ("address", "business", "cta", "disclosure", "hype", "offer", "report", "self")
@@ -118,7 +152,21 @@ class PromoFilter(Filter):
 
     def score(self, text: str | TextView) -> Scores:
         """Hits per category, the number of categories present, and the weighted points per 1,000 chars."""
-        view = TextView.of(text)
+        return self._score(TextView.of(text), phone_runs=True, spelt=True, prices=True)
+
+    def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
+        """:meth:`score` of each view; one RE2 pass over the batch per pattern finds the texts that can
+        hold a phone number, a spelt WeChat handle or a price, and only those get the Python passes (most
+        texts have none: 4 KB pages ~50 us less, Wikipedia articles ~140)."""
+        normalised = normalised_texts(views)
+        found = [batch_contains(normalised, pattern) for pattern in _candidate_patterns()]
+        return [self._score(view, phone_runs=run, spelt=literal, prices=price)
+                for view, run, literal, price in zip(views, *found, strict=True)]
+
+    def _score(self, view: TextView, *, phone_runs: bool, spelt: bool, prices: bool) -> Scores:
+        """:meth:`score`; ``phone_runs`` / ``spelt`` / ``prices`` False: the text has no ``_PHONE_RUN``
+        match / none of ``_WECHAT_SPELT_LITERALS`` / no ``_PRICE`` match, so those passes are skipped
+        (they would count nothing)."""
         normalised = normalised_text(view)
         found = load_promo_matcher(self.wordlists).count(normalised)
         # Phrase categories count distinct terms: a promotion strings many different devices together,
@@ -126,9 +174,13 @@ class PromoFilter(Filter):
         hits = {category: len(found.get(category, {})) if category in DISTINCT else
                 sum(found.get(category, {}).values()) for category in LIST_CATEGORIES}
         for category, pattern in PATTERNS.items():
-            hits[category] = len(pattern.findall(normalised))
-        hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
-        if any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):
+            if pattern is _PRICE:
+                hits[category] = count_prices(normalised) if prices else 0
+            else:
+                hits[category] = len(pattern.findall(normalised))
+        if phone_runs:
+            hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
+        if spelt and any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):
             hits["contact"] += len(_WECHAT_SPELT.findall(normalised))
         points = sum(self.weights[c] * min(n, self.caps[c]) for c, n in hits.items())
         length = max(len(normalised), self.min_chars_norm)

@@ -2,7 +2,7 @@
 
 Counting, timing, ``meta.reject`` and ``--annotate`` live here once, for every filter (the filters
 only score and decide, ``base.py``); which chain a document takes is ``route.py``'s. No filter modifies text.
-Documents are taken in small batches and each filter of a chain runs over the batch's documents in turn.
+Documents are taken in small batches and each filter of a chain scores the batch's documents in one call.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ DEFAULT_CONFIG = "configs/filters/mixed.yaml"
 # row keeps its tables warm in the CPU caches (lid.176's quantised matrices, the Aho-Corasick automaton,
 # compiled regexes): lid.176's predict took 31 us on a 0.5 KB Chinese document in a loop of predicts and
 # 56-62 us between the other filters' calls; the zh chain on 0.5 KB documents ran 2.0 -> 2.6 MB/s per
-# CPU-second (benchmarks/RESULTS.md, #20 session 4). The character bound keeps the batch's views (lines,
-# words, normalised text) to a few tens of MB when the documents are large.
-BATCH_DOCS = 256
+# CPU-second (benchmarks/RESULTS.md, #20 session 4). The tables are reloaded once per filter and batch,
+# so 1,024 documents amortise it further than 256 where other processes share the caches (0.5 KB
+# documents on a saturated machine: langid 60 -> 49 us, zh and en chains ~12% faster; on a quiet one no
+# gain was seen, #20 session 5); the pages of ~2-4 KB reach the character bound first, and 4,096 gained
+# nothing more. The character bound keeps the batch's views (lines, words, normalised text) to a few
+# tens of MB when the documents are large.
+BATCH_DOCS = 1024
 BATCH_CHARS = 1_000_000
 
 
@@ -62,7 +66,7 @@ class FilterStep:
 
     def __call__(self, docs: Iterator[dict[str, Any]], counters: Counter) -> Iterator[dict[str, Any]]:
         plan = load_plan(self.config)
-        for batch in batches(docs):
+        for batch in batches(docs, BATCH_DOCS, BATCH_CHARS):  # read here, not bound as defaults: tests set them
             yield from self._run(plan, batch, counters)
 
     def _run(self, plan: Plan, batch: list[dict[str, Any]], counters: Counter) -> list[dict[str, Any]]:
@@ -84,8 +88,11 @@ class FilterStep:
                     break
                 name, survivors = flt.name, []
                 start = time.perf_counter()
-                for i in alive:
-                    scores[i][name] = result = flt.score(views[i])
+                # One call for the batch's documents still in the chain: a filter may measure them all at
+                # once (one RE2 pass over the batch instead of a regex per document, base.batch_contains).
+                results = flt.score_batch([views[i] for i in alive])
+                for i, result in zip(alive, results, strict=True):
+                    scores[i][name] = result
                     verdict = flt.decide(result, batch[i])
                     if not verdict.keep:
                         failed.setdefault(i, []).append({"filter": name, "reason": verdict.reason,

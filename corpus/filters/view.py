@@ -93,6 +93,10 @@ class TextView:
 
         return line_kinds(self.lines)
 
+    def knows(self, key: tuple) -> bool:
+        """Whether :meth:`memo` has computed ``key`` for this text already."""
+        return key in self._memo
+
     def memo(self, key: tuple, compute):
         """``compute()`` once per ``key`` for this text (language ID per prefix length, normalised text)."""
         if key not in self._memo:

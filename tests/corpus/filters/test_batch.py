@@ -1,0 +1,90 @@
+"""Batch scoring: RE2 passes over a batch (pyarrow) give what the per-text Python regexes give.
+
+Each RE2 pattern stands for a Python one (no lookaround in RE2, ASCII ``\\d`` and ``\\s``), so each is
+checked against its twin on random texts, and every filter's ``score_batch`` against its ``score``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from corpus.filters import harmful, promo
+from corpus.filters.base import batch_contains, re2_class
+from corpus.filters.registry import build_filter
+from corpus.filters.view import TextView
+
+
+@pytest.mark.parametrize("python_class", [r"\d", r"[^\S\n]", r"[\s\W_]"])
+def test_re2_class_holds_what_python_matches_on_every_bmp_and_some_astral_characters(python_class):
+    points = [*range(0xD800), *range(0xE000, 0x10000), *range(0x10000, 0x110000, 97)]
+    chars = [chr(c) for c in points]
+    found = pc.match_substring_regex(pa.array(chars), f"^[{re2_class(python_class)}]$").to_pylist()
+    expected = [re.fullmatch(python_class, c) is not None for c in chars]
+    assert found == expected
+    assert any(expected) and not all(expected)
+
+
+def test_batch_contains_answers_true_for_a_text_pyarrow_cannot_encode():
+    digit = re2_class(r"\d")
+    assert batch_contains(["a1", "b", "\ud800", "٣"], f"[{digit}]") == [True, False, True, True]
+    assert batch_contains([], "a") == []
+
+
+# Spaced letters: single letters/digits, both kinds of gap, newlines (not a gap), Han, wide spaces.
+_SPACING_PIECES = ["a", "7", "b", " ", " ", ".", "ab", "  ", "   ", "..", "-", "*", "·", "_", ". ", "\n", "\t",
+                   "\u3000", "\xa0", "X", "中", ",", "é", "\U0001f600"]
+spaced_texts = st.lists(st.sampled_from(_SPACING_PIECES), max_size=20).map("a".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(spaced_texts)
+@example("c a s i n o")
+@example("xa b c")
+@example("a b c\n")
+def test_spaced_candidates_match_exactly_where_the_regex_does(text):
+    (found,) = batch_contains([text], harmful._spaced_candidates())
+    assert found == (harmful._SPACED_LATIN.search(text) is not None)
+
+
+# Texts for the whole normalisation: full-width and Traditional forms, gaps between Han characters.
+_NORMALISE_PIECES = [*_SPACING_PIECES, "赌", "博", "賭", "場", "，", " . ", "ＡＢ", "Ｃ", "①", "ﬁ", "STRASSE", "…"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_NORMALISE_PIECES), max_size=30).map("".join), max_size=6))
+def test_normalise_many_equals_normalise(texts):
+    assert harmful.normalise_many(texts) == [harmful.normalise(text) for text in texts]
+
+
+_PHONE_PIECES = ["1", "3", "8", "400", "0", "٣", "７", "(", ")", "-", ".", " ", "\n", "a", "号", "13812345678",
+                 "555", "v信", "vx", "薇信", "加", "v", "x", "微"]
+contact_texts = st.lists(st.sampled_from(_PHONE_PIECES), max_size=24).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(contact_texts)
+@example("call 138 1234 5678 now")
+@example("(555) 014-2297")
+def test_promo_candidates_match_exactly_where_the_python_passes_can_count(text):
+    phone_runs, spelt, _ = promo._candidate_patterns()
+    (runs,) = batch_contains([text], phone_runs)
+    (literal,) = batch_contains([text], spelt)
+    assert runs == (promo._PHONE_RUN.search(text) is not None)
+    assert literal == any(lit in text for lit in promo._WECHAT_SPELT_LITERALS)
+
+
+@pytest.mark.parametrize("name", ["harmful", "promo"])
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from([*_NORMALISE_PIECES, *_PHONE_PIECES, "casino", "赌博", "您",
+                                                  "立即购买", "$19.99", "9折", "免费"]),
+                               max_size=40).map("".join), min_size=1, max_size=8))
+def test_score_batch_equals_score(name, texts):
+    flt = build_filter(name, {})
+    assert flt.score_batch([TextView(text) for text in texts]) == [flt.score(text) for text in texts]
+
