@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
@@ -30,6 +31,7 @@ from corpus.text import normalize
 
 EXACT_DUPLICATE = "exact_duplicate"
 STATE_DIR = "_dedup-exact"
+SPILL_DIR = "removed-spill"  # under STATE_DIR: each partition's removed documents while deciding
 PARTITION_DOCS = 1 << 18  # documents whose hashes are sorted at once: ~110 B each with sort scratch, ~30 MiB
 
 
@@ -100,15 +102,18 @@ def priority_ranks(sources: np.ndarray, priority: tuple[str, ...]) -> np.ndarray
     return rank
 
 
-def removals(files: list[Path], priority: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
-    """Per shard (files from :func:`hash_shard`), the ``positions`` to remove and the id ``kept`` for each.
+def removals(files: list[Path], priority: tuple[str, ...], spill: Path) -> Iterator[dict[str, np.ndarray]]:
+    """Per shard (files from :func:`hash_shard`), in order, the ``positions`` to remove and the id ``kept``
+    for each.
 
     The keeper of a hash is the first of its documents by (source rank, shard, position). Hashes are
     sorted one partition (``hash % parts``, about PARTITION_DOCS documents) at a time: all copies of a
     text share its hash, hence a partition, so memory is one partition's columns and sort scratch (~110 B
-    a document), one shard's arrays and the removed documents, never the whole corpus. Each shard's
-    removals are in the order one sort of everything would give, (hash, source rank, position), so the
-    files do not depend on ``parts``. The price: every shard's hash file is read once per partition.
+    a document) and one shard's arrays, never the whole corpus. Each partition's removed documents go to
+    ``spill`` (``.npy`` files grouped by shard, read back by memory map), not to memory: at 10 GB the
+    removed documents held in the driver grew it by ~40 MiB. Each shard's removals are in the order one
+    sort of everything would give, (hash, source rank, position), so the files do not depend on
+    ``parts``. The price: every shard's hash file is read once per partition.
     """
     sizes, width = [], 1
     for f in files:
@@ -116,7 +121,8 @@ def removals(files: list[Path], priority: tuple[str, ...]) -> list[dict[str, np.
             sizes.append(z["hashes"].size)
             width = max(width, z["ids"].dtype.itemsize // 4)  # ids are written as one array of this width
     parts = max(1, -(-sum(sizes) // PARTITION_DOCS))
-    found: list[list[tuple[np.ndarray, ...]]] = [[] for _ in files]
+    spill.mkdir(parents=True, exist_ok=True)
+    bounds: list[np.ndarray] = []  # per partition: where each shard's removed rows start in its files
     for part in range(parts):
         cols: dict[str, list[np.ndarray]] = {"hash": [], "rank": [], "shard": [], "position": [], "row": []}
         for i, f in enumerate(files):
@@ -129,23 +135,31 @@ def removals(files: list[Path], priority: tuple[str, ...]) -> list[dict[str, np.
                 cols["position"].append(z["positions"][rows])
                 cols["row"].append(rows)
         hashes, rank, shard, position, row = (np.concatenate(cols[k]) for k in ("hash", "rank", "shard", "position", "row"))
+        del cols
         removed, keeper = first_of_each(hashes, rank, shard, position)
         kept_id = np.empty(removed.size, dtype=f"<U{width}")
         for s in np.unique(shard[keeper]):
             with np.load(files[s]) as z:
                 mine = shard[keeper] == s
                 kept_id[mine] = z["ids"][row[keeper[mine]]]
-        for s in np.unique(shard[removed]):
-            mine = shard[removed] == s
-            found[s].append((hashes[removed[mine]], rank[removed[mine]], position[removed[mine]], kept_id[mine]))
-    out = []
-    for parts_of_shard in found:
-        h, r, pos, kept = (np.concatenate([x[k] for x in parts_of_shard]) if parts_of_shard else empty
-                           for k, empty in enumerate((np.empty(0, np.uint64), np.empty(0, np.int64),
-                                                      np.empty(0, np.int64), np.empty(0, f"<U{width}"))))
+        by_shard = np.argsort(shard[removed], kind="stable")
+        bounds.append(np.searchsorted(shard[removed][by_shard], np.arange(len(files) + 1)))
+        for name, column in (("hash", hashes[removed]), ("rank", rank[removed]), ("position", position[removed]),
+                             ("kept", kept_id)):
+            np.save(spill / f"{part}.{name}.npy", column[by_shard])
+    for s in range(len(files)):
+        columns = {name: [] for name in ("hash", "rank", "position", "kept")}
+        for part, starts in enumerate(bounds):
+            if starts[s] == starts[s + 1]:
+                continue
+            for name, chunks in columns.items():
+                chunks.append(np.array(np.load(spill / f"{part}.{name}.npy", mmap_mode="r")[starts[s]:starts[s + 1]]))
+        if columns["hash"]:
+            h, r, pos, kept = (np.concatenate(columns[k]) for k in ("hash", "rank", "position", "kept"))
+        else:
+            h, r, pos, kept = np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, f"<U{width}")
         order = np.lexsort((pos, r, h))
-        out.append({"positions": pos[order], "kept": kept[order]})
-    return out
+        yield {"positions": pos[order], "kept": kept[order]}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -168,8 +182,13 @@ class ExactDedupStep(CountThenFilter):
         state = output / STATE_DIR
 
         def decide(files: list[Path]) -> None:
-            for shard, removed in zip(shards, removals(files, tuple(self.source_priority)), strict=True):
+            # The spilled partitions are scratch: a killed run redoes this step from the hash files, so a
+            # spill it left behind is removed first.
+            spill = state / SPILL_DIR
+            shutil.rmtree(spill, ignore_errors=True)
+            for shard, removed in zip(shards, removals(files, tuple(self.source_priority), spill), strict=True):
                 write_removal_list(state, shard_name(shard), removed["positions"], removed["kept"])
+            shutil.rmtree(spill, ignore_errors=True)
 
         return global_step(self, shards, state=state, each=each, count=partial(hash_shard, state_dir=state, force=force),
                            decide=decide, desc="exact hashes")

@@ -79,3 +79,30 @@ def test_hashes_sorted_in_partitions_give_the_same_removal_files(tmp_path, write
         assert report.reasons[EXACT_DUPLICATE] == 120 - 11
         files[name] = {p.name: p.read_bytes() for p in sorted(out.glob("_dedup-exact/*.removed.npz"))}
     assert len(files["whole"]) == 3 and files["whole"] == files["parts"]
+
+
+def test_removed_documents_spill_to_disk_and_a_killed_runs_spill_is_cleared(tmp_path, write_shard, monkeypatch):
+    """The decide step keeps each partition's removed rows on disk, not in the driver: the spill exists
+    while the removal lists are written, and is gone after; a stale spill (a killed run) does not leak in."""
+    import corpus.dedup.exact as exact
+
+    for s in range(2):
+        write_shard(tmp_path / "in" / f"part-{s:05d}.jsonl", [_doc(f"{s}-{i}", f"text {i % 5}") for i in range(20)])
+    out = tmp_path / "out"
+    stale = out / exact.STATE_DIR / exact.SPILL_DIR
+    stale.mkdir(parents=True)
+    for name in ("hash", "rank", "position", "kept"):  # a partition 0 of another corpus
+        (stale / f"0.{name}.npy").write_bytes(b"not an array")
+    seen = []
+    write = exact.write_removal_list
+
+    def spying(state, name, positions, kept):
+        seen.append(sorted(p.name for p in (state / exact.SPILL_DIR).iterdir()))
+        write(state, name, positions, kept)
+
+    monkeypatch.setattr(exact, "PARTITION_DOCS", 8)  # 40 documents: 5 partitions spilled
+    monkeypatch.setattr(exact, "write_removal_list", spying)
+    report = run_stage(ExactDedupStep(), inputs=[tmp_path / "in"], output=out, workers=1, progress=False)
+    assert report.reasons[EXACT_DUPLICATE] == 40 - 5
+    assert seen and all(len(names) == 5 * 4 for names in seen)
+    assert not stale.exists()
