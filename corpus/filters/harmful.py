@@ -50,16 +50,16 @@ _LATIN = re.compile(r"[a-z0-9]")
 def normalise(text: str) -> str:
     """Undo common obfuscation: full-width and case, Traditional script, separators inside words."""
     text = _fold(text)
-    if _CJK.search(text):
-        text = _CJK_GAP.sub("", text)
     if len(text) >= _SPACED_NUMPY_MIN_CHARS and not has_spaced_latin(text):
         return text
     return _join_spaced(text)
 
 
 def _fold(text: str) -> str:
-    """NFKC, casefold and Traditional -> Simplified: the first steps of :func:`normalise`."""
-    return opencc_converter("t2s")(normalize(text, case="casefold"))
+    """NFKC, casefold, Traditional -> Simplified and no separators between Han characters: the steps of
+    :func:`normalise` before the spaced-letter pass."""
+    text = opencc_converter("t2s")(normalize(text, case="casefold"))
+    return _CJK_GAP.sub("", text) if _CJK.search(text) else text
 
 
 def _join_spaced(text: str) -> str:
@@ -85,12 +85,9 @@ def normalise_many(texts: Sequence[str]) -> list[str]:
     all of the normalisation, 4 KB pages (numpy test) 74 -> 49 us. The separator pass between Han characters
     stays per text: nearly every Chinese text has such a gap, and ``_CJK`` finds none in English fast.
     """
-    joined = []
-    for text in texts:
-        text = _fold(text)
-        joined.append(_CJK_GAP.sub("", text) if _CJK.search(text) else text)
+    folded = [_fold(text) for text in texts]
     return [_join_spaced(text) if hit else text
-            for text, hit in zip(joined, batch_contains(joined, _spaced_candidates()), strict=True)]
+            for text, hit in zip(folded, batch_contains(folded, _spaced_candidates()), strict=True)]
 
 
 # From this length the spaced-letter test below beats the regex, which tries its lookbehind at every
