@@ -43,13 +43,18 @@ _CONTACT = re.compile(
 # "vx" only with a separator after it: inside base64 data it is two random letters. A pattern of its own,
 # tried only when one of its literals occurs (`in` scans; as an alternative of _CONTACT, whose first
 # characters "v" and "加" are everywhere, it made the contact scan 4x slower).
-_WECHAT_SPELT = re.compile(r"(?:薇信|徽信|v信|加v|加薇)\s?[:：号]?\s?[a-z0-9_-]{5,}|vx(?:\s?[:：号]|\s)\s?[a-z0-9_-]{5,}")
-_WECHAT_SPELT_LITERALS = ("薇信", "徽信", "v信", "加v", "加薇", "vx")
+# The spellings are shared with the trading-calls rule (corpus/filters/trading.py), which needs the same
+# tipster's contact.
+WECHAT_SPELLINGS = ("薇信", "徽信", "v信", "加v", "加薇")
+_WECHAT_SPELT = re.compile(rf"(?:{'|'.join(WECHAT_SPELLINGS)})\s?[:：号]?\s?[a-z0-9_-]{{5,}}"
+                           r"|vx(?:\s?[:：号]|\s)\s?[a-z0-9_-]{5,}")
+_WECHAT_SPELT_LITERALS = (*WECHAT_SPELLINGS, "vx")
 # ... and telephone numbers: Chinese mobiles and 400 hotlines, landlines with area code, North-American
 # numbers, checked only inside runs of digits and separators (rare, and found by a fast scan).
 _PHONE_RUN = re.compile(r"[\d(][\d()\-. ]{9,}\d")
+CN_MOBILE = r"(?<!\d)1[3-9]\d{9}(?!\d)"  # a mainland mobile number (trading.py uses it too)
 _PHONE = re.compile(
-    r"(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)400[-\s]?\d{3}[-\s]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)"
+    CN_MOBILE + r"|(?<!\d)400[-\s]?\d{3}[-\s]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)"
     r"|\(\d{3}\)\s?\d{3}-\d{4}|(?<!\d)\d{3}[-.]\d{3}[-.]\d{4}(?!\d)"
 )
 PATTERNS = {"price": _PRICE, "contact": _CONTACT}
@@ -173,11 +178,8 @@ class PromoFilter(Filter):
         # while an article about merchants repeats its topic word (商家, "deals") without becoming one.
         hits = {category: len(found.get(category, {})) if category in DISTINCT else
                 sum(found.get(category, {}).values()) for category in LIST_CATEGORIES}
-        for category, pattern in PATTERNS.items():
-            if pattern is _PRICE:
-                hits[category] = count_prices(normalised) if prices else 0
-            else:
-                hits[category] = len(pattern.findall(normalised))
+        hits["price"] = count_prices(normalised) if prices else 0  # PATTERNS["price"]'s matches
+        hits["contact"] = len(_CONTACT.findall(normalised))
         if phone_runs:
             hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
         if spelt and any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict
 from corpus.filters.harmful import normalised_text
+from corpus.filters.promo import CN_MOBILE, WECHAT_SPELLINGS
 from corpus.filters.view import TextView
 
 ZH_TRADING_CALLS = "zh_trading_calls"
@@ -36,8 +37,8 @@ _CALL = re.compile(
 # 薇信/v信/vx to pass keyword filters, QQ/扣扣, with or without 号/群 and a colon) and followed by the handle.
 # Not hotlines, URLs or company e-mails: a broker's or a newspaper's address is not an invitation.
 _CONTACT = re.compile(
-    r"(?<!\d)1[3-9]\d{9}(?!\d)"
-    r"|(?:微信|薇信|徽信|v信|加v|加薇|(?<![a-z])(?:wx|vx|qq)|扣扣)\s?(?:号|群)?\s?[:：]?\s?[a-z0-9_-]{5,}"
+    CN_MOBILE
+    + rf"|(?:微信|{'|'.join(WECHAT_SPELLINGS)}|(?<![a-z])(?:wx|vx|qq)|扣扣)\s?(?:号|群)?\s?[:：]?\s?[a-z0-9_-]{{5,}}"
 )
 
 
