@@ -38,7 +38,8 @@ HEADLINES_ZH = [
 ]
 
 
-def _run(text, **options):
+def clean_web_text(text, **options):
+    """One web document of ``text`` through ``CleanStep(**options)``: the document and the counters."""
     counters = Counter()
     (doc,) = CleanStep(**options)(iter([{"id": "x", "text": text, "source": "web", "meta": {}}]), counters)
     return doc, counters
@@ -67,18 +68,18 @@ def test_is_headline(line, expected):
 def test_a_headline_block_in_the_middle_goes_when_switched_on(article, heads):
     lines = article.split("\n")
     text = "\n".join([lines[0], *heads, *lines[1:]])
-    doc, counters = _run(text, drop_headline_lists=True, max_furniture_ratio=None)
+    doc, counters = clean_web_text(text, drop_headline_lists=True, max_furniture_ratio=None)
     assert doc["text"].split() == article.split()
     assert doc["meta"]["clean"]["headline_list_lines"] == len(heads)
     assert counters["clean_headline_list_lines"] == len(heads)
     # Off by default: the block stays.
-    doc, counters = _run(text)
+    doc, counters = clean_web_text(text)
     assert doc["text"] == text and counters["clean_headline_list_lines"] == 0
 
 
 def test_headline_lines_count_as_furniture():
     text = "\n".join([ARTICLE_EN.split("\n")[0], *HEADLINES_EN * 2])
-    doc, _ = _run(text, drop_headline_lists=True, drop_repeats=False)
+    doc, _ = clean_web_text(text, drop_headline_lists=True, drop_repeats=False)
     assert rejection(doc)["reason"] == CLEAN_MOSTLY_BOILERPLATE
 
 
@@ -91,12 +92,12 @@ def test_headline_lines_count_as_furniture():
 )
 def test_short_runs_and_data_stay(heads):
     text = "\n".join([ARTICLE_EN, *heads, ARTICLE_EN.replace("Tuesday", "Monday")])
-    doc, _ = _run(text, drop_headline_lists=True, drop_repeats=False)
+    doc, _ = clean_web_text(text, drop_headline_lists=True, drop_repeats=False)
     assert doc["meta"]["clean"]["headline_list_lines"] == 0
 
 
 def test_a_page_of_only_headlines_is_left_whole():
     # No prose line outside the run: an index or a list page, for the filters to judge.
     text = "\n".join(HEADLINES_EN)
-    doc, _ = _run(text, drop_headline_lists=True, max_furniture_ratio=None, min_prose_ratio=None)
+    doc, _ = clean_web_text(text, drop_headline_lists=True, max_furniture_ratio=None, min_prose_ratio=None)
     assert doc["text"] == text

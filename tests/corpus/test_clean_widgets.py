@@ -2,25 +2,19 @@
 entries that trail dots, share-button names and blog gadget titles from the English word list, menu
 entries of up to 48 characters (issue 16, session 5)."""
 
-from collections import Counter
 
 import pytest
 
-from corpus.clean import CLEAN_MOSTLY_BOILERPLATE, CleanStep
+from corpus.clean import CLEAN_MOSTLY_BOILERPLATE
 from corpus.records import rejection
 from corpus.repair import is_menu_entry, is_result_count, is_widget_line
+from tests.corpus.test_clean_headlines import clean_web_text
 
 ARTICLE = (
     "The harbour board voted on Monday to rebuild the old pier before the summer season begins.\n"
     "Engineers found that the timber piles had rotted further than the last survey suggested.\n"
     "Work will start in March, and the ferry will use the north quay until the pier reopens."
 )
-
-
-def _run(text, **options):
-    counters = Counter()
-    (doc,) = CleanStep(**options)(iter([{"id": "x", "text": text, "source": "web", "meta": {}}]), counters)
-    return doc, counters
 
 
 @pytest.mark.parametrize(
@@ -66,7 +60,7 @@ def test_a_search_results_page_is_rejected_as_mostly_boilerplate():
             for i in range(1, 7)]
     text = "\n".join(["Library catalogue", "1-6 of 60 records found matching your query:", "Display Options:",
                       "<< 1 2 3 4 5 >>", *rows, "Save Citations:", "Export Records:"]) + "\n" + ARTICLE
-    doc, counters = _run(text)
+    doc, counters = clean_web_text(text)
     reject = rejection(doc)
     assert reject["reason"] == CLEAN_MOSTLY_BOILERPLATE
     # The count line, the options label, the header rows and the six rows go as one listing (menu);
@@ -79,14 +73,14 @@ def test_a_search_results_page_is_rejected_as_mostly_boilerplate():
 def test_a_listing_ends_at_the_next_sentence():
     text = "\n".join(["44 results for 'pier'", "Pier repairs begin   details", "Ferry timetable changes   details",
                       ARTICLE])
-    doc, _ = _run(text, max_furniture_ratio=None)
+    doc, _ = clean_web_text(text, max_furniture_ratio=None)
     assert doc["text"] == ARTICLE
     assert doc["meta"]["clean"]["menu_lines"] == 3
 
 
 def test_a_result_count_inside_a_sentence_removes_nothing():
     text = "She set 3 records for the school in a single season, a mark no one has matched.\n" + ARTICLE
-    doc, _ = _run(text)
+    doc, _ = clean_web_text(text)
     assert doc["text"] == text
     assert doc["meta"]["clean"]["menu_lines"] == 0
 
@@ -94,13 +88,13 @@ def test_a_result_count_inside_a_sentence_removes_nothing():
 def test_extracted_articles_keep_counters_and_page_numbers():
     # In text a reader extracted from markup (a wiki article) a line is never a widget.
     text = ARTICLE + "\n6 comments\n<< 1 2 3 >>"
-    doc, _ = _run(text, extracted_sources=("web",))
+    doc, _ = clean_web_text(text, extracted_sources=("web",))
     assert doc["text"] == text
 
 
 def test_counters_and_dotted_entries_go_as_boilerplate():
     text = ARTICLE + "\n258 Shares\n• Likes: 2\nYou may also like..."
-    doc, counters = _run(text, max_furniture_ratio=None)
+    doc, counters = clean_web_text(text, max_furniture_ratio=None)
     assert doc["text"] == ARTICLE
     assert doc["meta"]["clean"]["boilerplate_lines"] == 3
     assert counters["clean_boilerplate_chars"] == len("258 Shares" "• Likes: 2" "You may also like...")
@@ -108,7 +102,7 @@ def test_counters_and_dotted_entries_go_as_boilerplate():
 
 def test_counters_and_share_buttons_go_as_boilerplate():
     text = ARTICLE + "\n258 Shares\nBuffer\nPin\nReddit\nFlipboard\nYou may also like..."
-    doc, counters = _run(text, max_furniture_ratio=None)
+    doc, counters = clean_web_text(text, max_furniture_ratio=None)
     assert doc["text"] == ARTICLE
     assert doc["meta"]["clean"]["boilerplate_lines"] == 6
     assert counters["clean_boilerplate_chars"] == len("258 Shares" "Buffer" "Pin" "Reddit" "Flipboard" "You may also like...")
@@ -116,7 +110,7 @@ def test_counters_and_share_buttons_go_as_boilerplate():
 
 def test_comment_form_and_blog_gadget_titles_go_as_boilerplate():
     text = "\n".join([ARTICLE, "Leave a Reply Cancel reply", "Follow by Email", "Random Posts", "Post a Comment"])
-    doc, _ = _run(text, max_furniture_ratio=None, drop_trailing_lists=False)
+    doc, _ = clean_web_text(text, max_furniture_ratio=None, drop_trailing_lists=False)
     assert doc["text"] == ARTICLE
     assert doc["meta"]["clean"]["boilerplate_lines"] == 4
 
@@ -137,6 +131,6 @@ def test_menu_entries_run_to_48_characters(line, expected):
 def test_a_menu_of_long_event_names_goes_as_one_block():
     menu = ["Events", "Quality Roundtable @ Solar Power Southeast", "Quality Roundtable @ Intersolar Europe",
             "Quality Roundtable @ All-Energy Australia", "Future PV Roundtable @ Intersolar EU", "Webinars"]
-    doc, _ = _run("\n".join(menu) + "\n" + ARTICLE, max_furniture_ratio=None)
+    doc, _ = clean_web_text("\n".join(menu) + "\n" + ARTICLE, max_furniture_ratio=None)
     assert doc["text"] == ARTICLE
     assert doc["meta"]["clean"]["menu_lines"] == len(menu)
