@@ -142,11 +142,14 @@ def removals(files: list[Path], priority: tuple[str, ...], spill: Path) -> Itera
             with np.load(files[s]) as z:
                 mine = shard[keeper] == s
                 kept_id[mine] = z["ids"][row[keeper[mine]]]
-        by_shard = np.argsort(shard[removed], kind="stable")
-        bounds.append(np.searchsorted(shard[removed][by_shard], np.arange(len(files) + 1)))
+        removed_shard = shard[removed]
+        by_shard = np.argsort(removed_shard, kind="stable")
+        bounds.append(np.searchsorted(removed_shard[by_shard], np.arange(len(files) + 1)))
         for name, column in (("hash", hashes[removed]), ("rank", rank[removed]), ("position", position[removed]),
                              ("kept", kept_id)):
             np.save(spill / f"{part}.{name}.npy", column[by_shard])
+    # Each shard maps the partition files afresh and drops the maps with its slices copied: maps held for
+    # the whole loop would end up with every spilled page resident, the growth this spill removes.
     for s in range(len(files)):
         columns = {name: [] for name in ("hash", "rank", "position", "kept")}
         for part, starts in enumerate(bounds):
