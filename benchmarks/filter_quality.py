@@ -15,10 +15,13 @@ runs of spaces) at MB/8 and MB, and prints seconds and peak RSS: the scaling sho
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import time
 from collections import Counter
 from pathlib import Path
+
+import yaml
 
 from corpus.clean import CleanStep
 from corpus.filters.evaluate import judge, load_labelled, report
@@ -47,10 +50,6 @@ def time_huge(megabytes: float) -> tuple[float, float]:
 
 def clean_options(pairs: list[str]) -> dict[str, object]:
     """``["max_furniture_ratio=0.5", "min_prose_ratio=none"]`` as CleanStep keyword arguments (YAML values)."""
-    import dataclasses
-
-    import yaml
-
     fields = {f.name for f in dataclasses.fields(CleanStep)}
     options = {}
     for pair in pairs:
