@@ -24,10 +24,11 @@ ZH_BETTING_TIPS = "zh_betting_tips"
 ZH_KEYWORD_STUFFING = "zh_keyword_stuffing"
 ZH_CODE_LIST = "zh_code_list"
 
-CATEGORIES = ("casino", "tips")
+# casino_not: phrases holding a brand entry that are no brand (贵宾会员); matched so that they hide it.
+CATEGORIES = ("casino", "casino_not", "tips")
 
-# A fixture, on the normalised text: "哥伦比亚vs玻利维亚", "a vs b", "对阵".
-_FIXTURE = re.compile(r"vs|对阵")
+# A fixture, on the normalised text: "哥伦比亚vs玻利维亚", "a vs b", "对阵"; not the letters inside a word.
+_FIXTURE = re.compile(r"(?<![a-z])vs(?![a-z])|对阵")
 # The question words of a search query ("iqos电子烟有什么好处", "哪家好", "多少钱", "可以…吗"). A keyword
 # phrase is the question word and the 4 characters before it (a Chinese topic word or two), spaces
 # removed: the query a stuffed page repeats ("空气炸锅怎么样") recurs with its topic, whatever precedes it.
@@ -45,7 +46,7 @@ _HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 @functools.lru_cache(maxsize=8)
 def load_seo_matcher(directory: str) -> Matcher:
-    """The harmful filter's matcher over ``directory``'s lists (``casino``, ``tips``), refusing others."""
+    """The harmful filter's matcher over ``directory``'s lists (``casino``, ``casino_not``, ``tips``), refusing others."""
     matcher = load_matcher(directory)
     unknown = sorted(set(matcher.categories) - set(CATEGORIES))
     if unknown:

@@ -36,6 +36,11 @@ MACAU_NEWS = (
     "澳门特区政府旅游局公布，今年国庆黄金周期间入境旅客超过八十万人次，酒店平均入住率达到九成。\n"
     "业内人士表示，威尼斯人等大型综合度假村的会展活动带动了非博彩业务增长，特区政府将继续推动经济适度多元发展。"
 )
+# A shop's loyalty scheme: 贵宾会员 holds the brand entry 贵宾会 but is no brand (casino_not.zh.txt).
+VIP_MEMBERS = (
+    "贵宾会员章程\n凡在本店累计消费满五千元的顾客均可申请成为贵宾会员，贵宾会员购物享受九折优惠，"
+    "生日当月另有礼品赠送。贵宾会所每周六对会员开放。"
+)
 BETTING_TIPS = (
     "英超第10轮 阿森纳vs切尔西 比分预测\n"
     "阿森纳主场作战，近期状态出色。亚盘开出主让半球，水位偏低，欧赔主胜1.85。\n"
@@ -89,8 +94,8 @@ def test_each_kind_is_dropped_by_name_with_value_and_threshold(text, reason, val
     assert (verdict.keep, verdict.reason, verdict.value, verdict.threshold) == (False, reason, value, threshold)
 
 
-@pytest.mark.parametrize("text", [MACAU_NEWS, MATCH_REPORT, FORUM, FAQ, SPEC_SHEET],
-                         ids=["resort-named-once", "match-report", "forum-quotes", "faq", "spec-sheet"])
+@pytest.mark.parametrize("text", [MACAU_NEWS, VIP_MEMBERS, MATCH_REPORT, FORUM, FAQ, SPEC_SHEET],
+                         ids=["resort-named-once", "vip-members", "match-report", "forum-quotes", "faq", "spec-sheet"])
 def test_text_of_the_same_topics_is_kept(text) -> None:
     scores = SeoSpamFilter().score(text)
     assert SeoSpamFilter().decide(scores, {"meta": {}}).keep, scores
@@ -98,6 +103,7 @@ def test_text_of_the_same_topics_is_kept(text) -> None:
 
 def test_the_measures_behind_the_verdicts() -> None:
     assert SeoSpamFilter().score(MACAU_NEWS)["brand_hits"] == 0  # 威尼斯人 alone is the resort, not a brand entry
+    assert SeoSpamFilter().score(VIP_MEMBERS)["brand_hits"] == 0  # 贵宾会员 and 贵宾会所 hide the entry 贵宾会
     assert SeoSpamFilter().score(MATCH_REPORT)["tip_terms"] == 0
     assert stuffed_phrase(FORUM)[:2] == (4, 4)  # repeated as often as the stuffed page, but no keyword line
     assert not SeoSpamFilter().score(FORUM)["tag_line"]
