@@ -8,7 +8,8 @@
   from word lists, menu rows, the second copy of a repeated line or sentence, a trailing list of link
   titles. Each document gets ``meta.clean`` (lines and characters per rule) and the counters ``clean_lines_<rule>``
   and ``clean_chars_<rule>``. A document whose text is mostly page furniture is rejected
-  (``clean_mostly_boilerplate``); one left empty as ``clean_empty``.
+  (``clean_mostly_boilerplate``) unless a long article survives (``clean_article_kept``); one left empty
+  as ``clean_empty``.
 - Code (:func:`corpus.text.is_code`): never reflowed; only line endings, control
   characters and leading/trailing blank lines change.
 - ``meta.links`` offsets (the wiki reader's, used by KG2Instruction) are moved to the cleaned text;
@@ -30,7 +31,9 @@ from corpus.repair import (
     BLANK_RUNS,
     BOILERPLATE_DIR,
     REPAIR_RULES,
+    article_chars,
     empty_tally,
+    han_equivalent,
     is_menu_row,
     load_furniture,
     prose_share,
@@ -78,6 +81,9 @@ class CleanStep:
     A page dump (not an extracted article, not code) of at least ``min_prose_lines`` lines whose text as
     it arrived has less than ``min_prose_ratio`` of its characters in sentence lines
     (:func:`corpus.repair.prose_share`) is a navigation or link-list page: ``clean_little_prose``.
+    Neither page rule drops a page that still holds an article (:meth:`holds_article`: a run of sentence
+    lines of ``min_article_chars`` Han-equivalent characters, ``min_article_share`` of the page); counted
+    as ``clean_article_kept``.
     """
 
     name: ClassVar[str] = "clean"
@@ -109,6 +115,14 @@ class CleanStep:
     # short entry with no punctuation is left to the filters, which judge it by its sentences.
     min_prose_ratio: float | None = 0.35
     min_prose_lines: int = 10
+    # ours: neither page rule drops a page that still holds an article, judged by what clean leaves: a run
+    # of sentence lines (corpus.repair.article_chars) of >= min_article_chars Han-equivalent characters
+    # (a full news story; ~3,600 Latin characters, so an English page needs a ~600-word article) that is
+    # >= min_article_share of the page's characters as it arrived (the labelling rule of ../shared/quality:
+    # drop when "the article is a minor part"; labellers kept nav-heavy pages from ~40% of article).
+    # Measured on dev, check and spare (benchmarks/RESULTS.md, qzh6): no decision changes there.
+    min_article_chars: int | None = 1200
+    min_article_share: float = 0.4
 
     def __post_init__(self) -> None:
         if self.drop_navigation:
@@ -245,6 +259,7 @@ class CleanStep:
             repairable = not code and not links and source not in self.keep_layout_sources
             page_dump = repairable and not is_extracted(source, self.extracted_sources)
             prose = prose_share(text) if page_dump and self.min_prose_ratio is not None else None
+            text_before_repair = text
             if repairable:
                 text, tally = self.repair(text, page_dump=page_dump)
             doc["text"] = text
@@ -261,12 +276,26 @@ class CleanStep:
                 continue
             furniture = sum(tally[f"{rule}_chars"] for rule in ("boilerplate", "menu", "trailing_list", "headline_list"))
             total = furniture + len(doc["text"])
+            verdict = None
             if self.max_furniture_ratio is not None and furniture > self.max_furniture_ratio * total:
-                yield reject(doc, stage=self.name, reason=CLEAN_MOSTLY_BOILERPLATE, filter=self.name,
-                             value=round(furniture / total, 4), threshold=self.max_furniture_ratio)
-                continue
-            if prose is not None and prose[1] >= self.min_prose_lines and prose[0] < self.min_prose_ratio:
-                yield reject(doc, stage=self.name, reason=CLEAN_LITTLE_PROSE, filter=self.name,
-                             value=round(prose[0], 4), threshold=self.min_prose_ratio)
+                verdict = (CLEAN_MOSTLY_BOILERPLATE, round(furniture / total, 4), self.max_furniture_ratio)
+            elif prose is not None and prose[1] >= self.min_prose_lines and prose[0] < self.min_prose_ratio:
+                verdict = (CLEAN_LITTLE_PROSE, round(prose[0], 4), self.min_prose_ratio)
+            if verdict is not None and self.holds_article(doc["text"], arrived=han_equivalent(text_before_repair)):
+                counters["clean_article_kept"] += 1  # a page rule would have dropped it
+                verdict = None
+            if verdict is not None:
+                reason, value, threshold = verdict
+                yield reject(doc, stage=self.name, reason=reason, filter=self.name, value=value, threshold=threshold)
                 continue
             yield doc
+
+    def holds_article(self, text: str, *, arrived: int) -> bool:
+        """True when repaired ``text`` holds an article that page rules must not drop: a run of sentence lines
+        of ``min_article_chars`` Han-equivalent characters (:func:`corpus.repair.article_chars`) that is at
+        least ``min_article_share`` of ``arrived``, the page as it arrived counted the same way
+        (:func:`corpus.repair.han_equivalent`)."""
+        if self.min_article_chars is None:
+            return False
+        article = article_chars(text)
+        return article >= self.min_article_chars and article >= self.min_article_share * arrived

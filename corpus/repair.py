@@ -272,14 +272,54 @@ def prose_share(text: str) -> tuple[float, int]:
             continue
         lines += 1
         total += len(line)
-        # 20 Han characters or 10 words need at least 19 characters: shorter lines (most of a menu)
-        # skip the counting.
-        if len(line) < 19 or not _SENTENCE_MARK.search(line):
-            continue
-        han = HAN.count(line)
-        if (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10):
+        if _is_sentence_line(line):
             prose += len(line)
     return (prose / total if total else 0.0), lines
+
+
+def _is_sentence_line(line: str) -> bool:
+    """A stripped line with a sentence mark that is running text by length (:func:`prose_share`)."""
+    # 20 Han characters or 10 words need at least 19 characters: shorter lines (most of a menu)
+    # skip the counting.
+    if len(line) < 19 or not _SENTENCE_MARK.search(line):
+        return False
+    han = HAN.count(line)
+    return (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10)
+
+
+# A Han character carries about as much text as three Latin characters (a word and its space run ~5-6
+# characters; a Chinese word ~1.5-2 characters), so article lengths are compared in Han characters.
+LATIN_PER_HAN = 3
+# Short lines between paragraphs (a subheading, a byline, a photo credit) do not end an article's run.
+MAX_RUN_BREAK_LINE = 40
+
+
+def han_equivalent(text: str) -> int:
+    """Characters of ``text`` outside line-end blanks, Latin (and every other non-Han) ones counted a third."""
+    total = sum(len(line.strip()) for line in text.split("\n"))
+    han = HAN.count(text)
+    return han + (total - han) // LATIN_PER_HAN
+
+
+def article_chars(text: str) -> int:
+    """The longest run of sentence lines (:func:`prose_share`'s) in ``text``, in Han-equivalent characters
+    (Han characters plus the other characters divided by ``LATIN_PER_HAN``): the article a page holds.
+
+    Lines of at most ``MAX_RUN_BREAK_LINE`` characters are skipped without ending the run; a longer line that
+    is not a sentence (a link list, a headline block) ends it. Worked example: a 1,500-character Chinese
+    story in 6 paragraphs with a subheading between two of them is one run of 1,500.
+    """
+    best = run = 0
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if _is_sentence_line(line):
+            run += han_equivalent(line)
+            best = max(best, run)
+        elif len(line) > MAX_RUN_BREAK_LINE:
+            run = 0
+    return best
 
 
 def empty_tally() -> dict[str, int]:

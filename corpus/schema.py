@@ -74,7 +74,7 @@ SCORES = struct(
     quality_zh=_scores("boilerplate_lines_ratio cjk_ratio digit_ratio dup_10gram_frac dup_5gram_frac dup_20gram_frac "
                        "dup_line_char_frac dup_line_frac dup_para_char_frac dup_para_frac end_punct_lines_ratio "
                        "end_punct_chars_ratio mean_line_chars special_ratio top_2gram_frac top_3gram_frac "
-                       "top_4gram_frac", chars=INT, body_lines=INT, clauses=INT, complete_entry=BOOL),
+                       "top_4gram_frac top_6gram_frac top_8gram_frac", chars=INT, body_lines=INT, clauses=INT, complete_entry=BOOL),
     gopher_quality=_scores("alpha_words_ratio bullet_lines_ratio ellipsis_lines_ratio mean_word_length "
                            "symbol_word_ratio", stop_words=INT, words=INT, complete_entry=BOOL),
     gopher_repetition=_scores("dup_5gram_frac dup_6gram_frac dup_7gram_frac dup_8gram_frac dup_9gram_frac "
@@ -89,6 +89,8 @@ SCORES = struct(
                  score=FLOAT, terms=list_of(STR)),  # corpus/filters/promo.py
     readings=struct(hits=INT, per_1k_chars=FLOAT),  # corpus/filters/readings.py
     trading_calls=struct(calls=INT, contacts=INT, terms=list_of(STR)),  # corpus/filters/trading.py
+    seo_spam=struct(brand_hits=INT, title_brand=BOOL, tip_terms=INT, fixture=BOOL, stuffed_repeats=INT, stuffed_lines=INT,
+                    tag_line=BOOL, code_tokens=INT, terms=list_of(STR)),  # corpus/filters/seo.py
     langid=struct(lang=STR, letters=INT, score=FLOAT),
     boilerplate_lines=INT,  # dedup/lines.py: lines removed as boilerplate
     ppl=FLOAT,  # score stage: per-character perplexity

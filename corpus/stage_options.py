@@ -115,7 +115,8 @@ STAGE_OPTIONS: dict[str, StageOptions] = {
 # Fields only a YAML pipeline sets (tuning knobs and lists a command line would make unreadable).
 YAML_ONLY = {
     "clean": {"boilerplate_lists", "drop_repeats", "drop_trailing_lists", "drop_headline_lists", "keep_layout_sources",
-              "extracted_sources", "max_furniture_ratio", "min_prose_ratio", "min_prose_lines"},
+              "extracted_sources", "max_furniture_ratio", "min_prose_ratio", "min_prose_lines", "min_article_chars",
+              "min_article_share"},
     "dedup": {"seed"},
     "pack": {"batch_docs"},
 }

@@ -19,6 +19,7 @@ from corpus.filters.langid import LangIdFilter
 from corpus.filters.promo import PromoFilter
 from corpus.filters.quality_zh import ZhQualityFilter
 from corpus.filters.readings import InjectedReadingsFilter
+from corpus.filters.seo import SeoSpamFilter
 from corpus.filters.trading import TradingCallsFilter
 
 # Each filter's key is its own ``name``, the key its scores are stored under in meta["scores"].
@@ -35,6 +36,7 @@ FILTERS: dict[str, type[Filter]] = {
         PromoFilter,
         InjectedReadingsFilter,
         TradingCallsFilter,
+        SeoSpamFilter,
     )
 }
 

@@ -46,7 +46,7 @@ def test_routes_and_explains_rejections() -> None:
     assert rejection(out["fr"])["reason"] == "langid_wrong_language"
     assert counters["filter_route_en"] == 2 and counters["filter_route_zh"] == 1
     assert counters["filter_route_code"] == 1 and counters["filter_route_default"] == 1
-    assert set(out["zh"]["meta"]["scores"]) == {"langid", "harmful", "quality_zh", "readings", "trading_calls", "promo"}
+    assert set(out["zh"]["meta"]["scores"]) == {"langid", "harmful", "quality_zh", "readings", "trading_calls", "seo_spam", "promo"}
     assert out["code"]["meta"]["scores"]["code"]["max_line_length"] == len("    return a + b")
 
 
