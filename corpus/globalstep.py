@@ -35,6 +35,7 @@ from corpus.records import rejection
 from corpus.shards import read_docs
 
 S = TypeVar("S", bound="CountThenFilter")
+DECISION_NAME = "kf-decide"  # the decision child's process name (Linux allows 15 characters)
 T = TypeVar("T")
 
 
@@ -108,6 +109,11 @@ def in_child(fn: Callable[[T], Any], arg: T) -> Any:
 
 
 def _run_and_send(fn: Callable[[Any], Any], arg: Any, send: Any) -> None:
+    try:  # named in ps/top (and benchmarks/scale.py's per-process peaks), else it looks like the driver
+        with open("/proc/self/comm", "w") as f:
+            f.write(DECISION_NAME)
+    except OSError:  # not Linux: the name is only a label
+        pass
     try:
         message = (True, fn(arg))
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the driver, which raises it
