@@ -6,8 +6,8 @@ distinct sample lines (Chinese sentences) drawn with a fixed seed, and 5% of doc
 and 5% near-copies (one line replaced) of an earlier one, so both dedups have real work. Each size runs
 as one chained command on ``--workers`` workers (``knowforge corpus ... read clean filter dedup-exact
 dedup pack``, fused by default); the run prints wall time, MB/s of input text, peak memory sampled
-every 0.2 s (RSS and PSS summed over the driver and its workers, and per stage the driver's RSS and the
-largest worker's), the growth per GB between the sizes run, and the 100 GB estimate from the measured
+every 0.2 s (RSS and PSS summed over the driver and its workers, and per stage the driver's RSS, the
+global step's decision process's (``corpus.globalstep.in_child``) and the largest worker's), the growth per GB between the sizes run, and the 100 GB estimate from the measured
 rate. Check ``df -h`` first: the corpus and the run's outputs take about 1.5x the size.
 
     PYTHONPATH=. python benchmarks/scale.py --sizes 1,10 --workers 2 --dir /tmp/knowforge-scale [--keep]
@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from recipes import sample_lines  # noqa: E402
 
+from corpus.globalstep import DECISION_NAME  # noqa: E402
 from corpus.pipeline import load_config, run_pipeline  # noqa: E402
 from corpus.shards import ShardWriter  # noqa: E402
 
@@ -105,22 +106,28 @@ def _line_meta(lines: list, i: int) -> tuple[str, dict]:
     return lines[i][0], lines[i][1][1]
 
 
-def _processes(root: int) -> dict[int, tuple[int, int]]:
-    """``{pid: (RSS bytes, PSS bytes)}`` of ``root`` and all its descendants (Linux /proc).
+def _processes(root: int) -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """``{pid: (RSS bytes, PSS bytes)}`` of ``root`` and all its descendants (Linux /proc), and the pids
+    among ``root``'s children that are a global step's decision process (named ``DECISION_NAME``; the
+    workers it forks inherit the name but are its children, counted as workers).
 
     RSS counts a forked worker's pages shared with the driver once per process, so the tree's RSS sum
     overstates what the machine holds; PSS (proportional set size, ``smaps_rollup``) shares them out.
     """
     children: dict[int, list[int]] = {}
+    named: set[int] = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                head, tail = f.read().rsplit(")", 1)
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
+        parent = int(tail.split()[1])
+        children.setdefault(parent, []).append(int(entry))
+        if parent == root and head.split("(", 1)[1] == DECISION_NAME:
+            named.add(int(entry))
     found, stack = {}, [root]
     while stack:
         pid = stack.pop()
@@ -132,7 +139,7 @@ def _processes(root: int) -> dict[int, tuple[int, int]]:
             continue
         if len(kib) == 2:  # an exiting process has an empty rollup
             found[pid] = (kib["Rss:"] * 1024, kib["Pss:"] * 1024)
-    return found
+    return found, named
 
 
 def _current_stage(work: Path) -> str:
@@ -147,18 +154,23 @@ def _current_stage(work: Path) -> str:
 
 @dataclasses.dataclass
 class Peaks:
-    """Peak memory of one stage: the tree's RSS and PSS sums, the driver's RSS, the largest worker's RSS."""
+    """Peak memory of one stage: the tree's RSS and PSS sums, the driver's RSS, its decision process's RSS
+    (a global step's, 0 for other stages) and the largest worker's RSS."""
 
     tree_rss: int = 0
     tree_pss: int = 0
     main_rss: int = 0
+    decision_rss: int = 0
     worker_rss: int = 0
 
-    def add(self, root: int, procs: dict[int, tuple[int, int]]) -> None:
+    def add(self, root: int, sample: tuple[dict[int, tuple[int, int]], set[int]]) -> None:
+        procs, decision = sample
         self.tree_rss = max(self.tree_rss, sum(r for r, _ in procs.values()))
         self.tree_pss = max(self.tree_pss, sum(p for _, p in procs.values()))
         self.main_rss = max(self.main_rss, procs.get(root, (0, 0))[0])
-        self.worker_rss = max([self.worker_rss] + [r for pid, (r, _) in procs.items() if pid != root])
+        self.decision_rss = max([self.decision_rss] + [r for pid, (r, _) in procs.items() if pid in decision])
+        self.worker_rss = max([self.worker_rss] + [r for pid, (r, _) in procs.items()
+                                                   if pid != root and pid not in decision])
 
 
 def run(corpus: Path, work: Path, workers: int, fuse: bool) -> tuple[float, dict[str, Peaks], str]:
@@ -192,9 +204,10 @@ def run(corpus: Path, work: Path, workers: int, fuse: bool) -> tuple[float, dict
 
 def _peak_table(peaks: dict[str, Peaks]) -> str:
     mib = 2**20
-    rows = ["| stage | tree RSS | tree PSS | driver RSS | largest worker RSS |", "|---|---|---|---|---|"]
+    rows = ["| stage | tree RSS | tree PSS | driver RSS | decision RSS | largest worker RSS |",
+            "|---|---|---|---|---|---|"]
     rows += [f"| {stage} | {p.tree_rss / mib:,.0f} | {p.tree_pss / mib:,.0f} | {p.main_rss / mib:,.0f} | "
-             f"{p.worker_rss / mib:,.0f} |" for stage, p in sorted(peaks.items())]
+             f"{p.decision_rss / mib:,.0f} | {p.worker_rss / mib:,.0f} |" for stage, p in sorted(peaks.items())]
     return "\n".join(rows) + "\n(MiB; a fused pass shows under its first stage)"
 
 

@@ -12,11 +12,17 @@ per-shard pass will see them, and the runner gives a document stage only the *va
 (``corpus.runner.process_unit`` sends rejected placeholders, unreadable lines and upstream rejections
 straight to ``rejected/``). So count jobs read through :func:`valid_docs`, and position n in a removal
 list is the n-th document the stage's ``__call__`` is given, not the n-th line of the file.
+
+Memory: on the local engine the decide call runs in a forked child that exits when it is done, so the
+arrays it builds (O(documents) in dedup) never grow the driver's heap, which CPython and glibc rarely give
+back and which every later stage's forked workers would inherit (issue #20, RESULTS.md "mem6").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,10 +30,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from corpus.contract import ShardMap, internal
+from corpus.pool import ProcessShardMap
 from corpus.records import rejection
 from corpus.shards import read_docs
 
 S = TypeVar("S", bound="CountThenFilter")
+DECISION_NAME = "kf-decide"  # the decision child's process name (Linux allows 15 characters)
 T = TypeVar("T")
 
 
@@ -69,8 +77,53 @@ def global_step(stage: S, shards: Sequence[Path], *, state: Path, each: ShardMap
     """
     state.mkdir(parents=True, exist_ok=True)
     counts = each(count, list(shards), desc=desc)
-    where = decide(counts)
+    # Only the local engine's decision moves to a child: on Ray the driver must stay the Ray client.
+    where = in_child(decide, counts) if isinstance(each, ProcessShardMap) else decide(counts)
     return dataclasses.replace(stage, state_dir=str(where if where is not None else state))
+
+
+def in_child(fn: Callable[[T], Any], arg: T) -> Any:
+    """``fn(arg)`` in a forked child process that exits after it, so what ``fn`` allocates is returned to
+    the OS; the result (small and picklable: a decision's path) comes back through a pipe, and an
+    exception is raised here with its type. Where ``fork`` is missing, ``fn(arg)`` runs here."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return fn(arg)
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_run_and_send, args=(fn, arg, send), name="knowforge-decide")
+    child.start()
+    send.close()  # only the child writes: if it dies, recv() below sees end of file instead of hanging
+    try:
+        try:
+            ok, value = pickle.loads(receive.recv_bytes())
+        except EOFError:
+            ok, value = False, None
+    finally:
+        child.join()
+        receive.close()
+    if ok:
+        return value
+    if value is None:  # killed (out of memory, a signal) before it could say why
+        raise RuntimeError(f"the global step's decision process died with exit code {child.exitcode}")
+    raise value
+
+
+def _run_and_send(fn: Callable[[Any], Any], arg: Any, send: Any) -> None:
+    try:  # named in ps/top (and benchmarks/scale.py's per-process peaks), else it looks like the driver
+        with open("/proc/self/comm", "w") as f:
+            f.write(DECISION_NAME)
+    except OSError:  # not Linux: the name is only a label
+        pass
+    try:
+        message = (True, fn(arg))
+    except BaseException as error:  # noqa: BLE001 - every failure goes back to the driver, which raises it
+        message = (False, error)
+    try:
+        payload = pickle.dumps(message)
+    except Exception:  # an exception that does not pickle: its type and text still reach the driver
+        payload = pickle.dumps((False, RuntimeError(f"{type(message[1]).__name__}: {message[1]}")))
+    send.send_bytes(payload)
+    send.close()  # multiprocessing then ends the child with os._exit: the driver's atexit handlers stay its own
 
 
 def stacked(files: Sequence[Path], keys: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:

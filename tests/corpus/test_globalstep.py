@@ -4,15 +4,18 @@ with positions that count only the documents the per-shard pass is given."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import tracemalloc
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import orjson
 import pytest
 
 from corpus.contract import GlobalStep, ShardBound, stage_kind
-from corpus.globalstep import CountThenFilter, global_step, valid_docs
+from corpus.globalstep import CountThenFilter, global_step, in_child, valid_docs
 from corpus.records import reject
 from corpus.runner import run_stage
 from corpus.shards import read_docs, shard_name
@@ -99,3 +102,72 @@ def test_global_step_maps_the_count_job_over_every_shard_in_order_and_binds_the_
                         decide=lambda counts: tmp_path / "state" / "+".join(counts), desc="count")
     assert calls == [("count", shards)]
     assert bound.state_dir == str(tmp_path / "state" / "b.jsonl+a.jsonl") and (tmp_path / "state").is_dir()
+
+
+def _pid_and_double(x: int) -> tuple[int, int]:
+    return os.getpid(), 2 * x
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not picklable")
+
+
+def _raise(kind: str) -> None:
+    if kind == "value":
+        raise ValueError("bad decision")
+    if kind == "unpicklable":
+        raise _Unpicklable("held a lock")
+    os._exit(3)  # killed before it could answer
+
+
+def test_in_child_runs_elsewhere_returns_the_result_and_raises_the_childs_errors():
+    pid, doubled = in_child(_pid_and_double, 21)
+    assert doubled == 42 and pid != os.getpid()
+    with pytest.raises(ValueError, match="bad decision"):
+        in_child(_raise, "value")
+    with pytest.raises(RuntimeError, match="_Unpicklable: held a lock"):
+        in_child(_raise, "unpicklable")
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        in_child(_raise, "exit")
+
+
+BIG = 64 << 20  # what the decision below allocates: far above anything else the driver traces here
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _BigDecision(_KeepFirstMarked):
+    """_KeepFirstMarked whose decision also builds a large array, as dedup's per-document state does."""
+
+    name: ClassVar[str] = "big-decision"
+
+    def prepare(self, shards, output, *, each, force):
+        state = output / "_keep-first-marked"
+
+        def decide(files: list[Path]) -> None:
+            scratch = np.ones(BIG, dtype=np.uint8)  # noqa: F841 - held while the files are written
+            (state / "decided-by").write_text(str(os.getpid()))
+            for shard in shards:
+                (state / f"{shard_name(shard)}.drop.json").write_bytes(b"[]")
+
+        return global_step(self, shards, state=state, each=each, count=partial(_marked, state=state), decide=decide,
+                           desc="marked")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_local_engines_decision_runs_in_a_child_so_the_driver_heap_does_not_hold_it(tmp_path, workers):
+    """The driver's traced peak stays far below what the decision allocates: a decision run in the driver
+    again (and with it dedup's O(documents) arrays, which later stages' forked workers would inherit) fails."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for s in range(2):
+        (src / f"part-{s:05d}.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in make_docs(5)))
+    tracemalloc.start()
+    try:
+        report = run_stage(_BigDecision(), inputs=[src], output=tmp_path / "out", workers=workers, progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.docs_in == report.docs_out == 10
+    decided_by = int((tmp_path / "out" / "_keep-first-marked" / "decided-by").read_text())
+    assert decided_by != os.getpid() and peak < BIG // 4

@@ -93,16 +93,18 @@ def test_removed_documents_spill_to_disk_and_a_killed_runs_spill_is_cleared(tmp_
     stale.mkdir(parents=True)
     for name in ("hash", "rank", "position", "kept"):  # a partition 0 of another corpus
         (stale / f"0.{name}.npy").write_bytes(b"not an array")
-    seen = []
+    seen = tmp_path / "seen.txt"  # a file, not a list: the decision runs in a forked child (globalstep)
     write = exact.write_removal_list
 
     def spying(state, name, positions, kept):
-        seen.append(sorted(p.name for p in (state / exact.SPILL_DIR).iterdir()))
+        with open(seen, "a") as f:
+            f.write(f"{len(list((state / exact.SPILL_DIR).iterdir()))}\n")
         write(state, name, positions, kept)
 
     monkeypatch.setattr(exact, "PARTITION_DOCS", 8)  # 40 documents: 5 partitions spilled
     monkeypatch.setattr(exact, "write_removal_list", spying)
     report = run_stage(ExactDedupStep(), inputs=[tmp_path / "in"], output=out, workers=1, progress=False)
     assert report.reasons[EXACT_DUPLICATE] == 40 - 5
-    assert seen and all(len(names) == 5 * 4 for names in seen)
+    spilled = seen.read_text().split()
+    assert spilled and all(int(n) == 5 * 4 for n in spilled)
     assert not stale.exists()
