@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
-from corpus.filters.gopher import ngram_violation, repetition_scores
+from corpus.filters.gopher import ngram_fractions_many, ngram_violation, repetition_scores
 from corpus.filters.lines import is_complete_entry, prose_chars_ratio
 from corpus.filters.view import TextView
 from corpus.text import HAN
@@ -105,8 +106,9 @@ class ZhQualityFilter(Filter):
     top_ngram_max: dict[int, float] = field(default_factory=lambda: {2: 0.2, 3: 0.18, 4: 0.16})
     dup_ngram_max: dict[int, float] = field(default_factory=lambda: {10: 0.3, 20: 0.2})
 
-    def score(self, text: str | TextView) -> Scores:
-        """Character counts and shares, line shape, boilerplate lines and character-level repetition."""
+    def score(self, text: str | TextView, ngrams: Scores | None = None) -> Scores:
+        """Character counts and shares, line shape, boilerplate lines and character-level repetition
+        (``ngrams``: the text's n-gram measures when :meth:`score_batch` has them already)."""
         view = TextView.of(text)
         text, chars, lines = view.text, view.chars, view.lines
         n = len(chars)
@@ -131,8 +133,14 @@ class ZhQualityFilter(Filter):
                     for line in lines) / len(lines) if lines else 0.0
             ),
         }
-        scores.update(repetition_scores(view, chars, self.top_ngram_max, self.dup_ngram_max))
+        scores.update(repetition_scores(view, chars, self.top_ngram_max, self.dup_ngram_max, ngrams))
         return scores
+
+    def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
+        """:meth:`score` of each view, the character n-grams of all of them measured together
+        (:func:`corpus.filters.gopher.ngram_fractions_many`)."""
+        ngrams = ngram_fractions_many([view.chars for view in views], self.top_ngram_max, self.dup_ngram_max)
+        return [self.score(view, found) for view, found in zip(views, ngrams, strict=True)]
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Reject on the first bound broken: size and script first, then shape, repetition, noise."""
