@@ -7,6 +7,7 @@ with the Chinese rules, which feed them characters instead of words.
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from collections import Counter
@@ -583,13 +584,19 @@ def repetition_scores(view: TextView, tokens: str | Sequence[str], top_ns: Seque
 def ngram_violation(scores: Scores, top: dict[int, float], dup: dict[int, float],
                     top_reason: str, dup_reason: str) -> Verdict | None:
     """The first n-gram bound broken, as a rejecting verdict, or None."""
-    for n, bound in sorted(top.items()):
-        if bound is not None and scores[f"top_{n}gram_frac"] > bound:
-            return Verdict(False, top_reason, round(scores[f"top_{n}gram_frac"], 4), bound)
-    for n, bound in sorted(dup.items()):
-        if bound is not None and scores[f"dup_{n}gram_frac"] > bound:
-            return Verdict(False, dup_reason, round(scores[f"dup_{n}gram_frac"], 4), bound)
+    for key, bound, reason in _ngram_rules(tuple(top.items()), tuple(dup.items()), top_reason, dup_reason):
+        if scores[key] > bound:
+            return Verdict(False, reason, round(scores[key], 4), bound)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _ngram_rules(top: tuple[tuple[int, float], ...], dup: tuple[tuple[int, float], ...], top_reason: str,
+                 dup_reason: str) -> tuple[tuple[str, float, str], ...]:
+    """``(score key, bound, reason)`` of :func:`ngram_violation`, top sizes then duplicate sizes, each by
+    size, switched-off bounds left out: built once per configuration, not per document."""
+    return (*((f"top_{n}gram_frac", bound, top_reason) for n, bound in sorted(top) if bound is not None),
+            *((f"dup_{n}gram_frac", bound, dup_reason) for n, bound in sorted(dup) if bound is not None))
 
 
 @dataclass(frozen=True, kw_only=True)

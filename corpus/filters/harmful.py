@@ -252,6 +252,13 @@ def _zero_scores(categories: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str
     return zeros, tuple(f"{category}_terms" for category in categories)
 
 
+@functools.lru_cache(maxsize=8)
+def _judged(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``(category, its hits score)`` in the order :meth:`HarmfulFilter.decide` judges them. Advertising
+    is checked last: a casino page full of "注册送" is gambling first, an ad second."""
+    return tuple((category, f"{category}_hits") for category in sorted(categories, key=lambda c: c == "ads"))
+
+
 @dataclass(frozen=True, kw_only=True)
 class HarmfulFilter(Filter):
     """Drop documents dense in one category's terms.
@@ -317,12 +324,15 @@ class HarmfulFilter(Filter):
             domain = blocked_domain(str(url), load_domains(self.domain_blocklist))
             if domain:
                 return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
+        # Most documents hit no category: those are decided by one look at each category's hits.
+        hit = [category for category, key in _judged(load_matcher(self.wordlists).categories) if scores.get(key)]
+        if not hit:
+            return KEEP
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}
-        # Advertising is checked last: a casino page full of "注册送" is gambling first, an ad second.
         companions = set(self.needs.values())
-        for category in sorted(load_matcher(self.wordlists).categories, key=lambda c: c == "ads"):
+        for category in hit:
             bounds = self.thresholds.get(category, default)
-            if bounds is None or category in companions or not scores.get(f"{category}_hits"):
+            if bounds is None or category in companions:
                 continue
             distinct, density = scores[f"{category}_distinct"], scores[f"{category}_per_1k_chars"]
             if distinct < bounds["min_distinct"] or density < bounds["min_per_1k_chars"]:

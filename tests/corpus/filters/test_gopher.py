@@ -188,3 +188,12 @@ def test_the_filters_score_a_batch_as_they_score_each_document():
     en = [" ".join(random_tokens(rng, True, rng.choice([0, 5, 60, 400]))) for _ in range(40)]
     for flt, texts in ((ZhQualityFilter(), zh), (gopher.GopherRepetitionFilter(), en)):
         assert flt.score_batch([TextView(t) for t in texts]) == [flt.score(t) for t in texts]
+
+
+def test_ngram_violation_takes_top_sizes_then_duplicate_sizes_in_size_order_and_skips_switched_off_bounds():
+    scores = {"top_2gram_frac": 0.9, "top_3gram_frac": 0.3, "top_4gram_frac": 0.0, "dup_5gram_frac": 0.5,
+              "dup_10gram_frac": 0.9}
+    violation = gopher.ngram_violation
+    assert violation(scores, {3: 0.2, 2: None}, {10: 0.1}, "top", "dup") == (False, "top", 0.3, 0.2)
+    assert violation(scores, {2: None, 3: None}, {10: 0.1, 5: 0.4}, "top", "dup") == (False, "dup", 0.5, 0.4)
+    assert violation(scores, {4: 0.1}, {5: None, 10: 0.95}, "top", "dup") is None
