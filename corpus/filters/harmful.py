@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,27 @@ def _fold(text: str) -> str:
     return _CJK_GAP.sub("", text) if _CJK.search(text) else text
 
 
+# Joins a batch's texts for one _fold of them all (Lisu letter BA): a word character, so the separator
+# rule between Han characters does not take it for a gap, and a starter that NFKC, casefold and OpenCC
+# leave as it is and that composes with nothing, so no step reaches across it from either side.
+_FOLD_JOIN = "\ua4d0"
+
+
+def _fold_many(texts: Sequence[str]) -> list[str]:
+    """``[_fold(text) for text in texts]``, the texts that NFKC must rewrite (nearly every Chinese text:
+    its full-width punctuation) in one pass over them joined by ``_FOLD_JOIN``: one NFKC, casefold,
+    OpenCC and separator pass instead of ~10 calls per text (0.5 KB Chinese texts 14.3 -> 8.4 us). The
+    others take _fold text by text, which for them is a few quick checks: joined, they would go down
+    NFKC's slow path with the rest (0.5 KB English 2.7 -> 7.0 us when every text was joined)."""
+    joined_at = [i for i, text in enumerate(texts) if not text.isascii() and not unicodedata.is_normalized("NFKC", text)]
+    joined = _FOLD_JOIN.join(texts[i] for i in joined_at)
+    if len(joined_at) < 2 or joined.count(_FOLD_JOIN) != len(joined_at) - 1:  # a text holds the separator
+        return [_fold(text) for text in texts]
+    parts = _fold(joined).split(_FOLD_JOIN)
+    folded = dict(zip(joined_at, parts, strict=True))
+    return [folded[i] if i in folded else _fold(text) for i, text in enumerate(texts)]
+
+
 def _join_spaced(text: str) -> str:
     return _SPACED_LATIN.sub(lambda m: _SEPARATORS.sub("", m.group()), text)
 
@@ -85,7 +107,7 @@ def normalise_many(texts: Sequence[str]) -> list[str]:
     all of the normalisation, 4 KB pages (numpy test) 74 -> 49 us. The separator pass between Han characters
     stays per text: nearly every Chinese text has such a gap, and ``_CJK`` finds none in English fast.
     """
-    folded = [_fold(text) for text in texts]
+    folded = _fold_many(texts)
     return [_join_spaced(text) if hit else text
             for text, hit in zip(folded, batch_contains(folded, _spaced_candidates()), strict=True)]
 

@@ -62,6 +62,21 @@ def test_normalise_many_equals_normalise(texts):
     assert harmful.normalise_many(texts) == [harmful.normalise(text) for text in texts]
 
 
+# Pieces a step could carry across the join of _fold_many: combining marks (NFKC composes and reorders
+# them), Hangul jamo (starters that compose), sigma and dotted I (case), Traditional phrases (OpenCC
+# matches phrases), Han at a text's ends (the separator rule), astral characters, the separator itself.
+_FOLD_PIECES = [*_NORMALISE_PIECES, "\u0301", "\u0308", "\u0327", "e", "\u1100", "\u1161", "\u11a8", "가", "Σ",
+                "ΑΣ", "İ", "ß", "體", "說話", "頭髮", "乾", "\U00020000", "\U0001d400", "\ua4d0", "、", "中", "文"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_FOLD_PIECES), max_size=12).map("".join), max_size=10))
+@example(["中，", "，文"])  # a gap across the join would be removed
+@example(["e", "\u0301x", "\u1100", "\u1161"])  # marks and jamo that would compose across it
+def test_fold_many_folds_each_text_as_alone(texts):
+    assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
+
+
 _PHONE_PIECES = ["1", "3", "8", "400", "0", "٣", "７", "(", ")", "-", ".", " ", "\n", "a", "号", "13812345678",
                  "555", "v信", "vx", "薇信", "加", "v", "x", "微"]
 contact_texts = st.lists(st.sampled_from(_PHONE_PIECES), max_size=24).map("".join)
