@@ -302,8 +302,17 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
     the most frequent nor a repeat. On ordinary text few starts survive; many survive on repetitive
     pages, and those take numpy too (:func:`_packed_survivors`).
     """
-    words, total, span, top = _measures(tokens)
+    words = not isinstance(tokens, str)
     m = len(tokens)
+    cum = list(accumulate(map(len, tokens), initial=0)) if words else None
+    total = cum[-1] if words else m
+
+    def span(i: int, n: int) -> int:
+        return cum[i + n] - cum[i] if words else n
+
+    def top(count: int, chars: int) -> float:
+        return min(1.0, count * chars / total) if count >= 2 and total else 0.0
+
     found: Scores = {}
     sizes = sorted(set(top_ns) | set(dup_ns))
     starts: list[int] | None = None  # None: every start
@@ -334,33 +343,6 @@ def ngram_fractions(tokens: str | Sequence[str], top_ns: Sequence[int], dup_ns: 
                 found[f"dup_{n}gram_frac"] = _dup_chars(starts, prefix[repeats].tolist(), n, span) / total \
                     if total else 0.0
             bound = max(bound, m)
-    return _longer_sizes(tokens, sizes, n_numpy, starts, packed_keys, top_ns, dup_ns, span, top, found, total)
-
-
-def _measures(tokens: str | Sequence[str]):
-    """``(words, total, span, top)`` of ``tokens`` for :func:`ngram_fractions`: whether they are words,
-    their characters, ``span(i, n)`` (characters of the n-gram at start i) and ``top(count, chars)``
-    (the top-n-gram share of an n-gram of ``chars`` characters occurring ``count`` times)."""
-    words = not isinstance(tokens, str)
-    cum = list(accumulate(map(len, tokens), initial=0)) if words else None
-    total = cum[-1] if words else len(tokens)
-
-    def span(i: int, n: int) -> int:
-        return cum[i + n] - cum[i] if words else n
-
-    def top(count: int, chars: int) -> float:
-        return min(1.0, count * chars / total) if count >= 2 and total else 0.0
-
-    return words, total, span, top
-
-
-def _longer_sizes(tokens: str | Sequence[str], sizes: list[int], n_numpy: int, starts: list[int] | None,
-                  packed_keys: np.ndarray | None, top_ns: Sequence[int], dup_ns: Sequence[int], span, top,
-                  found: Scores, total: int) -> Scores:
-    """The sizes above ``n_numpy`` into ``found`` (``starts``: those of the repeated ``n_numpy``-grams,
-    increasing, or None for every start), then every measure in the configured order."""
-    words = not isinstance(tokens, str)
-    m = len(tokens)
     for n in sizes:
         if n <= n_numpy:
             continue
@@ -385,15 +367,10 @@ def _longer_sizes(tokens: str | Sequence[str], sizes: list[int], n_numpy: int, s
         if n in dup_ns:
             found[f"dup_{n}gram_frac"] = _dup_chars(starts, list(compress(keys, repeats)), n, span) / total \
                 if total else 0.0
-    return _ordered(found, sizes, top_ns, dup_ns)
-
-
-def _ordered(found: Scores, sizes: list[int], top_ns: Sequence[int], dup_ns: Sequence[int]) -> Scores:
-    """``found`` with 0.0 for each measure it lacks (a size no shorter n-gram's repeats reach, or longer
-    than the text), in the order the sizes are configured, as they were stored before."""
-    for n in sizes:
+    for n in sizes:  # sizes longer than the text
         found.setdefault(f"top_{n}gram_frac", 0.0)
         found.setdefault(f"dup_{n}gram_frac", 0.0)
+    # The scores in the order the sizes are configured, as they were stored before.
     return {**{f"top_{n}gram_frac": found[f"top_{n}gram_frac"] for n in top_ns},
             **{f"dup_{n}gram_frac": found[f"dup_{n}gram_frac"] for n in dup_ns}}
 
@@ -413,7 +390,7 @@ def ngram_fractions_many(token_lists: Sequence[str | Sequence[str]], top_ns: Seq
     """
     sizes = sorted(set(top_ns) | set(dup_ns))
     n_max = min(_NUMPY_MAX_N, sizes[-1]) if sizes and sizes[0] >= 2 else 1
-    if n_max < 4 and sizes and sizes[-1] > n_max or not token_lists:
+    if not token_lists or (n_max < 4 and sizes and sizes[-1] > n_max):
         # Sizes above 2-3 without 4-gram keys to build them from: no batch path, each document on its own.
         return [ngram_fractions(tokens, top_ns, dup_ns) for tokens in token_lists]
     words = not isinstance(token_lists[0], str)
@@ -490,7 +467,7 @@ def ngram_fractions_many(token_lists: Sequence[str | Sequence[str]], top_ns: Seq
         if n > n_max:
             repeated = _batch_survivors(key, repeated, starts_at, n, cum, totals, measures,
                                         n in top_ns, n in dup_ns)
-    # As _ordered: every measure is in ``measures`` (0 where nothing repeats), in the configured order.
+    # Every measure is in ``measures`` (0 where nothing repeats); the configured order, as ngram_fractions.
     names = [*(f"top_{n}gram_frac" for n in top_ns), *(f"dup_{n}gram_frac" for n in dup_ns)]
     for i, values in zip(batch, zip(*(measures[name] for name in names), strict=True), strict=True):
         results[i] = dict(zip(names, values, strict=True))
@@ -498,7 +475,7 @@ def ngram_fractions_many(token_lists: Sequence[str | Sequence[str]], top_ns: Seq
 
 
 def _batch_span(cum: np.ndarray | None):
-    """``span(i, n)`` of :func:`_measures` at batch positions: characters of the n-gram at i."""
+    """``span(i, n)`` of :func:`ngram_fractions` at batch positions: characters of the n-gram at i."""
     if cum is None:
         return lambda i, n: n
     cum_list = cum.tolist()
@@ -507,7 +484,7 @@ def _batch_span(cum: np.ndarray | None):
 
 def _top_shares(best: np.ndarray, first: np.ndarray | None, n: int, cum: np.ndarray | None,
                 totals: np.ndarray) -> list[float]:
-    """Per document, ``top(best, span(first, n))`` of :func:`_measures` (``first``: the batch position of
+    """Per document, ``top(best, span(first, n))`` of :func:`ngram_fractions` (``first``: the batch position of
     its first most frequent n-gram, for words): min(1, count * characters / total), 0 below two
     occurrences. Integer products over integer totals, as Python divides them."""
     chars = n if cum is None else cum[np.minimum(first + n, len(cum) - 1)] - cum[first]
