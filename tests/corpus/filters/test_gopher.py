@@ -161,15 +161,19 @@ def _batch(draw, words: bool):
     return documents
 
 
+@pytest.mark.parametrize("bound", [100, 10**9])
 @pytest.mark.parametrize("words", [True, False])
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
-def test_a_batch_measures_what_each_document_measures_alone(words, data):
+def test_a_batch_measures_what_each_document_measures_alone(words, bound, data):
     # The batch path (one sort for the batch, the document as a sort column, one duplicate scan) against
-    # ngram_fractions document by document and against the plain definition: the same floats, same order.
+    # ngram_fractions document by document and against the plain definition: the same floats, same order;
+    # documents from _BATCH_MAX_TOKENS (100: some of them) are measured alone, beside the batch.
     documents = data.draw(_batch(words))
     top_ns, dup_ns = data.draw(st.sampled_from(_BATCH_SIZES))
-    got = gopher.ngram_fractions_many(documents, top_ns, dup_ns)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gopher, "_BATCH_MAX_TOKENS", bound)
+        got = gopher.ngram_fractions_many(documents, top_ns, dup_ns)
     alone = [ngram_fractions(tokens, top_ns, dup_ns) for tokens in documents]
     assert [list(scores.items()) for scores in got] == [list(scores.items()) for scores in alone]
     joiner = " " if words else ""
