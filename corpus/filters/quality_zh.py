@@ -86,21 +86,18 @@ def class_counts(chars: str) -> tuple[int, int, int]:
 
 
 def class_counts_many(texts: Sequence[str]) -> list[tuple[int, int, int]]:
-    """``[class_counts(text) for text in texts]`` from one table lookup over the texts joined: a text's
-    count of a class is the difference of the running count at its two ends (0.5 KB texts: ~5 -> ~1 us).
-    A batch with an astral character anywhere counts text by text."""
+    """``[class_counts(text) for text in texts]`` from one table lookup over the texts joined and one
+    bincount of (text, class bits) pairs (0.5 KB Chinese texts: 5.3 -> 2.6-3.4 us; running counts per
+    class were slower than the per-text path, 6.3). A batch with an astral character counts text by text."""
     joined = "".join(texts)
     points = np.frombuffer(joined.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
     if len(points) != len(joined):
         return [class_counts(text) for text in texts]
-    classes = _classes()[points]
-    ends = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(text) for text in texts], out=ends[1:])
-    per_text = []
-    for bit in (_CJK_BIT, _DIGIT_BIT, _SPECIAL_BIT):
-        running = np.zeros(len(points) + 1, dtype=np.int64)
-        np.cumsum((classes & bit).astype(bool), out=running[1:])
-        per_text.append((running[ends[1:]] - running[ends[:-1]]).tolist())
+    text_of = np.repeat(np.arange(len(texts), dtype=np.int64), [len(text) for text in texts])
+    # Per text, how many of its characters have each combination of class bits: one bincount.
+    per_bits = np.bincount(text_of * 8 + _classes()[points], minlength=8 * len(texts)).reshape(len(texts), 8)
+    per_text = [per_bits[:, [i for i in range(8) if i & bit]].sum(axis=1).tolist()
+                for bit in (_CJK_BIT, _DIGIT_BIT, _SPECIAL_BIT)]
     return list(zip(*per_text, strict=True))
 
 
