@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from corpus.filters.base import Filter, Scores, Verdict, first_violation
-from corpus.filters.gopher import ngram_violation, repetition_scores
+from corpus.filters.gopher import ngram_fractions, ngram_fractions_many, ngram_violation, repetition_scores
 from corpus.filters.lines import is_complete_entry, prose_chars_ratio
 from corpus.filters.view import TextView
 from corpus.text import HAN
@@ -84,6 +85,22 @@ def class_counts(chars: str) -> tuple[int, int, int]:
     return tuple(sum(per_class[i] for i in range(8) if i & bit) for bit in (_CJK_BIT, _DIGIT_BIT, _SPECIAL_BIT))
 
 
+def class_counts_many(texts: Sequence[str]) -> list[tuple[int, int, int]]:
+    """``[class_counts(text) for text in texts]`` from one table lookup over the texts joined and one
+    bincount of (text, class bits) pairs (0.5 KB Chinese texts: 5.3 -> 2.6-3.4 us; running counts per
+    class were slower than the per-text path, 6.3). A batch with an astral character counts text by text."""
+    joined = "".join(texts)
+    points = np.frombuffer(joined.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    if len(points) != len(joined):
+        return [class_counts(text) for text in texts]
+    text_of = np.repeat(np.arange(len(texts), dtype=np.int64), [len(text) for text in texts])
+    # Per text, how many of its characters have each combination of class bits: one bincount.
+    per_bits = np.bincount(text_of * 8 + _classes()[points], minlength=8 * len(texts)).reshape(len(texts), 8)
+    per_text = [per_bits[:, [i for i in range(8) if i & bit]].sum(axis=1).tolist()
+                for bit in (_CJK_BIT, _DIGIT_BIT, _SPECIAL_BIT)]
+    return list(zip(*per_text, strict=True))
+
+
 @dataclass(frozen=True, kw_only=True)
 class ZhQualityFilter(Filter):
     """Rule-based quality for Chinese text; the defaults and their sources are in configs/filters/zh.yaml."""
@@ -108,13 +125,26 @@ class ZhQualityFilter(Filter):
     def score(self, text: str | TextView) -> Scores:
         """Character counts and shares, line shape, boilerplate lines and character-level repetition."""
         view = TextView.of(text)
+        return self._score(view, class_counts(view.chars),
+                           ngram_fractions(view.chars, self.top_ngram_max, self.dup_ngram_max))
+
+    def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
+        """:meth:`score` of each view, the character classes and n-grams of all of them measured together
+        (:func:`class_counts_many`, :func:`corpus.filters.gopher.ngram_fractions_many`)."""
+        chars = [view.chars for view in views]
+        return [self._score(view, classes, ngrams) for view, classes, ngrams in
+                zip(views, class_counts_many(chars), ngram_fractions_many(chars, self.top_ngram_max,
+                                                                          self.dup_ngram_max), strict=True)]
+
+    def _score(self, view: TextView, classes: tuple[int, int, int], ngrams: Scores) -> Scores:
+        """:meth:`score` given the text's :func:`class_counts` and :func:`ngram_fractions`."""
         text, chars, lines = view.text, view.chars, view.lines
         n = len(chars)
         # Headings and list items are left out of the line-shape measures (they end without 。).
         kinds = view.line_kinds
         body = [line for line, kind in zip(lines, kinds, strict=True) if kind in ("prose", "fragment")]
         end_punct_ratio, _ = prose_chars_ratio(lines, kinds)
-        cjk, digits, special = class_counts(chars)
+        cjk, digits, special = classes
         scores: Scores = {
             "chars": n,
             "complete_entry": is_complete_entry(text),
@@ -131,7 +161,7 @@ class ZhQualityFilter(Filter):
                     for line in lines) / len(lines) if lines else 0.0
             ),
         }
-        scores.update(repetition_scores(view, chars, self.top_ngram_max, self.dup_ngram_max))
+        scores.update(repetition_scores(view, chars, self.top_ngram_max, self.dup_ngram_max, ngrams))
         return scores
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:

