@@ -16,8 +16,33 @@ from corpus.lock import LOCK_NAME, OutputLocked, output_lock
 from corpus.runner import run_stage
 from corpus.shards import is_temporary, temp_path
 from tests.conftest import make_docs
-from tests.corpus.test_runner import SLOW_STAGE
 from tests.kill import run, start
+
+# A stage that stays in its loop while the file named by argv[3] exists: the test holds the first run
+# open until it has seen the second one refused, so no scheduler delay can let the first run finish first.
+HELD_STAGE = textwrap.dedent(
+    """
+    import dataclasses, sys, time
+    from pathlib import Path
+    from typing import ClassVar
+    from corpus.runner import run_stage
+
+    HOLD = Path(sys.argv[3])
+
+    @dataclasses.dataclass(frozen=True)
+    class Held:
+        name: ClassVar[str] = "slow"
+        def __call__(self, docs, counters):
+            for doc in docs:
+                while HOLD.exists():
+                    time.sleep(0.01)
+                doc["meta"]["kind"] = "seen"  # a declared key (corpus/schema.py)
+                yield doc
+
+    if __name__ == "__main__":
+        run_stage(Held(), inputs=[Path(sys.argv[1])], output=Path(sys.argv[2]), workers=2, progress=False)
+    """
+)
 
 
 def _data(directory: Path) -> dict[str, bytes]:
@@ -47,25 +72,29 @@ def test_second_run_on_the_same_output_stops_with_the_holders_pid(tmp_path, writ
     src = tmp_path / "in"
     for s in range(4):
         write_shard(src / f"part-{s:05d}.jsonl.zst", make_docs(60, prefix=f"k{s}-"))
-    script = tmp_path / "slow_stage.py"
-    script.write_text(SLOW_STAGE)
+    script = tmp_path / "held_stage.py"
+    script.write_text(HELD_STAGE)
+    hold = tmp_path / "hold"
     reference = tmp_path / "reference"
-    assert run(script, src, reference, timeout=120) == 0
+    assert run(script, src, reference, hold, timeout=300) == 0  # no hold file: runs straight through
 
     out = tmp_path / "out"
-    first = start(script, src, out)
+    hold.touch()
+    first = start(script, src, out, hold)
     # A wait for a state, not a timing claim: generous, so a starved machine only makes the test slower.
     deadline = time.time() + 600
-    while time.time() < deadline and not (out / "_done").is_dir() and first.poll() is None:
+    lock = out / LOCK_NAME
+    holds = lambda: lock.exists() and lock.read_text().strip() == str(first.pid)  # noqa: E731 - locked, PID written
+    while time.time() < deadline and not holds() and first.poll() is None:
         time.sleep(0.02)
-    assert (out / "_done").is_dir() and first.poll() is None, "the first run should hold the lock by now"
-    started = time.time()
-    second = start(script, src, out, stderr=subprocess.PIPE, text=True)
-    _, err = second.communicate(timeout=60)
-    assert second.returncode != 0 and time.time() - started < 30
+    assert holds() and first.poll() is None, "the first run should hold the lock by now"
+    second = start(script, src, out, hold, stderr=subprocess.PIPE, text=True)
+    _, err = second.communicate(timeout=600)
+    assert second.returncode != 0
     assert f"in use by another run (PID {first.pid})" in err
     assert first.poll() is None, "the second run stopped while the first was still going"
-    assert first.wait(timeout=120) == 0
+    hold.unlink()
+    assert first.wait(timeout=300) == 0
     assert _data(out) == _data(reference)  # nothing lost: the first run's output is whole, no lock left
 
 
