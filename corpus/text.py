@@ -136,12 +136,18 @@ def nfkc(text: str) -> str:
         return text
     text = text.replace("…", "...")
     if not unicodedata.is_normalized("NFKC", text):
-        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        table = _nfkd_singles()
-        points = table[points] if points.max() <= 0xFFFF else \
-            np.where(points <= 0xFFFF, table[np.minimum(points, 0xFFFF)], points)
-        text = points.tobytes().decode("utf-32-le", "surrogatepass")
+        text = _nfkd_single_forms(text)
     return unicodedata.normalize("NFKC", text)
+
+
+def _nfkd_single_forms(text: str) -> str:
+    """``text`` with each code point whose NFKD form is one character replaced by it (one numpy gather,
+    a map of each code point on its own; NFKC of the result is NFKC of ``text``)."""
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = _nfkd_singles()
+    points = table[points] if points.max() <= 0xFFFF else \
+        np.where(points <= 0xFFFF, table[np.minimum(points, 0xFFFF)], points)
+    return points.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 # Joins texts for one gather in nfkc_many (Lisu letter BA): NFKD maps it to itself, and the texts are
@@ -167,12 +173,8 @@ def nfkc_many(texts: Sequence[str]) -> list[str]:
         return [nfkc(text) for text in texts]
     # Short texts left out of todo are NFKC already (ASCII, or the quick check passed); long ones take nfkc.
     out = [text if len(text) < _NFKC_MANY_MAX_CHARS else nfkc(text) for text in texts]
-    points = np.frombuffer(joined.replace("…", "...").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    # As in nfkc: each code point whose NFKD form is one character replaced by it (NFKC unchanged).
-    table = _nfkd_singles()
-    points = table[points] if points.max() <= 0xFFFF else \
-        np.where(points <= 0xFFFF, table[np.minimum(points, 0xFFFF)], points)
-    for i, part in zip(todo, points.tobytes().decode("utf-32-le", "surrogatepass").split(_NFKC_JOIN), strict=True):
+    gathered = _nfkd_single_forms(joined.replace("…", "..."))  # as in nfkc, for all of them at once
+    for i, part in zip(todo, gathered.split(_NFKC_JOIN), strict=True):
         out[i] = unicodedata.normalize("NFKC", part)
     return out
 

@@ -70,7 +70,12 @@ def _as_detector_sees(sample: str) -> str:
 
 def _top(sample: str, k: int) -> list[tuple[str, float]]:
     """lid.176's ``k`` best ``(language, probability)`` for one line of letters, best first."""
-    return _labels(_predict()(_as_detector_sees(sample) + "\n", k, 0.0, "strict"))
+    return _labels(_predict()(_model_line(sample), k, 0.0, "strict"))
+
+
+def _model_line(sample: str) -> str:
+    """The line lid.176 is given for ``sample``."""
+    return _as_detector_sees(sample) + "\n"
 
 
 def _labels(predictions: list[tuple[float, str]]) -> list[tuple[str, float]]:
@@ -134,7 +139,7 @@ def detect_many(views: Sequence[TextView], max_chars: int = DETECT_CHARS) -> Non
     key, letters_key = ("langid", max_chars), ("letters", max_chars)
     todo = [view for view in views if not view.knows(key)]
     samples = [view.memo(letters_key, functools.partial(letters_of, view.text, max_chars)) for view in todo]
-    lines = [_as_detector_sees(sample) + "\n" for sample in samples]
+    lines = [_model_line(sample) for sample in samples]  # all string passes before the first model call
     predict = _predict()
     tops = [predict(line, 1, 0.0, "strict") if sample else None for line, sample in zip(lines, samples, strict=True)]
     for view, sample, top in zip(todo, samples, tops, strict=True):
