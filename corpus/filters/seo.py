@@ -54,7 +54,7 @@ def load_seo_matcher(directory: str) -> Matcher:
     return matcher
 
 
-def stuffed_phrase(text: str) -> tuple[int, int, str]:
+def stuffed_phrase(text: str | TextView) -> tuple[int, int, str]:
     """The most repeated search-question phrase of ``text``: ``(occurrences, lines it is on, phrase)``.
 
     Worked example: a spun e-cigarette page writes "iqos 电子烟有什么好处？" as a heading and then inside
@@ -63,7 +63,7 @@ def stuffed_phrase(text: str) -> tuple[int, int, str]:
     """
     counts: Counter = Counter()
     lines: dict[str, set[int]] = defaultdict(set)
-    for number, line in enumerate(text.split("\n")):
+    for number, line in enumerate(TextView.of(text).lines):  # the view's lines: split once per document
         if not _ASK.search(line):
             continue
         squeezed = "".join(line.split())
@@ -81,12 +81,12 @@ def stuffed_phrase(text: str) -> tuple[int, int, str]:
     return n, len(lines[phrase]), phrase
 
 
-def code_list_tokens(text: str) -> int:
+def code_list_tokens(text: str | TextView) -> int:
     """Product codes on the text's worst keyword-list line: a line of >= 30 tokens, at least half of them
     codes, that repeats a Chinese word 3 times or more (a list of product names and their codes, as SEO
     pages open with); 0 if no line is one. A spec table's line gives each value once."""
     best = 0
-    for line in text.split("\n"):
+    for line in TextView.of(text).lines:
         tokens = line.split()
         if len(tokens) < 30:
             continue
@@ -128,11 +128,12 @@ class SeoSpamFilter(Filter):
         the stuffed phrase's count and lines, the code-list line's codes, and the terms found."""
         view = TextView.of(text)
         normalised = normalised_text(view)
-        found = load_seo_matcher(self.wordlists).count(normalised)
+        matcher = load_seo_matcher(self.wordlists)
+        found = matcher.count(normalised)
         brands, tips = found.get("casino", {}), found.get("tips", {})
         title = view.text.lstrip().split("\n", 1)[0]
-        title_brand = bool(brands) and bool(load_seo_matcher(self.wordlists).count(normalise(title)).get("casino"))
-        repeats, lines, phrase = stuffed_phrase(view.text)
+        title_brand = bool(brands) and bool(matcher.count(normalise(title)).get("casino"))
+        repeats, lines, phrase = stuffed_phrase(view)
         return {
             "brand_hits": sum(brands.values()),
             "title_brand": title_brand,
@@ -141,7 +142,7 @@ class SeoSpamFilter(Filter):
             "stuffed_repeats": repeats,
             "stuffed_lines": lines,
             "tag_line": _TAG_LINE.search(view.text) is not None,
-            "code_tokens": code_list_tokens(view.text),
+            "code_tokens": code_list_tokens(view),
             "terms": sorted(brands)[:5] + sorted(tips)[:5] + ([phrase] if phrase else []),
         }
 
