@@ -7,7 +7,7 @@ the text. Test lines have no event_list. The schema file has one ``{"event_type"
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from instruct.ie.record import (
     IERecord,
     RecordError,
     dedup,
+    json_object,
     validate,
 )
 from instruct.ie.schema import Schema
@@ -38,8 +39,7 @@ def _span(start: Any, mention: str, what: str) -> tuple[int, int] | None:
 
 def convert_duee(obj: Any, *, source: str = SOURCE) -> IERecord:
     """One DuEE line (parsed) → an IE record; raises RecordError on a missing field or a wrong offset."""
-    if not isinstance(obj, Mapping):
-        raise RecordError(REASON_BAD_FIELD, "line is not a JSON object")
+    json_object(obj)
     for key in ("text", "id"):
         if key not in obj:
             raise RecordError(REASON_MISSING_FIELD, f"missing {key!r}")

@@ -20,6 +20,7 @@ from instruct.ie.record import (
     RecordError,
     Relation,
     dedup,
+    text_of,
     validate,
 )
 from instruct.ie.schema import Schema, spo_key
@@ -40,11 +41,7 @@ def _value(slot: Any, what: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 def convert_duie(obj: Any, *, id: str, source: str = SOURCE) -> IERecord:
     """One DuIE line (already parsed) → an IE record; raises RecordError if it is malformed."""
-    if not isinstance(obj, Mapping):
-        raise RecordError(REASON_BAD_FIELD, "line is not a JSON object")
-    text = obj.get("text")
-    if not isinstance(text, str):
-        raise RecordError(REASON_MISSING_FIELD, "missing 'text'")
+    text = text_of(obj)
     relations = []
     for spo in obj.get("spo_list") or ():
         for key in ("subject", "predicate", "object"):

@@ -29,6 +29,7 @@ from instruct.ie.record import (
     Relation,
     dedup,
     has_cjk,
+    json_object,
 )
 from instruct.io import Rejected, iter_json_records
 
@@ -114,8 +115,7 @@ def read_iepile(path: Path, *, source: str | None = None, language: str | None =
             yield obj
             continue
         try:
-            if not isinstance(obj, Mapping):
-                raise RecordError(REASON_BAD_FIELD, "line is not a JSON object")
+            json_object(obj)
             if "instruction" not in obj:
                 text = _str(obj, "text")
                 ents, rels, evs = raw_annotations(obj)

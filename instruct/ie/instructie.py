@@ -22,6 +22,7 @@ from instruct.ie.record import (
     Relation,
     dedup,
     has_cjk,
+    text_of,
     validate,
 )
 from instruct.io import Rejected, iter_json_records
@@ -45,11 +46,7 @@ def _entity(item: Any) -> Entity:
 
 def convert_instructie(obj: Any, *, source: str = SOURCE, language: str | None = None) -> IERecord:
     """One InstructIE line → an IE record (id = the line's id, else sha256 of the text as upstream)."""
-    if not isinstance(obj, Mapping):
-        raise RecordError(REASON_BAD_FIELD, "line is not a JSON object")
-    text = obj.get("text")
-    if not isinstance(text, str):
-        raise RecordError(REASON_MISSING_FIELD, "missing 'text'")
+    text = text_of(obj)
     relations = []
     for rel in obj.get("relation") or ():
         if not all(isinstance(rel.get(k), str) for k in ("head", "relation", "tail")):

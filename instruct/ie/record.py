@@ -152,6 +152,21 @@ def to_dict(record: IERecord) -> dict[str, Any]:
     }
 
 
+def json_object(obj: Any) -> Mapping[str, Any]:
+    """``obj`` when it is a JSON object (a parsed input line), else RecordError: every IE converter's first check."""
+    if not isinstance(obj, Mapping):
+        raise RecordError(REASON_BAD_FIELD, "line is not a JSON object")
+    return obj
+
+
+def text_of(obj: Any) -> str:
+    """The ``text`` string of a parsed input line; RecordError when the line is not an object or has none."""
+    text = json_object(obj).get("text")
+    if not isinstance(text, str):
+        raise RecordError(REASON_MISSING_FIELD, "missing 'text'")
+    return text
+
+
 def _req(d: Mapping[str, Any], key: str, kind: type = str) -> Any:
     if key not in d:
         raise RecordError(REASON_MISSING_FIELD, f"missing {key!r}")

@@ -17,6 +17,7 @@ from instruct.ie.iepile import read_iepile
 from instruct.ie.instructie import read_instructie
 from instruct.ie.peoples_daily import read_peoples_daily
 from instruct.ie.record import (
+    REASON_BAD_FIELD,
     REASON_BAD_JSON,
     REASON_BAD_TAG,
     REASON_MISSING_FIELD,
@@ -192,3 +193,16 @@ def test_convert_writes_rejected_and_stats(tmp_path, fmt, path):
     rejected = (tmp_path / "records.rejected.jsonl").read_bytes().splitlines()
     assert len(rejected) == stats["rejected"]
     assert orjson.loads((tmp_path / "records.stats.json").read_bytes())["records"] == stats["records"]
+
+
+@pytest.mark.parametrize("read", [read_duie, read_duee, read_instructie, read_iepile])
+def test_json_converters_quarantine_lines_that_are_not_records(tmp_path, read):
+    """A line that parses but is not an object, and a line without a text, are rejected with their
+    reasons; the good line after them still comes through."""
+    path = tmp_path / "mixed.jsonl"
+    good = {"text": "周小禾出生于北京。", "id": "1", "spo_list": [], "relation": [], "event_list": [], "entity": []}
+    path.write_text("\n".join([orjson.dumps([1, 2]).decode(), orjson.dumps({"id": "2"}).decode(),
+                                orjson.dumps(good).decode()]) + "\n", encoding="utf-8")
+    records, rejected = split(list(read(path)))
+    assert [r.reason for r in rejected] == [REASON_BAD_FIELD, REASON_MISSING_FIELD]
+    assert [r.text for r in records] == [good["text"]]
