@@ -89,7 +89,8 @@ def iter_json_lines(path: Path, *, reason: str, loads: Loads = orjson.loads,
 def iter_json_records(path: Path, *, reason: str, loads: Loads = orjson.loads,
                       objects: bool = False) -> Iterator[tuple[str, Any]]:
     """Like :func:`iter_json_lines`, but a file that starts with ``[`` is one JSON array (how Alpaca
-    ships: tens of MB at most, read whole), and a file whose first line is ``{`` alone is one
+    ships: tens of MB at most, read whole) unless it does not parse as one while its first line is a
+    whole JSON value (JSON Lines opening with an array line: read line by line), and a file whose first line is ``{`` alone is one
     pretty-printed object, one record (if it does not parse, its lines are read as JSON Lines).
 
     An array that does not parse is one :class:`Rejected` for the whole file: no item can be trusted.
@@ -101,6 +102,11 @@ def iter_json_records(path: Path, *, reason: str, loads: Loads = orjson.loads,
         one_object = head.split(b"\n", 1)[0].strip() == b"{"
     if head.startswith(b"["):
         data, problem = _parse(path.read_bytes(), loads)
+        if problem is not None and _first_line_parses(path, loads):
+            # JSON Lines whose first line happens to be an array: judge it line by line, so one odd
+            # line does not cost the file's other records.
+            yield from iter_json_lines(path, reason=reason, loads=loads, objects=objects)
+            return
         if problem is not None or not isinstance(data, list):
             yield path.name, Rejected(reason=reason, detail=problem or "not a JSON array", where=path.name)
             return
@@ -117,6 +123,16 @@ def iter_json_records(path: Path, *, reason: str, loads: Loads = orjson.loads,
             yield path.name, whole
             return
     yield from iter_json_lines(path, reason=reason, loads=loads, objects=objects)
+
+
+def _first_line_parses(path: Path, loads: Loads) -> bool:
+    """Whether the file's first non-blank line is a whole JSON value on its own (a JSON Lines file), not
+    the opening of a multi-line array."""
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                return _parse(line, loads)[1] is None
+    return False
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -140,7 +156,10 @@ def count_records(path: Path) -> int | None:
     with open(path, "rb") as handle:
         if handle.read(_HEAD).lstrip().startswith(b"["):
             data, problem = _parse(Path(path).read_bytes(), stdlib_loads)
-            return len(data) if problem is None and isinstance(data, list) else None
+            if problem is None:
+                return len(data) if isinstance(data, list) else None
+            if not _first_line_parses(Path(path), stdlib_loads):
+                return None  # a broken array: read as one rejection
         handle.seek(0)
         return sum(1 for line in handle if line.strip())
 

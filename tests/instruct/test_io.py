@@ -16,6 +16,7 @@ from instruct.io import (
     SPACED,
     RecordWriter,
     Rejected,
+    count_records,
     detect_format,
     iter_json_records,
     read_records,
@@ -53,6 +54,22 @@ def test_array_one_object_and_a_broken_array(tmp_path):
     broken.write_text('[{"a": 1}, {"a": ', encoding="utf-8")
     [(where, rejected)] = list(iter_json_records(broken, reason="bad"))
     assert where == "b.json" and isinstance(rejected, Rejected) and rejected.line is None
+
+
+def test_json_lines_whose_first_line_is_an_array_are_read_line_by_line(tmp_path):
+    """A "[" at the start is an array file only when the file parses as one: JSON Lines that happen to
+    open with an array line keep their other records (one odd line must not cost the file)."""
+    path = tmp_path / "x.jsonl"
+    path.write_text('[1, 2]\n{"a": 1}\n{broken\n{"a": 2}\n', encoding="utf-8")
+    items = list(iter_json_records(path, reason="bad", objects=True))
+    assert [where for where, _ in items] == ["x.jsonl:1", "x.jsonl:2", "x.jsonl:3", "x.jsonl:4"]
+    assert [type(value) for _, value in items] == [Rejected, dict, Rejected, dict]
+    assert count_records(path) == 4
+    multi_line_broken = tmp_path / "b.json"
+    multi_line_broken.write_text('[\n  {"a": 1},\n  {"a": \n', encoding="utf-8")
+    [(where, rejected)] = list(iter_json_records(multi_line_broken, reason="bad"))
+    assert where == "b.json" and isinstance(rejected, Rejected)
+    assert count_records(multi_line_broken) is None
 
 
 def test_too_deep_is_a_rejection_not_a_crash(tmp_path):
