@@ -89,8 +89,8 @@ SCORES = struct(
                  score=FLOAT, terms=list_of(STR)),  # corpus/filters/promo.py
     readings=struct(hits=INT, per_1k_chars=FLOAT),  # corpus/filters/readings.py
     trading_calls=struct(calls=INT, contacts=INT, terms=list_of(STR)),  # corpus/filters/trading.py
-    seo_spam=struct(brand_hits=INT, title_brand=BOOL, tip_terms=INT, fixture=BOOL, stuffed_repeats=INT, stuffed_lines=INT,
-                    tag_line=BOOL, code_tokens=INT, terms=list_of(STR)),  # corpus/filters/seo.py
+    seo_spam=struct(brand_hits=INT, title_brand=BOOL, tag_brand=BOOL, tip_terms=INT, fixture=BOOL,
+                    stuffed_repeats=INT, stuffed_lines=INT, tag_line=BOOL, code_tokens=INT, terms=list_of(STR)),  # corpus/filters/seo.py
     langid=struct(lang=STR, letters=INT, score=FLOAT),
     boilerplate_lines=INT,  # dedup/lines.py: lines removed as boilerplate
     ppl=FLOAT,  # score stage: per-character perplexity

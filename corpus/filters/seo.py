@@ -105,8 +105,9 @@ class SeoSpamFilter(Filter):
     that rule off.
 
     - ``zh_casino_brand``: ``min_brand_hits`` occurrences of casino brands (``casino`` list), or one in
-      the first line (the page title). News names a casino resort once, in a sentence, not in the title
-      of a page about a school.
+      the first line (the page title) or in the page's keyword line (本文关键词：…, the slot an SEO page
+      fills with the queries it wants to rank for). News names a casino resort once, in a sentence, not
+      in the title or among the keywords of a page about a school or a recipe.
     - ``zh_betting_tips``: ``min_tip_terms`` distinct terms of the ``tips`` list on a page naming a
       fixture (``A vs B``, 对阵).
     - ``zh_keyword_stuffing``: on a page with a keyword line (标签：, 关键词：, Tags:), a search-question
@@ -124,7 +125,7 @@ class SeoSpamFilter(Filter):
     min_code_tokens: int | None = 20
 
     def score(self, text: str | TextView) -> Scores:
-        """Brand hits (and whether the title holds one), distinct tip terms, whether a fixture is named,
+        """Brand hits (and whether the title or a keyword line holds one), distinct tip terms, whether a fixture is named,
         the stuffed phrase's count and lines, the code-list line's codes, and the terms found."""
         view = TextView.of(text)
         normalised = normalised_text(view)
@@ -133,10 +134,13 @@ class SeoSpamFilter(Filter):
         brands, tips = found.get("casino", {}), found.get("tips", {})
         title = view.text.lstrip().split("\n", 1)[0]
         title_brand = bool(brands) and bool(matcher.count(normalise(title)).get("casino"))
+        tag_brand = bool(brands) and any(matcher.count(normalise(line)).get("casino")
+                                         for line in view.lines if _TAG_LINE.match(line))
         repeats, lines, phrase = stuffed_phrase(view)
         return {
             "brand_hits": sum(brands.values()),
             "title_brand": title_brand,
+            "tag_brand": tag_brand,
             "tip_terms": len(tips),
             "fixture": bool(tips) and _FIXTURE.search(normalised) is not None,
             "stuffed_repeats": repeats,
@@ -152,7 +156,7 @@ class SeoSpamFilter(Filter):
         if self.min_brand_hits is not None:
             if scores["brand_hits"] >= self.min_brand_hits:
                 return Verdict(False, ZH_CASINO_BRAND, scores["brand_hits"], self.min_brand_hits)
-            if scores["title_brand"]:
+            if scores["title_brand"] or scores["tag_brand"]:
                 return Verdict(False, ZH_CASINO_BRAND, 1, 1)
         if self.min_tip_terms is not None and scores["fixture"] and scores["tip_terms"] >= self.min_tip_terms:
             return Verdict(False, ZH_BETTING_TIPS, scores["tip_terms"], self.min_tip_terms)

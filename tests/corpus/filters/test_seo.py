@@ -31,6 +31,19 @@ INJECTED_SCHOOL = (
 )
 # Traditional characters, the brand once but in the title line.
 INJECTED_TITLE_HANT = "開雲體育官網\n本校圖書館將於下週一起延長開放時間，方便同學們複習備考。"
+# A recipe page whose keyword line slips a betting brand between the dish's words: the keyword line is
+# the slot an SEO page fills with the queries it wants to rank for.
+INJECTED_KEYWORDS = (
+    "香菇炒青菜的家常做法\n"
+    "材料：青菜两颗、香菇十朵、油、盐。做法：香菇切片，青菜洗净控水，热锅下油，先炒香菇再下青菜，加盐出锅。\n"
+    "本文关键词：香菇,青菜,欧宝体育,家常菜,做法"
+)
+# A bank notice: 现金网点 (cash outlets) holds the entry 现金网 but is no casino site (casino_not.zh.txt).
+BANK_OUTLETS = (
+    "关于调整部分现金网点营业时间的公告\n"
+    "为更好服务客户，我行自下月起调整城区部分现金网点的营业时间，周末照常办理现金存取业务。\n"
+    "关键词：营业时间 现金网点"
+)
 # News naming a casino resort once, in a sentence: kept.
 MACAU_NEWS = (
     "澳门特区政府旅游局公布，今年国庆黄金周期间入境旅客超过八十万人次，酒店平均入住率达到九成。\n"
@@ -85,17 +98,19 @@ SPEC_SHEET = (
 @pytest.mark.parametrize(("text", "reason", "value", "threshold"), [
     (INJECTED_SCHOOL, ZH_CASINO_BRAND, 3, 2),
     (INJECTED_TITLE_HANT, ZH_CASINO_BRAND, 1, 1),
+    (INJECTED_KEYWORDS, ZH_CASINO_BRAND, 1, 1),
     (BETTING_TIPS, ZH_BETTING_TIPS, 6, 3),
     (STUFFED, ZH_KEYWORD_STUFFING, 6, 4),
     (CODE_LIST, ZH_CODE_LIST, 25, 20),
-], ids=["brand-in-prose", "brand-in-title-traditional", "betting-tips", "keyword-stuffing", "code-list"])
+], ids=["brand-in-prose", "brand-in-title-traditional", "brand-in-keyword-line", "betting-tips", "keyword-stuffing", "code-list"])
 def test_each_kind_is_dropped_by_name_with_value_and_threshold(text, reason, value, threshold) -> None:
     verdict = SeoSpamFilter().keep({"text": text, "meta": {}})
     assert (verdict.keep, verdict.reason, verdict.value, verdict.threshold) == (False, reason, value, threshold)
 
 
-@pytest.mark.parametrize("text", [MACAU_NEWS, VIP_MEMBERS, MATCH_REPORT, FORUM, FAQ, SPEC_SHEET],
-                         ids=["resort-named-once", "vip-members", "match-report", "forum-quotes", "faq", "spec-sheet"])
+@pytest.mark.parametrize("text", [MACAU_NEWS, VIP_MEMBERS, BANK_OUTLETS, MATCH_REPORT, FORUM, FAQ, SPEC_SHEET],
+                         ids=["resort-named-once", "vip-members", "bank-cash-outlets", "match-report", "forum-quotes",
+                              "faq", "spec-sheet"])
 def test_text_of_the_same_topics_is_kept(text) -> None:
     scores = SeoSpamFilter().score(text)
     assert SeoSpamFilter().decide(scores, {"meta": {}}).keep, scores
@@ -104,6 +119,9 @@ def test_text_of_the_same_topics_is_kept(text) -> None:
 def test_the_measures_behind_the_verdicts() -> None:
     assert SeoSpamFilter().score(MACAU_NEWS)["brand_hits"] == 0  # 威尼斯人 alone is the resort, not a brand entry
     assert SeoSpamFilter().score(VIP_MEMBERS)["brand_hits"] == 0  # 贵宾会员 and 贵宾会所 hide the entry 贵宾会
+    assert SeoSpamFilter().score(BANK_OUTLETS)["brand_hits"] == 0  # 现金网点 hides the entry 现金网
+    injected = SeoSpamFilter().score(INJECTED_KEYWORDS)
+    assert (injected["brand_hits"], injected["title_brand"], injected["tag_brand"]) == (1, False, True)
     assert SeoSpamFilter().score(MATCH_REPORT)["tip_terms"] == 0
     assert stuffed_phrase(FORUM)[:2] == (4, 4)  # repeated as often as the stuffed page, but no keyword line
     assert not SeoSpamFilter().score(FORUM)["tag_line"]
@@ -113,7 +131,7 @@ def test_the_measures_behind_the_verdicts() -> None:
 
 def test_null_switches_each_rule_off() -> None:
     off = SeoSpamFilter(min_brand_hits=None, min_tip_terms=None, min_stuffed_repeats=None, min_code_tokens=None)
-    for text in (INJECTED_SCHOOL, INJECTED_TITLE_HANT, BETTING_TIPS, STUFFED, CODE_LIST):
+    for text in (INJECTED_SCHOOL, INJECTED_TITLE_HANT, INJECTED_KEYWORDS, BETTING_TIPS, STUFFED, CODE_LIST):
         assert off.keep({"text": text, "meta": {}}).keep
 
 
