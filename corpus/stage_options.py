@@ -116,7 +116,7 @@ STAGE_OPTIONS: dict[str, StageOptions] = {
 YAML_ONLY = {
     "clean": {"boilerplate_lists", "drop_repeats", "drop_trailing_lists", "drop_headline_lists", "keep_layout_sources",
               "extracted_sources", "max_furniture_ratio", "min_prose_ratio", "min_prose_lines", "min_article_chars",
-              "min_article_share"},
+              "min_article_share", "page_model", "page_model_mode", "min_keep_probability"},
     "dedup": {"seed"},
     "pack": {"batch_docs"},
 }
