@@ -27,7 +27,7 @@ from corpus.repair import (
     MAX_RUN_BREAK_LINE,
     is_code_line,
     is_headline,
-    is_sentence_line,
+    sentence_line_han,
 )
 from corpus.text import HAN
 
@@ -67,6 +67,13 @@ FEATURES: dict[str, str] = {
     "chinese": "1 when clean treats the page as Chinese (corpus.clean.is_chinese), else 0",
 }
 FEATURE_NAMES = tuple(FEATURES)
+# What the trainer uses unless told otherwise: one measure per kind of evidence (furniture, prose, article,
+# headlines, short lines, sentence ends, repeats, language). With the other features too, collinear shares
+# take coefficients of the wrong sign (removed_line_share +0.5 beside furniture_share -1.2, prose_share
+# -0.04): cross-validated figures are the same (benchmarks/RESULTS.md, qml7), the explanation is not.
+DEFAULT_FEATURES = ("furniture_share", "prose_share", "kept_prose_share", "article_share", "log_article_chars",
+                    "log_prose_chars", "headline_line_share", "short_line_share", "end_punct_share",
+                    "repeated_share", "chinese")
 
 
 def _han_equivalent(han: int, chars: int) -> float:
@@ -74,41 +81,47 @@ def _han_equivalent(han: int, chars: int) -> float:
     return han + (chars - han) / LATIN_PER_HAN
 
 
-def _line_profile(text: str) -> dict[str, float]:
+def _line_profile(text: str, *, headlines: bool) -> dict[str, float]:
     """One pass over ``text``'s lines: counts of lines, characters, Han, sentence lines and characters,
-    short lines, headline lines, lines ending a sentence, and the longest article run (Han-equivalent,
-    as corpus.repair.article_chars: short lines do not end a run, a longer non-sentence line does)."""
-    lines = chars = han = prose = sentences = short = headlines = ended = 0
+    short lines, lines ending a sentence, headline lines (only when ``headlines``: the costliest test),
+    the sentence lines' Han-equivalent characters and the longest article run (as
+    corpus.repair.article_chars: short lines do not end a run, a longer non-sentence line does)."""
+    lines = chars = prose = sentences = short = heads = ended = code_han = 0
     best = run = prose_han = 0.0
     for line in text.split("\n"):
         line = line.strip()
-        if not line or is_code_line(line):
+        if not line:
             continue
-        n, h = len(line), HAN.count(line)
+        if is_code_line(line):
+            code_han += HAN.count(line)  # rare: the page's Han is counted once below, less these
+            continue
+        n = len(line)
         lines += 1
         chars += n
-        han += h
         short += n <= MAX_RUN_BREAK_LINE
         ended += line.endswith(TERMINAL)
-        if is_sentence_line(line):
+        han = sentence_line_han(line)
+        if han >= 0:
             prose += n
             sentences += 1
-            size = _han_equivalent(h, n)
+            size = _han_equivalent(han, n)
             prose_han += size
             run += size
             best = max(best, run)
         else:
-            headlines += is_headline(line)
+            if headlines:
+                heads += is_headline(line)
             if n > MAX_RUN_BREAK_LINE:
                 run = 0.0
-    return {"lines": lines, "chars": chars, "han": han, "prose": prose, "sentences": sentences, "short": short,
-            "headlines": headlines, "ended": ended, "article": best, "prose_han": prose_han}
+    return {"lines": lines, "chars": chars, "han": HAN.count(text) - code_han, "prose": prose,
+            "sentences": sentences, "short": short, "headlines": heads, "ended": ended, "article": best,
+            "prose_han": prose_han}
 
 
 def page_features(arrived: str, kept: str, tally: dict[str, int], *, chinese: bool) -> dict[str, float]:
     """The :data:`FEATURES` of one page: ``arrived`` the normalised text before repair, ``kept`` what repair
     left, ``tally`` repair's ``meta.clean`` counts, ``chinese`` clean's language decision."""
-    a, k = _line_profile(arrived), _line_profile(kept)
+    a, k = _line_profile(arrived, headlines=True), _line_profile(kept, headlines=False)
     furniture = sum(tally.get(f"{rule}_chars", 0) for rule in FURNITURE_RULES)
     removed_lines = sum(tally.get(f"{rule}_lines", 0) for rule in FURNITURE_RULES)
     total = furniture + len(kept)
@@ -212,12 +225,14 @@ def load_model(path: str) -> PageModel:
 
 # --- training ---------------------------------------------------------------------------------------
 
-# ours: a prior of this strength (in standardised units) keeps ~20 coefficients small on a few hundred
-# labelled pages; the cross-validation in benchmarks/filter_quality.py --cv measured 0.3, 1 and 3.
-DEFAULT_L2 = 1.0
-# ours: the page model drops a page only when keep is clearly unlikely; the filters after clean judge the
-# rest. Measured by cross-validation (benchmarks/RESULTS.md, qml7).
-DEFAULT_THRESHOLD = 0.5
+# ours: on ~300 labelled pages a prior of 10 (in standardised units) gives every default feature the sign
+# its meaning says (more furniture, headlines, short lines, repeats: less keep); at 1 prose_share came out
+# negative beside kept_prose_share. Leave-one-source-out figures at 1, 10, 30 and 100 are within 0.02.
+DEFAULT_L2 = 10.0
+# ours: drop a page when drop is at least 1.5 times likelier than keep. Samples are class-balanced, so
+# 0.5 would weigh a lost good page and a kept junk page alike; the filters after clean judge the pages
+# the model keeps, while a page it drops is lost (benchmarks/RESULTS.md, qml7: 0.3, 0.4, 0.5 measured).
+DEFAULT_THRESHOLD = 0.4
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = DEFAULT_L2, weights: np.ndarray | None = None,
@@ -255,7 +270,7 @@ def balanced_weights(labels: Sequence[int], groups: Sequence[str]) -> np.ndarray
 
 
 def train(rows: Sequence[dict[str, float]], labels: Sequence[int], *, langs: Sequence[str] | None = None,
-          features: Sequence[str] = FEATURE_NAMES, l2: float = DEFAULT_L2, threshold: float = DEFAULT_THRESHOLD,
+          features: Sequence[str] = DEFAULT_FEATURES, l2: float = DEFAULT_L2, threshold: float = DEFAULT_THRESHOLD,
           provenance: dict[str, Any] | None = None) -> PageModel:
     """Fit a :class:`PageModel` on feature rows (:func:`page_features`) and labels (1 keep, 0 drop).
 
@@ -281,9 +296,9 @@ def train(rows: Sequence[dict[str, float]], labels: Sequence[int], *, langs: Seq
     scale[scale < 1e-12] = 1.0
     groups = list(langs) if langs is not None else ["all"] * len(rows)
     coef, intercept = fit_logistic((x - mean) / scale, y, l2=l2, weights=balanced_weights(y.astype(int), groups))
-    return PageModel(features=tuple(features), mean=tuple(mean.round(6)), scale=tuple(scale.round(6)),
-                     coef=tuple(coef.round(6)), intercept=round(intercept, 6), threshold=threshold, l2=l2,
-                     provenance=provenance or {})
+    return PageModel(features=tuple(features), mean=tuple(map(float, mean.round(6))),
+                     scale=tuple(map(float, scale.round(6))), coef=tuple(map(float, coef.round(6))),
+                     intercept=round(intercept, 6), threshold=threshold, l2=l2, provenance=provenance or {})
 
 
 def write_model(model: PageModel, path: Path) -> None:
@@ -366,7 +381,7 @@ def cross_validate(pages: Sequence[dict[str, Any]], key: str, **options: Any) ->
 
 
 def train_from_files(paths: Sequence[Path], *, l2: float = DEFAULT_L2, threshold: float = DEFAULT_THRESHOLD,
-                     features: Sequence[str] = FEATURE_NAMES, clean: Any = None) -> PageModel:
+                     features: Sequence[str] = DEFAULT_FEATURES, clean: Any = None) -> PageModel:
     """Train on labelled JSONL ``paths`` (see :func:`labelled_pages`); the model's provenance records the
     files, page counts per language and label, its figures on its own training pages, and leave-one-file-
     out and leave-one-source-out cross-validation (when there are two or more of each)."""

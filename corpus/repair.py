@@ -279,12 +279,19 @@ def prose_share(text: str) -> tuple[float, int]:
 
 def is_sentence_line(line: str) -> bool:
     """A stripped line with a sentence mark that is running text by length (:func:`prose_share`)."""
+    return sentence_line_han(line) >= 0
+
+
+def sentence_line_han(line: str) -> int:
+    """The Han characters of ``line`` when it is a sentence line (:func:`is_sentence_line`), else -1: one
+    count serves both the test and a caller that weighs the line in Han-equivalent characters."""
     # 20 Han characters or 10 words need at least 19 characters: shorter lines (most of a menu)
     # skip the counting.
     if len(line) < 19 or not _SENTENCE_MARK.search(line):
-        return False
+        return -1
     han = HAN.count(line)
-    return (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10)
+    sentence = (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10)
+    return han if sentence else -1
 
 
 # A Han character carries about as much text as three Latin characters (a word and its space run ~5-6
