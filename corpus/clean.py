@@ -9,7 +9,8 @@
   titles. Each document gets ``meta.clean`` (lines and characters per rule) and the counters ``clean_lines_<rule>``
   and ``clean_chars_<rule>``. A document whose text is mostly page furniture is rejected
   (``clean_mostly_boilerplate``) unless a long article survives (``clean_article_kept``); one left empty
-  as ``clean_empty``.
+  as ``clean_empty``. Opt-in, a learned model (:mod:`corpus.page_model`) judges page dumps instead of
+  those page rules (``clean_page_model``).
 - Code (:func:`corpus.text.is_code`): never reflowed; only line endings, control
   characters and leading/trailing blank lines change.
 - ``meta.links`` offsets (the wiki reader's, used by KG2Instruction) are moved to the cleaned text;
@@ -88,6 +89,9 @@ class CleanStep:
     Neither page rule drops a page that still holds an article (:meth:`holds_article`: a run of sentence
     lines of ``min_article_chars`` Han-equivalent characters, ``min_article_share`` of the page); counted
     as ``clean_article_kept``.
+    With ``page_model`` (a JSON of :mod:`corpus.page_model`), pages of ``min_prose_lines`` lines or more
+    are judged by its keep-probability instead (``replace``) or only when a page rule would drop them
+    (``gate``); a drop is ``clean_page_model``.
     """
 
     name: ClassVar[str] = "clean"

@@ -131,9 +131,9 @@ def _score_train(inputs, model_out, fmt, orders, units, min_count, max_chars) ->
 
 def _train_page_model(labelled, model_out, l2, threshold, features) -> None:
     """Train clean's page model (a logistic regression over page features) on JSONL labelled keep/drop."""
-    from corpus.page_model import FEATURE_NAMES, train_from_files, write_model
+    from corpus.page_model import DEFAULT_FEATURES, train_from_files, write_model
 
-    names = [f.strip() for f in features.split(",") if f.strip()] if features else list(FEATURE_NAMES)
+    names = [f.strip() for f in features.split(",") if f.strip()] if features else list(DEFAULT_FEATURES)
     try:
         model = train_from_files(list(labelled), l2=l2, threshold=threshold, features=names)
     except ValueError as err:
@@ -237,8 +237,8 @@ STANDALONE = [
                   default=kwarg_default(train_from_files, "l2")),
         "threshold": Opt("Least keep-probability kept; stored in the model.", type=click.FloatRange(0, 1),
                          default=kwarg_default(train_from_files, "threshold")),
-        "features": Opt("Comma-separated feature names (default: all of corpus.page_model.FEATURES).",
-                        default=None),
+        "features": Opt("Comma-separated names from corpus.page_model.FEATURES (default: DEFAULT_FEATURES, "
+                        "one measure per kind of evidence).", default=None),
     }),
     Command("merge", _merge, {
         "out_prefix": Opt("Output prefix (writes OUT.bin/.idx).", flags=("-o", "--output"), required=True),

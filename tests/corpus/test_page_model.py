@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from cli import main
 from corpus.clean import CLEAN_PAGE_MODEL, CleanStep
 from corpus.page_model import (
+    DEFAULT_FEATURES,
     FEATURE_NAMES,
     FEATURES,
     PageModel,
@@ -163,7 +164,7 @@ def test_model_loads_in_a_fresh_process(model_path: Path) -> None:
 
 def test_model_file_holds_coefficients_and_provenance_only(model_path: Path) -> None:
     data = json.loads(model_path.read_text(encoding="utf-8"))
-    assert data["features"] == list(FEATURE_NAMES) and len(data["coef"]) == len(FEATURE_NAMES)
+    assert data["features"] == list(DEFAULT_FEATURES) and len(data["coef"]) == len(DEFAULT_FEATURES)
     prov = data["provenance"]
     assert prov["pages"] == {"zh": {"keep": 24, "drop": 24}}
     assert [f["name"] for f in prov["files"]] == ["a.jsonl", "b.jsonl"]
@@ -201,7 +202,7 @@ def test_cli_trains_and_reports_cross_validation(tmp_path: Path) -> None:
                                        "--labelled", str(labelled_file(tmp_path / "b.jsonl", 2)), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "zh: 24 keep / 24 drop pages" in result.output and "leave-one-file-out (2 parts)" in result.output
-    assert load_model(str(out)).features == FEATURE_NAMES
+    assert load_model(str(out)).features == DEFAULT_FEATURES
     bad = tmp_path / "one.jsonl"
     bad.write_text('{"text": "a", "label": "keep"}\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["corpus", "train-page-model", "--labelled", str(bad), "-o", str(out)])
