@@ -93,8 +93,8 @@ def cross_validation(paths: list[Path], config: str, thresholds: list[float], mo
                 test = [(name, r) for name, records in parts for r in records if part_of(name, r) == group]
                 if len({p["label"] for p in train_pages}) < 2:
                     continue
-                baseline += [o for name, records in parts for r, o in zip(records, rules[name], strict=True)
-                             if part_of(name, r) == group]
+                baseline += [{**o, "part": group} for name, records in parts
+                             for r, o in zip(records, rules[name], strict=True) if part_of(name, r) == group]
                 for threshold in thresholds:
                     model = train([p["features"] for p in train_pages],
                                   [int(p["label"] == "keep") for p in train_pages],
@@ -103,7 +103,8 @@ def cross_validation(paths: list[Path], config: str, thresholds: list[float], mo
                     write_model(model, path)
                     for mode in modes:
                         clean = CleanStep(page_model=str(path), page_model_mode=mode)
-                        held.setdefault((threshold, mode), []).extend(judge([r for _, r in test], config, clean=clean))
+                        held.setdefault((threshold, mode), []).extend(
+                            {**o, "part": group} for o in judge([r for _, r in test], config, clean=clean))
             lines.append(f"\nleave one {scheme} out ({len(groups)} parts): keep-recall / drop-recall on the held-out parts")
             for lang in ("zh", "en"):
                 base = rates([o for o in baseline if o["lang"] == lang])
@@ -113,6 +114,19 @@ def cross_validation(paths: list[Path], config: str, thresholds: list[float], mo
                     got = rates([o for o in outcomes if o["lang"] == lang])
                     row.append(f"model {mode} t={threshold} {got['keep_recall']:.3f} / {got['drop_recall']:.3f}")
                 lines.append("; ".join(row))
+            # Per part, at the first threshold: where the model gains and loses against the rules.
+            first = [key for key in sorted(held) if key[0] == thresholds[0]]
+            for group in groups:
+                for lang in ("zh", "en"):
+                    base = rates([o for o in baseline if o["part"] == group and o["lang"] == lang])
+                    if not base["keep"] + base["drop"]:
+                        continue
+                    row = [f"    {group:<42} {lang} keep {base['keep']:>3} drop {base['drop']:>3}: rules "
+                           f"{base['keep_recall']:.3f} / {base['drop_recall']:.3f}"]
+                    for key in first:
+                        got = rates([o for o in held[key] if o["part"] == group and o["lang"] == lang])
+                        row.append(f"{key[1]} {got['keep_recall']:.3f} / {got['drop_recall']:.3f}")
+                    lines.append("; ".join(row))
     return "\n".join(lines)
 
 
