@@ -207,3 +207,30 @@ def test_cli_trains_and_reports_cross_validation(tmp_path: Path) -> None:
     bad.write_text('{"text": "a", "label": "keep"}\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["corpus", "train-page-model", "--labelled", str(bad), "-o", str(out)])
     assert result.exit_code == 2 and "no labelled pages" in result.output
+
+
+def test_a_chained_run_writes_the_model_s_drops_and_counts_them_per_rule(model_path: Path, tmp_path: Path) -> None:
+    rng = random.Random(7)
+    raw = tmp_path / "in.jsonl"
+    records = [{"id": f"a{i}", "text": article_page(rng, 11)} for i in range(3)]
+    records += [{"id": f"n{i}", "text": nav_page(rng, 16)} for i in range(3)]
+    raw.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    work = tmp_path / "work"
+    result = CliRunner().invoke(main, ["corpus", "-w", str(work), "--quiet", "--workers", "1", "read", "--source",
+                                       "jsonl", "-i", str(raw), "--name", "web", "clean", "--page-model",
+                                       str(model_path)])
+    assert result.exit_code == 0, result.output
+    from corpus.shards import list_shards, read_docs
+
+    clean_dir = next(p for p in work.iterdir() if p.name.endswith("clean"))
+    kept = [d for p in list_shards(clean_dir) for d in read_docs(p)]
+    rejected = [d for p in list_shards(clean_dir / "rejected") for d in read_docs(p)]
+    assert sorted(d["id"] for d in rejected) == ["n0", "n1", "n2"]
+    assert all(d["meta"]["reject"]["reason"] == CLEAN_PAGE_MODEL for d in rejected)
+    threshold = load_model(str(model_path)).threshold
+    assert kept and all(d["meta"]["scores"]["page_model"]["keep_probability"] >= threshold for d in kept)
+    stats = Counter()
+    for path in (clean_dir / "_stats").iterdir():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stats.update({k: v for k, v in (data.get("reasons") or {}).items()})
+    assert stats == {CLEAN_PAGE_MODEL: 3}
