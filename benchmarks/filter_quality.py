@@ -71,7 +71,8 @@ def cross_validation(paths: list[Path], config: str, thresholds: list[float], mo
     import tempfile
 
     from corpus.filters.evaluate import rates
-    from corpus.page_model import labelled_pages, train, write_model
+    from corpus.page_model import train, write_model
+    from corpus.page_training import labelled_pages
 
     parts = []  # (file name, labelled records)
     for path in paths:

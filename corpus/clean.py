@@ -302,7 +302,7 @@ class CleanStep:
                 judged = probability is not None
             if judged and self.page_model_mode == "replace":
                 verdict = None if probability >= self.model_threshold else \
-                    (CLEAN_PAGE_MODEL, round(probability, 4), self.model_threshold)
+                    (CLEAN_PAGE_MODEL, probability, self.model_threshold)
             else:
                 verdict = self.page_rules(doc["text"], text_before_repair, tally, page_dump, counters)
                 if verdict is not None and judged and probability >= self.model_threshold:
@@ -341,16 +341,17 @@ class CleanStep:
 
     def keep_probability(self, arrived: str, text: str, tally: dict[str, int], chinese: bool,
                          meta: dict[str, Any]) -> float | None:
-        """The page model's P(keep) for a page dump (``arrived`` before repair, ``text`` after), stored with
-        the three features that moved it most in ``meta.scores.page_model``; None when it has no lines left
-        to judge after the code lines (a page of program text is the filters' to judge)."""
+        """The page model's P(keep) for a page dump (``arrived`` before repair, ``text`` after), rounded to 4
+        places (the value that is compared, stored and reported), stored with the three features that moved
+        it most in ``meta.scores.page_model``; None when fewer than ``min_prose_lines`` non-blank lines are
+        left once program lines are set aside (a short text or a page of code is the filters' to judge)."""
         model = load_model(self.page_model)
         features = page_features(arrived, text, tally, chinese=chinese)
         if round(math.expm1(features["log_lines"])) < self.min_prose_lines:
             return None
-        probability = model.keep_probability(features)
+        probability = round(model.keep_probability(features), 4)
         meta.setdefault("scores", {})["page_model"] = {
-            "keep_probability": round(probability, 4),
+            "keep_probability": probability,
             "top_features": [f"{name} {part:+.2f}" for name, part in model.contributions(features)]}
         return probability
 

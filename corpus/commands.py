@@ -16,7 +16,7 @@ import click
 
 from corpus.options import Command, Opt, kwarg_default
 from corpus.pack.stage import FORMATS
-from corpus.page_model import train_from_files
+from corpus.page_training import train_from_files
 from corpus.pipeline import ENGINES
 from corpus.score.stage import MODEL_FORMATS, train_from_shards
 from corpus.stage_options import POSITIVE, READ_OPTIONS, STAGE_OPTIONS
@@ -131,7 +131,7 @@ def _score_train(inputs, model_out, fmt, orders, units, min_count, max_chars) ->
 
 def _train_page_model(labelled, model_out, l2, threshold, features) -> None:
     """Train clean's page model (a logistic regression over page features) on JSONL labelled keep/drop."""
-    from corpus.page_model import DEFAULT_FEATURES, train_from_files, write_model
+    from corpus.page_model import DEFAULT_FEATURES, write_model
 
     names = [f.strip() for f in features.split(",") if f.strip()] if features else list(DEFAULT_FEATURES)
     try:

@@ -25,9 +25,9 @@ from corpus.page_model import (
     load_model,
     page_features,
     train,
-    train_from_files,
     write_model,
 )
+from corpus.page_training import train_from_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
