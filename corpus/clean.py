@@ -9,7 +9,8 @@
   titles. Each document gets ``meta.clean`` (lines and characters per rule) and the counters ``clean_lines_<rule>``
   and ``clean_chars_<rule>``. A document whose text is mostly page furniture is rejected
   (``clean_mostly_boilerplate``) unless a long article survives (``clean_article_kept``); one left empty
-  as ``clean_empty``.
+  as ``clean_empty``. Opt-in, a learned model (:mod:`corpus.page_model`) judges page dumps instead of
+  those page rules (``clean_page_model``).
 - Code (:func:`corpus.text.is_code`): never reflowed; only line endings, control
   characters and leading/trailing blank lines change.
 - ``meta.links`` offsets (the wiki reader's, used by KG2Instruction) are moved to the cleaned text;
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
 import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from corpus.page_model import load_model, page_features
 from corpus.records import reject
 from corpus.repair import (
     BLANK_RUNS,
@@ -43,12 +46,14 @@ from corpus.repair import (
 from corpus.text import HAN, is_code, normalize, opencc_converter
 
 # Re-exported: callers and tests import the repair rules' names from the stage's module.
-__all__ = ["CLEAN_EMPTY", "CLEAN_LITTLE_PROSE", "CLEAN_MOSTLY_BOILERPLATE", "REPAIR_RULES", "CleanStep", "is_chinese", "is_extracted",
+__all__ = ["CLEAN_EMPTY", "CLEAN_LITTLE_PROSE", "CLEAN_MOSTLY_BOILERPLATE", "CLEAN_PAGE_MODEL", "REPAIR_RULES", "CleanStep", "is_chinese", "is_extracted",
            "is_menu_row", "repair_table"]
 
 CLEAN_EMPTY = "clean_empty"
 CLEAN_MOSTLY_BOILERPLATE = "clean_mostly_boilerplate"
 CLEAN_LITTLE_PROSE = "clean_little_prose"
+CLEAN_PAGE_MODEL = "clean_page_model"
+PAGE_MODEL_MODES = ("replace", "gate")
 
 # C0/C1 controls except \t and \n, plus zero-width and bidi marks that only hide text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\ufeff]")
@@ -84,6 +89,9 @@ class CleanStep:
     Neither page rule drops a page that still holds an article (:meth:`holds_article`: a run of sentence
     lines of ``min_article_chars`` Han-equivalent characters, ``min_article_share`` of the page); counted
     as ``clean_article_kept``.
+    With ``page_model`` (a JSON of :mod:`corpus.page_model`), pages of ``min_prose_lines`` lines or more
+    are judged by its keep-probability instead (``replace``) or only when a page rule would drop them
+    (``gate``); a drop is ``clean_page_model``.
     """
 
     name: ClassVar[str] = "clean"
@@ -123,10 +131,22 @@ class CleanStep:
     # Measured on dev, check and spare (benchmarks/RESULTS.md, qzh6): no decision changes there.
     min_article_chars: int | None = 1200
     min_article_share: float = 0.4
+    # The learned page judgement (corpus.page_model): a logistic regression over what clean measured on the
+    # page. "replace": on page dumps of >= min_prose_lines lines it decides instead of the two page rules
+    # (and their article rule), dropping a page whose keep-probability is below the threshold as
+    # clean_page_model; "gate": the page rules propose a drop and the model must agree. None: the rules
+    # alone. min_keep_probability None takes the threshold the model file carries.
+    page_model: str | None = None
+    page_model_mode: str = "replace"
+    min_keep_probability: float | None = None
 
     def __post_init__(self) -> None:
         if self.drop_navigation:
             load_furniture(self.boilerplate_lists)  # a missing list directory fails here, not in a worker
+        if self.page_model_mode not in PAGE_MODEL_MODES:
+            raise ValueError(f"page_model_mode {self.page_model_mode!r}: expected one of {', '.join(PAGE_MODEL_MODES)}")
+        if self.page_model is not None:
+            load_model(self.page_model)  # a missing or malformed model fails here, not in a worker
 
     def clean_text(self, text: str, *, code: bool = False, chinese: bool = False) -> str:
         """The normalised form of ``text`` (no lines removed: that is :meth:`repair`)."""
@@ -258,7 +278,6 @@ class CleanStep:
             links = (doc.get("meta") or {}).get("links")
             repairable = not code and not links and source not in self.keep_layout_sources
             page_dump = repairable and not is_extracted(source, self.extracted_sources)
-            prose = prose_share(text) if page_dump and self.min_prose_ratio is not None else None
             text_before_repair = text
             if repairable:
                 text, tally = self.repair(text, page_dump=page_dump)
@@ -274,21 +293,67 @@ class CleanStep:
             if not doc["text"].strip():
                 yield reject(doc, stage=self.name, reason=CLEAN_EMPTY, value=len(before), filter=self.name)
                 continue
-            furniture = sum(tally[f"{rule}_chars"] for rule in ("boilerplate", "menu", "trailing_list", "headline_list"))
-            total = furniture + len(doc["text"])
-            verdict = None
-            if self.max_furniture_ratio is not None and furniture > self.max_furniture_ratio * total:
-                verdict = (CLEAN_MOSTLY_BOILERPLATE, round(furniture / total, 4), self.max_furniture_ratio)
-            elif prose is not None and prose[1] >= self.min_prose_lines and prose[0] < self.min_prose_ratio:
-                verdict = (CLEAN_LITTLE_PROSE, round(prose[0], 4), self.min_prose_ratio)
-            if verdict is not None and self.holds_article(doc["text"], arrived=han_equivalent(text_before_repair)):
-                counters["clean_article_kept"] += 1  # a page rule would have dropped it
-                verdict = None
+            # Newlines bound the non-blank lines from above: most short documents skip the features.
+            judged = self.page_model is not None and page_dump and \
+                text_before_repair.count("\n") + 1 >= self.min_prose_lines
+            probability = None
+            if judged:
+                probability = self.keep_probability(text_before_repair, doc["text"], tally, chinese, doc["meta"])
+                judged = probability is not None
+            if judged and self.page_model_mode == "replace":
+                verdict = None if probability >= self.model_threshold else \
+                    (CLEAN_PAGE_MODEL, probability, self.model_threshold)
+            else:
+                verdict = self.page_rules(doc["text"], text_before_repair, tally, page_dump, counters)
+                if verdict is not None and judged and probability >= self.model_threshold:
+                    counters["clean_page_model_kept"] += 1  # gate: a page rule proposed, the model disagreed
+                    verdict = None
             if verdict is not None:
                 reason, value, threshold = verdict
                 yield reject(doc, stage=self.name, reason=reason, filter=self.name, value=value, threshold=threshold)
                 continue
             yield doc
+
+    def page_rules(self, text: str, arrived: str, tally: dict[str, int], page_dump: bool,
+                   counters: Counter) -> tuple[str, float, float] | None:
+        """The hand-set page rules' verdict on repaired ``text`` (``arrived``: before repair; the prose rule
+        judges page dumps only): ``(reason, value, threshold)`` of ``clean_mostly_boilerplate`` or
+        ``clean_little_prose``, or None to keep."""
+        prose = prose_share(arrived) if page_dump and self.min_prose_ratio is not None else None
+        furniture = sum(tally[f"{rule}_chars"] for rule in ("boilerplate", "menu", "trailing_list", "headline_list"))
+        total = furniture + len(text)
+        verdict = None
+        if self.max_furniture_ratio is not None and furniture > self.max_furniture_ratio * total:
+            verdict = (CLEAN_MOSTLY_BOILERPLATE, round(furniture / total, 4), self.max_furniture_ratio)
+        elif prose is not None and prose[1] >= self.min_prose_lines and prose[0] < self.min_prose_ratio:
+            verdict = (CLEAN_LITTLE_PROSE, round(prose[0], 4), self.min_prose_ratio)
+        if verdict is not None and self.holds_article(text, arrived=han_equivalent(arrived)):
+            counters["clean_article_kept"] += 1  # a page rule would have dropped it
+            return None
+        return verdict
+
+    @property
+    def model_threshold(self) -> float:
+        """The least keep-probability the page model keeps: ``min_keep_probability`` or the model's own."""
+        if self.min_keep_probability is not None:
+            return self.min_keep_probability
+        return load_model(self.page_model).threshold if self.page_model else 0.0
+
+    def keep_probability(self, arrived: str, text: str, tally: dict[str, int], chinese: bool,
+                         meta: dict[str, Any]) -> float | None:
+        """The page model's P(keep) for a page dump (``arrived`` before repair, ``text`` after), rounded to 4
+        places (the value that is compared, stored and reported), stored with the three features that moved
+        it most in ``meta.scores.page_model``; None when fewer than ``min_prose_lines`` non-blank lines are
+        left once program lines are set aside (a short text or a page of code is the filters' to judge)."""
+        model = load_model(self.page_model)
+        features = page_features(arrived, text, tally, chinese=chinese)
+        if round(math.expm1(features["log_lines"])) < self.min_prose_lines:
+            return None
+        probability = round(model.keep_probability(features), 4)
+        meta.setdefault("scores", {})["page_model"] = {
+            "keep_probability": probability,
+            "top_features": [f"{name} {part:+.2f}" for name, part in model.contributions(features)]}
+        return probability
 
     def holds_article(self, text: str, *, arrived: int) -> bool:
         """True when repaired ``text`` holds an article that page rules must not drop: a run of sentence lines

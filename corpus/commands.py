@@ -2,7 +2,7 @@
 
 Each stage command's options are the stage dataclass's own fields (type, default, choices) with the
 ``Opt`` of ``corpus/stage_options.py`` (help text, flag spelling); the standalone commands (report,
-show, merge, inspect, score-train), the tokenizer commands and ``run`` declare theirs here.
+show, merge, inspect, score-train, train-page-model), the tokenizer commands and ``run`` declare theirs here.
 ``cli.py`` attaches these tables to its groups.
 """
 
@@ -16,6 +16,7 @@ import click
 
 from corpus.options import Command, Opt, kwarg_default
 from corpus.pack.stage import FORMATS
+from corpus.page_training import train_from_files
 from corpus.pipeline import ENGINES
 from corpus.score.stage import MODEL_FORMATS, train_from_shards
 from corpus.stage_options import POSITIVE, READ_OPTIONS, STAGE_OPTIONS
@@ -128,6 +129,32 @@ def _score_train(inputs, model_out, fmt, orders, units, min_count, max_chars) ->
     click.echo(f"wrote {model_out}")
 
 
+def _train_page_model(labelled, model_out, l2, threshold, features) -> None:
+    """Train clean's page model (a logistic regression over page features) on JSONL labelled keep/drop."""
+    from corpus.page_model import DEFAULT_FEATURES, write_model
+
+    names = [f.strip() for f in features.split(",") if f.strip()] if features else list(DEFAULT_FEATURES)
+    try:
+        model = train_from_files(list(labelled), l2=l2, threshold=threshold, features=names)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    write_model(model, model_out)
+    prov = model.provenance
+    for lang, counts in prov["pages"].items():
+        fit = prov["training_fit"][lang]
+        click.echo(f"{lang}: {counts['keep']} keep / {counts['drop']} drop pages; on them keep-recall "
+                   f"{fit['keep_recall']}, drop-recall {fit['drop_recall']}")
+    for key in ("file", "source"):
+        cv = prov.get(f"leave_one_{key}_out")
+        if cv:
+            figures = "; ".join(f"{lang} keep {r['keep_recall']} / drop {r['drop_recall']}"
+                                for lang, r in cv["per_lang"].items())
+            click.echo(f"leave-one-{key}-out ({cv['parts']} parts): {figures}")
+    if prov["skipped"]:
+        click.echo("not pages the model judges: " + ", ".join(f"{n} {why}" for why, n in prov["skipped"].items()))
+    click.echo(f"wrote {model_out}")
+
+
 def _merge(prefixes, out_prefix, fmt, types) -> None:
     """Merge packed outputs (PREFIX.bin/.idx or PREFIX.parquet) into one, in the order given."""
     from corpus.pack.stage import merge_outputs
@@ -199,6 +226,19 @@ STANDALONE = [
                      metavar="LANG=UNIT"),
         "min_count": Opt("Drop n-grams (order >= 3) seen fewer times: a smaller model.", type=POSITIVE, default=1),
         "max_chars": Opt("Training characters per language.", type=POSITIVE, default=None),
+    }),
+    Command("train-page-model", _train_page_model, {
+        "labelled": Opt("Labelled JSON Lines: {text, label: keep|drop, lang?, source?} per line; repeatable.",
+                        flags=("--labelled",), multiple=True, required=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        "model_out": Opt("Model JSON to write (clean's page_model option reads it).", flags=("-o", "--output", "--out"),
+                         required=True, type=click.Path(dir_okay=False, path_type=Path)),
+        "l2": Opt("L2 penalty on the standardised coefficients.", type=click.FloatRange(min=0, min_open=True),
+                  default=kwarg_default(train_from_files, "l2")),
+        "threshold": Opt("Least keep-probability kept; stored in the model.", type=click.FloatRange(0, 1),
+                         default=kwarg_default(train_from_files, "threshold")),
+        "features": Opt("Comma-separated names from corpus.page_model.FEATURES (default: DEFAULT_FEATURES, "
+                        "one measure per kind of evidence).", default=None),
     }),
     Command("merge", _merge, {
         "out_prefix": Opt("Output prefix (writes OUT.bin/.idx).", flags=("-o", "--output"), required=True),

@@ -228,7 +228,7 @@ _CODE_LINE = re.compile(r"[;{}]\s*$|^\s*(?:#include|//|/\*|def |class |import |f
 _CALL_LINE = re.compile(r"[^\u4e00-\u9fff]*\w\([^\u4e00-\u9fff]*\)\s*")
 
 
-def _is_code_line(line: str) -> bool:
+def is_code_line(line: str) -> bool:
     """A line of program text (see ``_CODE_LINE``)."""
     return _CODE_LINE.search(line) is not None or (len(line) <= 200 and _CALL_LINE.fullmatch(line) is not None)
 
@@ -239,7 +239,7 @@ def is_headline(line: str) -> bool:
     characters for Chinese, HEADLINE_WORDS words otherwise). "2 US service members die in Afghanistan
     chopper crash" and "这些美出天际的公路 你走过吗？" are headlines; "Read more" (a menu entry), a
     sentence ending in a full stop and a poem's line ending in a comma are not."""
-    if len(line) > MAX_HEADLINE_LINE or line.endswith(_CONTINUES) or is_list_item(line) or _is_code_line(line):
+    if len(line) > MAX_HEADLINE_LINE or line.endswith(_CONTINUES) or is_list_item(line) or is_code_line(line):
         return False
     if _TWO_SENTENCES.search(line) or _CLOCK.search(line):
         return False
@@ -268,23 +268,30 @@ def prose_share(text: str) -> tuple[float, int]:
     total = prose = lines = 0
     for line in text.split("\n"):
         line = line.strip()
-        if not line or _is_code_line(line):
+        if not line or is_code_line(line):
             continue
         lines += 1
         total += len(line)
-        if _is_sentence_line(line):
+        if is_sentence_line(line):
             prose += len(line)
     return (prose / total if total else 0.0), lines
 
 
-def _is_sentence_line(line: str) -> bool:
+def is_sentence_line(line: str) -> bool:
     """A stripped line with a sentence mark that is running text by length (:func:`prose_share`)."""
+    return sentence_line_han(line) >= 0
+
+
+def sentence_line_han(line: str) -> int:
+    """The Han characters of ``line`` when it is a sentence line (:func:`is_sentence_line`), else -1: one
+    count serves both the test and a caller that weighs the line in Han-equivalent characters."""
     # 20 Han characters or 10 words need at least 19 characters: shorter lines (most of a menu)
     # skip the counting.
     if len(line) < 19 or not _SENTENCE_MARK.search(line):
-        return False
+        return -1
     han = HAN.count(line)
-    return (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10)
+    sentence = (han >= 20) if han * 10 >= len(line) * 3 else (len(line.split()) >= 10)
+    return han if sentence else -1
 
 
 # A Han character carries about as much text as three Latin characters (a word and its space run ~5-6
@@ -314,7 +321,7 @@ def article_chars(text: str) -> int:
         line = line.strip()
         if not line:
             continue
-        if _is_sentence_line(line):
+        if is_sentence_line(line):
             run += han_equivalent(line)
             best = max(best, run)
         elif len(line) > MAX_RUN_BREAK_LINE:

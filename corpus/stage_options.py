@@ -51,6 +51,8 @@ STAGE_OPTIONS: dict[str, StageOptions] = {
         "nfkc": Opt("Keep full-width forms (no Unicode NFKC).", flags=("--no-nfkc",), invert=True),
         "strip_markup": Opt("Keep leftover HTML tags and entities.", flags=("--keep-markup",), invert=True),
         "drop_navigation": Opt('Keep navigation lines such as "返回顶部".', flags=("--keep-navigation",), invert=True),
+        "page_model": Opt("Page model JSON (`corpus train-page-model`): it judges page dumps instead of the "
+                          "furniture and prose-share rules (docs/filters.md)."),
     }),
     "dedup-exact": StageOptions(ExactDedupStep, "Drop documents whose normalised text was seen before (keeps the "
                    "first by source priority, shard, line).", {
@@ -116,7 +118,7 @@ STAGE_OPTIONS: dict[str, StageOptions] = {
 YAML_ONLY = {
     "clean": {"boilerplate_lists", "drop_repeats", "drop_trailing_lists", "drop_headline_lists", "keep_layout_sources",
               "extracted_sources", "max_furniture_ratio", "min_prose_ratio", "min_prose_lines", "min_article_chars",
-              "min_article_share"},
+              "min_article_share", "page_model_mode", "min_keep_probability"},
     "dedup": {"seed"},
     "pack": {"batch_docs"},
 }

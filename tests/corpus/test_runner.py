@@ -61,7 +61,8 @@ def test_counts_add_up_and_garbage_is_rejected(shards, tmp_path, workers):
                                   "keep_layout_sources": ["leetcode"],
                                   "extracted_sources": ["wiki", "baike", "wudao"], "max_furniture_ratio": 0.3,
                                   "min_prose_ratio": 0.35, "min_prose_lines": 10, "min_article_chars": 1200,
-                                  "min_article_share": 0.4}
+                                  "min_article_share": 0.4, "page_model": None, "page_model_mode": "replace",
+                                  "min_keep_probability": None}
 
 
 def test_output_identical_for_any_worker_count(shards, tmp_path):
