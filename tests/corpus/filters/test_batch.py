@@ -79,6 +79,44 @@ def test_fold_many_folds_each_text_as_alone(texts):
     assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
 
 
+# Two-character t2s phrases that OpenCC converts otherwise than their characters (憑藉 -> 凭借, but 藉 alone
+# stays 藉): split across two texts of a chunk, a join that OpenCC read as running text would convert the
+# second text's character as the phrase's.
+_SPLIT_PHRASES = ["憑藉", "深沈", "懷釐", "挨剋", "捏坏", "製坏", "銀鍊"]
+
+
+@pytest.mark.parametrize("phrase", _SPLIT_PHRASES)
+def test_fold_many_does_not_read_a_phrase_across_the_join(phrase):
+    texts = [f"文{phrase[0]}", f"{phrase[1]}字", phrase]
+    assert harmful._fold(phrase) != harmful._fold(phrase[0]) + harmful._fold(phrase[1])  # the case is real
+    assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([*_FOLD_PIECES, *_SPLIT_PHRASES, *"憑藉深沈捏坏"]), max_size=12).map("".join),
+                max_size=12), st.sampled_from([1, 7, 40, 16_000]))
+def test_fold_many_in_chunks_folds_each_text_as_alone(texts, chunk_chars):
+    # Several chunks a batch (a chunk ends once it holds chunk_chars characters), ASCII texts beside them.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(harmful, "_FOLD_CHUNK_CHARS", chunk_chars)
+        assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
+
+
+# The separator rule: runs of 1-4 separators (spaces, punctuation, newlines, "_"), Han and other
+# characters on either side, astral characters (the regex path) and lone surrogates (separators).
+_GAP_PIECES = ["中", "文", "賭", "a", "1", "_", " ", "，", ".", "\n", "\u3000", "、", "ꓐ", "\ud800", "\U00020000",
+               "\U0001f600", "ー", "가"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_GAP_PIECES), max_size=30).map("".join))
+@example("中，文")
+@example("中 ，  文")  # four separators: kept
+@example("，中，")
+def test_drop_han_gaps_removes_what_the_regex_removes(text):
+    assert harmful._drop_han_gaps(text) == harmful._CJK_GAP.sub("", text)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.tuples(st.lists(st.sampled_from(_FOLD_PIECES), max_size=12).map("".join), st.integers(1, 120)),
                 max_size=10))
