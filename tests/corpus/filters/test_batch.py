@@ -143,12 +143,40 @@ def test_promo_candidates_match_exactly_where_the_python_passes_can_count(text):
     assert literal == any(lit in text for lit in promo._WECHAT_SPELT_LITERALS)
 
 
-@pytest.mark.parametrize("name", ["harmful", "promo"])
+@pytest.mark.parametrize("name", ["harmful", "promo", "readings", "trading_calls"])
 @settings(max_examples=150, deadline=None)
 @given(texts=st.lists(st.lists(st.sampled_from([*_NORMALISE_PIECES, *_PHONE_PIECES, "casino", "赌博", "您",
-                                                  "立即购买", "$19.99", "9折", "免费"]),
+                                                  "立即购买", "$19.99", "9折", "免费", "中(zhong)", "做多", "50.6",
+                                                  "止损", "薇信1771443606"]),
                                max_size=40).map("".join), min_size=1, max_size=8))
 def test_score_batch_equals_score(name, texts):
     flt = build_filter(name, {})
     assert flt.score_batch([TextView(text) for text in texts]) == [flt.score(text) for text in texts]
 
+
+
+# Readings: Han (both blocks), brackets of both widths, pinyin letters with tones, upper case (no
+# match), runs of letters past 6, a lone surrogate (counted by the Python regex).
+_READING_PIECES = ["中", "㐀", "(", ")", "（", "）", "a", "zh", "ā", "ǚ", "ü", "A", "yyyyyy", "x", " ", "\ud800", "文(", "e)"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_READING_PIECES), max_size=16).map("".join), max_size=6))
+@example(["中(zhong)文(wen)", "中(zhongg)", "烟(yan)台市(shi)"])
+def test_readings_re2_count_equals_the_regex(texts):
+    from corpus.filters import readings
+    from corpus.filters.base import batch_count
+
+    assert batch_count(texts, readings._READING_RE2, readings._READING) == \
+        [len(readings._READING.findall(text)) for text in texts]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["做", "多", "空", "止", "损", "盈", "入场", "平仓", "1", " ", "\ud800"]),
+                         max_size=10).map("".join), max_size=6))
+def test_trading_action_pass_finds_exactly_the_texts_with_an_action(texts):
+    from corpus.filters import trading
+
+    assert batch_contains(texts, trading._ANY_ACTION) == \
+        [any(action in text for action in trading._ACTIONS) or not text.isascii() and "\ud800" in text
+         for text in texts]
