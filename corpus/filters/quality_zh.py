@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from corpus.filters.base import Filter, Scores, Verdict, first_violation
+from corpus.filters.base import Filter, Scores, Verdict, batch_count, first_violation
 from corpus.filters.gopher import ngram_fractions, ngram_fractions_many, ngram_violation, repetition_scores
 from corpus.filters.lines import is_complete_entry, prose_chars_ratio
 from corpus.filters.view import TextView
@@ -43,6 +43,7 @@ _SPECIAL_RUNS = re.compile(r"[^\w\s，。！？；：、“”‘’（）《》
 # Clause and sentence ends of running Chinese text; a one- or two-line document needs a few of them.
 CLAUSE_MARKS = tuple("，,、；;。！？!?~～…")
 _CLAUSE_END = re.compile(r"[，,、；;。！？!?~～…]+")
+_CLAUSE_END_RE2 = _CLAUSE_END.pattern  # literal characters only: RE2 reads it as re does
 BOILERPLATE_LINE_CHARS = 80
 # Markers of navigation, share bars and footers on Chinese web pages (our list; see docs/filters.md).
 BOILERPLATE_MARKERS = (
@@ -132,12 +133,18 @@ class ZhQualityFilter(Filter):
         """:meth:`score` of each view, the character classes and n-grams of all of them measured together
         (:func:`class_counts_many`, :func:`corpus.filters.gopher.ngram_fractions_many`)."""
         chars = [view.chars for view in views]
-        return [self._score(view, classes, ngrams) for view, classes, ngrams in
+        texts = [view.text for view in views]
+        # The clause ends of every text in one RE2 count (0.5 KB Chinese: findall ~2.9 us a text).
+        clause_ends = batch_count(texts, _CLAUSE_END_RE2, _CLAUSE_END)
+        return [self._score(view, classes, ngrams, ends) for view, classes, ngrams, ends in
                 zip(views, class_counts_many(chars), ngram_fractions_many(chars, self.top_ngram_max,
-                                                                          self.dup_ngram_max), strict=True)]
+                                                                          self.dup_ngram_max), clause_ends,
+                    strict=True)]
 
-    def _score(self, view: TextView, classes: tuple[int, int, int], ngrams: Scores) -> Scores:
-        """:meth:`score` given the text's :func:`class_counts` and :func:`ngram_fractions`."""
+    def _score(self, view: TextView, classes: tuple[int, int, int], ngrams: Scores,
+               clause_ends: int | None = None) -> Scores:
+        """:meth:`score` given the text's :func:`class_counts` and :func:`ngram_fractions` (and the number of
+        ``_CLAUSE_END`` matches, when counted for the batch)."""
         text, chars, lines = view.text, view.chars, view.lines
         n = len(chars)
         # Headings and list items are left out of the line-shape measures (they end without 。).
@@ -150,7 +157,8 @@ class ZhQualityFilter(Filter):
             "complete_entry": is_complete_entry(text),
             "cjk_ratio": cjk / n if n else 0.0,
             "body_lines": len(body),
-            "clauses": len(_CLAUSE_END.findall(text)) + (not text.rstrip().endswith(CLAUSE_MARKS)),
+            "clauses": (len(_CLAUSE_END.findall(text)) if clause_ends is None else clause_ends)
+            + (not text.rstrip().endswith(CLAUSE_MARKS)),
             "mean_line_chars": sum(len(line) for line in body) / len(body) if body else 0.0,
             "end_punct_chars_ratio": end_punct_ratio,
             "special_ratio": special / n if n else 0.0,
