@@ -419,6 +419,11 @@ class HarmfulFilter(Filter):
         normalised_texts(views)
         return [self.score(view) for view in views]
 
+    @functools.cached_property
+    def _judged(self) -> tuple[tuple[str, str], ...]:
+        """:func:`_judged` of this filter's categories, looked up once per filter rather than per document."""
+        return _judged(load_matcher(self.wordlists).categories)
+
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Blocked domain first, then the first category whose distinct and density bounds are both met
         (and whose ``needs`` companion occurs); companions are context, not judged alone."""
@@ -428,7 +433,7 @@ class HarmfulFilter(Filter):
             if domain:
                 return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
         # Most documents hit no category: those are decided by one look at each category's hits.
-        hit = [category for category, key in _judged(load_matcher(self.wordlists).categories) if scores.get(key)]
+        hit = [category for category, key in self._judged if scores.get(key)]
         if not hit:
             return KEEP
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}

@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from corpus.filters.base import Filter, Scores, Verdict, batch_count, first_violation
-from corpus.filters.gopher import ngram_fractions, ngram_fractions_many, ngram_violation, repetition_scores
+from corpus.filters.gopher import (
+    first_ngram_violation,
+    ngram_fractions,
+    ngram_fractions_many,
+    ngram_rules,
+    repetition_scores,
+)
 from corpus.filters.lines import is_complete_entry, prose_chars_ratio
 from corpus.filters.view import TextView
 from corpus.text import HAN
@@ -174,20 +180,35 @@ class ZhQualityFilter(Filter):
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Reject on the first bound broken: size and script first, then shape, repetition, noise."""
-        verdict = first_violation(scores, [
-            (ZH_SHORT_DOC, "chars", self._min_chars(scores), "min"),
-            (ZH_LOW_CJK, "cjk_ratio", self.min_cjk_ratio, "min"),
-            (ZH_DUP_LINES, "dup_line_frac", self.max_dup_line_frac, "max"),
-            (ZH_DUP_PARAGRAPHS, "dup_para_frac", self.max_dup_para_frac, "max"),
-            (ZH_DUP_LINE_CHARS, "dup_line_char_frac", self.max_dup_line_char_frac, "max"),
-            (ZH_BOILERPLATE, "boilerplate_lines_ratio", self.max_boilerplate_lines_ratio, "max"),
-            *self._shape_rules(scores),
-            (ZH_SPECIAL_CHARS, "special_ratio", self.max_special_ratio, "max"),
-            (ZH_DIGITS, "digit_ratio", self.max_digit_ratio, "max"),
-        ])
+        rules, ngram_rules = self._rules
+        verdict = first_violation(scores, rules[bool(scores["complete_entry"]),
+                                                scores["body_lines"] <= self.short_doc_lines])
         if not verdict.keep:
             return verdict
-        return ngram_violation(scores, self.top_ngram_max, self.dup_ngram_max, ZH_TOP_NGRAM, ZH_DUP_NGRAM) or verdict
+        return first_ngram_violation(scores, ngram_rules) or verdict
+
+    @functools.cached_property
+    def _rules(self) -> tuple[dict[tuple[bool, bool], list[tuple[str, str, float | None, str]]],
+                              tuple[tuple[str, float, str], ...]]:
+        """The rules of :meth:`decide` per (complete entry, one- or two-line document), the two things its
+        bounds depend on (:meth:`_min_chars`, :meth:`_shape_rules`), and the n-gram rules
+        (:func:`corpus.filters.gopher.ngram_violation`): built once per filter rather than per document."""
+        rules = {}
+        for entry in (False, True):
+            for short in (False, True):
+                scores = {"complete_entry": entry, "body_lines": self.short_doc_lines + (not short)}
+                rules[entry, short] = [
+                    (ZH_SHORT_DOC, "chars", self._min_chars(scores), "min"),
+                    (ZH_LOW_CJK, "cjk_ratio", self.min_cjk_ratio, "min"),
+                    (ZH_DUP_LINES, "dup_line_frac", self.max_dup_line_frac, "max"),
+                    (ZH_DUP_PARAGRAPHS, "dup_para_frac", self.max_dup_para_frac, "max"),
+                    (ZH_DUP_LINE_CHARS, "dup_line_char_frac", self.max_dup_line_char_frac, "max"),
+                    (ZH_BOILERPLATE, "boilerplate_lines_ratio", self.max_boilerplate_lines_ratio, "max"),
+                    *self._shape_rules(scores),
+                    (ZH_SPECIAL_CHARS, "special_ratio", self.max_special_ratio, "max"),
+                    (ZH_DIGITS, "digit_ratio", self.max_digit_ratio, "max"),
+                ]
+        return rules, ngram_rules(self.top_ngram_max, self.dup_ngram_max, ZH_TOP_NGRAM, ZH_DUP_NGRAM)
 
     def _min_chars(self, scores: Scores) -> int | None:
         """``min_chars``, or ``min_entry_chars`` for a short text of whole sentences (an entry, an answer)."""
