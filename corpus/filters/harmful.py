@@ -355,6 +355,24 @@ def _zero_scores(categories: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str
     return zeros, tuple(f"{category}_terms" for category in categories)
 
 
+def _scores(matcher: Matcher, normalised: str, zeros: dict[str, Any], term_keys: tuple[str, ...]) -> Scores:
+    """:meth:`HarmfulFilter.score` of a normalised text, given ``_zero_scores`` of the matcher's categories."""
+    found = matcher.count(normalised)
+    length = max(len(normalised), 1)
+    # Every category gets all four keys (zeros when absent): the same score names, in the same order,
+    # in every document. Most documents match no category: a copy of the zeros, a fresh list each.
+    scores: Scores = zeros.copy()
+    for key in term_keys:
+        scores[key] = []
+    for category, terms in found.items():
+        hits = sum(terms.values())
+        scores[f"{category}_hits"] = hits
+        scores[f"{category}_distinct"] = len(terms)
+        scores[f"{category}_per_1k_chars"] = round(1000 * hits / length, 3)
+        scores[f"{category}_terms"] = sorted(terms, key=terms.get, reverse=True)[:10]
+    return scores
+
+
 @functools.lru_cache(maxsize=8)
 def _judged(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """``(category, its hits score)`` in the order :meth:`HarmfulFilter.decide` judges them. Advertising
@@ -396,28 +414,16 @@ class HarmfulFilter(Filter):
 
     def score(self, text: str | TextView) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
-        normalised = normalised_text(TextView.of(text))
         matcher = load_matcher(self.wordlists)
-        found = matcher.count(normalised)
-        length = max(len(normalised), 1)
-        # Every category gets all four keys (zeros when absent): the same score names, in the same order,
-        # in every document. Most documents match no category: a copy of the zeros, a fresh list each.
-        zeros, term_keys = _zero_scores(matcher.categories)
-        scores: Scores = zeros.copy()
-        for key in term_keys:
-            scores[key] = []
-        for category, terms in found.items():
-            hits = sum(terms.values())
-            scores[f"{category}_hits"] = hits
-            scores[f"{category}_distinct"] = len(terms)
-            scores[f"{category}_per_1k_chars"] = round(1000 * hits / length, 3)
-            scores[f"{category}_terms"] = sorted(terms, key=terms.get, reverse=True)[:10]
-        return scores
+        return _scores(matcher, normalised_text(TextView.of(text)), *_zero_scores(matcher.categories))
 
     def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
-        """:meth:`score` of each view, the texts normalised together first (:func:`normalised_texts`)."""
-        normalised_texts(views)
-        return [self.score(view) for view in views]
+        """:meth:`score` of each view, the texts normalised together first (:func:`normalised_texts`) and
+        the matcher and zero scores looked up once for the batch."""
+        matcher = load_matcher(self.wordlists)
+        zeros, term_keys = _zero_scores(matcher.categories)
+        return [_scores(matcher, normalised, zeros, term_keys) for normalised in normalised_texts(views)]
+
 
     @functools.cached_property
     def _judged(self) -> tuple[tuple[str, str], ...]:
