@@ -67,8 +67,10 @@ class TradingCallsFilter(Filter):
         batch (:func:`corpus.filters.base.batch_contains`) instead of 17 substring scans a text (0.5 KB
         Chinese: ~4 us a text)."""
         normalised = normalised_texts(views)
-        return [self._score(text, named) for text, named in zip(normalised, batch_contains(normalised, _ANY_ACTION),
-                                                                     strict=True)]
+        # RE2 also answers True for a text it cannot read (a lone surrogate): the literal scan decides those
+        # (and confirms the few texts that hold an action), since a target alone ("目标50") is no call.
+        return [self._score(text, hit and any(action in text for action in _ACTIONS))
+                for text, hit in zip(normalised, batch_contains(normalised, _ANY_ACTION), strict=True)]
 
     def _score(self, normalised: str, named: bool) -> Scores:
         """:meth:`score` of a normalised text; ``named``: whether it holds one of ``_ACTIONS``."""

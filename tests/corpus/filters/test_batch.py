@@ -143,6 +143,22 @@ def test_promo_candidates_match_exactly_where_the_python_passes_can_count(text):
     assert literal == any(lit in text for lit in promo._WECHAT_SPELT_LITERALS)
 
 
+def test_trading_calls_batch_counts_no_target_alone_in_a_text_re2_cannot_read():
+    # "目标50" is a call only beside a trade action; a lone surrogate makes RE2 answer "maybe". (OpenCC
+    # refuses such a text, so its normalised form is set in the views here, as the harmful filter would.)
+    flt = build_filter("trading_calls", {})
+    texts = ["目标50，联系微信abcdef1\ud800", "止损50，先看51，微信abcdef1\ud800"]
+
+    def views():
+        made = [TextView(text) for text in texts]
+        for view in made:
+            view.memo(harmful._NORMALISED, lambda text=view.text: text)
+        return made
+
+    assert flt.score_batch(views()) == [flt.score(view) for view in views()]
+    assert [scores["calls"] for scores in flt.score_batch(views())] == [0, 2]
+
+
 @pytest.mark.parametrize("name", ["harmful", "promo", "readings", "trading_calls"])
 @settings(max_examples=150, deadline=None)
 @given(texts=st.lists(st.lists(st.sampled_from([*_NORMALISE_PIECES, *_PHONE_PIECES, "casino", "赌博", "您",
