@@ -153,7 +153,7 @@ def _letters_joined(heads: Sequence[str], todo: list[int], wide: bool, out: list
         units = np.frombuffer(joined.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
         if len(units) != len(joined):
             for i in todo:
-                out[i] = letters_of(heads[i])
+                out[i] = letters_of(heads[i], len(heads[i]))  # the head is cut already
             return
         letter = (char_bits(units) & LETTER).astype(bool)
         units = np.where(letter, units, np.uint16(32))

@@ -70,7 +70,7 @@ _LETTER_PIECES = ["a", "Z", " ", "1", "_", "-", ",", "\n", "\x00", "é", "中", 
 
 
 @pytest.mark.parametrize("astral", [False, True])
-@pytest.mark.parametrize("max_chars", [5, 300, 2000])
+@pytest.mark.parametrize("max_chars", [5, 300, 2000, 5000])
 def test_letters_many_is_letters_of_each_text(astral, max_chars):
     # Batches of ASCII and wide texts, short and from langid._NUMPY_MIN_CHARS (a piece repeated), empty
     # and non-letter-only texts, in any order: each sample is what letters_of gives the text alone.
