@@ -83,7 +83,7 @@ def _fold_many(texts: Sequence[str]) -> list[str]:
     """``[_fold(text) for text in texts]``: NFKC's character replacements for all texts in one gather
     (:func:`corpus.text.nfkc_many`), then casefold, OpenCC and the separator rule once per chunk of short
     texts joined by ``_FOLD_JOIN`` (the rule with numpy, :func:`_drop_han_gaps`) instead of once per text:
-    0.5 KB Chinese texts ~14.5 -> ~6 us."""
+    0.5 KB Chinese texts 14.5 -> 7 us, English ones (ASCII: lower() alone) 2.8 -> 0.6."""
     nfkced = nfkc_many(texts)
     out: list[str] = [""] * len(nfkced)
     chunk: list[int] = []
@@ -424,9 +424,8 @@ class HarmfulFilter(Filter):
         zeros, term_keys = _zero_scores(matcher.categories)
         return [_scores(matcher, normalised, zeros, term_keys) for normalised in normalised_texts(views)]
 
-
     @functools.cached_property
-    def _judged(self) -> tuple[tuple[str, str], ...]:
+    def _judged_order(self) -> tuple[tuple[str, str], ...]:
         """:func:`_judged` of this filter's categories, looked up once per filter rather than per document."""
         return _judged(load_matcher(self.wordlists).categories)
 
@@ -439,7 +438,7 @@ class HarmfulFilter(Filter):
             if domain:
                 return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
         # Most documents hit no category: those are decided by one look at each category's hits.
-        hit = [category for category, key in self._judged if scores.get(key)]
+        hit = [category for category, key in self._judged_order if scores.get(key)]
         if not hit:
             return KEEP
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}
