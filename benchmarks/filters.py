@@ -17,7 +17,8 @@ English word tokenizer needs spaCy (additive in our venv)::
 Before/after figures: ``PYTHONPATH=OLD python benchmarks/filters.py`` times the code of another tree
 (``git archive <commit> | tar -x -C OLD``) on the same documents.
 
-``--matcher`` adds the harmful matcher with our lists padded to 10,000 terms against one ``re``
+``--overhead`` adds what the stage costs around the filters (views, scores into meta, verdicts), timed with
+a chain of as many filters that do nothing. ``--matcher`` adds the harmful matcher with our lists padded to 10,000 terms against one ``re``
 alternation. ``--dump FILE`` / ``--compare FILE`` write and check every output of clean and the default
 chains on dev.jsonl (kept out of the repository: its licences vary), around a speed change.
 """
@@ -42,7 +43,7 @@ import yaml
 from corpus.clean import CleanStep
 from corpus.filters.evaluate import load_labelled
 from corpus.filters.harmful import build_matcher, load_matcher, normalise, read_lines
-from corpus.filters.stage import FilterStep
+from corpus.filters.stage import FilterStep, batches
 from corpus.steps import build_reader
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,6 +104,32 @@ def chain(config: str, docs: list[dict]) -> tuple[float, float, dict[str, float]
     shares = {k.removeprefix("filter_seconds_"): v / seconds for k, v in counters.items()
               if k.startswith("filter_seconds_")}
     return wall, cpu, shares
+
+
+def stage_overhead(docs: list[dict], filters: int) -> float:
+    """CPU us per document that the filter stage spends around its filters (views, routing, scores into
+    meta, verdicts, counters): the stage over ``docs`` with a chain of ``filters`` filters that score
+    nothing and keep everything."""
+    from corpus.filters.base import KEEP, Filter
+    from corpus.filters.route import Plan
+
+    class NoOp(Filter):
+        name = "noop"
+
+        def score_batch(self, views):
+            return [{} for _ in views]
+
+        def decide(self, scores, doc):
+            return KEEP
+
+    plan = Plan(chains={"all": tuple(type(f"noop{i}", (NoOp,), {"name": f"noop{i}"})() for i in range(filters))},
+                sources={})
+    step = FilterStep(config="configs/filters/zh.yaml")  # any valid config: the plan above is what runs
+    ds = copy.deepcopy(docs)
+    start = time.process_time()
+    for batch in batches(iter(ds)):
+        step._run(plan, batch, Counter())
+    return (time.process_time() - start) / len(docs) * 1e6
 
 
 def three_rules_config(directory: Path) -> str:
@@ -198,6 +225,8 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=4.0, help="MB of text per measurement")
     parser.add_argument("--datatrove", type=Path, help="directory holding datatrove 0.10 (see the module docstring)")
     parser.add_argument("--matcher", action="store_true", help="also time the harmful matcher with 10,000 terms")
+    parser.add_argument("--overhead", action="store_true",
+                        help="also time the stage around the filters (a chain of as many no-op filters)")
     parser.add_argument("--dump", type=Path, help=f"write every output of clean and the chains on {DEV.name} here")
     parser.add_argument("--compare", type=Path, help="check that those outputs equal a --dump made earlier")
     args = parser.parse_args()
@@ -236,6 +265,8 @@ def main() -> None:
             wall, cpu, shares = chain(f"configs/filters/{lang}.yaml", docs)
             print(f"  {lang} chain{'':<27}{wall:7.2f} MB/s wall {cpu:7.2f} MB/s per CPU-s   shares: "
                   + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))
+            if args.overhead:
+                print(f"  stage around {len(shares)} no-op filters   {stage_overhead(docs, len(shares)):7.2f} us/doc CPU")
             if lang == "en":
                 wall, cpu, _ = chain(three, docs)
                 print(f"  ours: gopher_quality+repetition+c4   {wall:7.2f} MB/s wall {cpu:7.2f} MB/s per CPU-s")

@@ -119,6 +119,24 @@ def batch_contains(texts: Sequence[str], pattern: str) -> list[bool]:
     return pc.match_substring_regex(array, pattern).to_pylist()
 
 
+def batch_count(texts: Sequence[str], pattern: str, python: re.Pattern) -> list[int]:
+    """Per text, ``len(python.findall(text))`` from one ``pyarrow.compute`` RE2 count of ``pattern`` over the
+    batch (non-overlapping matches, as ``findall``'s): ``pattern`` must be ``python`` spelt for RE2 (no
+    lookaround, classes from :func:`re2_class`), so that both find the same matches. A text pyarrow cannot
+    encode (a lone surrogate) is counted by ``python`` itself."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(texts, type=pa.string())
+    except UnicodeEncodeError:
+        encodable = [_encodes(text) for text in texts]
+        found = pc.count_substring_regex(pa.array([t if ok else "" for t, ok in zip(texts, encodable, strict=True)],
+                                                  type=pa.string()), pattern).to_pylist()
+        return [n if ok else len(python.findall(t)) for t, n, ok in zip(texts, found, encodable, strict=True)]
+    return pc.count_substring_regex(array, pattern).to_pylist()
+
+
 def _encodes(text: str) -> bool:
     try:
         text.encode("utf-8")

@@ -7,6 +7,7 @@ shares of lines with a bound, and the curly-brace rule a bound on the count (0 i
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -80,11 +81,16 @@ class C4Filter(Filter):
         """Reject on the first C4 rule broken."""
         if self.drop_lorem_ipsum and scores["lorem_ipsum"]:
             return Verdict(False, C4_LOREM_IPSUM, 1, 0)
-        return first_violation(scores, [
+        return first_violation(scores, self._rules)
+
+    @functools.cached_property
+    def _rules(self) -> list[tuple[str, str, float | None, str]]:
+        """The rules of :meth:`decide` after lorem ipsum, built once per filter rather than per document."""
+        return [
             (C4_CURLY_BRACE, "curly_braces", self.max_curly_braces, "max"),
             (C4_CURLY_BRACE, "curly_braces_per_1k_chars", self.max_curly_braces_per_1k_chars, "max"),
             (C4_JAVASCRIPT, "javascript_lines_ratio", self.max_javascript_lines_ratio, "max"),
             (C4_POLICY, "policy_lines_ratio", self.max_policy_lines_ratio, "max"),
             (C4_FEW_SENTENCES, "sentences", self.min_sentences, "min"),
             (C4_TERMINAL_PUNCT, "terminal_punct_chars_ratio", self.min_terminal_punct_chars_ratio, "min"),
-        ])
+        ]

@@ -67,10 +67,97 @@ def _after_nfkc(text: str) -> str:
     return _CJK_GAP.sub("", text) if _CJK.search(text) else text
 
 
+# Short texts are folded many at a time, joined by this letter (Lisu BA, as in corpus.text.nfkc_many):
+# casefold maps each character on its own; every key of t2s's dictionaries (CJK_Compatibility_Ideographs,
+# TSPhrases, TSCharactersExt, TSCharacters) is made of ideographs (category Lo) and none holds this
+# letter, so no phrase OpenCC matches spans a join; and the separator rule needs Han on both sides of a
+# gap, which this letter (a word character) is not. Texts from _FOLD_JOIN_MAX_CHARS fold alone (OpenCC ran
+# slower on joined Wikipedia articles, #20 session 6), and a call takes up to _FOLD_CHUNK_CHARS characters
+# (t2s per 0.5 KB Chinese text, 1,024 texts: alone 2.8 us, 64 a call 1.8-1.9, all 1,024 in one call 2.4).
+_FOLD_JOIN = "\ua4d0"
+_FOLD_JOIN_MAX_CHARS = 1000
+_FOLD_CHUNK_CHARS = 16_000
+
+
 def _fold_many(texts: Sequence[str]) -> list[str]:
-    """``[_fold(text) for text in texts]``, NFKC's character replacements for all texts in one gather
-    (:func:`corpus.text.nfkc_many`; 0.5 KB Chinese texts 14 -> ~11 us)."""
-    return [_after_nfkc(text.casefold()) for text in nfkc_many(texts)]
+    """``[_fold(text) for text in texts]``: NFKC's character replacements for all texts in one gather
+    (:func:`corpus.text.nfkc_many`), then casefold, OpenCC and the separator rule once per chunk of short
+    texts joined by ``_FOLD_JOIN`` (the rule with numpy, :func:`_drop_han_gaps`) instead of once per text:
+    0.5 KB Chinese texts 14.5 -> 7 us, English ones (ASCII: lower() alone) 2.8 -> 0.6."""
+    nfkced = nfkc_many(texts)
+    out: list[str] = [""] * len(nfkced)
+    chunk: list[int] = []
+    size = 0
+    for i, text in enumerate(nfkced):
+        if text.isascii():
+            # casefold is lower on ASCII, and neither OpenCC (its keys are ideographs) nor the separator
+            # rule (it needs Han) changes an ASCII text; joined to the letter, the text would be widened
+            # to two bytes a character, where casefold runs ~6x slower.
+            out[i] = text.lower()
+            continue
+        if len(text) >= _FOLD_JOIN_MAX_CHARS:
+            out[i] = _after_nfkc(text.casefold())
+            continue
+        chunk.append(i)
+        size += len(text) + 1
+        if size >= _FOLD_CHUNK_CHARS:
+            _fold_joined(nfkced, chunk, out)
+            chunk, size = [], 0
+    if chunk:
+        _fold_joined(nfkced, chunk, out)
+    return out
+
+
+def _fold_joined(texts: Sequence[str], chunk: list[int], out: list[str]) -> None:
+    """``out[i] = _fold(texts[i])`` (after NFKC) for the positions ``chunk``, from one casefold, one OpenCC
+    call and one separator pass over those texts joined by ``_FOLD_JOIN``; a chunk in which a text holds the
+    letter itself (so the parts would not split back where they were joined) folds text by text."""
+    converted = opencc_converter("t2s")(_FOLD_JOIN.join(texts[i] for i in chunk).casefold())
+    if converted.count(_FOLD_JOIN) != len(chunk) - 1:
+        for i in chunk:
+            out[i] = _after_nfkc(texts[i].casefold())
+        return
+    if _CJK.search(converted):
+        converted = _drop_han_gaps(converted)
+    for i, part in zip(chunk, converted.split(_FOLD_JOIN), strict=True):
+        out[i] = part
+
+
+@functools.lru_cache(maxsize=1)
+def _gap_table() -> np.ndarray:
+    """Per BMP code point, whether ``_CJK_GAP``'s separator class ``[\\s\\W_]`` holds it (bool, from the
+    class's own regex; lone surrogates included)."""
+    every = "".join(map(chr, range(0x10000)))
+    table = np.zeros(0x10000, dtype=bool)
+    for match in re.finditer(r"[\s\W_]+", every):
+        table[match.start() : match.end()] = True
+    return table
+
+
+def _drop_han_gaps(text: str) -> str:
+    """``_CJK_GAP.sub("", text)`` with numpy: the regex tests its lookbehind at every character (~30 ns a
+    character of Chinese text), this a few array passes. A removed gap is a whole run of 1-3 separators
+    with a Han character on each side: the match starts right after a Han character (so at a run's start)
+    and must be followed by one, which no separator is, so it ends where the run does; a longer run has
+    no match at all. Texts with characters outside the BMP take the regex."""
+    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    if len(units) != len(text):
+        return _CJK_GAP.sub("", text)
+    (lo, hi), = HAN_BASIC.ranges
+    han = (units >= lo) & (units <= hi)
+    edges = np.diff(_gap_table()[units].view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # separator runs [start, end)
+    short = (ends - starts <= 3) & (starts > 0) & (ends < len(units))
+    starts, ends = starts[short], ends[short]
+    gaps = han[starts - 1] & han[ends]
+    if not gaps.any():
+        return text
+    starts, ends = starts[gaps], ends[gaps]
+    keep = np.ones(len(units), dtype=bool)
+    for offset in range(3):
+        inside = starts + offset < ends
+        keep[starts[inside] + offset] = False
+    return units[keep].tobytes().decode("utf-16-le", "surrogatepass")
 
 
 def _join_spaced(text: str) -> str:
@@ -187,6 +274,10 @@ def _word_char(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
 
+# The characters _word_char holds, for a set lookup in Matcher.count's loop instead of a call per match.
+_WORD_CHARS = frozenset(c for c in map(chr, range(128)) if _word_char(c))
+
+
 @dataclass(frozen=True)
 class Matcher:
     """An Aho-Corasick automaton over all categories' terms (as UTF-8 bytes); values ``(category, term, latin, n)``."""
@@ -200,10 +291,11 @@ class Matcher:
         found: dict[str, dict[str, int]] = {}
         data = _as_bytes(normalised)
         size = len(data)
+        word_chars = _WORD_CHARS
         for end, (category, term, latin, length) in self.automaton.iter_long(data):
             if latin:
                 start = end - length + 1
-                if (start > 0 and _word_char(data[start - 1])) or (end + 1 < size and _word_char(data[end + 1])):
+                if (start > 0 and data[start - 1] in word_chars) or (end + 1 < size and data[end + 1] in word_chars):
                     continue  # "class" must not hit "ass"; "sussex" must not hit "sex"
             terms = found.setdefault(category, {})
             terms[term] = terms.get(term, 0) + 1
@@ -263,6 +355,24 @@ def _zero_scores(categories: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str
     return zeros, tuple(f"{category}_terms" for category in categories)
 
 
+def _scores(matcher: Matcher, normalised: str, zeros: dict[str, Any], term_keys: tuple[str, ...]) -> Scores:
+    """:meth:`HarmfulFilter.score` of a normalised text, given ``_zero_scores`` of the matcher's categories."""
+    found = matcher.count(normalised)
+    length = max(len(normalised), 1)
+    # Every category gets all four keys (zeros when absent): the same score names, in the same order,
+    # in every document. Most documents match no category: a copy of the zeros, a fresh list each.
+    scores: Scores = zeros.copy()
+    for key in term_keys:
+        scores[key] = []
+    for category, terms in found.items():
+        hits = sum(terms.values())
+        scores[f"{category}_hits"] = hits
+        scores[f"{category}_distinct"] = len(terms)
+        scores[f"{category}_per_1k_chars"] = round(1000 * hits / length, 3)
+        scores[f"{category}_terms"] = sorted(terms, key=terms.get, reverse=True)[:10]
+    return scores
+
+
 @functools.lru_cache(maxsize=8)
 def _judged(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """``(category, its hits score)`` in the order :meth:`HarmfulFilter.decide` judges them. Advertising
@@ -304,28 +414,20 @@ class HarmfulFilter(Filter):
 
     def score(self, text: str | TextView) -> Scores:
         """Per category: hits, distinct terms, hits per 1,000 normalised characters, top matched terms."""
-        normalised = normalised_text(TextView.of(text))
         matcher = load_matcher(self.wordlists)
-        found = matcher.count(normalised)
-        length = max(len(normalised), 1)
-        # Every category gets all four keys (zeros when absent): the same score names, in the same order,
-        # in every document. Most documents match no category: a copy of the zeros, a fresh list each.
-        zeros, term_keys = _zero_scores(matcher.categories)
-        scores: Scores = zeros.copy()
-        for key in term_keys:
-            scores[key] = []
-        for category, terms in found.items():
-            hits = sum(terms.values())
-            scores[f"{category}_hits"] = hits
-            scores[f"{category}_distinct"] = len(terms)
-            scores[f"{category}_per_1k_chars"] = round(1000 * hits / length, 3)
-            scores[f"{category}_terms"] = sorted(terms, key=terms.get, reverse=True)[:10]
-        return scores
+        return _scores(matcher, normalised_text(TextView.of(text)), *_zero_scores(matcher.categories))
 
     def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
-        """:meth:`score` of each view, the texts normalised together first (:func:`normalised_texts`)."""
-        normalised_texts(views)
-        return [self.score(view) for view in views]
+        """:meth:`score` of each view, the texts normalised together first (:func:`normalised_texts`) and
+        the matcher and zero scores looked up once for the batch."""
+        matcher = load_matcher(self.wordlists)
+        zeros, term_keys = _zero_scores(matcher.categories)
+        return [_scores(matcher, normalised, zeros, term_keys) for normalised in normalised_texts(views)]
+
+    @functools.cached_property
+    def _judged_order(self) -> tuple[tuple[str, str], ...]:
+        """:func:`_judged` of this filter's categories, looked up once per filter rather than per document."""
+        return _judged(load_matcher(self.wordlists).categories)
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Blocked domain first, then the first category whose distinct and density bounds are both met
@@ -336,7 +438,7 @@ class HarmfulFilter(Filter):
             if domain:
                 return Verdict(False, HARM_BLOCKED_DOMAIN, domain, self.domain_blocklist)
         # Most documents hit no category: those are decided by one look at each category's hits.
-        hit = [category for category, key in _judged(load_matcher(self.wordlists).categories) if scores.get(key)]
+        hit = [category for category, key in self._judged_order if scores.get(key)]
         if not hit:
             return KEEP
         default = {"min_distinct": self.min_distinct, "min_per_1k_chars": self.min_per_1k_chars}

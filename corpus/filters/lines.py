@@ -28,6 +28,12 @@ _EN_SENTENCE = re.compile(r"[.!?]+[\"'”’)]*(?:\s|$)")
 # Either kind, for "is there a sentence end": one scan that stops at the first, where searching for one
 # kind and then the other scans all of an English text for a Chinese mark first (41 -> 4 us on 12 KB).
 _ANY_SENTENCE = re.compile(f"{_ZH_SENTENCE.pattern}|{_EN_SENTENCE.pattern}")
+# The same question without the alternation, which re cannot skip ahead in (it tries both branches at
+# every character: 3.8 us on a 0.5 KB English text): a Chinese mark, "!" or "?" anywhere is a sentence
+# end by _ZH_SENTENCE (its closers are optional), so _EN_SENTENCE is needed only for a run of dots, a
+# pattern that starts with a literal, which re finds by a fast scan.
+_ZH_MARKS = "。！？!?；"
+_DOTS_END = re.compile(r"\.+[\"'”’)]*(?:\s|$)")
 # A heading is at most this long: about a short title line (en words / zh characters).
 HEADING_MAX_WORDS = 12
 HEADING_MAX_CJK = 30
@@ -41,6 +47,12 @@ def is_list_item(line: str) -> bool:
 def ends_sentence(line: str) -> bool:
     """True when the stripped line ends in terminal punctuation (C4's test, with Chinese marks added)."""
     return line.rstrip().endswith(TERMINAL)
+
+
+def has_sentence_end(text: str) -> bool:
+    """``_ANY_SENTENCE.search(text) is not None``: a Chinese sentence mark anywhere, or a Latin end before a
+    space or the end."""
+    return any(mark in text for mark in _ZH_MARKS) or _DOTS_END.search(text) is not None
 
 
 def sentence_count(text: str) -> int:
@@ -79,7 +91,7 @@ def line_kinds(lines: list[str]) -> list[str]:
             short[i] = is_short = _is_short(line)
             # sentence_count(line) >= 2 on a line that does not end a sentence: its unterminated tail
             # counts once there is one sentence end inside, so one search (not two findall) answers.
-            kinds.append("prose" if not is_short and _ANY_SENTENCE.search(line) else "short")
+            kinds.append("prose" if not is_short and has_sentence_end(line) else "short")
     for i, kind in enumerate(kinds):
         if kind == "short":
             follows = kinds[i + 1] if i + 1 < len(kinds) else ""
@@ -110,5 +122,5 @@ def is_complete_entry(text: str, min_sentences: int = 1) -> bool:
     if not stripped.endswith(TERMINAL):
         return False  # the cheap test first; most texts are decided here or by the first sentence end
     if min_sentences <= 1:
-        return min_sentences <= 0 or _ANY_SENTENCE.search(stripped) is not None
+        return min_sentences <= 0 or has_sentence_end(stripped)
     return len(_ZH_SENTENCE.findall(stripped)) + len(_EN_SENTENCE.findall(stripped)) >= min_sentences

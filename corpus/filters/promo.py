@@ -96,6 +96,9 @@ def count_prices(normalised: str) -> int:
 LIST_CATEGORIES = ("address", "business", "cta", "disclosure", "hype", "offer", "report", "self")
 CATEGORIES = tuple(sorted((*LIST_CATEGORIES, *PATTERNS)))
 DISTINCT = frozenset({"business", "cta", "hype", "offer"})
+# The order of the hit scores: the list categories, then the pattern ones.
+_HIT_CATEGORIES = (*LIST_CATEGORIES, "price", "contact")
+_HIT_KEYS = tuple(f"{c}_hits" for c in _HIT_CATEGORIES)
 # The seller's voice, as against the topic of trade (offers, prices, contacts, a business's services),
 # which news about markets shares: two kinds suffice only when one of them is a voice. 您 and "we" are
 # not enough for that: advice and Q&A answers say "您好，建议您…" and memoirs say 我们.
@@ -155,6 +158,13 @@ class PromoFilter(Filter):
             if set(table) != set(CATEGORIES):
                 raise ValueError(f"promo: {name} needs exactly the categories {', '.join(CATEGORIES)}")
 
+    @functools.cached_property
+    def _tables(self) -> tuple[tuple[float, ...], tuple[int, ...], tuple[bool, ...]]:
+        """The weights, the caps and whether the weight is positive (the category counts as a kind), in
+        ``_HIT_CATEGORIES`` order: looked up once, not per document and category."""
+        return (tuple(self.weights[c] for c in _HIT_CATEGORIES), tuple(self.caps[c] for c in _HIT_CATEGORIES),
+                tuple(self.weights[c] > 0 for c in _HIT_CATEGORIES))
+
     def score(self, text: str | TextView) -> Scores:
         """Hits per category, the number of categories present, and the weighted points per 1,000 chars."""
         return self._score(TextView.of(text), phone_runs=True, spelt=True, prices=True)
@@ -176,19 +186,23 @@ class PromoFilter(Filter):
         found = load_promo_matcher(self.wordlists).count(normalised)
         # Phrase categories count distinct terms: a promotion strings many different devices together,
         # while an article about merchants repeats its topic word (商家, "deals") without becoming one.
-        hits = {category: len(found.get(category, {})) if category in DISTINCT else
-                sum(found.get(category, {}).values()) for category in LIST_CATEGORIES}
-        hits["price"] = count_prices(normalised) if prices else 0  # PATTERNS["price"]'s matches
-        hits["contact"] = len(_CONTACT.findall(normalised))
+        # Hits in _HIT_CATEGORIES order: the list categories, then price and contact.
+        hits = [0 if category not in found else len(found[category]) if category in DISTINCT else
+                sum(found[category].values()) for category in LIST_CATEGORIES]
+        hits.append(count_prices(normalised) if prices else 0)  # PATTERNS["price"]'s matches
+        contacts = len(_CONTACT.findall(normalised))
         if phone_runs:
-            hits["contact"] += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
+            contacts += sum(len(_PHONE.findall(run)) for run in _PHONE_RUN.findall(normalised))
         if spelt and any(literal in normalised for literal in _WECHAT_SPELT_LITERALS):
-            hits["contact"] += len(_WECHAT_SPELT.findall(normalised))
-        points = sum(self.weights[c] * min(n, self.caps[c]) for c, n in hits.items())
+            contacts += len(_WECHAT_SPELT.findall(normalised))
+        hits.append(contacts)
+        weights, caps, weighs = self._tables
+        # The terms added in the category order, as before (a float sum depends on its order).
+        points = sum(weight * min(n, cap) for weight, cap, n in zip(weights, caps, hits, strict=True))
         length = max(len(normalised), self.min_chars_norm)
-        terms = [t for c in ("disclosure", "cta", "offer", "business", "hype") for t in found.get(c, {})]
-        scores: Scores = {f"{c}_hits": n for c, n in hits.items()}
-        present = [c for c, n in hits.items() if n > 0 and self.weights[c] > 0]
+        terms = [t for c in ("disclosure", "cta", "offer", "business", "hype") if c in found for t in found[c]]
+        scores: Scores = dict(zip(_HIT_KEYS, hits, strict=True))
+        present = [c for c, n, positive in zip(_HIT_CATEGORIES, hits, weighs, strict=True) if n > 0 and positive]
         # 您 and "we" together are one kind, a persona: a service reply says "您的快递…我们会为您处理".
         scores["kinds"] = len(present) - ("address" in present and "self" in present)
         scores["voice_kinds"] = len(VOICE.intersection(present))

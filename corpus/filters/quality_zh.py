@@ -15,8 +15,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from corpus.filters.base import Filter, Scores, Verdict, first_violation
-from corpus.filters.gopher import ngram_fractions, ngram_fractions_many, ngram_violation, repetition_scores
+from corpus.filters.base import Filter, Scores, Verdict, batch_count, first_violation
+from corpus.filters.gopher import (
+    first_ngram_violation,
+    ngram_fractions,
+    ngram_fractions_many,
+    ngram_rules,
+    repetition_scores,
+)
 from corpus.filters.lines import is_complete_entry, prose_chars_ratio
 from corpus.filters.view import TextView
 from corpus.text import HAN
@@ -43,6 +49,7 @@ _SPECIAL_RUNS = re.compile(r"[^\w\s，。！？；：、“”‘’（）《》
 # Clause and sentence ends of running Chinese text; a one- or two-line document needs a few of them.
 CLAUSE_MARKS = tuple("，,、；;。！？!?~～…")
 _CLAUSE_END = re.compile(r"[，,、；;。！？!?~～…]+")
+_CLAUSE_END_RE2 = _CLAUSE_END.pattern  # literal characters only: RE2 reads it as re does
 BOILERPLATE_LINE_CHARS = 80
 # Markers of navigation, share bars and footers on Chinese web pages (our list; see docs/filters.md).
 BOILERPLATE_MARKERS = (
@@ -132,12 +139,18 @@ class ZhQualityFilter(Filter):
         """:meth:`score` of each view, the character classes and n-grams of all of them measured together
         (:func:`class_counts_many`, :func:`corpus.filters.gopher.ngram_fractions_many`)."""
         chars = [view.chars for view in views]
-        return [self._score(view, classes, ngrams) for view, classes, ngrams in
+        texts = [view.text for view in views]
+        # The clause ends of every text in one RE2 count (0.5 KB Chinese: findall ~2.9 us a text).
+        clause_ends = batch_count(texts, _CLAUSE_END_RE2, _CLAUSE_END)
+        return [self._score(view, classes, ngrams, ends) for view, classes, ngrams, ends in
                 zip(views, class_counts_many(chars), ngram_fractions_many(chars, self.top_ngram_max,
-                                                                          self.dup_ngram_max), strict=True)]
+                                                                          self.dup_ngram_max), clause_ends,
+                    strict=True)]
 
-    def _score(self, view: TextView, classes: tuple[int, int, int], ngrams: Scores) -> Scores:
-        """:meth:`score` given the text's :func:`class_counts` and :func:`ngram_fractions`."""
+    def _score(self, view: TextView, classes: tuple[int, int, int], ngrams: Scores,
+               clause_ends: int | None = None) -> Scores:
+        """:meth:`score` given the text's :func:`class_counts` and :func:`ngram_fractions` (and the number of
+        ``_CLAUSE_END`` matches, when counted for the batch)."""
         text, chars, lines = view.text, view.chars, view.lines
         n = len(chars)
         # Headings and list items are left out of the line-shape measures (they end without 。).
@@ -150,7 +163,8 @@ class ZhQualityFilter(Filter):
             "complete_entry": is_complete_entry(text),
             "cjk_ratio": cjk / n if n else 0.0,
             "body_lines": len(body),
-            "clauses": len(_CLAUSE_END.findall(text)) + (not text.rstrip().endswith(CLAUSE_MARKS)),
+            "clauses": (len(_CLAUSE_END.findall(text)) if clause_ends is None else clause_ends)
+            + (not text.rstrip().endswith(CLAUSE_MARKS)),
             "mean_line_chars": sum(len(line) for line in body) / len(body) if body else 0.0,
             "end_punct_chars_ratio": end_punct_ratio,
             "special_ratio": special / n if n else 0.0,
@@ -166,20 +180,35 @@ class ZhQualityFilter(Filter):
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """Reject on the first bound broken: size and script first, then shape, repetition, noise."""
-        verdict = first_violation(scores, [
-            (ZH_SHORT_DOC, "chars", self._min_chars(scores), "min"),
-            (ZH_LOW_CJK, "cjk_ratio", self.min_cjk_ratio, "min"),
-            (ZH_DUP_LINES, "dup_line_frac", self.max_dup_line_frac, "max"),
-            (ZH_DUP_PARAGRAPHS, "dup_para_frac", self.max_dup_para_frac, "max"),
-            (ZH_DUP_LINE_CHARS, "dup_line_char_frac", self.max_dup_line_char_frac, "max"),
-            (ZH_BOILERPLATE, "boilerplate_lines_ratio", self.max_boilerplate_lines_ratio, "max"),
-            *self._shape_rules(scores),
-            (ZH_SPECIAL_CHARS, "special_ratio", self.max_special_ratio, "max"),
-            (ZH_DIGITS, "digit_ratio", self.max_digit_ratio, "max"),
-        ])
+        rules, ngram_rules = self._rules
+        verdict = first_violation(scores, rules[bool(scores["complete_entry"]),
+                                                scores["body_lines"] <= self.short_doc_lines])
         if not verdict.keep:
             return verdict
-        return ngram_violation(scores, self.top_ngram_max, self.dup_ngram_max, ZH_TOP_NGRAM, ZH_DUP_NGRAM) or verdict
+        return first_ngram_violation(scores, ngram_rules) or verdict
+
+    @functools.cached_property
+    def _rules(self) -> tuple[dict[tuple[bool, bool], list[tuple[str, str, float | None, str]]],
+                              tuple[tuple[str, float, str], ...]]:
+        """The rules of :meth:`decide` per (complete entry, one- or two-line document), the two things its
+        bounds depend on (:meth:`_min_chars`, :meth:`_shape_rules`), and the n-gram rules
+        (:func:`corpus.filters.gopher.ngram_violation`): built once per filter rather than per document."""
+        rules = {}
+        for entry in (False, True):
+            for short in (False, True):
+                scores = {"complete_entry": entry, "body_lines": self.short_doc_lines + (not short)}
+                rules[entry, short] = [
+                    (ZH_SHORT_DOC, "chars", self._min_chars(scores), "min"),
+                    (ZH_LOW_CJK, "cjk_ratio", self.min_cjk_ratio, "min"),
+                    (ZH_DUP_LINES, "dup_line_frac", self.max_dup_line_frac, "max"),
+                    (ZH_DUP_PARAGRAPHS, "dup_para_frac", self.max_dup_para_frac, "max"),
+                    (ZH_DUP_LINE_CHARS, "dup_line_char_frac", self.max_dup_line_char_frac, "max"),
+                    (ZH_BOILERPLATE, "boilerplate_lines_ratio", self.max_boilerplate_lines_ratio, "max"),
+                    *self._shape_rules(scores),
+                    (ZH_SPECIAL_CHARS, "special_ratio", self.max_special_ratio, "max"),
+                    (ZH_DIGITS, "digit_ratio", self.max_digit_ratio, "max"),
+                ]
+        return rules, ngram_rules(self.top_ngram_max, self.dup_ngram_max, ZH_TOP_NGRAM, ZH_DUP_NGRAM)
 
     def _min_chars(self, scores: Scores) -> int | None:
         """``min_chars``, or ``min_entry_chars`` for a short text of whole sentences (an entry, an answer)."""

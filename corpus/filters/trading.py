@@ -10,11 +10,12 @@ written by the knowforge authors (no published list or rule covers it).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from corpus.filters.base import KEEP, Filter, Scores, Verdict
-from corpus.filters.harmful import normalised_text
+from corpus.filters.base import KEEP, Filter, Scores, Verdict, batch_contains
+from corpus.filters.harmful import normalised_text, normalised_texts
 from corpus.filters.promo import CN_MOBILE, WECHAT_SPELLINGS
 from corpus.filters.view import TextView
 
@@ -25,6 +26,7 @@ ZH_TRADING_CALLS = "zh_trading_calls"
 _ACTIONS = ("做多", "做空", "多单", "空单", "进多", "进空", "加仓", "减仓", "建仓", "开仓", "平仓", "补仓",
             "止损", "止盈", "进场", "入场", "离场")
 _ACTION = "(?:" + "|".join(_ACTIONS) + ")"
+_ANY_ACTION = "|".join(map(re.escape, _ACTIONS))  # RE2: a text holds one of the actions (literals)
 _LEVEL = r"\d+(?:\.\d+)?"
 # A call is a price level beside a trade action, in either order, on the normalised text (NFKC: full-width
 # digits are ASCII; OpenCC t2s: 止損 is 止损): "50.6做多", "51.7美元做空", "50美元附近轻仓多单" (level, unit,
@@ -55,11 +57,24 @@ class TradingCallsFilter(Filter):
 
     def score(self, text: str | TextView) -> Scores:
         """Calls and private contacts found, and the first five calls as written (for the reader of a drop)."""
-        view = TextView.of(text)
-        normalised = normalised_text(view)
+        normalised = normalised_text(TextView.of(text))
         # Most texts name no trade action at all: one scan per literal is cheaper than the regex over every
         # digit. Targets ("下看51") are counted only beside an action: a target alone calls no trade.
-        if not any(action in normalised for action in _ACTIONS):
+        return self._score(normalised, any(action in normalised for action in _ACTIONS))
+
+    def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
+        """:meth:`score` of each view; which texts name a trade action comes from one RE2 pass over the
+        batch (:func:`corpus.filters.base.batch_contains`) instead of 17 substring scans a text (0.5 KB
+        Chinese: ~4 us a text)."""
+        normalised = normalised_texts(views)
+        # RE2 also answers True for a text it cannot read (a lone surrogate): the literal scan decides those
+        # (and confirms the few texts that hold an action), since a target alone ("目标50") is no call.
+        return [self._score(text, hit and any(action in text for action in _ACTIONS))
+                for text, hit in zip(normalised, batch_contains(normalised, _ANY_ACTION), strict=True)]
+
+    def _score(self, normalised: str, named: bool) -> Scores:
+        """:meth:`score` of a normalised text; ``named``: whether it holds one of ``_ACTIONS``."""
+        if not named:
             return {"calls": 0, "contacts": 0, "terms": []}
         calls = _CALL.findall(normalised)
         contacts = len(_CONTACT.findall(normalised)) if calls else 0

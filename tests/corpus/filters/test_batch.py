@@ -79,6 +79,44 @@ def test_fold_many_folds_each_text_as_alone(texts):
     assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
 
 
+# Two-character t2s phrases that OpenCC converts otherwise than their characters (憑藉 -> 凭借, but 藉 alone
+# stays 藉): split across two texts of a chunk, a join that OpenCC read as running text would convert the
+# second text's character as the phrase's.
+_SPLIT_PHRASES = ["憑藉", "深沈", "懷釐", "挨剋", "捏坏", "製坏", "銀鍊"]
+
+
+@pytest.mark.parametrize("phrase", _SPLIT_PHRASES)
+def test_fold_many_does_not_read_a_phrase_across_the_join(phrase):
+    texts = [f"文{phrase[0]}", f"{phrase[1]}字", phrase]
+    assert harmful._fold(phrase) != harmful._fold(phrase[0]) + harmful._fold(phrase[1])  # the case is real
+    assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([*_FOLD_PIECES, *_SPLIT_PHRASES, *"憑藉深沈捏坏"]), max_size=12).map("".join),
+                max_size=12), st.sampled_from([1, 7, 40, 16_000]))
+def test_fold_many_in_chunks_folds_each_text_as_alone(texts, chunk_chars):
+    # Several chunks a batch (a chunk ends once it holds chunk_chars characters), ASCII texts beside them.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(harmful, "_FOLD_CHUNK_CHARS", chunk_chars)
+        assert harmful._fold_many(texts) == [harmful._fold(text) for text in texts]
+
+
+# The separator rule: runs of 1-4 separators (spaces, punctuation, newlines, "_"), Han and other
+# characters on either side, astral characters (the regex path) and lone surrogates (separators).
+_GAP_PIECES = ["中", "文", "賭", "a", "1", "_", " ", "，", ".", "\n", "\u3000", "、", "ꓐ", "\ud800", "\U00020000",
+               "\U0001f600", "ー", "가"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_GAP_PIECES), max_size=30).map("".join))
+@example("中，文")
+@example("中 ，  文")  # four separators: kept
+@example("，中，")
+def test_drop_han_gaps_removes_what_the_regex_removes(text):
+    assert harmful._drop_han_gaps(text) == harmful._CJK_GAP.sub("", text)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.tuples(st.lists(st.sampled_from(_FOLD_PIECES), max_size=12).map("".join), st.integers(1, 120)),
                 max_size=10))
@@ -105,12 +143,56 @@ def test_promo_candidates_match_exactly_where_the_python_passes_can_count(text):
     assert literal == any(lit in text for lit in promo._WECHAT_SPELT_LITERALS)
 
 
-@pytest.mark.parametrize("name", ["harmful", "promo"])
+def test_trading_calls_batch_counts_no_target_alone_in_a_text_re2_cannot_read():
+    # "目标50" is a call only beside a trade action; a lone surrogate makes RE2 answer "maybe". (OpenCC
+    # refuses such a text, so its normalised form is set in the views here, as the harmful filter would.)
+    flt = build_filter("trading_calls", {})
+    texts = ["目标50，联系微信abcdef1\ud800", "止损50，先看51，微信abcdef1\ud800"]
+
+    def views():
+        made = [TextView(text) for text in texts]
+        for view in made:
+            view.memo(harmful._NORMALISED, lambda text=view.text: text)
+        return made
+
+    assert flt.score_batch(views()) == [flt.score(view) for view in views()]
+    assert [scores["calls"] for scores in flt.score_batch(views())] == [0, 2]
+
+
+@pytest.mark.parametrize("name", ["harmful", "promo", "readings", "trading_calls"])
 @settings(max_examples=150, deadline=None)
 @given(texts=st.lists(st.lists(st.sampled_from([*_NORMALISE_PIECES, *_PHONE_PIECES, "casino", "赌博", "您",
-                                                  "立即购买", "$19.99", "9折", "免费"]),
+                                                  "立即购买", "$19.99", "9折", "免费", "中(zhong)", "做多", "50.6",
+                                                  "止损", "薇信1771443606"]),
                                max_size=40).map("".join), min_size=1, max_size=8))
 def test_score_batch_equals_score(name, texts):
     flt = build_filter(name, {})
     assert flt.score_batch([TextView(text) for text in texts]) == [flt.score(text) for text in texts]
 
+
+
+# Readings: Han (both blocks), brackets of both widths, pinyin letters with tones, upper case (no
+# match), runs of letters past 6, a lone surrogate (counted by the Python regex).
+_READING_PIECES = ["中", "㐀", "(", ")", "（", "）", "a", "zh", "ā", "ǚ", "ü", "A", "yyyyyy", "x", " ", "\ud800", "文(", "e)"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_READING_PIECES), max_size=16).map("".join), max_size=6))
+@example(["中(zhong)文(wen)", "中(zhongg)", "烟(yan)台市(shi)"])
+def test_readings_re2_count_equals_the_regex(texts):
+    from corpus.filters import readings
+    from corpus.filters.base import batch_count
+
+    assert batch_count(texts, readings._READING_RE2, readings._READING) == \
+        [len(readings._READING.findall(text)) for text in texts]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["做", "多", "空", "止", "损", "盈", "入场", "平仓", "1", " ", "\ud800"]),
+                         max_size=10).map("".join), max_size=6))
+def test_trading_action_pass_finds_exactly_the_texts_with_an_action(texts):
+    from corpus.filters import trading
+
+    assert batch_contains(texts, trading._ANY_ACTION) == \
+        [any(action in text for action in trading._ACTIONS) or not text.isascii() and "\ud800" in text
+         for text in texts]

@@ -61,3 +61,27 @@ def test_a_batch_is_identified_as_each_text_alone():
     flt = langid.LangIdFilter()
     assert flt.score_batch([TextView(text) for text in texts]) == Filter.score_batch(flt, [TextView(t) for t in texts])
     assert langid._top(langid.letters_of(texts[3]), 1)[0][0] == "ja" and alone[3][0] == "zh"  # the ja fold ran
+
+
+# Pieces for letters_many: ASCII letters and non-letters, U+0000 (the join), Han, marks, full-width and
+# Arabic-Indic digits, lone surrogates, and astral characters (the text-by-text path for wide texts).
+_LETTER_PIECES = ["a", "Z", " ", "1", "_", "-", ",", "\n", "\x00", "é", "中", "文", "ー", "３", "٣", "\u3000",
+                  "\u0301", "\ud800", "ǅ", "ﬁ", "Ⅻ"]
+
+
+@pytest.mark.parametrize("astral", [False, True])
+@pytest.mark.parametrize("max_chars", [5, 300, 2000, 5000])
+def test_letters_many_is_letters_of_each_text(astral, max_chars):
+    # Batches of ASCII and wide texts, short and from langid._NUMPY_MIN_CHARS (a piece repeated), empty
+    # and non-letter-only texts, in any order: each sample is what letters_of gives the text alone.
+    import random
+
+    rng = random.Random(max_chars + astral)
+    pieces = _LETTER_PIECES + (["\U0001f600", "\U00020bb7"] if astral else [])
+    for _ in range(300):
+        texts = []
+        for _ in range(rng.randint(0, 12)):
+            text = "".join(rng.choice(pieces if rng.random() < 0.5 else pieces[:8]) for _ in range(rng.randint(0, 25)))
+            texts.append(text * rng.choice([1, 1, 30]))
+        assert langid.letters_many(texts, max_chars) == [langid.letters_of(text, max_chars) for text in texts]
+    assert langid.letters_many(["a1b", "", " c ", "!!"]) == ["a b", "", "c", ""]

@@ -71,3 +71,18 @@ def test_complete_entry_equals_searching_each_kind_of_sentence_end():
         expected = stripped.endswith(lines.TERMINAL) and bool(
             lines._ZH_SENTENCE.search(stripped) or lines._EN_SENTENCE.search(stripped))
         assert lines.is_complete_entry(text) == expected, ascii(text)
+
+
+# Sentence marks of both kinds, closers, dots in runs, spaces, newlines (Python's "$" also matches before
+# a final newline), letters and Han between them.
+_END_PIECES = [".", "..", "!", "?", "。", "！", "？", "；", ";", "”", "’", ")", "'", '"', "」", " ", "\n", "\t", "a",
+               "中", "…", "\u3000", ",", "x.y"]
+
+
+def test_has_sentence_end_answers_as_the_alternation():
+    rng = random.Random(4)
+    for _ in range(20000):
+        text = "".join(rng.choice(_END_PIECES) for _ in range(rng.randint(0, 8)))
+        assert lines.has_sentence_end(text) == (lines._ANY_SENTENCE.search(text) is not None), repr(text)
+    assert lines.has_sentence_end("ends with a dot.") and lines.has_sentence_end('he said "no." then')
+    assert not lines.has_sentence_end("v1.2 and e.g") and lines.has_sentence_end("v1.2 and e.g.\n")
