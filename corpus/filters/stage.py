@@ -18,6 +18,8 @@ from corpus.filters.view import TextView
 from corpus.records import reject
 
 STAGE = "filter"
+# The reason of a document on which a filter raised (its value: the error): quarantined, not fatal.
+FILTER_ERROR = "filter_error"
 DEFAULT_CONFIG = "configs/filters/mixed.yaml"
 # A batch ends after this many documents or characters. Running one filter over many documents in a
 # row keeps its tables warm in the CPU caches (lid.176's quantised matrices, the Aho-Corasick automaton,
@@ -47,6 +49,23 @@ def batches(docs: Iterable[dict[str, Any]], max_docs: int = BATCH_DOCS,
             batch, chars = [], 0
     if batch:
         yield batch
+
+
+def _score_guarded(flt: Any, views: list[TextView]) -> list[Any]:
+    """``flt.score_batch(views)``; if the batch raises, each view is scored alone, and a view that still
+    raises gets its exception in place of scores. A batch call shares passes between documents, so one
+    document no filter foresaw (a lone surrogate that OpenCC cannot encode, say) would otherwise stop the
+    whole shard, and with it a long run."""
+    try:
+        return flt.score_batch(views)
+    except Exception:  # noqa: BLE001 - any error: the document that caused it is found below
+        results: list[Any] = []
+        for view in views:
+            try:
+                results.extend(flt.score_batch([view]))
+            except Exception as err:  # noqa: BLE001 - quarantined with its error, the run goes on
+                results.append(err)
+        return results
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,8 +109,15 @@ class FilterStep:
                 start = time.perf_counter()
                 # One call for the batch's documents still in the chain: a filter may measure them all at
                 # once (one RE2 pass over the batch instead of a regex per document, base.batch_contains).
-                results = flt.score_batch([views[i] for i in alive])
+                results = _score_guarded(flt, [views[i] for i in alive])
                 for i, result in zip(alive, results, strict=True):
+                    if isinstance(result, BaseException):
+                        # One document a filter cannot score is rejected with the error; the run goes on.
+                        counters[f"filter_error_{name}"] += 1
+                        failed.setdefault(i, []).append({"filter": name, "reason": FILTER_ERROR,
+                                                         "value": f"{type(result).__name__}: {result}"[:200],
+                                                         "threshold": None})
+                        continue
                     scores[i][name] = result
                     verdict = flt.decide(result, batch[i])
                     if not verdict.keep:

@@ -9,7 +9,7 @@ import pytest
 
 from corpus.filters.registry import build_filter
 from corpus.filters.route import load_plan
-from corpus.filters.stage import FilterStep
+from corpus.filters.stage import FILTER_ERROR, FilterStep
 from corpus.records import rejection
 from corpus.runner import run_stage
 from corpus.shards import list_shards, read_docs
@@ -260,3 +260,19 @@ def test_batches_end_at_the_document_or_character_bound():
     sizes = [[len(d["text"]) for d in b] for b in batches(iter(texts), max_docs=3, max_chars=8)]
     assert sizes == [[3, 3, 10], [1, 1, 1], [1]]
     assert list(batches(iter([]))) == []
+
+
+def test_a_document_a_filter_cannot_score_is_rejected_with_the_error_and_the_batch_goes_on() -> None:
+    """A lone surrogate (only the Python API can hand one over: every reader rejects undecodable bytes)
+    makes OpenCC raise inside the harmful filter's batch pass; the other documents of the batch are still
+    judged as they would be alone, and the bad one is quarantined with the error as its value."""
+    bad = {"id": "bad", "text": ZH.replace("长江", "长\ud800江", 1), "source": "web", "meta": {}}
+    counters: Counter = Counter()
+    out = {d["id"]: d for d in FilterStep()(iter([*docs(), bad]), counters)}
+    alone = {d["id"]: d for d in FilterStep()(iter(docs()), Counter())}
+    for doc_id, doc in alone.items():
+        assert out[doc_id] == doc
+    reject = rejection(out["bad"])
+    assert (reject["filter"], reject["reason"], reject["threshold"]) == ("harmful", FILTER_ERROR, None)
+    assert reject["value"].startswith("UnicodeEncodeError")
+    assert counters["filter_error_harmful"] == 1
