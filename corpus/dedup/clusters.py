@@ -76,28 +76,30 @@ def stored_member(path: Path, member: str) -> tuple[int, tuple[int, ...], np.dty
     return info.header_offset + _LOCAL.size + fields[-2] + fields[-1] + npy_header, shape, dtype
 
 
-def _mapped(path: Path, member: str) -> np.ndarray:
-    """A read-only map of a 1-D ``np.savez`` member: indexing it reads (and keeps resident) only the
-    pages of the rows asked for, and nothing of it is on the Python heap."""
-    start, shape, dtype = stored_member(path, member)
-    if not shape[0]:
-        return np.empty(shape, dtype=dtype)
-    return np.memmap(path, dtype=dtype, mode="r", offset=start, shape=shape)
+class _Ids:
+    """Document ids read by row from each shard's ``docs.npz`` through a read-only map of its ``ids``
+    member (located once per shard): indexing reads only the pages of the rows asked for, and nothing of
+    the shard's ids is on the Python heap."""
 
+    def __init__(self, files: Sequence[dict[str, Path]], offsets: np.ndarray) -> None:
+        self.files, self.offsets = files, offsets
+        self.where = [stored_member(f["docs"], "ids") for f in files]
+        self.width = max([1] + [dtype.itemsize // 4 for _, _, dtype in self.where])  # the widest id
 
-def member_ids(files: Sequence[dict[str, Path]], offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    """The ids of ``docs`` (global numbers, any order) as one unicode array, read by row from each
-    shard's ``docs.npz``."""
-    shard = shard_of(offsets, docs)
-    found: list[tuple[np.ndarray, np.ndarray]] = []
-    for s in np.unique(shard).tolist():
-        rows = np.flatnonzero(shard == s)
-        found.append((rows, np.asarray(_mapped(files[s]["docs"], "ids")[docs[rows] - offsets[s]])))
-    width = max([1] + [ids.dtype.itemsize // 4 for _, ids in found])
-    out = np.empty(docs.size, dtype=f"<U{width}")
-    for rows, ids in found:
-        out[rows] = ids
-    return out
+    def __call__(self, docs: np.ndarray) -> np.ndarray:
+        """The ids of ``docs`` (global numbers, any order) as one unicode array."""
+        shard = shard_of(self.offsets, docs)
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        for s in np.unique(shard).tolist():
+            rows = np.flatnonzero(shard == s)
+            start, shape, dtype = self.where[s]
+            ids = np.memmap(self.files[s]["docs"], dtype=dtype, mode="r", offset=start, shape=shape)
+            found.append((rows, np.asarray(ids[docs[rows] - self.offsets[s]])))
+        width = max([1] + [ids.dtype.itemsize // 4 for _, ids in found])
+        out = np.empty(docs.size, dtype=f"<U{width}")
+        for rows, ids in found:
+            out[rows] = ids
+        return out
 
 
 def choose_keepers(root: np.ndarray, length: np.ndarray, priority: np.ndarray,
@@ -207,8 +209,8 @@ def write_clusters(confirmed: ConfirmedPairs, files: Sequence[dict[str, Path]], 
     offsets = confirmed.offsets
     members = np.concatenate([confirmed.shard_members(s)[0] for s in range(len(names))])
     root = _components(members, confirmed)
-    bound = max([1] + [stored_member(f["docs"], "ids")[2].itemsize // 4 for f in files])  # widest id
-    row = np.dtype([("doc", "<i8"), ("kept", "?"), ("size", "<i8"), ("kept_id", f"<U{bound}"),
+    ids_of = _Ids(files, offsets)
+    row = np.dtype([("doc", "<i8"), ("kept", "?"), ("size", "<i8"), ("kept_id", f"<U{ids_of.width}"),
                     ("cluster_id", f"<U{CLUSTER_ID_WIDTH}")])
     histogram: Counter = Counter()
     width = 1  # the kept-id width: the longest kept id of the corpus
@@ -222,11 +224,11 @@ def write_clusters(confirmed: ConfirmedPairs, files: Sequence[dict[str, Path]], 
             m = np.fromfile(path, dtype=_MEMBER)
             path.unlink()
             is_kept, keeper = choose_keepers(m["root"], m["length"], m["priority"],
-                                             lambda rows: member_ids(files, offsets, m["doc"][rows]))  # noqa: B023
+                                             lambda rows: ids_of(m["doc"][rows]))  # noqa: B023
             local_root = np.searchsorted(m["doc"], m["root"])  # a root is a member (its cluster's smallest)
             size = np.bincount(local_root, minlength=m.size)[local_root].astype(np.int64)
             keepers = np.flatnonzero(is_kept)
-            kept_ids, cluster_ids = cluster_strings(member_ids(files, offsets, m["doc"][keepers]).tolist())
+            kept_ids, cluster_ids = cluster_strings(ids_of(m["doc"][keepers]).tolist())
             width = max(width, int(np.char.str_len(kept_ids).max()))
             histogram.update(size[keepers].tolist())
             rows = np.empty(m.size, dtype=row)
@@ -269,8 +271,8 @@ def _spill_by_root(members: np.ndarray, root: np.ndarray, files: Sequence[dict[s
         rows = np.empty(part.stop - part.start, dtype=_MEMBER)
         rows["doc"], rows["root"] = members[part], members[root[part]]
         local = members[part] - offsets[s]
-        rows["length"] = _mapped(files[s]["docs"], "length")[local]
-        rows["priority"] = _mapped(files[s]["docs"], "priority")[local]
+        with np.load(files[s]["docs"]) as z:  # one shard's lengths and priorities (12 B a document)
+            rows["length"], rows["priority"] = z["length"][local], z["priority"][local]
         append_by_part(rows, root[part] // ROOT_RANGE, ranges)
 
 
