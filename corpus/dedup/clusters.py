@@ -3,7 +3,7 @@ pairs kept on disk, with one component range in memory at a time.
 
 Confirmed pairs are spilled as they are found (``ConfirmedPairs``). Union-find runs over the members
 (documents of some confirmed pair) with an int32 parent array: the one structure that follows the
-corpus's duplicates, ~16 B a member while it runs. Members are then spilled by the range of their
+corpus's duplicates, ~20 B a member while it runs. Members are then spilled by the range of their
 component's root with their length and priority, each range is read back (its components whole) to
 choose keepers and make kept-id and cluster-id strings, the rows are spilled by member shard, and each
 shard's file is written from its own rows. Ids are read from the ``docs.npz`` files by row (mapped), only
