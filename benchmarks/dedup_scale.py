@@ -25,10 +25,9 @@ import orjson
 sys.path.insert(0, str(Path(__file__).parent))
 from dedup_accuracy import TextGenerator  # noqa: E402
 
-from corpus.dedup.clusters import write_cluster_files  # noqa: E402
 from corpus.dedup.near import NearDedupStep  # noqa: E402
 from corpus.runner import run_stage  # noqa: E402
-from corpus.shards import ShardWriter, shard_name  # noqa: E402
+from corpus.shards import ShardWriter  # noqa: E402
 
 FRAGMENT = 200  # characters per fragment, three fragments per document
 
@@ -100,20 +99,20 @@ def main() -> None:
 
 
 def trace_clustering(step: NearDedupStep, shards: list[Path], output: Path) -> None:
-    """Candidates, verification, union-find, keepers (``NearDedupStep._cluster``) and the cluster files
-    (``write_cluster_files``) in this process, on the files the run left (signatures, band keys, shingle
+    """Candidates, verification, union-find, keepers and the cluster files
+    (``NearDedupStep.cluster``) in this process, on the files the run left (signatures, band keys, shingle
     sets are reused, not recomputed): tracemalloc peak."""
     job = step.signature_job(output, force=False)
     files = [job(shard) for shard in shards]
     tracemalloc.start()
     start = time.perf_counter()
-    clusters = step._cluster(shards, files, job, each=lambda fn, items, desc: [fn(i) for i in items])
-    write_cluster_files(clusters, files, [shard_name(s) for s in shards], job.state)
+    histogram, n_docs = step.cluster(shards, files, job, each=lambda fn, items, desc: [fn(i) for i in items])
     seconds = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
+    members = sum(size * count for size, count in histogram.items())
     print(f"clustering and cluster files alone: {seconds:.0f}s, tracemalloc peak {peak:,.1f} MiB "
-          f"({clusters.n_docs:,} docs, {clusters.members.size:,} in clusters)")
+          f"({n_docs:,} docs, {members:,} in clusters)")
 
 
 if __name__ == "__main__":

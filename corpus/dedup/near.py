@@ -5,7 +5,7 @@
 (2) candidates from sorted band keys (``corpus.dedup.pairs``: spilled to disk, read back one range of
 documents at a time) are verified (exact shingle Jaccard by default: the documents in candidate pairs are
 re-shingled per shard and compared shard pair by shard pair, each set read from disk when a pair needs
-it; or the signature estimate), union-find over the confirmed pairs makes clusters, one document per
+it; or the signature estimate), union-find over the confirmed pairs (spilled to disk) makes clusters, one document per
 cluster is kept (source priority, then length, then id) and the cluster files are written shard by shard
 (``corpus.dedup.clusters``); (3) the per-shard pass rejects the others (``minhash_duplicate``) or only
 marks them.
@@ -19,7 +19,6 @@ import hashlib
 import itertools
 import os
 import shutil
-import struct
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -30,12 +29,11 @@ import numpy as np
 import orjson
 
 from corpus.contract import ShardMap
-from corpus.dedup.clusters import Clusters, choose_keepers, id_hash, member_ids, write_cluster_files
+from corpus.dedup.clusters import ConfirmedPairs, id_hash, stored_member, write_clusters
 from corpus.dedup.lsh import LSHSettings, band_keys
 from corpus.dedup.minhash import MinHasher
-from corpus.dedup.pairs import candidate_pairs, shard_docs
+from corpus.dedup.pairs import PairSpill, candidate_pairs
 from corpus.dedup.shingle import DEFAULT_CJK_NGRAM, DEFAULT_WORD_NGRAM, hash_shingles
-from corpus.dedup.unionfind import UnionFind
 from corpus.globalstep import CountThenFilter, global_step, valid_docs
 from corpus.records import reject
 from corpus.shards import atomic_path, shard_name, temp_path, write_bytes_atomic
@@ -245,31 +243,14 @@ class _StoredArray:
     """A 1-D array stored uncompressed in a ``.npz`` (``np.savez`` writes members ``ZIP_STORED``), sliced
     with ``pread``: nothing is mapped or kept, so a slice costs its own bytes of memory only.
 
-    The member's data starts after its local file header (PKZIP APPNOTE 4.3.7: 30 bytes, then the name
-    and an extra field whose lengths are the header's last two uint16) and the ``.npy`` header.
+    Where the member's data starts: ``corpus.dedup.clusters.stored_member``.
     """
 
-    _LOCAL = struct.Struct("<4s5H3L2H")  # signature ... name length, extra field length
-
     def __init__(self, path: Path, member: str) -> None:
-        with zipfile.ZipFile(path) as z:
-            info = z.getinfo(member)
-            if info.compress_type != zipfile.ZIP_STORED:
-                raise ValueError(f"{path}: {member} is compressed; expected np.savez's stored members")
-            with z.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-                if read_header is None:
-                    raise ValueError(f"{path}: {member} has .npy format version {version}")
-                shape, _, dtype = read_header(f)
-                npy_header = f.tell()
-        if len(shape) != 1 or dtype.hasobject:
+        self.start, shape, self.dtype = stored_member(path, member.removesuffix(".npy"))
+        if len(shape) != 1:
             raise ValueError(f"{path}: {member} is not a flat array")
         self.file = open(path, "rb")  # noqa: SIM115 (closed by close(), when the pass is done with it)
-        fields = self._LOCAL.unpack(os.pread(self.file.fileno(), self._LOCAL.size, info.header_offset))
-        self.start = info.header_offset + self._LOCAL.size + fields[-2] + fields[-1] + npy_header
-        self.dtype = dtype
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         data = os.pread(self.file.fileno(), (rows.stop - rows.start) * self.dtype.itemsize,
@@ -356,9 +337,8 @@ class NearDedupStep(CountThenFilter):
         job = self.signature_job(output, force=force)
 
         def decide(files: list[dict[str, Path]]) -> None:
-            clusters = self._cluster(shards, files, job, each=each)
-            write_cluster_files(clusters, files, [shard_name(s) for s in shards], job.state)
-            self.write_cluster_stats(output, [{"size": clusters.size, "kept": clusters.kept}], clusters.n_docs)
+            histogram, n_docs = self.cluster(shards, files, job, each=each)
+            self.write_cluster_histogram(output, histogram, n_docs)
 
         return global_step(self, shards, state=job.state, each=each, count=job, decide=decide,
                            desc="minhash signatures")
@@ -377,52 +357,49 @@ class NearDedupStep(CountThenFilter):
 
     def write_cluster_stats(self, output: Path, clusters: Sequence[dict[str, np.ndarray]], n_docs: int) -> None:
         """``_stats/_dedup-clusters.json``: the banding and the histogram of cluster sizes."""
-        _, lsh = self.settings()
         histogram: Counter = Counter()
         for part in clusters:
             histogram.update(part["size"][part["kept"]].tolist())
+        self.write_cluster_histogram(output, histogram, n_docs)
+
+    def write_cluster_histogram(self, output: Path, histogram: Counter, n_docs: int) -> None:
+        """``write_cluster_stats`` from the histogram (size -> clusters) of the clusters of two or more."""
+        _, lsh = self.settings()
+        histogram = Counter(histogram)
         histogram[1] = n_docs - sum(size * count for size, count in histogram.items())
         stats = {"threshold": self.threshold, "bands": lsh.bands, "rows": lsh.rows, "documents": n_docs,
                  "cluster_size_histogram": {str(k): v for k, v in sorted(histogram.items())}}
         write_bytes_atomic(output / "_stats" / "_dedup-clusters.json",
                            orjson.dumps(stats, option=orjson.OPT_INDENT_2))
 
-    def _cluster(
+    def cluster(
         self, shards: list[Path], files: list[dict[str, Path]], job: SignatureJob, *, each: ShardMap
-    ) -> Clusters:
-        """Every document in a cluster of two or more, with its keeper: integer arrays, no strings."""
-        counts = np.array([shard_docs(f)["length"].size for f in files], dtype=np.int64)
+    ) -> tuple[Counter, int]:
+        """Find, verify and cluster the candidates and write every shard's ``.clusters.npz``; returns the
+        histogram of cluster sizes (two or more) and the number of documents."""
+        counts = np.array([stored_member(f["docs"], "length")[1][0] for f in files], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(counts)))
-        confirmed, scores = [np.empty((0, 2), dtype=np.int64)], [np.empty(0, dtype=np.float64)]
-        with candidate_pairs(files, offsets, job.lsh.bands, job.state) as spill:
-            if self.verify:
-                sets = self._shingle_sets(shards, job, offsets, spill.involved, each=each)
-            for pairs in spill:  # one range of first documents at a time: all that follows the candidates
+        with ConfirmedPairs(job.state, offsets) as confirmed:
+            with candidate_pairs(files, offsets, job.lsh.bands, job.state, track=self.verify) as spill:
                 if self.verify:
-                    similarity = exact_jaccard_streamed(sets, len(files), offsets, pairs)
-                else:
-                    similarity = self._estimate(files, offsets, pairs)
-                ok = similarity >= self.threshold
-                confirmed.append(pairs[ok])
-                scores.append(similarity[ok])
-        # Union-find over the documents of confirmed pairs only (not all n): memory follows the duplicates.
-        members, root, best = components(np.concatenate(confirmed), np.concatenate(scores))
-        del confirmed, scores  # ~24 B a confirmed pair, not needed by the per-member steps below
-        local_root = np.searchsorted(members, root)  # a root is a member (the smallest of its cluster)
-        size = np.bincount(local_root, minlength=members.size)[local_root].astype(np.int64)
-        length, priority = _member_facts(files, offsets, members)
-        is_kept, keeper = choose_keepers(root, length, priority,
-                                         lambda rows: member_ids(files, offsets, members[rows]))
-        return Clusters(offsets=offsets, members=members, best=best, size=size, kept=is_kept, keeper=keeper)
+                    sets = self._shingle_sets(shards, job, offsets, spill, each=each)
+                for pairs in spill:  # one range of first documents at a time: all that follows the candidates
+                    if self.verify:
+                        similarity = exact_jaccard_streamed(sets, len(files), offsets, pairs)
+                    else:
+                        similarity = self._estimate(files, offsets, pairs)
+                    ok = similarity >= self.threshold
+                    confirmed.add(pairs[ok], similarity[ok])  # to disk: clusters are made from the files
+            histogram = write_clusters(confirmed, files, [shard_name(s) for s in shards], job.state)
+        return histogram, int(offsets[-1])
 
     def _shingle_sets(
-        self, shards: list[Path], job: SignatureJob, offsets: np.ndarray, involved: np.ndarray, *, each: ShardMap,
+        self, shards: list[Path], job: SignatureJob, offsets: np.ndarray, spill: PairSpill, *, each: ShardMap,
     ) -> Callable[[int], _ShingleSets]:
-        """Re-shingle the documents of candidate pairs (``involved``, (n,) bool), per shard in parallel;
+        """Re-shingle the documents of candidate pairs (``spill.involved``), per shard in parallel;
         returns the loader of a shard's sets for ``exact_jaccard_streamed``."""
         for i, shard in enumerate(shards):
-            _save(job.state / f"{shard_name(shard)}.want.npy",
-                  np.flatnonzero(involved[offsets[i] : offsets[i + 1]]).astype(np.int64))
+            _save(job.state / f"{shard_name(shard)}.want.npy", spill.involved(int(offsets[i]), int(offsets[i + 1])))
         set_job = ShingleSetJob(ngram=self.ngram, word_ngram=self.word_ngram, state=job.state, force=job.force)
         set_files = each(set_job, shards, desc="candidate shingle sets")
         return lambda i: _ShingleSets.load(set_files[i])
@@ -479,29 +456,3 @@ class NearDedupStep(CountThenFilter):
                 yield reject(doc, stage=self.name, reason=MINHASH_DUPLICATE, value=round(similarity, 4),
                              threshold=self.threshold, cluster_id=cluster_id, kept_id=kept_id)
 
-
-def components(confirmed: np.ndarray, similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Connected components of the confirmed pairs: (members ascending, root = the component's smallest
-    member, best similarity of each member), all over the members only."""
-    members = np.unique(confirmed)
-    local = np.searchsorted(members, confirmed)
-    uf = UnionFind(members.size)
-    uf.union(local[:, 0], local[:, 1])
-    best = np.zeros(members.size, dtype=np.float64)
-    np.maximum.at(best, local[:, 0], similarity)
-    np.maximum.at(best, local[:, 1], similarity)
-    # Compact numbers keep the order of document numbers, so a local root is the smallest document.
-    return members, members[uf.roots()], best
-
-
-def _member_facts(files: Sequence[dict[str, Path]], offsets: np.ndarray,
-                  members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lengths, source priorities) of ``members`` (ascending global numbers), one shard read at a time."""
-    length, priority = np.empty(members.size, np.int64), np.empty(members.size, np.int32)
-    lo = np.searchsorted(members, offsets)  # each shard's members are one slice
-    for s in np.flatnonzero(lo[1:] > lo[:-1]).tolist():
-        with np.load(files[s]["docs"]) as z:
-            local = members[lo[s] : lo[s + 1]] - offsets[s]
-            length[lo[s] : lo[s + 1]] = z["length"][local]
-            priority[lo[s] : lo[s + 1]] = z["priority"][local]
-    return length, priority

@@ -33,10 +33,11 @@ PAIR_READ_ROWS = 1 << 19
 _BAND_RECORD = np.dtype([("key", "<u8"), ("order", "<u8"), ("doc", "<i8")])
 
 
-def shard_docs(files: dict[str, Path]) -> dict[str, np.ndarray]:
-    """The document facts of one shard (``docs.npz``), read whole: one shard's worth, never the corpus's."""
+def shard_docs(files: dict[str, Path], *keys: str) -> dict[str, np.ndarray]:
+    """Members ``keys`` of one shard's document facts (``docs.npz``): one shard's worth, never the corpus's
+    (and not its id strings, ~4 B a character a document, unless asked for)."""
     with np.load(files["docs"]) as z:
-        return {key: z[key] for key in z.files}
+        return {key: z[key] for key in keys}
 
 
 class PairSpill:
@@ -44,15 +45,16 @@ class PairSpill:
     unique and ascending one range of ``a`` (``PAIR_PART_DOCS`` documents) at a time.
 
     Files are ``pairs-<range>.bin`` under ``state`` (raw little-endian int64 rows, temporary names, removed
-    when read or on close). ``involved`` (n,) bool marks every document of some pair: 1 B a document,
-    what the exact verification needs to know which documents to re-shingle before any range is read.
+    when read or on close). With ``track``, a bitmap marks every document of some pair (1 bit a document):
+    what the exact verification needs to know which documents to re-shingle before any range is read
+    (``involved``).
     """
 
-    def __init__(self, state: Path, n_docs: int, *, part_docs: int) -> None:
+    def __init__(self, state: Path, n_docs: int, *, part_docs: int, track: bool = False) -> None:
         self.state, self.n_docs, self.width = state, n_docs, part_docs
         self.paths = [temp_path(state / f"pairs-{p}.bin") for p in range(max(1, -(-n_docs // part_docs)))]
         self.splits: list[Path] = []  # files of ranges split when read (PAIR_READ_ROWS)
-        self.involved = np.zeros(n_docs, dtype=bool)
+        self.marks = np.zeros(-(-n_docs // 8), dtype=np.uint8) if track else None  # bit d % 8 of byte d // 8
 
     def __enter__(self) -> PairSpill:
         return self
@@ -65,8 +67,17 @@ class PairSpill:
         """Append (P, 2) int64 pairs, each to the file of its first document's range."""
         if pairs.shape[0] == 0:
             return
-        self.involved[pairs.reshape(-1)] = True
+        if self.marks is not None:
+            docs = pairs.reshape(-1)
+            np.bitwise_or.at(self.marks, docs >> 3, np.left_shift(1, docs & 7).astype(np.uint8))
         append_by_part(np.ascontiguousarray(pairs, dtype="<i8"), pairs[:, 0] // self.width, self.paths)
+
+    def involved(self, lo: int, hi: int) -> np.ndarray:
+        """The documents ``lo .. hi - 1`` that are in some pair added, as ascending int64 offsets from ``lo``."""
+        if self.marks is None:
+            raise RuntimeError("PairSpill(track=False) does not record the documents in pairs")
+        bits = np.unpackbits(self.marks[lo >> 3 : (hi + 7) >> 3], bitorder="little")
+        return np.flatnonzero(bits[lo & 7 : (lo & 7) + hi - lo]).astype(np.int64)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Each range's distinct pairs, (P, 2) int64 in ascending (a, b) order; ranges in ascending order,
@@ -117,7 +128,8 @@ def unique_pairs(pairs: np.ndarray, n_docs: int) -> np.ndarray:
     return np.stack([key // n_docs, key % n_docs], axis=1)
 
 
-def candidate_pairs(files: Sequence[dict[str, Path]], offsets: np.ndarray, bands: int, state: Path) -> PairSpill:
+def candidate_pairs(files: Sequence[dict[str, Path]], offsets: np.ndarray, bands: int, state: Path, *,
+                    track: bool = False) -> PairSpill:
     """Every pair of documents (global numbers, i < j) that share a bucket in some band, spilled to disk
     (a ``PairSpill``, to be used as a context manager), holding at most one partition of one band.
 
@@ -126,10 +138,10 @@ def candidate_pairs(files: Sequence[dict[str, Path]], offsets: np.ndarray, bands
     PARTITION_DOCS documents; more than one part is spilled to files under ``state`` and read back one
     at a time. Records keep ascending document order within a part, and ``bucket_pairs`` breaks ties by
     position, so the pairs equal those of one sort over all documents. Memory: ~24 B per document of a
-    part plus its sort scratch and its pairs, and the ``involved`` mask.
+    part plus its sort scratch and its pairs, and with ``track`` the spill's bitmap of documents in pairs.
     """
-    spill = PairSpill(state, int(offsets[-1]), part_docs=PAIR_PART_DOCS)
-    live_docs = sum(int(np.count_nonzero(~shard_docs(f)["empty"])) for f in files)
+    spill = PairSpill(state, int(offsets[-1]), part_docs=PAIR_PART_DOCS, track=track)
+    live_docs = sum(int(np.count_nonzero(~shard_docs(f, "empty")["empty"])) for f in files)
     parts = max(1, -(-live_docs // PARTITION_DOCS))
     if live_docs == 0:
         return spill
@@ -148,7 +160,7 @@ def _band_parts(files: Sequence[dict[str, Path]], offsets: np.ndarray, band: int
     """The (key, order, doc) records of live documents in ``band``, one part (``key % parts``) at a time."""
 
     def shard_records(s: int) -> np.ndarray:
-        docs = shard_docs(files[s])
+        docs = shard_docs(files[s], "empty", "id_hash")
         live = np.flatnonzero(~docs["empty"])  # documents without shingles never match anything
         keys = np.load(files[s]["bands"], mmap_mode="r")
         records = np.empty(live.size, dtype=_BAND_RECORD)

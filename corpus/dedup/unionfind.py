@@ -11,10 +11,11 @@ import numpy as np
 
 
 class UnionFind:
-    """Disjoint sets over ``0..n-1``; ``parent`` (n,) int64 is the whole state."""
+    """Disjoint sets over ``0..n-1``; ``parent`` (n,) is the whole state: int64, or ``dtype`` (int32 halves
+    it when n < 2**31; near dedup's decision holds one parent per cluster member)."""
 
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n, dtype=np.int64)
+    def __init__(self, n: int, *, dtype: type = np.int64) -> None:
+        self.parent = np.arange(n, dtype=dtype)
 
     def _compress(self) -> None:
         # Pointer jumping: parent <- parent[parent] until every node points at its root.
@@ -26,8 +27,8 @@ class UnionFind:
 
     def union(self, a: np.ndarray, b: np.ndarray) -> None:
         """Merge the sets of ``a[i]`` and ``b[i]`` for every i (two equal-length int arrays)."""
-        a = np.asarray(a, dtype=np.int64)
-        b = np.asarray(b, dtype=np.int64)
+        a = np.asarray(a, dtype=self.parent.dtype)
+        b = np.asarray(b, dtype=self.parent.dtype)
         self._compress()
         while a.size:
             ra, rb = self.parent[a], self.parent[b]
@@ -42,6 +43,6 @@ class UnionFind:
             self._compress()
 
     def roots(self) -> np.ndarray:
-        """Root (smallest member) of every element, (n,) int64."""
+        """Root (smallest member) of every element, (n,) of ``parent``'s dtype."""
         self._compress()
         return self.parent.copy()

@@ -1,12 +1,14 @@
-"""Keepers and cluster files in bounded memory give what one sort over every member's id string gave."""
+"""Keepers and cluster files from spilled pairs, one root range at a time, give what one sort over every
+member's id string gave."""
 
 import io
+from collections import Counter
 
 import numpy as np
 import pytest
 
 import corpus.dedup.clusters as clusters
-from corpus.dedup.clusters import Clusters, choose_keepers, id_hash, write_cluster_files
+from corpus.dedup.clusters import ConfirmedPairs, choose_keepers, id_hash, write_clusters
 from corpus.dedup.near import _StoredArray
 
 
@@ -25,56 +27,109 @@ def _reference(root, ids, length, priority):
             np.array([f"{id_hash(k):016x}" for k in kept], dtype=str)[cluster])
 
 
-def _members(rng, n_docs, m):
-    """m members of n_docs documents, in clusters whose root is their smallest member, with many ties."""
-    members = np.sort(rng.choice(n_docs, m, replace=False)).astype(np.int64)
+def _components_by_search(members, pairs):
+    """Each member's component's smallest member, by graph search (the reference for union-find)."""
+    adjacency = {int(d): [] for d in members}
+    for a, b in pairs.tolist():
+        adjacency[a].append(b)
+        adjacency[b].append(a)
+    root = {}
+    for start in sorted(adjacency):
+        if start in root:
+            continue
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            if node not in root:
+                root[node] = start  # visited in ascending order: start is its component's smallest
+                stack.extend(adjacency[node])
+    return np.array([root[int(d)] for d in members], dtype=np.int64)
+
+
+def _confirmed(rng, n_docs, m):
+    """Pairs (a < b) linking m documents of n_docs in clusters (a random tree each, plus a few more
+    edges), and their similarities."""
+    chosen = rng.choice(n_docs, m, replace=False)
     label = rng.integers(0, max(1, m // 3), m)
-    root = np.empty(m, dtype=np.int64)
+    pairs = []
     for g in np.unique(label):
-        root[label == g] = members[label == g].min()
-    length = rng.integers(5, 8, m).astype(np.int64)  # three lengths and two priorities: ties everywhere
-    priority = rng.integers(0, 2, m).astype(np.int32)
-    return members, root, length, priority
+        group = chosen[label == g]
+        for i in range(1, group.size):
+            pairs.append((group[i], group[rng.integers(0, i)]))
+            if rng.random() < 0.3:
+                pairs.append((group[i], group[rng.integers(0, i)]))
+    pairs = np.unique(np.sort(np.array(pairs, dtype=np.int64).reshape(-1, 2), axis=1), axis=0)
+    return pairs, rng.random(pairs.shape[0])
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_keepers_and_cluster_files_equal_one_sort_over_all_ids(tmp_path, monkeypatch, seed):
+def test_cluster_files_equal_one_sort_over_all_ids(tmp_path, monkeypatch, seed):
+    """Pairs spilled in pieces, union-find in batches of 3 pairs and root ranges of 2 members give the
+    cluster files one lexsort over every member's id string gives, and the histogram of cluster sizes."""
     rng = np.random.default_rng(seed)
-    monkeypatch.setattr(clusters, "ROW_CHUNK", 3)  # many chunks of spilled rows
+    monkeypatch.setattr(clusters, "EDGE_CHUNK", 3)
+    monkeypatch.setattr(clusters, "ROOT_RANGE", 2)
     counts = rng.integers(1, 40, 5)
     offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     n = int(offsets[-1])
     # ids of several widths per shard (the kept-id width is the corpus's longest kept id), some repeated
     ids = np.array([f"d{rng.integers(0, n // 2)}" + "x" * int(rng.integers(0, 4)) for _ in range(n)])
+    length = rng.integers(5, 8, n).astype(np.int64)  # three lengths and two priorities: ties everywhere
+    priority = rng.integers(0, 2, n).astype(np.int32)
     files = []
     for s in range(counts.size):
+        part = slice(int(offsets[s]), int(offsets[s + 1]))
         path = tmp_path / f"s{s}.docs.npz"
-        np.savez(path, ids=np.array(ids[offsets[s] : offsets[s + 1]].tolist(), dtype=str))
+        np.savez(path, ids=np.array(ids[part].tolist(), dtype=str), length=length[part], priority=priority[part])
         files.append({"docs": path})
     m = int(rng.integers(0, n // 2 + 1)) if seed else 0  # seed 0: no cluster at all
-    members, root, length, priority = _members(rng, n, m)
-    asked = []
-
-    def ids_of(rows):
-        asked.append(rows.size)
-        return ids[members[rows]]
-
-    is_kept, keeper = choose_keepers(root, length, priority, ids_of)
-    want_kept, want_kept_id, want_cluster_id = _reference(root, ids[members], length, priority)
-    assert np.array_equal(is_kept, want_kept)
-    assert np.array_equal(ids[members[keeper]], want_kept_id) and sum(asked) <= m
-    size = np.bincount(np.searchsorted(members, root), minlength=m)[np.searchsorted(members, root)]
-    best = rng.random(m)
-    found = Clusters(offsets=offsets, members=members, best=best, size=size.astype(np.int64), kept=is_kept,
-                     keeper=keeper)
-    write_cluster_files(found, files, [f"s{s}" for s in range(counts.size)], tmp_path)
+    pairs, similarity = _confirmed(rng, n, m)
+    names = [f"s{s}" for s in range(counts.size)]
+    with ConfirmedPairs(tmp_path, offsets) as confirmed:
+        for piece in np.array_split(rng.permutation(pairs.shape[0]), 4):  # any order, several appends
+            confirmed.add(pairs[piece], similarity[piece])
+        histogram = write_clusters(confirmed, files, names, tmp_path)
+    members = np.unique(pairs)
+    root = _components_by_search(members, pairs)
+    best = np.zeros(members.size)
+    np.maximum.at(best, np.searchsorted(members, pairs[:, 0]), similarity)
+    np.maximum.at(best, np.searchsorted(members, pairs[:, 1]), similarity)
+    want_kept, want_kept_id, want_cluster_id = _reference(root, ids[members], length[members], priority[members])
+    local_root = np.searchsorted(members, root)
+    size = np.bincount(local_root, minlength=members.size)[local_root].astype(np.int64)
+    assert histogram == Counter(size[want_kept].tolist())
     for s in range(counts.size):
         mine = (members >= offsets[s]) & (members < offsets[s + 1])
         want = io.BytesIO()
         np.savez(want, positions=members[mine] - offsets[s], kept=want_kept[mine], kept_id=want_kept_id[mine],
-                 cluster_id=want_cluster_id[mine], size=size.astype(np.int64)[mine], similarity=best[mine])
+                 cluster_id=want_cluster_id[mine], size=size[mine], similarity=best[mine])
         assert (tmp_path / f"s{s}.clusters.npz").read_bytes() == want.getvalue()
-    assert not list(tmp_path.glob("cluster-rows-*")), "spill files removed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"s{s}.docs.npz" for s in range(counts.size)] + [f"s{s}.clusters.npz" for s in range(counts.size)])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_choose_keepers_equals_one_sort_over_all_ids(seed):
+    rng = np.random.default_rng(seed)
+    m = 200
+    members = np.sort(rng.choice(1000, m, replace=False)).astype(np.int64)
+    label = rng.integers(0, m // 3, m)
+    root = np.empty(m, dtype=np.int64)
+    for g in np.unique(label):
+        root[label == g] = members[label == g].min()
+    length = rng.integers(5, 8, m).astype(np.int64)
+    priority = rng.integers(0, 2, m).astype(np.int32)
+    ids = np.array([f"d{rng.integers(0, 50)}" + "x" * int(rng.integers(0, 4)) for _ in range(m)])
+    asked = []
+
+    def ids_of(rows):
+        asked.append(rows.size)
+        return ids[rows]
+
+    is_kept, keeper = choose_keepers(root, length, priority, ids_of)
+    want_kept, want_kept_id, _ = _reference(root, ids, length, priority)
+    assert np.array_equal(is_kept, want_kept)
+    assert np.array_equal(ids[keeper], want_kept_id) and sum(asked) <= m
 
 
 def test_ids_are_read_only_for_members_tied_with_their_cluster_best():

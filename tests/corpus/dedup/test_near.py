@@ -112,28 +112,30 @@ def test_bad_options_fail_at_construction():
 @pytest.mark.parametrize("verify", [True, False])
 def test_tiny_memory_caps_forcing_many_spills_give_the_same_bytes(tmp_path, monkeypatch, verify):
     """Band partitions of 4 documents, pair ranges of 2 first documents (dozens of spill files per
-    band) and cluster rows spilled 2 at a time give byte-identical cluster files, stats, kept and
-    rejected shards, and leave no spill file."""
+    band), union-find 2 pairs at a time and root ranges of 2 members give byte-identical cluster files,
+    stats, kept and rejected shards, and leave no spill file."""
     import corpus.dedup.clusters as clusters
     import corpus.dedup.pairs as pairs
 
     _write(tmp_path / "in", _corpus(), 3)
     outputs = {}
-    for name, per_part, per_range, read_rows, rows in (
-        ("whole", pairs.PARTITION_DOCS, pairs.PAIR_PART_DOCS, pairs.PAIR_READ_ROWS, clusters.ROW_CHUNK),
-        ("spilled", 4, 2, 1, 2), ("split ranges", pairs.PARTITION_DOCS, 30, 3, clusters.ROW_CHUNK),
+    whole = (pairs.PARTITION_DOCS, pairs.PAIR_PART_DOCS, pairs.PAIR_READ_ROWS, clusters.EDGE_CHUNK,
+             clusters.ROOT_RANGE)
+    for name, per_part, per_range, read_rows, edges, roots in (
+        ("whole", *whole), ("spilled", 4, 2, 1, 2, 2), ("split ranges", pairs.PARTITION_DOCS, 30, 3, *whole[3:]),
     ):
         monkeypatch.setattr(pairs, "PARTITION_DOCS", per_part)
         monkeypatch.setattr(pairs, "PAIR_PART_DOCS", per_range)
         monkeypatch.setattr(pairs, "PAIR_READ_ROWS", read_rows)
-        monkeypatch.setattr(clusters, "ROW_CHUNK", rows)
+        monkeypatch.setattr(clusters, "EDGE_CHUNK", edges)
+        monkeypatch.setattr(clusters, "ROOT_RANGE", roots)
         out = tmp_path / name
         run_stage(NearDedupStep(verify=verify), inputs=[tmp_path / "in"], output=out, workers=1, force=False,
                   progress=False)
         files = [*out.glob("_dedup/*/*.clusters.npz"), *out.glob("part-*"), *out.glob("rejected/*"),
                  out / "_stats" / "_dedup-clusters.json"]
         outputs[name] = {str(p.relative_to(out)): p.read_bytes() for p in sorted(files)}
-        spills = [*out.glob("_dedup/*/band-*"), *out.glob("_dedup/*/pairs-*"), *out.glob("_dedup/*/cluster-rows-*")]
+        spills = [*out.glob("_dedup/*/*.knowforge-tmp-*")]
         assert not spills, "spills removed"
     assert len(outputs["whole"]) >= 8 and outputs["whole"] == outputs["spilled"] == outputs["split ranges"]
 
@@ -150,10 +152,11 @@ def test_pair_spill_reads_back_what_np_unique_gives(tmp_path, monkeypatch, read_
     a = rng.integers(0, 99, 5000)
     pairs = np.stack([a, a + 1 + rng.integers(0, 100 - a - 1 + 1, 5000) % (100 - a)], axis=1)
     pairs = pairs[pairs[:, 1] < 100]
-    with PairSpill(tmp_path, 100, part_docs=7) as spill:
+    with PairSpill(tmp_path, 100, part_docs=7, track=True) as spill:
         for chunk in np.array_split(pairs, 13):
             spill.add(chunk)
         got = list(spill)
-        assert np.array_equal(spill.involved, np.isin(np.arange(100), pairs))
+        for lo, hi in [(0, 100), (0, 1), (3, 17), (8, 16), (9, 9), (41, 100), (99, 100)]:  # any bit alignment
+            assert np.array_equal(spill.involved(lo, hi), np.flatnonzero(np.isin(np.arange(lo, hi), pairs)))
     assert len(got) > 1 and np.array_equal(np.concatenate(got), np.unique(pairs, axis=0))
     assert not list(tmp_path.iterdir())
