@@ -106,17 +106,13 @@ def batch_contains(texts: Sequence[str], pattern: str) -> list[bool]:
     ns a character. Filters use it to skip an exact Python pass that cannot match: the pattern must match
     wherever that pass would (build its classes with :func:`re2_class`). A text holding a lone surrogate
     cannot be UTF-8 encoded for pyarrow and answers True, so the exact pass decides it."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        array = pa.array(texts, type=pa.string())
-    except UnicodeEncodeError:
-        encodable = [_encodes(text) for text in texts]
-        found = pc.match_substring_regex(pa.array([t if ok else "" for t, ok in zip(texts, encodable, strict=True)],
-                                                  type=pa.string()), pattern).to_pylist()
-        return [hit or not ok for hit, ok in zip(found, encodable, strict=True)]
-    return pc.match_substring_regex(array, pattern).to_pylist()
+    array, encodable = _arrow_strings(texts)
+    found = pc.match_substring_regex(array, pattern).to_pylist()
+    if encodable is None:
+        return found
+    return [hit or not ok for hit, ok in zip(found, encodable, strict=True)]
 
 
 def batch_count(texts: Sequence[str], pattern: str, python: re.Pattern) -> list[int]:
@@ -124,17 +120,27 @@ def batch_count(texts: Sequence[str], pattern: str, python: re.Pattern) -> list[
     batch (non-overlapping matches, as ``findall``'s): ``pattern`` must be ``python`` spelt for RE2 (no
     lookaround, classes from :func:`re2_class`), so that both find the same matches. A text pyarrow cannot
     encode (a lone surrogate) is counted by ``python`` itself."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
+    array, encodable = _arrow_strings(texts)
+    found = pc.count_substring_regex(array, pattern).to_pylist()
+    if encodable is None:
+        return found
+    return [n if ok else len(python.findall(t)) for t, n, ok in zip(texts, found, encodable, strict=True)]
+
+
+def _arrow_strings(texts: Sequence[str]) -> tuple[Any, list[bool] | None]:
+    """``texts`` as a pyarrow string array, and None; or, when some text cannot be UTF-8 encoded (a lone
+    surrogate), the array with those texts blank and which texts were encodable, for the caller to
+    answer the blank ones in Python."""
+    import pyarrow as pa
+
     try:
-        array = pa.array(texts, type=pa.string())
+        return pa.array(texts, type=pa.string()), None
     except UnicodeEncodeError:
         encodable = [_encodes(text) for text in texts]
-        found = pc.count_substring_regex(pa.array([t if ok else "" for t, ok in zip(texts, encodable, strict=True)],
-                                                  type=pa.string()), pattern).to_pylist()
-        return [n if ok else len(python.findall(t)) for t, n, ok in zip(texts, found, encodable, strict=True)]
-    return pc.count_substring_regex(array, pattern).to_pylist()
+        blanked = [text if ok else "" for text, ok in zip(texts, encodable, strict=True)]
+        return pa.array(blanked, type=pa.string()), encodable
 
 
 def _encodes(text: str) -> bool:
