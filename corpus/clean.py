@@ -33,6 +33,7 @@ from corpus.records import reject
 from corpus.repair import (
     BLANK_RUNS,
     BOILERPLATE_DIR,
+    FURNITURE_RULES,
     REPAIR_RULES,
     article_chars,
     empty_tally,
@@ -320,7 +321,7 @@ class CleanStep:
         judges page dumps only): ``(reason, value, threshold)`` of ``clean_mostly_boilerplate`` or
         ``clean_little_prose``, or None to keep."""
         prose = prose_share(arrived) if page_dump and self.min_prose_ratio is not None else None
-        furniture = sum(tally[f"{rule}_chars"] for rule in ("boilerplate", "menu", "trailing_list", "headline_list"))
+        furniture = sum(tally[f"{rule}_chars"] for rule in FURNITURE_RULES)
         total = furniture + len(text)
         verdict = None
         if self.max_furniture_ratio is not None and furniture > self.max_furniture_ratio * total:

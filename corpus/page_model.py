@@ -23,6 +23,7 @@ import numpy as np
 from corpus.filters.base import resolve_path
 from corpus.filters.lines import TERMINAL
 from corpus.repair import (
+    FURNITURE_RULES,
     LATIN_PER_HAN,
     MAX_RUN_BREAK_LINE,
     is_code_line,
@@ -32,8 +33,6 @@ from corpus.repair import (
 from corpus.text import HAN
 
 MODEL_FORMAT = "knowforge-page-model/1"
-# The repair rules whose removals are page furniture (as ``clean_mostly_boilerplate`` counts them).
-FURNITURE_RULES = ("boilerplate", "menu", "trailing_list", "headline_list")
 
 # name -> what it measures. "arrived" is the page after normalisation, before any line was removed;
 # "kept" is what repair left. Lines are non-blank stripped lines, program lines left out (as

@@ -22,6 +22,9 @@ from corpus.text import HAN
 
 # The repair rules, in the order they run; meta.clean holds "<rule>_lines" and "<rule>_chars" for each.
 REPAIR_RULES = ("boilerplate", "menu", "repeated", "trailing_list", "headline_list")
+# The rules whose removals are page furniture (what clean_mostly_boilerplate and the page model weigh);
+# a repeated line is a copy of content, not furniture.
+FURNITURE_RULES = ("boilerplate", "menu", "trailing_list", "headline_list")
 BOILERPLATE_DIR = "configs/wordlists/boilerplate"
 
 BLANK_RUNS = re.compile(r"\n{3,}")

@@ -125,8 +125,9 @@ class SeoSpamFilter(Filter):
     min_code_tokens: int | None = 20
 
     def score(self, text: str | TextView) -> Scores:
-        """Brand hits (and whether the title or a keyword line holds one), distinct tip terms, whether a fixture is named,
-        the stuffed phrase's count and lines, the code-list line's codes, and the terms found."""
+        """Brand hits (and whether the title or a keyword line holds one), distinct tip terms, whether a
+        fixture is named, the stuffed phrase's count and lines, the code-list line's codes, and the terms
+        found."""
         view = TextView.of(text)
         normalised = normalised_text(view)
         matcher = load_seo_matcher(self.wordlists)
