@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import math
 import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from corpus.page_model import load_model, page_features
+from corpus.page_model import load_model, page_features, page_lines
 from corpus.records import reject
 from corpus.repair import (
     BLANK_RUNS,
@@ -348,7 +347,7 @@ class CleanStep:
         left once program lines are set aside (a short text or a page of code is the filters' to judge)."""
         model = load_model(self.page_model)
         features = page_features(arrived, text, tally, chinese=chinese)
-        if round(math.expm1(features["log_lines"])) < self.min_prose_lines:
+        if page_lines(features) < self.min_prose_lines:
             return None
         probability = round(model.keep_probability(features), 4)
         meta.setdefault("scores", {})["page_model"] = {

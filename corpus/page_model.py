@@ -150,6 +150,12 @@ def page_features(arrived: str, kept: str, tally: dict[str, int], *, chinese: bo
     }
 
 
+def page_lines(features: dict[str, float]) -> int:
+    """The number of lines :func:`page_features` measured the page on (non-blank, program lines set
+    aside), back from its ``log_lines``: what decides whether the page is long enough to be judged."""
+    return round(math.expm1(features["log_lines"]))
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PageModel:
     """A fitted page model: ``P(keep) = 1 / (1 + exp(-(intercept + sum coef_i * (x_i - mean_i) / scale_i)))``.

@@ -8,7 +8,6 @@ which itself imports the model.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from corpus.page_model import (
     FEATURES,
     PageModel,
     page_features,
+    page_lines,
     recall,
     train,
 )
@@ -54,7 +54,7 @@ def labelled_pages(paths: Sequence[Path], *, clean: CleanStep | None = None
             arrived = step.clean_text(record["text"], chinese=chinese)
             kept, tally = step.repair(arrived, page_dump=True)
             features = page_features(arrived, kept, tally, chinese=chinese)
-            if round(math.expm1(features["log_lines"])) < step.min_prose_lines:
+            if page_lines(features) < step.min_prose_lines:
                 skipped[f"fewer than {step.min_prose_lines} lines"] += 1
                 continue
             pages.append({"file": Path(path).name, "lang": str(record.get("lang") or ("zh" if chinese else "other")),
