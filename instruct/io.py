@@ -101,12 +101,14 @@ def iter_json_records(path: Path, *, reason: str, loads: Loads = orjson.loads,
         # A pretty-printed object opens with "{" alone on its line; no JSON Lines record does.
         one_object = head.split(b"\n", 1)[0].strip() == b"{"
     if head.startswith(b"["):
-        data, problem = _parse(path.read_bytes(), loads)
-        if problem is not None and _first_line_parses(path, loads):
+        data, problem, more = _first_line(path, loads)
+        if problem is None and more:
             # JSON Lines whose first line happens to be an array: judge it line by line, so one odd
             # line does not cost the file's other records.
             yield from iter_json_lines(path, reason=reason, loads=loads, objects=objects)
             return
+        if problem is not None:  # an array over several lines (or a broken one): the file is one value
+            data, problem = _parse(path.read_bytes(), loads)
         if problem is not None or not isinstance(data, list):
             yield path.name, Rejected(reason=reason, detail=problem or "not a JSON array", where=path.name)
             return
@@ -125,14 +127,16 @@ def iter_json_records(path: Path, *, reason: str, loads: Loads = orjson.loads,
     yield from iter_json_lines(path, reason=reason, loads=loads, objects=objects)
 
 
-def _first_line_parses(path: Path, loads: Loads) -> bool:
-    """Whether the file's first non-blank line is a whole JSON value on its own (a JSON Lines file), not
-    the opening of a multi-line array."""
+def _first_line(path: Path, loads: Loads) -> tuple[Any, str | None, bool]:
+    """The file's first non-blank line parsed alone, ``(value, None)`` or ``(None, why not)``, and whether
+    a non-blank line follows it: a line that is a whole value with more lines after it opens JSON Lines;
+    a whole value alone is the file; one that does not parse opens a multi-line array."""
     with open(path, "rb") as fh:
         for line in fh:
             if line.strip():
-                return _parse(line, loads)[1] is None
-    return False
+                value, problem = _parse(line, loads)
+                return value, problem, any(rest.strip() for rest in fh)
+    return None, "empty file", False
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
@@ -155,11 +159,11 @@ def count_records(path: Path) -> int | None:
     once more: arrays are tens of MB at most, and a bar without a total has no ETA); None if unknown."""
     with open(path, "rb") as handle:
         if handle.read(_HEAD).lstrip().startswith(b"["):
-            data, problem = _parse(Path(path).read_bytes(), stdlib_loads)
-            if problem is None:
-                return len(data) if isinstance(data, list) else None
-            if not _first_line_parses(Path(path), stdlib_loads):
-                return None  # a broken array: read as one rejection
+            data, problem, more = _first_line(Path(path), stdlib_loads)
+            if problem is not None or not more:  # not JSON Lines: the file is one value
+                if problem is not None:  # an array over several lines, or a broken one (one rejection)
+                    data, problem = _parse(Path(path).read_bytes(), stdlib_loads)
+                return len(data) if problem is None and isinstance(data, list) else None
         handle.seek(0)
         return sum(1 for line in handle if line.strip())
 

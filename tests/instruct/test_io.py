@@ -70,6 +70,12 @@ def test_json_lines_whose_first_line_is_an_array_are_read_line_by_line(tmp_path)
     [(where, rejected)] = list(iter_json_records(multi_line_broken, reason="bad"))
     assert where == "b.json" and isinstance(rejected, Rejected)
     assert count_records(multi_line_broken) is None
+    multi_line = tmp_path / "m.json"
+    multi_line.write_text('[\n  {"a": 1},\n  {"a": 2}\n]\n', encoding="utf-8")
+    assert count_records(multi_line) == 2 and len(list(iter_json_records(multi_line, reason="bad"))) == 2
+    one_line = tmp_path / "o.json"
+    one_line.write_text('[{"a": 1}, {"a": 2}, {"a": 3}]\n', encoding="utf-8")
+    assert count_records(one_line) == 3 and len(list(iter_json_records(one_line, reason="bad"))) == 3
 
 
 def test_too_deep_is_a_rejection_not_a_crash(tmp_path):
