@@ -238,6 +238,8 @@ def write_clusters(confirmed: ConfirmedPairs, files: Sequence[dict[str, Path]], 
             append_by_part(rows, shard_of(offsets, m["doc"]), out)
         any_member = bool(histogram)  # (no cluster anywhere: both string columns are <U1)
         for s, name in enumerate(names):
+            # Read again rather than kept from the first pass: the bests of every member would be 8 B a
+            # member held through the whole step; this is one shard's score file.
             docs, best = confirmed.shard_members(s)
             rows = np.fromfile(out[s], dtype=row) if out[s].exists() else np.empty(0, dtype=row)
             rows = rows[np.argsort(rows["doc"])]
