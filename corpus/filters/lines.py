@@ -134,13 +134,19 @@ def prose_chars_ratio(lines: list[str], kinds: list[str]) -> tuple[float, int]:
     """Share of body characters (prose and fragment lines; headings and list items left out) that are
     in prose lines, and the number of body lines. Weighted by characters, so a caption or a byline
     between paragraphs weighs what it is worth, not as much as a paragraph."""
+    ratio, count, _ = body_shape(lines, kinds)
+    return ratio, count
+
+
+def body_shape(lines: list[str], kinds: list[str]) -> tuple[float, int, int]:
+    """:func:`prose_chars_ratio` and the body lines' characters, from one pass over the lines."""
     body = prose = count = 0
     for line, kind in zip(lines, kinds, strict=True):
         if kind in ("prose", "fragment"):
             count += 1
             body += len(line)
             prose += len(line) if kind == "prose" else 0
-    return (prose / body if body else 0.0), count
+    return (prose / body if body else 0.0), count, body
 
 
 def is_complete_entry(text: str, min_sentences: int = 1) -> bool:
