@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import mul
 from typing import Any, ClassVar
 
 from corpus.filters.base import KEEP, Filter, Scores, Verdict, batch_contains, re2_class, resolve_path
@@ -198,7 +199,7 @@ class PromoFilter(Filter):
         hits.append(contacts)
         weights, caps, weighs = self._tables
         # The terms added in the category order, as before (a float sum depends on its order).
-        points = sum(weight * min(n, cap) for weight, cap, n in zip(weights, caps, hits, strict=True))
+        points = sum(map(mul, weights, map(min, hits, caps)))  # weight * min(hits, cap), left to right
         length = max(len(normalised), self.min_chars_norm)
         terms = [t for c in ("disclosure", "cta", "offer", "business", "hype") if c in found for t in found[c]]
         scores: Scores = dict(zip(_HIT_KEYS, hits, strict=True))

@@ -23,7 +23,7 @@ from corpus.filters.gopher import (
     ngram_rules,
     repetition_scores,
 )
-from corpus.filters.lines import is_complete_entry, prose_chars_ratio
+from corpus.filters.lines import body_shape, is_complete_entry
 from corpus.filters.view import TextView
 from corpus.text import HAN
 
@@ -154,18 +154,16 @@ class ZhQualityFilter(Filter):
         text, chars, lines = view.text, view.chars, view.lines
         n = len(chars)
         # Headings and list items are left out of the line-shape measures (they end without 。).
-        kinds = view.line_kinds
-        body = [line for line, kind in zip(lines, kinds, strict=True) if kind in ("prose", "fragment")]
-        end_punct_ratio, _ = prose_chars_ratio(lines, kinds)
+        end_punct_ratio, body_lines, body_chars = body_shape(lines, view.line_kinds)
         cjk, digits, special = classes
         scores: Scores = {
             "chars": n,
             "complete_entry": is_complete_entry(text),
             "cjk_ratio": cjk / n if n else 0.0,
-            "body_lines": len(body),
+            "body_lines": body_lines,
             "clauses": (len(_CLAUSE_END.findall(text)) if clause_ends is None else clause_ends)
             + (not text.rstrip().endswith(CLAUSE_MARKS)),
-            "mean_line_chars": sum(len(line) for line in body) / len(body) if body else 0.0,
+            "mean_line_chars": body_chars / body_lines if body_lines else 0.0,
             "end_punct_chars_ratio": end_punct_ratio,
             "special_ratio": special / n if n else 0.0,
             "digit_ratio": digits / n if n else 0.0,

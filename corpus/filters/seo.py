@@ -61,9 +61,12 @@ def stuffed_phrase(text: str | TextView) -> tuple[int, int, str]:
     four sentences; its phrase "电子烟有什么" occurs 5 times on 5 lines. An FAQ names each question once
     or twice (the question, perhaps a heading).
     """
+    view = TextView.of(text)
+    if not _ASK.search(view.text):
+        return 0, 0, ""  # no line holds a question word if the text does not (most texts: one search)
     counts: Counter = Counter()
     lines: dict[str, set[int]] = defaultdict(set)
-    for number, line in enumerate(TextView.of(text).lines):  # the view's lines: split once per document
+    for number, line in enumerate(view.lines):  # the view's lines: split once per document
         if not _ASK.search(line):
             continue
         squeezed = "".join(line.split())
@@ -85,8 +88,11 @@ def code_list_tokens(text: str | TextView) -> int:
     """Product codes on the text's worst keyword-list line: a line of >= 30 tokens, at least half of them
     codes, that repeats a Chinese word 3 times or more (a list of product names and their codes, as SEO
     pages open with); 0 if no line is one. A spec table's line gives each value once."""
+    view = TextView.of(text)
+    if len(view.words) < 30:
+        return 0  # a line's words are some of the text's: no line has 30 (the view's words, split once)
     best = 0
-    for line in TextView.of(text).lines:
+    for line in view.lines:
         tokens = line.split()
         if len(tokens) < 30:
             continue

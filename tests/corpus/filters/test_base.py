@@ -276,3 +276,16 @@ def test_a_document_a_filter_cannot_score_is_rejected_with_the_error_and_the_bat
     assert (reject["filter"], reject["reason"], reject["threshold"]) == ("harmful", FILTER_ERROR, None)
     assert reject["value"].startswith("UnicodeEncodeError")
     assert counters["filter_error_harmful"] == 1
+
+
+def test_a_view_computes_each_piece_once_and_keeps_it():
+    from corpus.filters.view import TextView
+
+    view = TextView("  The cat\n\n sat.  \nON the MAT ")
+    pieces = {"lines": ["The cat", "sat.", "ON the MAT"], "paragraphs": ["The cat", "sat.  \nON the MAT"],
+              "words": ["The", "cat", "sat.", "ON", "the", "MAT"], "chars": "Thecatsat.ONtheMAT",
+              "lower": "  the cat\n\n sat.  \non the mat "}
+    for name, expected in pieces.items():
+        first = getattr(view, name)
+        assert first == expected and getattr(view, name) is first and view.__dict__[name] is first
+    assert TextView.lines.__doc__ == "Non-empty lines, stripped."

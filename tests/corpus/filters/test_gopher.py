@@ -203,3 +203,79 @@ def test_ngram_violation_takes_top_sizes_then_duplicate_sizes_in_size_order_and_
     assert violation(scores, {3: 0.2, 2: None}, {10: 0.1}, "top", "dup") == (False, "top", 0.3, 0.2)
     assert violation(scores, {2: None, 3: None}, {10: 0.1, 5: 0.4}, "top", "dup") == (False, "dup", 0.5, 0.4)
     assert violation(scores, {4: 0.1}, {5: None, 10: 0.95}, "top", "dup") is None
+
+
+# Every whitespace character str.split knows (and pyarrow's utf8_split_whitespace must), in runs and at
+# the ends, beside words, stop words in marks and case, and characters lower() maps oddly.
+_SPACES = ["\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f", " ", "\x85", "\xa0", "\u1680",
+           "\u2000", "\u2005", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+_SPLIT_PIECES = _WORD_PIECES + _SPACES + ["\u200b", "\ufeff", "\u212a", "THAT", "tHe", "Ⅰ", "\U0001f600"]
+
+
+def test_pyarrow_splits_on_python_whitespace_and_lower_keeps_it():
+    # The premises of arrow_words and stop_words_many, over every code point: pyarrow's whitespace is
+    # str.split's; lower() makes and removes no whitespace; a non-ASCII character lower-cases to ASCII
+    # only as the Kelvin sign does, to "k" (in no stop word).
+    assert gopher._arrow_splits_as_python()
+    every = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    assert all(c.isspace() == any(x.isspace() for x in c.lower()) for c in every)
+    assert [c for c in every if not c.isascii() and c.lower().isascii()] == ["\u212a"]
+    assert "k" not in "".join(STOP_WORDS)
+
+
+def test_arrow_words_and_stop_words_equal_str_split_and_the_regex():
+    # pyarrow 26 takes a multi-byte whitespace character that ends a full data buffer for part of a word
+    # (47 + 4 + 3 + 3 bytes ... of 64: ["b" * 47 + "a\t\x85\u1680"] gave the word "\u1680"); arrow_words
+    # ends the buffer with a sentinel.
+    for space in ["\u1680", "\u3000", "\x85", "\xa0"]:
+        for n in range(0, 140):
+            texts = ["x" * (n % 5), "b" * n + "a\t\x85" + space]
+            words = gopher.arrow_words(texts)
+            assert words.tokens.to_pylist() == [t for text in texts for t in text.split()], (space, n)
+    rng = random.Random(12)
+    texts = ["", " ", "\u3000\x1c", "a\ud800 the", "the"] + [
+        "".join(rng.choice(_SPLIT_PIECES) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    words = gopher.arrow_words(texts)
+    assert words.read == [text != "a\ud800 the" for text in texts]
+    tokens, stops = words.tokens.to_pylist(), gopher.stop_words_many(words).tolist()
+    ends = words.counts.cumsum().tolist()
+    for text, end, n, stop, ok in zip(texts, ends, words.counts.tolist(), stops, words.read, strict=True):
+        if ok:
+            assert tokens[end - n : end] == text.split(), ascii(text)
+            assert words.token_chars[end - n : end].tolist() == [len(t) for t in text.split()]
+            assert stop == gopher.stop_words(text.lower()), ascii(text)
+
+
+@pytest.mark.parametrize(("arrow_max", "alpha_max"), [(6000, 1000), (40, 1000), (6000, 20)])
+def test_the_word_table_scores_a_batch_as_each_document_alone(monkeypatch, arrow_max, alpha_max):
+    # gopher_quality and gopher_repetition share the word table: one view list, both filters, in the
+    # chain's order and each alone; texts from _ARROW_MAX_CHARS (40: many) and from _BATCH_MAX_TOKENS
+    # (monkeypatched to 30) words take the views' own words, a lone surrogate str.split; alphabetic words
+    # are counted by RE2 below _ALPHA_ARROW_MAX_CHARS (20: few), from the view's bits from there.
+    from corpus.filters.view import TextView
+
+    monkeypatch.setattr(gopher, "_ARROW_MAX_CHARS", arrow_max)
+    monkeypatch.setattr(gopher, "_ALPHA_ARROW_MAX_CHARS", alpha_max)
+    monkeypatch.setattr(gopher, "_BATCH_MAX_TOKENS", 30)
+    rng = random.Random(13)
+    texts = [" ".join(random_tokens(rng, True, rng.choice([0, 3, 20, 60]))) + rng.choice(["", " the", "\xa0of"])
+             for _ in range(60)]
+    texts += ["".join(rng.choice(_SPLIT_PIECES) for _ in range(rng.randint(0, 40))) for _ in range(200)]
+    texts += ["the \ud800 of the cat the cat the cat", "", "\u3000"]
+    quality, repetition = GopherQualityFilter(), gopher.GopherRepetitionFilter()
+    alone = [(quality.score(t), repetition.score(t)) for t in texts]
+    views = [TextView(t) for t in texts]
+    assert list(zip(quality.score_batch(views), repetition.score_batch(views), strict=True)) == alone
+    assert list(zip(quality.score_batch([TextView(t) for t in texts]), repetition.score_batch(
+        [TextView(t) for t in texts][::-1])[::-1], strict=True)) == alone
+
+
+def test_word_ids_past_16_bits_take_the_views_words():
+    # 70 documents of 985 different words (under _BATCH_MAX_TOKENS): 68,950 distinct ids do not fit the
+    # packed keys' 16 bits.
+    from corpus.filters.view import TextView
+
+    texts = [" ".join(f"w{d}x{i}" for i in range(985)) + f" the w{d}x1 w{d}x2" for d in range(70)]
+    views = [TextView(t) for t in texts]
+    top, dup = {2: 0.2, 3: 0.18, 4: 0.16}, {5: 0.15}
+    assert gopher.word_ngram_fractions_many(views, top, dup) == [ngram_fractions(t.split(), top, dup) for t in texts]

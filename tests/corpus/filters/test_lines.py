@@ -86,3 +86,26 @@ def test_has_sentence_end_answers_as_the_alternation():
         assert lines.has_sentence_end(text) == (lines._ANY_SENTENCE.search(text) is not None), repr(text)
     assert lines.has_sentence_end("ends with a dot.") and lines.has_sentence_end('he said "no." then')
     assert not lines.has_sentence_end("v1.2 and e.g") and lines.has_sentence_end("v1.2 and e.g.\n")
+
+
+def test_list_item_screen_answers_as_the_regex():
+    # is_list_item looks at the first one or two characters before the regex; it must never skip a line
+    # the regex matches. Every BMP character, and astral digits, before the endings of each alternative.
+    endings = ["", ". x", ") x", "、x", " 1. x", "1) x", " - x", "）x", "一、x", "# x", "x"]
+    starts = [chr(c) for c in range(0x10000)] + ["\U0001d7ce", "\U000104a0", "\U0001f600", "a.", "Z)", "b"]
+    for start in starts:
+        for ending in endings:
+            line = start + ending
+            assert lines.is_list_item(line) == bool(lines._LIST_ITEM.match(line)), ascii(line)
+    rng = random.Random(3)
+    pieces = _PIECES + ["\u3000", "\x1c", "\t", "a", "a.", "b)", "(", "（", "一", "十、", "12", "٣", "𝟙", "•", "#"]
+    for _ in range(20000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        assert lines.is_list_item(line) == bool(lines._LIST_ITEM.match(line)), ascii(line)
+
+
+def test_sentence_end_is_a_last_character_test():
+    # ends_sentence and line_kinds look up the last character in a set: every terminal must be one character.
+    assert all(len(end) == 1 for end in lines.TERMINAL)
+    for line in ["", " ", "a.", "a. ", "a.\n", "a", "“a”", "a：", "a…", "a\u3000"]:
+        assert lines.ends_sentence(line) == line.rstrip().endswith(lines.TERMINAL), ascii(line)

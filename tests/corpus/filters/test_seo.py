@@ -149,3 +149,48 @@ def test_the_zh_chain_runs_it_from_yaml_and_the_drop_is_explained() -> None:
     assert rejection(out["news"]) is None
     for doc in out.values():
         conform_meta(doc["meta"])  # the scores are declared in corpus/schema.py
+
+
+def test_the_whole_text_screens_answer_as_reading_every_line() -> None:
+    # stuffed_phrase skips a text without a question word and code_list_tokens one of fewer than 30 words;
+    # reading every line must give the same on texts that have them and texts that do not.
+    import random
+
+    from corpus.filters import seo
+    from corpus.filters.view import TextView
+
+    def plain_codes(text):
+        best = 0
+        for line in TextView(text).lines:
+            tokens = line.split()
+            codes = sum(1 for t in tokens if seo._CODE.fullmatch(t.strip("®™,，、")))
+            words = Counter(seo._HAN_WORD.findall(line))
+            if len(tokens) >= 30 and codes * 2 >= len(tokens) and words and max(words.values()) >= 3:
+                best = max(best, codes)
+        return best
+
+    rng = random.Random(2)
+    pieces = ["电子烟", "有什么", "好处", "怎么样", "吗", "？", "\n", " ", "C494", "HMW", "空气炸锅", "标签：", "。", "x"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 90)))
+        view = TextView(text)
+        counts, lines = Counter(), {}
+        for number, line in enumerate(view.lines):
+            squeezed = "".join(line.split())
+            for match in seo._ASK.finditer(squeezed):
+                start = match.start() - seo._PHRASE_BEFORE
+                phrase = squeezed[max(start, 0):match.end()]
+                if start >= 0 and seo._WORD_CHAR.fullmatch(phrase):
+                    counts[phrase] += 1
+                    lines.setdefault(phrase, set()).add(number)
+        expected = (0, 0, "")
+        if counts:
+            phrase, n = max(counts.items(), key=lambda item: (len(lines[item[0]]), item[1]))
+            expected = (n, len(lines[phrase]), phrase)
+        assert seo.stuffed_phrase(view) == expected, text
+        assert seo.code_list_tokens(TextView(text)) == plain_codes(text), text
+    # At the bound: a keyword line of exactly 30 words, half of them codes, is one; 29 words are not.
+    from corpus.filters.seo import code_list_tokens
+
+    assert code_list_tokens(" ".join(["C494"] * 15 + ["空气炸锅"] * 15)) == 15
+    assert code_list_tokens(" ".join(["C494"] * 15 + ["空气炸锅"] * 14)) == 0
