@@ -20,6 +20,7 @@ from corpus.filters.promo import PromoFilter
 from corpus.filters.quality_zh import ZhQualityFilter
 from corpus.filters.readings import InjectedReadingsFilter
 from corpus.filters.seo import SeoSpamFilter
+from corpus.filters.text_model import TextModelFilter
 from corpus.filters.trading import TradingCallsFilter
 
 # Each filter's key is its own ``name``, the key its scores are stored under in meta["scores"].
@@ -37,6 +38,7 @@ FILTERS: dict[str, type[Filter]] = {
         InjectedReadingsFilter,
         TradingCallsFilter,
         SeoSpamFilter,
+        TextModelFilter,
     )
 }
 
