@@ -13,6 +13,7 @@ from corpus.builder import build
 from corpus.filters.base import Filter
 from corpus.filters.c4 import C4Filter
 from corpus.filters.code import CodeFilter
+from corpus.filters.fasttext_classifier import FastTextClassifierFilter
 from corpus.filters.gopher import GopherQualityFilter, GopherRepetitionFilter
 from corpus.filters.harmful import HarmfulFilter
 from corpus.filters.langid import LangIdFilter
@@ -39,6 +40,7 @@ FILTERS: dict[str, type[Filter]] = {
         TradingCallsFilter,
         SeoSpamFilter,
         TextModelFilter,
+        FastTextClassifierFilter,
     )
 }
 
