@@ -98,13 +98,17 @@ def ngram_buckets(toks: Sequence[str], hashing: Hashing, cache: dict[str, int] |
     ``hash``); an n-gram folds its tokens' hashes with :func:`_mix`, salted by the order, so "a b" and
     "b a" and the unigram "a" land in different buckets. ``cache`` maps token -> CRC across calls."""
     cache = {} if cache is None else cache
-    hashes = np.empty(len(toks), dtype=_U64)
-    for i, tok in enumerate(toks):
-        h = cache.get(tok)
-        if h is None:
-            h = cache[tok] = zlib.crc32(tok.encode("utf-8", "surrogatepass"))
-        hashes[i] = h
-    han = np.fromiter((len(t) == 1 and _IS_HAN.match(t) is not None for t in toks), dtype=bool, count=len(toks))
+    # One int per token: its CRC-32 in the low 32 bits, bit 32 set for a Han character (read once per
+    # distinct token; a list lookup and one array build, where per-token numpy stores cost ~3x more).
+    codes = [cache.get(tok) for tok in toks]
+    if None in codes:
+        for i, tok in enumerate(toks):
+            if codes[i] is None:
+                codes[i] = cache[tok] = zlib.crc32(tok.encode("utf-8", "surrogatepass")) | \
+                    ((len(tok) == 1 and _IS_HAN.match(tok) is not None) << 32)
+    packed = np.array(codes, dtype=_U64)
+    hashes = packed & _U64(_MASK32)
+    han = (packed >> _U64(32)).astype(bool)
     buckets, orders, starts = [], [], []
     running = hashes.copy()  # running[i]: the hash of the n-gram starting at i, extended one token per order
     all_han = han.copy()
@@ -161,15 +165,24 @@ class Rows:
                     self.width)
 
 
-def featurize(texts: Sequence[str], hashing: Hashing) -> Rows:
+def hashed(texts: Sequence[str], hashing: Hashing) -> list[tuple[list[str], np.ndarray, np.ndarray, np.ndarray]]:
+    """Per text, its tokens and :func:`ngram_buckets` (one token cache for the batch)."""
+    cache: dict[str, int] = {}
+    out = []
+    for text in texts:
+        toks = tokens(text, hashing)
+        out.append((toks, *ngram_buckets(toks, hashing, cache)))
+    return out
+
+
+def featurize(texts: Sequence[str], hashing: Hashing, grams: Sequence[tuple] | None = None) -> Rows:
     """The feature rows of ``texts``: per text, ``log(1 + count)`` of each bucket its n-grams fall in, the
     row scaled to unit L2 norm (an empty text is an empty row). One ``np.unique`` over the whole batch
-    (keys ``row * 2**bits + bucket``) counts every (text, bucket) pair at once."""
-    cache: dict[str, int] = {}
-    keys, width = [], 1 << hashing.bits
-    for i, text in enumerate(texts):
-        buckets, _, _ = ngram_buckets(tokens(text, hashing), hashing, cache)
-        keys.append(buckets + i * width)
+    (keys ``row * 2**bits + bucket``) counts every (text, bucket) pair at once. ``grams``: the texts'
+    :func:`hashed` already computed."""
+    grams = hashed(texts, hashing) if grams is None else grams
+    width = 1 << hashing.bits
+    keys = [buckets + i * width for i, (_, buckets, _, _) in enumerate(grams)]
     flat = np.concatenate(keys) if keys else np.zeros(0, np.int64)
     unique, counts = np.unique(flat, return_counts=True)
     rows, cols = unique // width, unique % width
@@ -214,24 +227,29 @@ class TextModel:
         """P(keep) per text."""
         return self.probabilities(featurize(texts, self.hashing))
 
+    def score_texts(self, texts: Sequence[str], top: int = 3) -> tuple[np.ndarray, list[list[str]]]:
+        """P(keep) per text and, per text, the ``top`` n-grams that moved its log-odds most, as ``"term
+        -0.31"`` (negative: towards drop), strongest first: the evidence a rejected document carries. The
+        texts are hashed once for both."""
+        grams = hashed(texts, self.hashing)
+        rows = featurize(texts, self.hashing, grams)
+        terms = []
+        for i, (toks, buckets, orders, starts) in enumerate(grams):
+            lo, hi = rows.indptr[i], rows.indptr[i + 1]
+            contribution = rows.data[lo:hi] * self.weights[rows.indices[lo:hi]]
+            best = np.argsort(-np.abs(contribution), kind="stable")[:top]
+            found = []
+            for j in best:
+                at = int(np.argmax(buckets == rows.indices[lo + j]))  # the n-gram's first occurrence
+                gram = toks[starts[at]:starts[at] + orders[at]]
+                term = "".join(gram) if all(_IS_HAN.match(t) for t in gram) else " ".join(gram)
+                found.append(f"{term} {contribution[j]:+.3f}")
+            terms.append(found)
+        return self.probabilities(rows), terms
+
     def explain(self, text: str, top: int = 3) -> list[str]:
-        """The ``top`` n-grams of ``text`` that moved its log-odds most, as ``"term -0.31"`` (negative:
-        towards drop), strongest first: what a rejected document carries as its evidence."""
-        toks = tokens(text, self.hashing)
-        buckets, orders, starts = ngram_buckets(toks, self.hashing)
-        if not len(buckets):
-            return []
-        unique, first, counts = np.unique(buckets, return_index=True, return_counts=True)
-        values = np.log1p(counts.astype(np.float64))
-        contribution = self.weights[unique] * values / np.sqrt(np.sum(values * values))
-        best = np.argsort(-np.abs(contribution), kind="stable")[:top]
-        out = []
-        for j in best:
-            at, n = int(starts[first[j]]), int(orders[first[j]])
-            gram = toks[at:at + n]
-            term = "".join(gram) if all(_IS_HAN.match(t) for t in gram) else " ".join(gram)
-            out.append(f"{term} {contribution[j]:+.3f}")
-        return out
+        """:meth:`score_texts`'s terms for one text."""
+        return self.score_texts([text], top)[1][0]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays of the ``.npz`` file: the non-zero buckets, their weights (float32) and a JSON header."""

@@ -48,10 +48,8 @@ class TextModelFilter(Filter):
 
     def score_batch(self, views: Sequence[TextView]) -> list[Scores]:
         """P(keep) for the whole batch from one sparse product, then each document's strongest terms."""
-        model = load_model(self.model)
-        probabilities = model.keep_probabilities([view.text for view in views])
-        return [{"keep_prob": round(float(p), 4), "terms": model.explain(view.text, EXPLAIN_TERMS)}
-                for view, p in zip(views, probabilities, strict=True)]
+        probabilities, terms = load_model(self.model).score_texts([view.text for view in views], EXPLAIN_TERMS)
+        return [{"keep_prob": round(float(p), 4), "terms": t} for p, t in zip(probabilities, terms, strict=True)]
 
     def decide(self, scores: Scores, doc: dict[str, Any]) -> Verdict:
         """``text_model_low`` with the probability and the bound when P(keep) is below the bound."""
