@@ -148,12 +148,14 @@ TEXT_GRID = tuple(
 TEXT_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
 # choose(): the most drops caught, zh and en together, among the settings that lose at most this share of
 # either language's keep documents against the rules alone, leaving one source out (the harder scheme).
+# A setting is one model; its bound may differ per chain (zh, en), or the chain may go without it (None).
 MAX_KEEP_LOSS = 0.01
 
 
-def with_text_model(config: str, model: Path, threshold: float | None, kinds: tuple[str, ...] = ("zh", "en")) -> dict:
-    """The filter config ``config`` (a ``route:`` config) with ``text_model`` appended to the chains of
-    ``kinds``, the chains inlined (so the YAML can live anywhere)."""
+def with_text_model(config: str, model: Path, bounds: dict[str, float | str]) -> dict:
+    """The filter config ``config`` (a ``route:`` config) with ``text_model`` appended to the chain of each
+    kind in ``bounds`` (its ``min_keep_prob``: a number or ``"model"``), the chains inlined (so the YAML
+    can live anywhere)."""
     from corpus.filters.base import resolve_path
 
     path = resolve_path(config)
@@ -162,8 +164,8 @@ def with_text_model(config: str, model: Path, threshold: float | None, kinds: tu
     for kind, spec in data["route"].items():
         chain = yaml.safe_load(resolve_path(spec, path.parent).read_text(encoding="utf-8"))["filters"] \
             if isinstance(spec, str) else list(spec)
-        if kind in kinds:
-            chain = [*chain, {"text_model": {"model": str(model), "min_keep_prob": threshold}}]
+        if kind in bounds:
+            chain = [*chain, {"text_model": {"model": str(model), "min_keep_prob": bounds[kind]}}]
         route[kind] = chain
     return {**data, "route": route}
 
@@ -222,30 +224,37 @@ def text_model_probabilities(items: list[dict], rows, scheme: str, setting: dict
     return probabilities
 
 
-def combined_rates(items: list[dict], probabilities: list[float | None], threshold: float | None) -> dict:
-    """Per language, keep/drop recall of the rules, plus the model at ``threshold`` (None: rules alone)."""
+def combined_rates(items: list[dict], probabilities: list[float | None], bounds: dict[str, float | None]) -> dict:
+    """Per language, keep/drop recall of the rules plus the model at the bound of each document's chain
+    (``bounds``: kind -> bound, None or absent: that chain runs without the model)."""
     out = {}
     for lang in ("zh", "en"):
-        decided = [(i["label"], i["rules_kept"] and (threshold is None or p is None or p >= threshold))
-                   for i, p in zip(items, probabilities, strict=True) if i["lang"] == lang]
+        decided = []
+        for i, p in zip(items, probabilities, strict=True):
+            if i["lang"] == lang:
+                bound = bounds.get(i["kind"])
+                decided.append((i["label"], i["rules_kept"] and (bound is None or p is None or p >= bound)))
         keep = [k for label, k in decided if label == "keep"]
         drop = [k for label, k in decided if label == "drop"]
         out[lang] = {"keep": len(keep), "drop": len(drop), "kept": sum(keep), "caught": sum(not k for k in drop)}
     return out
 
 
-def choose(results: dict, rules: dict) -> tuple | None:
-    """The (setting index, threshold) that catches most drops (zh + en) leaving one source out while losing
-    at most MAX_KEEP_LOSS of each language's keeps against the rules; ties to the fewer keeps lost, then the
-    earlier setting and lower threshold (the more lenient). None when no setting qualifies."""
+def choose(results: dict, rules: dict, *, joint: bool) -> tuple | None:
+    """The (setting index, zh bound, en bound) that catches most drops (zh + en) while losing at most
+    MAX_KEEP_LOSS of each language's keeps against the rules; ``joint``: one bound for both chains. Ties go
+    to fewer keeps lost, then the earlier setting and the lower bounds (None, no model, first). None when
+    nothing qualifies."""
     best, best_key = None, None
-    for (index, threshold), got in sorted(results.items()):
+    for (index, zh, en), got in results.items():
+        if joint and zh != en:
+            continue
         lost = {lang: rules[lang]["kept"] - got[lang]["kept"] for lang in got}
         if any(lost[lang] > MAX_KEEP_LOSS * got[lang]["keep"] for lang in got):
             continue
-        key = (-sum(r["caught"] for r in got.values()), sum(lost.values()))
+        key = (-sum(r["caught"] for r in got.values()), sum(lost.values()), index, zh or 0.0, en or 0.0)
         if best_key is None or key < best_key:
-            best, best_key = (index, threshold), key
+            best, best_key = (index, zh, en), key
     return best
 
 
@@ -253,61 +262,67 @@ def _fmt(rates: dict) -> str:
     return " ".join(f"{lang} {r['kept'] / r['keep']:.3f}/{r['caught'] / r['drop']:.3f}" for lang, r in rates.items())
 
 
-def text_cross_validation(paths: list[Path], config: str, thresholds: tuple[float, ...]) -> str:
-    """The ``--cv-text`` report: for each setting of :data:`TEXT_GRID` and threshold, keep/drop recall per
-    language of rules + model on the held-out parts, pooled, leaving one file and one source out; the rules
-    alone on the same documents; the setting :func:`choose` picks; and that setting judged again through the
-    real filter stage (the model appended to the chains) to check the two paths agree."""
+def text_cross_validation(paths: list[Path], config: str, thresholds: tuple[float, ...],
+                         grid: tuple[int, ...] | None = None) -> str:
+    """The ``--cv-text`` report: for each setting of :data:`TEXT_GRID` (or the indices ``grid``) and
+    threshold, keep/drop recall per language of rules + model on the held-out parts, pooled, leaving one
+    file and one source out; the rules alone on the same documents; what :func:`choose` picks, with one
+    bound for both chains and with a bound per chain; and that pick judged again through the real filter
+    stage (the model appended to the chains) to check the two paths agree."""
+    import itertools
     import tempfile
 
-    from corpus.text_model import Hashing, featurize
+    from corpus.text_model import Hashing, featurize, write_model
 
     items = labelled_outcomes(paths, config)
     features = {symbols: featurize([i["text"] for i in items], Hashing(symbols=symbols)) for symbols in (False, True)}
+    indices = tuple(range(len(TEXT_GRID))) if grid is None else grid
+    bounds = (None, *thresholds)
     lines = []
-    chosen_by_scheme = {}
+    by_scheme = {}
     probabilities = {}
     for scheme in ("file", "source"):
-        rules = combined_rates(items, [None] * len(items), None)
+        rules = combined_rates(items, [None] * len(items), {})
         lines.append(f"\nleave one {scheme} out ({len({i[scheme] for i in items})} parts): keep-recall/drop-recall "
                      f"pooled over the held-out parts; rules alone: {_fmt(rules)}")
         results = {}
-        for index, setting in enumerate(TEXT_GRID):
-            rows = features[setting["symbols"]]
-            probabilities[(scheme, index)] = probs = text_model_probabilities(items, rows, scheme, setting)
-            row = []
-            for threshold in thresholds:
-                results[(index, threshold)] = got = combined_rates(items, probs, threshold)
-                row.append(f"t={threshold} {_fmt(got)}")
-            lines.append(f"  [{index:>2}] {setting}: " + "; ".join(row))
-        chosen_by_scheme[scheme] = (choose(results, rules), results, rules)
-    pick, results, rules = chosen_by_scheme["source"]
-    if pick is None:
-        lines.append(f"\nno setting loses at most {MAX_KEEP_LOSS:.0%} of the keeps leaving one source out")
+        for index in indices:
+            setting = TEXT_GRID[index]
+            probabilities[(scheme, index)] = probs = text_model_probabilities(
+                items, features[setting["symbols"]], scheme, setting)
+            for zh, en in itertools.product(bounds, bounds):
+                results[(index, zh, en)] = combined_rates(items, probs, {"zh": zh, "en": en})
+            lines.append(f"  [{index:>2}] {setting}: " + "; ".join(
+                f"t={t} {_fmt(results[(index, t, t)])}" for t in thresholds))
+        by_scheme[scheme] = (results, rules)
+    results, rules = by_scheme["source"]
+    picks = {joint: choose(results, rules, joint=joint) for joint in (True, False)}
+    for joint, pick in picks.items():
+        what = "one bound for both chains" if joint else "a bound per chain"
+        lines.append(f"\nchosen, {what} (leave one source out, at most {MAX_KEEP_LOSS:.0%} of each language's keeps "
+                     f"lost): " + ("nothing qualifies" if pick is None else
+                                   f"[{pick[0]}] {TEXT_GRID[pick[0]]} zh {pick[1]} en {pick[2]}: {_fmt(results[pick])} "
+                                   f"(rules {_fmt(rules)}); leaving one file out: {_fmt(by_scheme['file'][0][pick])}"))
+    pick = picks[False]
+    if pick is None or pick[1] is None and pick[2] is None:
         return "\n".join(lines)
-    index, threshold = pick
-    lines.append(f"\nchosen (leave one source out, at most {MAX_KEEP_LOSS:.0%} keeps lost per language): "
-                 f"[{index}] {TEXT_GRID[index]} t={threshold}: {_fmt(results[pick])} (rules {_fmt(rules)})")
-    file_results = chosen_by_scheme["file"][1]
-    lines.append(f"  the same leaving one file out: {_fmt(file_results[pick])} (rules {_fmt(chosen_by_scheme['file'][2])})")
-    # The same decisions through the real filter stage: per held-out part, the model trained on the rest,
-    # appended to the zh and en chains of the config, judging the part's records from the start (clean).
-    from corpus.text_model import write_model
-
-    setting = TEXT_GRID[index]
-    rows = features[setting["symbols"]]
+    # The pick's decisions through the real filter stage: per held-out part, the model trained on the rest,
+    # appended to the chains with a bound, judging the part's records from the start (clean).
+    index, zh, en = pick
+    setting, rows = TEXT_GRID[index], features[TEXT_GRID[index]["symbols"]]
+    chains = {kind: bound for kind, bound in (("zh", zh), ("en", en)) if bound is not None}
     with tempfile.TemporaryDirectory() as tmp:
         for scheme in ("file", "source"):
             kept: dict[int, bool] = {}
             for n, (_, train, held) in enumerate(folds(items, scheme, setting)):
                 model_path, config_path = Path(tmp) / f"{scheme}-{n}.npz", Path(tmp) / f"{scheme}-{n}.yaml"
-                write_model(fold_model(items, rows, train, setting, threshold), model_path)
-                config_path.write_text(yaml.safe_dump(with_text_model(config, model_path, threshold),
-                                                      allow_unicode=True), encoding="utf-8")
+                write_model(fold_model(items, rows, train, setting), model_path)
+                config_path.write_text(yaml.safe_dump(with_text_model(config, model_path, chains), allow_unicode=True),
+                                       encoding="utf-8")
                 outcomes = judge([items[k]["record"] for k in held], str(config_path))
                 kept.update((k, o["kept"]) for k, o in zip(held, outcomes, strict=True))
-            expected = [items[k]["rules_kept"] and (p is None or p >= threshold)
-                        for k, p in enumerate(probabilities[(scheme, index)])]
+            expected = [i["rules_kept"] and (chains.get(i["kind"]) is None or p is None or p >= chains[i["kind"]])
+                        for i, p in zip(items, probabilities[(scheme, index)], strict=True)]
             agree = sum(kept.get(k) == e for k, e in enumerate(expected))
             real = [{**items[k], "kept": kept[k]} for k in sorted(kept)]
             by_lang = {lang: rates([o for o in real if o["lang"] == lang]) for lang in ("zh", "en")}
@@ -317,16 +332,16 @@ def text_cross_validation(paths: list[Path], config: str, thresholds: tuple[floa
     return "\n".join(lines)
 
 
-def text_model_figures(path: Path, config: str, model: Path) -> str:
+def text_model_figures(path: Path, config: str, model: Path, bounds: dict[str, float | str]) -> str:
     """Per-language keep/drop recall and drop precision on ``path``: the rules alone, then the rules with
-    ``model`` appended to the zh and en chains at its own threshold. Aggregates only (for held-out sets)."""
+    ``model`` appended to the chains of ``bounds`` (kind -> min_keep_prob). Aggregates only (for held-out sets)."""
     import tempfile
 
     records = load_labelled(path)
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         combined = Path(tmp) / "with-text-model.yaml"
-        combined.write_text(yaml.safe_dump(with_text_model(config, model.resolve(), "model"), allow_unicode=True),
+        combined.write_text(yaml.safe_dump(with_text_model(config, model.resolve(), bounds), allow_unicode=True),
                             encoding="utf-8")
         for name, cfg in (("rules", config), ("rules + text model", str(combined))):
             outcomes = judge(records, cfg)
@@ -358,12 +373,20 @@ def main() -> None:
                         help="cross-validate the text model as one more filter over these labelled files")
     parser.add_argument("--text-model", type=Path, help="judge --input by the rules alone and with this trained "
                                                          "text model appended to the zh and en chains")
+    parser.add_argument("--text-bound", action="append", default=[], metavar="KIND=T",
+                        help="--text-model: the chains it joins and its min_keep_prob there, e.g. en=0.3 "
+                             "(repeatable; default zh=model en=model: the model's own threshold)")
+    parser.add_argument("--grid", action="append", type=int, default=[], metavar="I",
+                        help="--cv-text: only these settings of TEXT_GRID (repeatable; default all)")
     args = parser.parse_args()
     if args.cv_text:
-        print(text_cross_validation(args.cv_text, args.config, tuple(args.threshold) or TEXT_THRESHOLDS))
+        print(text_cross_validation(args.cv_text, args.config, tuple(args.threshold) or TEXT_THRESHOLDS,
+                                    tuple(args.grid) or None))
         return
     if args.text_model:
-        print(text_model_figures(args.input, args.config, args.text_model))
+        pairs = [b.partition("=") for b in args.text_bound] or [("zh", "=", "model"), ("en", "=", "model")]
+        bounds = {kind: value if value == "model" else float(value) for kind, _, value in pairs}
+        print(text_model_figures(args.input, args.config, args.text_model, bounds))
         return
     if args.cv:
         from corpus.page_model import DEFAULT_THRESHOLD

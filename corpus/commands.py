@@ -285,7 +285,8 @@ STANDALONE = [
         "threshold": Opt("Least P(keep) kept; stored in the model (the filter's min_keep_prob: model).",
                          type=click.FloatRange(0, 1), default=kwarg_default(train_text_from_files, "threshold")),
         "bits": Opt("Hash buckets: 2**BITS.", type=click.IntRange(8, 26), default=18),
-        "symbols": Opt("Count punctuation and symbols as tokens too.", type=bool, default=False),
+        "symbols": Opt("Count punctuation and symbols as tokens too (--no-symbols: letters, Han and digits only).",
+                       flags=("--symbols",), type=bool, default=True),
         "cross_validation": Opt("Record leave-one-file-out and leave-one-source-out figures in the model "
                                 "(one more fit per file and per source).", flags=("--cv",), type=bool, default=True),
     }),

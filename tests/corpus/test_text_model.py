@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from cli import main
 from corpus.text_model import (
+    DEFAULT_THRESHOLD,
     Hashing,
     TextModel,
     featurize,
@@ -77,10 +78,11 @@ def labelled_file(path: Path, seed: int, n: int = 10, sources: tuple[str, ...] =
 
 
 def test_tokens_are_han_characters_words_and_digit_shapes() -> None:
-    assert tokens("長江 is 6300 KM long, 2024年。", Hashing()) == ["長", "江", "is", "0000", "km", "long", "0000", "年"]
-    assert tokens("【广告】a|b", Hashing(symbols=True)) == ["【", "广", "告", "】", "a", "|", "b"]
+    words = Hashing(symbols=False)
+    assert tokens("長江 is 6300 KM long, 2024年。", words) == ["長", "江", "is", "0000", "km", "long", "0000", "年"]
+    assert tokens("【广告】a|b", Hashing()) == ["【", "广", "告", "】", "a", "|", "b"]  # symbols: on by default
     # A Latin run stops at a Han character: the two are different tokens, not one "word".
-    assert tokens("iphone手机", Hashing()) == ["iphone", "手", "机"]
+    assert tokens("iphone手机", words) == ["iphone", "手", "机"]
 
 
 def test_ngrams_are_words_up_to_two_and_han_up_to_three() -> None:
@@ -148,7 +150,7 @@ def test_a_trained_model_separates_unseen_texts(method: str) -> None:
     keeps = model.keep_probabilities([keep_text(other, zh) for zh in (True, False) for _ in range(10)])
     drops = model.keep_probabilities([drop_text(other, zh) for zh in (True, False) for _ in range(10)])
     assert keeps.min() > drops.max()
-    assert model.threshold == 0.5
+    assert model.threshold == DEFAULT_THRESHOLD
     # The explanation names the document's own n-grams; a spam page's strongest ones push towards drop.
     terms = model.explain(drop_text(other, zh=False))
     assert len(terms) == 3 and float(terms[0].rsplit(" ", 1)[1]) < 0
