@@ -15,8 +15,9 @@ only, and keep/drop recall per language is printed for the rules and the model o
 ``--cv-text FILE`` (repeatable, with ``--threshold T``) cross-validates the word-reading text model
 (corpus/text_model.py) as one more filter at the end of the zh and en chains (a document is dropped if
 the rules or the model drop it) over the grid :data:`TEXT_GRID`, by the same two schemes, and picks the
-setting by :func:`choose`; ``--text-model MODEL`` judges ``--input`` with the rules alone and with a trained
-model appended (per-language figures only).
+setting by :func:`choose` (``--grid I``: only those settings); ``--text-model MODEL [--text-bound en=0.3]``
+judges ``--input`` with the rules alone and with a trained model appended to the chains named (default zh
+and en at the model's own threshold), per-language figures only (for held-out sets).
 ``--huge MB`` instead times ``clean`` on one generated document of that size (prose, menu runs, repeats,
 runs of spaces) at MB/8 and MB, and prints seconds and peak RSS: the scaling should be linear.
 """

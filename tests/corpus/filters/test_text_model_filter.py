@@ -90,3 +90,22 @@ def test_in_the_filter_stage(model_path: Path, tmp_path: Path) -> None:
     conformed = conform_meta(spam["meta"])
     assert conformed["scores"]["text_model"]["keep_prob"] == reject["value"]
     assert conformed["scores"]["text_model"]["terms"] == spam["meta"]["scores"]["text_model"]["terms"]
+
+
+def test_the_benchmarks_config_appends_the_model_to_the_chains_named(model_path: Path, tmp_path: Path) -> None:
+    # benchmarks/filter_quality.py --cv-text and --text-model judge through this config: the default chains,
+    # with the model last in the chains given a bound and absent from the others.
+    import yaml
+
+    from benchmarks.filter_quality import with_text_model
+    from corpus.filters.route import load_plan
+    from corpus.filters.stage import DEFAULT_CONFIG
+
+    config = tmp_path / "with-model.yaml"
+    config.write_text(yaml.safe_dump(with_text_model(DEFAULT_CONFIG, model_path, {"en": 0.25}), allow_unicode=True),
+                      encoding="utf-8")
+    plan, default = load_plan(str(config)), load_plan(DEFAULT_CONFIG)
+    assert isinstance(plan.chains["en"][-1], TextModelFilter) and plan.chains["en"][-1].min_keep_prob == 0.25
+    assert [f.name for f in plan.chains["en"][:-1]] == [f.name for f in default.chains["en"]]
+    assert [f.name for f in plan.chains["zh"]] == [f.name for f in default.chains["zh"]]
+    assert plan.sources == default.sources
