@@ -157,16 +157,16 @@ def _train_page_model(labelled, model_out, l2, threshold, features) -> None:
     click.echo(f"wrote {model_out}")
 
 
-def _train_text_model(labelled, model_out, method, l2, threshold, bits, symbols, cross_validation) -> None:
+def _train_text_model(labelled, model_out, method, l2, threshold, bits, symbols, cv) -> None:
     """Train the word-reading text model (the ``text_model`` filter's) on JSONL labelled keep/drop."""
     from corpus.text_model import Hashing, write_model
 
     click.echo(f"training the text model on {len(labelled)} labelled file(s): clean, hash, fit"
-               + (", then leave-one-file-out and leave-one-source-out cross-validation" if cross_validation else ""),
+               + (", then leave-one-file-out and leave-one-source-out cross-validation" if cv else ""),
                err=True)
     try:
         model = train_text_from_files(list(labelled), hashing=Hashing(bits=bits, symbols=symbols), method=method,
-                                      l2=l2, threshold=threshold, cross_validation=cross_validation)
+                                      l2=l2, threshold=threshold, cross_validation=cv)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     write_model(model, model_out)
@@ -287,8 +287,8 @@ STANDALONE = [
         "bits": Opt("Hash buckets: 2**BITS.", type=click.IntRange(8, 26), default=18),
         "symbols": Opt("Count punctuation and symbols as tokens too (--no-symbols: letters, Han and digits only).",
                        flags=("--symbols",), type=bool, default=True),
-        "cross_validation": Opt("Record leave-one-file-out and leave-one-source-out figures in the model "
-                                "(one more fit per file and per source).", flags=("--cv",), type=bool, default=True),
+        "cv": Opt("Record leave-one-file-out and leave-one-source-out figures in the model "
+                  "(one more fit per file and per source).", flags=("--cv",), type=bool, default=True),
     }),
     Command("merge", _merge, {
         "out_prefix": Opt("Output prefix (writes OUT.bin/.idx).", flags=("-o", "--output"), required=True),
