@@ -28,6 +28,7 @@ import numpy as np
 
 from corpus.atomic import temp_path
 from corpus.page_model import balanced_weights, fit_logistic
+from corpus.resources import resolve
 
 MODEL_FORMAT = "knowforge-text-model/1"
 METHODS = ("logistic", "naive_bayes")
@@ -73,6 +74,7 @@ class Hashing:
 
     @property
     def orders(self) -> int:
+        """The longest n-gram of either kind."""
         return max(self.word_orders, self.han_orders)
 
 
@@ -306,8 +308,6 @@ def write_model(model: TextModel, path: Path) -> None:
 @lru_cache(maxsize=4)
 def load_model(path: str) -> TextModel:
     """Read a text model once per process (``path`` as given, then among the shipped ``configs/``)."""
-    from corpus.resources import resolve
-
     try:
         file = resolve(path)
     except FileNotFoundError:
