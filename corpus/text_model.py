@@ -100,7 +100,7 @@ def ngram_buckets(toks: Sequence[str], hashing: Hashing, cache: dict[str, int] |
     """Per n-gram of ``toks``: its bucket, its order and its first token's position (three int arrays of
     one length). A token hashes by CRC-32 of its UTF-8 (stable across processes and machines, unlike
     ``hash``); an n-gram folds its tokens' hashes with :func:`_mix`, salted by the order, so "a b" and
-    "b a" and the unigram "a" land in different buckets. ``cache`` maps token -> CRC across calls."""
+    "b a" and the unigram "a" land in different buckets. ``cache`` keeps each token's code (below) across calls."""
     cache = {} if cache is None else cache
     # One int per token: its CRC-32 in the low 32 bits, bit 32 set for a Han character (read once per
     # distinct token; a list lookup and one array build, where per-token numpy stores cost ~3x more).
