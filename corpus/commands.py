@@ -2,7 +2,7 @@
 
 Each stage command's options are the stage dataclass's own fields (type, default, choices) with the
 ``Opt`` of ``corpus/stage_options.py`` (help text, flag spelling); the standalone commands (report,
-show, merge, inspect, score-train, train-page-model), the tokenizer commands and ``run`` declare theirs here.
+show, merge, inspect, score-train, train-page-model, train-text-model), the tokenizer commands and ``run`` declare theirs here.
 ``cli.py`` attaches these tables to its groups.
 """
 
@@ -21,6 +21,8 @@ from corpus.pipeline import ENGINES
 from corpus.score.stage import MODEL_FORMATS, train_from_shards
 from corpus.stage_options import POSITIVE, READ_OPTIONS, STAGE_OPTIONS
 from corpus.steps import READERS, build_reader, build_step
+from corpus.text_model import METHODS
+from corpus.text_training import train_from_files as train_text_from_files
 from corpus.tokenizers.train import MODEL_TYPES, TrainSettings
 
 IO = {
@@ -155,6 +157,33 @@ def _train_page_model(labelled, model_out, l2, threshold, features) -> None:
     click.echo(f"wrote {model_out}")
 
 
+def _train_text_model(labelled, model_out, method, l2, threshold, bits, symbols, cv) -> None:
+    """Train the word-reading text model (the ``text_model`` filter's) on JSONL labelled keep/drop."""
+    from corpus.text_model import Hashing, write_model
+
+    click.echo(f"training the text model on {len(labelled)} labelled file(s): clean, hash, fit"
+               + (", then leave-one-file-out and leave-one-source-out cross-validation" if cv else ""),
+               err=True)
+    try:
+        model = train_text_from_files(list(labelled), hashing=Hashing(bits=bits, symbols=symbols), method=method,
+                                      l2=l2, threshold=threshold, cross_validation=cv)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    write_model(model, model_out)
+    prov = model.provenance
+    for lang, counts in prov["records"].items():
+        fit = prov["training_fit"].get(lang, {})
+        click.echo(f"{lang}: {counts['keep']} keep / {counts['drop']} drop records; on those clean kept, "
+                   f"keep-recall {fit.get('keep_recall')}, drop-recall {fit.get('drop_recall')}")
+    for key in ("file", "source"):
+        cv = prov.get(f"leave_one_{key}_out")
+        if cv:
+            figures = "; ".join(f"{lang} keep {r['keep_recall']} / drop {r['drop_recall']}"
+                                for lang, r in cv["per_lang"].items())
+            click.echo(f"leave-one-{key}-out ({cv['parts']} parts, the model alone): {figures}")
+    click.echo(f"wrote {model_out} ({int((model.weights != 0).sum())} non-zero weights of {model.weights.size})")
+
+
 def _merge(prefixes, out_prefix, fmt, types) -> None:
     """Merge packed outputs (PREFIX.bin/.idx or PREFIX.parquet) into one, in the order given."""
     from corpus.pack.stage import merge_outputs
@@ -239,6 +268,27 @@ STANDALONE = [
                          default=kwarg_default(train_from_files, "threshold")),
         "features": Opt("Comma-separated names from corpus.page_model.FEATURES (default: DEFAULT_FEATURES, "
                         "one measure per kind of evidence).", default=None),
+    }),
+    Command("train-text-model", _train_text_model, {
+        "labelled": Opt("Labelled JSON Lines: {text, label: keep|drop, lang?, source?} per line; repeatable. Each "
+                        "record is cleaned as `read --source jsonl` + `clean` would leave it, and the model learns "
+                        "from that text (what the text_model filter reads).",
+                        flags=("--labelled",), multiple=True, required=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        "model_out": Opt("Model file to write (.npz: weights, hashing scheme, threshold, provenance; no text). "
+                         "A filter config reads it: `- text_model: {model: FILE}`.", flags=("-o", "--output", "--out"),
+                         required=True, type=click.Path(dir_okay=False, path_type=Path)),
+        "method": Opt("logistic: L2 logistic regression (L-BFGS); naive_bayes: log-count ratios with a Platt scale.",
+                      choices=METHODS, default=kwarg_default(train_text_from_files, "method")),
+        "l2": Opt("logistic: L2 penalty (rows are unit-norm, the loss a weighted mean).",
+                  type=click.FloatRange(min=0, min_open=True), default=kwarg_default(train_text_from_files, "l2")),
+        "threshold": Opt("Least P(keep) kept; stored in the model (the filter's min_keep_prob: model).",
+                         type=click.FloatRange(0, 1), default=kwarg_default(train_text_from_files, "threshold")),
+        "bits": Opt("Hash buckets: 2**BITS.", type=click.IntRange(8, 26), default=18),
+        "symbols": Opt("Count punctuation and symbols as tokens too (--no-symbols: letters, Han and digits only).",
+                       flags=("--symbols",), type=bool, default=True),
+        "cv": Opt("Record leave-one-file-out and leave-one-source-out figures in the model "
+                  "(one more fit per file and per source).", flags=("--cv",), type=bool, default=True),
     }),
     Command("merge", _merge, {
         "out_prefix": Opt("Output prefix (writes OUT.bin/.idx).", flags=("-o", "--output"), required=True),

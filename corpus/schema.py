@@ -92,6 +92,8 @@ SCORES = struct(
     seo_spam=struct(brand_hits=INT, title_brand=BOOL, tag_brand=BOOL, tip_terms=INT, fixture=BOOL,
                     stuffed_repeats=INT, stuffed_lines=INT, tag_line=BOOL, code_tokens=INT, terms=list_of(STR)),  # corpus/filters/seo.py
     langid=struct(lang=STR, letters=INT, score=FLOAT),
+    text_model=struct(keep_prob=FLOAT, terms=list_of(STR)),  # corpus/filters/text_model.py (opt-in)
+    fasttext_classifier=struct(score=FLOAT, top_label=STR),  # corpus/filters/fasttext_classifier.py (opt-in)
     page_model=struct(keep_probability=FLOAT, top_features=list_of(STR)),  # clean: corpus/page_model.py
     boilerplate_lines=INT,  # dedup/lines.py: lines removed as boilerplate
     ppl=FLOAT,  # score stage: per-character perplexity

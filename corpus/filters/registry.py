@@ -13,6 +13,7 @@ from corpus.builder import build
 from corpus.filters.base import Filter
 from corpus.filters.c4 import C4Filter
 from corpus.filters.code import CodeFilter
+from corpus.filters.fasttext_classifier import FastTextClassifierFilter
 from corpus.filters.gopher import GopherQualityFilter, GopherRepetitionFilter
 from corpus.filters.harmful import HarmfulFilter
 from corpus.filters.langid import LangIdFilter
@@ -20,6 +21,7 @@ from corpus.filters.promo import PromoFilter
 from corpus.filters.quality_zh import ZhQualityFilter
 from corpus.filters.readings import InjectedReadingsFilter
 from corpus.filters.seo import SeoSpamFilter
+from corpus.filters.text_model import TextModelFilter
 from corpus.filters.trading import TradingCallsFilter
 
 # Each filter's key is its own ``name``, the key its scores are stored under in meta["scores"].
@@ -37,6 +39,8 @@ FILTERS: dict[str, type[Filter]] = {
         InjectedReadingsFilter,
         TradingCallsFilter,
         SeoSpamFilter,
+        TextModelFilter,
+        FastTextClassifierFilter,
     )
 }
 
