@@ -16,7 +16,11 @@ import numpy as np
 from corpus.dedup.lsh import bucket_pairs
 from corpus.shards import temp_path
 
-PARTITION_DOCS = 1 << 18  # live documents per band partition in memory: ~24 B each + sort scratch, ~20 MiB
+# Live documents per band partition in memory: their records (24 B each), the bucket sort's order, keys
+# and run numbers, and the part's pairs (up to BUCKET_WINDOW + 1 a document): ~17 MiB RSS at 1 << 17.
+# At 1 << 18 this was the near decision's peak once pair ranges were bounded (27-30 MiB above the start on
+# scale.py's 5 GB corpus, 17 at 1 << 17, same CPU: RESULTS.md, mem8).
+PARTITION_DOCS = 1 << 17
 # First documents per pair range. A document is paired with at most BUCKET_WINDOW + 1 others per band and
 # few pairs survive more than a few bands: at 1 GB (~1M documents, 10% copies) a range of 65,536 held
 # ~150k distinct pairs, ~2.4 MiB, and its raw pairs (one row per band that found it) a few times that.
