@@ -41,7 +41,9 @@ from corpus.shards import atomic_path, shard_name, temp_path, write_bytes_atomic
 MINHASH_DUPLICATE = "minhash_duplicate"
 STATE_DIR = "_dedup"
 BATCH_DOCS = 512  # documents shingled and signed per numpy batch (bounded scratch memory per worker)
-PAIR_CHUNK = 1 << 18  # candidate pairs verified per chunk: 2 x 262,144 x 128 x 4 B = 256 MiB at most
+# Candidate pairs estimated per chunk (verify=False): both ends' signatures, 2 x 8,192 x 128 x 4 B = 8 MiB, and
+# their comparison (1 MiB). It was 1 << 18 (256 MiB), reached once a pair range held that many pairs.
+PAIR_CHUNK = 1 << 13
 
 
 def _save(path: Path, array: np.ndarray) -> None:
@@ -268,18 +270,26 @@ def exact_jaccard_streamed(
 
     Pairs are visited grouped by (shard of the first, shard of the second document), the first shard
     in the outer order, so ``load(shard)`` runs once per shard as "first" and once per group as "second".
+    Memory beside ``pairs`` (16 B a pair) and the result (8 B): the group key, its stable order and the
+    sorted key, 8 B a pair each (the (P, 2) shard array and lexsort this replaced held 40 B: RESULTS.md, mem8).
     """
     out = np.empty(pairs.shape[0], dtype=np.float64)
     if pairs.shape[0] == 0:
         return out
-    shard = np.searchsorted(offsets, pairs, side="right") - 1  # (P, 2)
-    order = np.lexsort((shard[:, 1], shard[:, 0]))
-    key = shard[order, 0] * n_shards + shard[order, 1]
-    bounds = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1], [True])))
+    group = np.searchsorted(offsets, pairs[:, 0], side="right")  # shard of the first document, plus one
+    group -= 1
+    group *= n_shards
+    second = np.searchsorted(offsets, pairs[:, 1], side="right")
+    group += second
+    group -= 1
+    del second
+    order = np.argsort(group, kind="stable")  # = lexsort((second shard, first shard)): same group order
+    group = group[order]
+    bounds = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1], [True])))
     opened: dict[int, _ShingleSets] = {}  # the first shard's sets and, when it differs, the second's
     try:
         for lo, hi in itertools.pairwise(bounds.tolist()):
-            su, sv = int(shard[order[lo], 0]), int(shard[order[lo], 1])
+            su, sv = divmod(int(group[lo]), n_shards)
             for s in [s for s in opened if s not in (su, sv)]:
                 opened.pop(s).close()  # before the next is opened: two shards at most
             first = opened.get(su) or opened.setdefault(su, load(su))
@@ -390,6 +400,9 @@ class NearDedupStep(CountThenFilter):
                         similarity = self._estimate(files, offsets, pairs)
                     ok = similarity >= self.threshold
                     confirmed.add(pairs[ok], similarity[ok])  # to disk: clusters are made from the files
+                    # Unbound before the next range is read, or this range's arrays (25 B a pair) are
+                    # held beside the next one's while it is read and de-duplicated.
+                    del pairs, similarity, ok
             histogram = write_clusters(confirmed, files, [shard_name(s) for s in shards], job.state)
         return histogram, int(offsets[-1])
 

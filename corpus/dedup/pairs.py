@@ -16,7 +16,11 @@ import numpy as np
 from corpus.dedup.lsh import bucket_pairs
 from corpus.shards import temp_path
 
-PARTITION_DOCS = 1 << 18  # live documents per band partition in memory: ~24 B each + sort scratch, ~20 MiB
+# Live documents per band partition in memory: their records (24 B each), the bucket sort's order, keys
+# and run numbers, and the part's pairs (up to BUCKET_WINDOW + 1 a document): ~17 MiB RSS at 1 << 17.
+# At 1 << 18 this was the near decision's peak once pair ranges were bounded (27-30 MiB above the start on
+# scale.py's 5 GB corpus, 17 at 1 << 17, same CPU: RESULTS.md, mem8).
+PARTITION_DOCS = 1 << 17
 # First documents per pair range. A document is paired with at most BUCKET_WINDOW + 1 others per band and
 # few pairs survive more than a few bands: at 1 GB (~1M documents, 10% copies) a range of 65,536 held
 # ~150k distinct pairs, ~2.4 MiB, and its raw pairs (one row per band that found it) a few times that.
@@ -25,10 +29,14 @@ PAIR_PART_DOCS = 1 << 16
 # benchmark's corpus (12 lines from a pool of 2,099 sample lines per document) unrelated documents that
 # share their longest lines collide, and pairs per document rose from 0.41 at 0.25 GB to 1.16 at 1 GB,
 # most of them in the first ranges (a range's first documents pair with the whole corpus after them).
-# A range file above this is split by first document into smaller ranges before it is read: 8 MiB of
-# raw rows, ~20 MiB with the unique keys and sort scratch, then ~64 B a distinct pair to verify them,
-# except for one document with more pairs than that (the first member of a huge bucket).
-PAIR_READ_ROWS = 1 << 19
+# A range file above this is split by first document into smaller ranges before it is read (and the split
+# reads it this many rows at a time), so what a range costs is bounded in bytes whatever the corpus: raw
+# rows 16 B + ~17 B of key and mask each while they are de-duplicated (``unique_pairs``), ~48 B a row
+# while a file is split, then ~50 B a distinct pair while they are verified: ~6 MiB at 1 << 17. The cap
+# was 1 << 19 (~25 MiB): on scale.py's corpus the first ranges' pairs grow with the corpus and reached
+# it between 2 and 5 GB, which was the near decision's growth there (RESULTS.md, mem8). One document
+# with more pairs than this (the first member of a huge bucket) is still read whole.
+PAIR_READ_ROWS = 1 << 17
 
 _BAND_RECORD = np.dtype([("key", "<u8"), ("order", "<u8"), ("doc", "<i8")])
 
@@ -92,9 +100,11 @@ class PairSpill:
             return
         rows = path.stat().st_size // 16
         if rows <= PAIR_READ_ROWS or width == 1:
-            raw = np.fromfile(path, dtype="<i8").reshape(-1, 2)
+            pairs = unique_pairs(np.fromfile(path, dtype="<i8").reshape(-1, 2), self.n_docs)
             path.unlink()
-            yield unique_pairs(raw, self.n_docs)
+            # (The raw rows are not bound to a name: held across the yield, they would be 16 B a raw row
+            # alive while the caller verifies the range.)
+            yield pairs
             return
         subs = min(width, max(2, -(-rows // PAIR_READ_ROWS)))
         sub_width = -(-width // subs)
@@ -121,11 +131,25 @@ def append_by_part(rows: np.ndarray, part: np.ndarray, paths: Sequence[Path]) ->
 
 def unique_pairs(pairs: np.ndarray, n_docs: int) -> np.ndarray:
     """``np.unique(pairs, axis=0)``, through one int64 key a * n + b (a 1-D sort, several times faster)
-    when n * n fits in an int64, as it does below 3 billion documents."""
+    when n * n fits in an int64, as it does below 3 billion documents.
+
+    Memory beside ``pairs`` (R rows): the key (8 B a row), sorted in place (``np.unique`` sorts a copy),
+    a 1 B mask, then the distinct keys and the (P, 2) result: ~9 B a raw row, then 24 B a distinct pair.
+    """
     if n_docs >= 3_000_000_000:
         return np.unique(pairs, axis=0)
-    key = np.unique(pairs[:, 0] * np.int64(n_docs) + pairs[:, 1])
-    return np.stack([key // n_docs, key % n_docs], axis=1)
+    key = pairs[:, 0] * np.int64(n_docs)
+    key += pairs[:, 1]
+    key.sort()
+    first = np.empty(key.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    key = key[first]
+    del first
+    out = np.empty((key.size, 2), dtype=np.int64)
+    np.floor_divide(key, n_docs, out=out[:, 0])
+    np.remainder(key, n_docs, out=out[:, 1])
+    return out
 
 
 def candidate_pairs(files: Sequence[dict[str, Path]], offsets: np.ndarray, bands: int, state: Path, *,

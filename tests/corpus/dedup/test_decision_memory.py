@@ -1,5 +1,6 @@
 """Near dedup's decision holds no per-member array beyond union-find's (~20 B a member while it runs):
-its traced peak on synthetic fact files of two sizes, with the same shard size and spill caps."""
+its traced peak on synthetic fact files of two sizes, with the same shard size and spill caps; and one
+range of candidate pairs costs a bounded number of bytes however many pairs it holds (read, verified)."""
 
 import tracemalloc
 from pathlib import Path
@@ -65,3 +66,69 @@ def test_decision_peak_grows_by_less_than_32_bytes_a_cluster_member(tmp_path, mo
     assert big_members > 6 * small_members > 24_000  # what the bound below is about: many more members
     per_member = (big - small) / (big_members - small_members)
     assert per_member < 32, f"decision peak {small / 2**20:.1f} -> {big / 2**20:.1f} MiB: {per_member:.0f} B a member"
+
+
+def test_a_pair_range_costs_a_bounded_number_of_bytes_however_many_pairs_it_holds(tmp_path):
+    """One range of first documents holding 1.5 M raw candidate rows (24 MiB on disk, as the first ranges
+    of a large corpus do: their pairs grow with the corpus) is split and read back in pieces whose
+    working set, with the piece the caller holds, stays under 10 MiB. With the cap at 1 << 19 rows, and
+    the raw rows held across the yield, the pieces cost ~25 MiB (RESULTS.md, mem8: the near decision's
+    growth from 2 to 5 GB of scale.py's corpus)."""
+    from corpus.dedup.pairs import PAIR_PART_DOCS, PairSpill
+
+    n_docs = 4 * PAIR_PART_DOCS
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, PAIR_PART_DOCS, 1_500_000)  # every first document in the first range
+    raw = np.stack([a, a + 1 + rng.integers(0, n_docs - PAIR_PART_DOCS, a.size)], axis=1)
+    expected = np.unique(raw, axis=0)
+    with PairSpill(tmp_path, n_docs, part_docs=PAIR_PART_DOCS) as spill:
+        for chunk in np.array_split(raw, 7):
+            spill.add(chunk)
+        del raw, a, chunk
+        got, done = [], 0
+        tracemalloc.start()
+        try:
+            for pairs in spill:  # held while the next piece is read, as NearDedupStep.cluster holds it
+                got.append((int(pairs[0, 0]), int(pairs[-1, 0]), pairs.shape[0]))
+                assert np.array_equal(pairs, expected[done : done + pairs.shape[0]])
+                done += pairs.shape[0]
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 10 * 2**20, f"reading one range's pieces peaked at {peak / 2**20:.1f} MiB"
+    assert done == expected.shape[0] and len(got) > 8  # split into many pieces, every pair back in order
+
+
+def test_exact_verification_holds_few_bytes_a_pair_beside_its_pairs_and_result():
+    """``exact_jaccard_streamed`` over 60,000 pairs spread over 20 shards: what it allocates beside the
+    pairs (16 B each) and its result (8 B) stays under 32 B a pair: its group key, order and sorted key,
+    8 B each (24 B measured); the (P, 2) shard array and lexsort it replaced held 40 B (RESULTS.md, mem8)."""
+    from corpus.dedup.near import _ShingleSets, exact_jaccard_streamed
+
+    shards, per_shard = 20, 1_000
+    offsets = np.arange(shards + 1, dtype=np.int64) * per_shard
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, offsets[-1] - 1, 60_000)
+    pairs = np.unique(np.stack([a, a + 1 + rng.integers(0, offsets[-1] - a - 1)], axis=1), axis=0)
+    hashes = rng.integers(0, 8, per_shard * 3).astype(np.uint32)  # 3 values a document (repeats are fine)
+    sets = [np.unique(hashes[3 * d : 3 * d + 3]) for d in range(per_shard)]
+    flat = np.concatenate(sets)
+    set_offsets = np.concatenate(([0], np.cumsum([s.size for s in sets])))
+    positions = np.arange(per_shard, dtype=np.int64)
+
+    def load(_: int) -> _ShingleSets:
+        return _ShingleSets(positions, set_offsets, flat)
+
+    expected = np.empty(pairs.shape[0])
+    for p, (u, v) in enumerate(pairs.tolist()):  # the rule: |A & B| / |A | B| of the two sets
+        x, y = set(sets[u % per_shard].tolist()), set(sets[v % per_shard].tolist())
+        expected[p] = len(x & y) / len(x | y)
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        got = exact_jaccard_streamed(load, shards, offsets, pairs)
+        peak = tracemalloc.get_traced_memory()[1] - start - got.nbytes
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(got, expected)
+    assert peak / pairs.shape[0] < 32, f"{peak / pairs.shape[0]:.0f} B a pair beside the pairs and result"
