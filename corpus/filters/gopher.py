@@ -78,19 +78,29 @@ def stop_words(lower: str) -> int:
     return len(_STOP_WORD.findall(lower)) + (_STOP_FIRST.match(lower) is not None)
 
 
+_CHECK_PIECE = 1 << 14  # code points a piece of _arrow_splits_as_python's check
+
+
 @functools.lru_cache(maxsize=1)
 def _arrow_splits_as_python() -> bool:
     """Whether pyarrow's ``utf8_split_whitespace`` splits on the very characters ``str.split`` does (it
     does in pyarrow 26: both are Python's 29 whitespace characters, \x1c-\x1f, U+0085 and U+3000
     included), checked once on every code point between letters: a character one of them takes for
-    whitespace and the other not gives different tokens. ~40 ms."""
+    whitespace and the other not gives different tokens. ~80 ms. In pieces of 2**14 code points: the
+    whole range at once made 2 x 1.1 M token strings, ~60 MiB of peak RSS in every filter worker
+    (benchmarks/RESULTS.md, #20 session 8, lead); each piece ends in a letter, so no whitespace character
+    ends pyarrow's buffer (see arrow_words)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    every = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)]).astype("<u4").tobytes()
-    text = "a".join(every.decode("utf-32-le"))
-    arrow = pc.utf8_split_whitespace(pa.array([text])).flatten().to_pylist()
-    return [token for token in arrow if token] == text.split()
+    for start in range(0, 0x110000, _CHECK_PIECE):
+        codes = np.arange(start, min(start + _CHECK_PIECE, 0x110000), dtype="<u4")
+        codes = codes[(codes < 0xD800) | (codes > 0xDFFF)]  # surrogates are no characters
+        text = "a".join(codes.tobytes().decode("utf-32-le")) + "a"
+        arrow = pc.utf8_split_whitespace(pa.array([text])).flatten().to_pylist()
+        if [token for token in arrow if token] != text.split():
+            return False
+    return True
 
 
 _SENTINEL = "xxxx"  # ASCII, as long as the longest UTF-8 character
