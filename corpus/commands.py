@@ -146,15 +146,20 @@ def _train_page_model(labelled, model_out, l2, threshold, features) -> None:
         fit = prov["training_fit"][lang]
         click.echo(f"{lang}: {counts['keep']} keep / {counts['drop']} drop pages; on them keep-recall "
                    f"{fit['keep_recall']}, drop-recall {fit['drop_recall']}")
-    for key in ("file", "source"):
-        cv = prov.get(f"leave_one_{key}_out")
-        if cv:
-            figures = "; ".join(f"{lang} keep {r['keep_recall']} / drop {r['drop_recall']}"
-                                for lang, r in cv["per_lang"].items())
-            click.echo(f"leave-one-{key}-out ({cv['parts']} parts): {figures}")
+    _echo_cross_validation(prov)
     if prov["skipped"]:
         click.echo("not pages the model judges: " + ", ".join(f"{n} {why}" for why, n in prov["skipped"].items()))
     click.echo(f"wrote {model_out}")
+
+
+def _echo_cross_validation(provenance: dict, note: str = "") -> None:
+    """Print a trained model's leave-one-file-out and leave-one-source-out figures, per language."""
+    for key in ("file", "source"):
+        cv = provenance.get(f"leave_one_{key}_out")
+        if cv:
+            figures = "; ".join(f"{lang} keep {r['keep_recall']} / drop {r['drop_recall']}"
+                                for lang, r in cv["per_lang"].items())
+            click.echo(f"leave-one-{key}-out ({cv['parts']} parts{note}): {figures}")
 
 
 def _train_text_model(labelled, model_out, method, l2, threshold, bits, symbols, cv) -> None:
@@ -175,12 +180,7 @@ def _train_text_model(labelled, model_out, method, l2, threshold, bits, symbols,
         fit = prov["training_fit"].get(lang, {})
         click.echo(f"{lang}: {counts['keep']} keep / {counts['drop']} drop records; on those clean kept, "
                    f"keep-recall {fit.get('keep_recall')}, drop-recall {fit.get('drop_recall')}")
-    for key in ("file", "source"):
-        cv = prov.get(f"leave_one_{key}_out")
-        if cv:
-            figures = "; ".join(f"{lang} keep {r['keep_recall']} / drop {r['drop_recall']}"
-                                for lang, r in cv["per_lang"].items())
-            click.echo(f"leave-one-{key}-out ({cv['parts']} parts, the model alone): {figures}")
+    _echo_cross_validation(prov, ", the model alone")
     click.echo(f"wrote {model_out} ({int((model.weights != 0).sum())} non-zero weights of {model.weights.size})")
 
 
